@@ -1,0 +1,308 @@
+//! The command line (`liftlab ...`): clap commands over the core.
+//!
+//! Exit codes: 0 success; 1 a check found a regression; 2 bad input (one line on stderr naming
+//! the field); 3 an internal error.
+
+use std::io::Write;
+
+use clap::{Parser, Subcommand};
+use serde_json::{json, Value};
+
+use crate::assign::{self, HashVersion, SavedGroups};
+use crate::data::{self, Column, Table};
+use crate::error::{Error, Result};
+use crate::server::{self, ServerConfig};
+use crate::spec::Spec;
+
+#[derive(Parser, Debug)]
+#[command(name = "liftlab", version, about = "Experiment assignment and analysis", propagate_version = true)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Run the HTTP service.
+    Serve(ServeArgs),
+    /// Check an experiment spec and list its experiments.
+    Validate {
+        /// Experiment spec (TOML).
+        #[arg(long)]
+        spec: String,
+    },
+    /// Assign the units of a CSV/Parquet file to the spec's experiments.
+    Assign {
+        /// Experiment spec (TOML).
+        #[arg(long)]
+        spec: String,
+        /// Units file (.csv or .parquet); other columns are the units' attributes.
+        #[arg(long)]
+        units: String,
+        /// Output file (.csv or .parquet): unit_id, experiment, variant, reason, bucket.
+        #[arg(short = 'o', long)]
+        output: String,
+        /// Column holding the unit id.
+        #[arg(long, default_value = "id")]
+        id_col: String,
+        /// Only this experiment (default: all).
+        #[arg(long)]
+        experiment: Option<String>,
+    },
+    /// GrowthBook-compatible hash of a value, in [0, 1).
+    Hash {
+        #[arg(long)]
+        seed: String,
+        #[arg(long)]
+        value: String,
+        /// Hash version: 1 or 2.
+        #[arg(long, default_value_t = 2)]
+        version: i64,
+    },
+    /// Bucket ranges for a number of variants, a coverage and weights.
+    BucketRanges {
+        #[arg(long)]
+        n_variants: usize,
+        #[arg(long, default_value_t = 1.0, allow_negative_numbers = true)]
+        coverage: f64,
+        /// Comma-separated weights (default equal).
+        #[arg(long, value_delimiter = ',', allow_negative_numbers = true)]
+        weights: Option<Vec<f64>>,
+    },
+    /// The variant whose range holds a hash.
+    ChooseVariant {
+        #[arg(long, allow_negative_numbers = true)]
+        hash: f64,
+        /// Ranges as JSON: [[0, 0.5], [0.5, 1]].
+        #[arg(long)]
+        ranges: String,
+    },
+    /// Whether a unit falls in a namespace slice [start, end).
+    InNamespace {
+        #[arg(long)]
+        unit_id: String,
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        start: f64,
+        #[arg(long)]
+        end: f64,
+    },
+    /// Evaluate a targeting condition (JSON) against attributes (JSON).
+    EvalCondition {
+        #[arg(long)]
+        condition: String,
+        #[arg(long, default_value = "{}")]
+        attributes: String,
+        /// Saved groups as JSON: {"name": [values]}.
+        #[arg(long)]
+        groups: Option<String>,
+    },
+}
+
+#[derive(clap::Args, Debug)]
+struct ServeArgs {
+    /// Config file (TOML); flags and LIFTLAB_* variables override it.
+    #[arg(long, env = "LIFTLAB_CONFIG")]
+    config: Option<String>,
+    /// Address to listen on [default: 127.0.0.1:8080].
+    #[arg(long)]
+    bind: Option<String>,
+    /// SQLite database file [default: liftlab.db].
+    #[arg(long)]
+    database: Option<String>,
+    /// Bearer token accepted on write routes (repeatable).
+    #[arg(long = "token")]
+    tokens: Vec<String>,
+    /// Experiment spec to load at start.
+    #[arg(long)]
+    spec: Option<String>,
+    /// Largest request body in bytes [default: 8 MiB].
+    #[arg(long)]
+    body_limit_bytes: Option<usize>,
+}
+
+fn read_file(path: &str) -> Result<String> {
+    std::fs::read_to_string(path).map_err(|e| Error::io(path, e))
+}
+
+fn parse_json(text: &str, field: &str) -> Result<Value> {
+    serde_json::from_str(text).map_err(|e| Error::invalid(field, format!("is not valid JSON: {e}")))
+}
+
+fn load_spec(path: &str) -> Result<Spec> {
+    Spec::from_toml(&read_file(path)?).map_err(|e| e.within(path))
+}
+
+fn print_json(v: &Value) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    writeln!(out, "{v}").map_err(|e| Error::io("stdout", e))
+}
+
+fn serve_config(a: ServeArgs) -> Result<(ServerConfig, Option<String>)> {
+    let mut c = match &a.config {
+        Some(p) => ServerConfig::from_toml(&read_file(p)?, p)?,
+        None => ServerConfig::default(),
+    };
+    c.apply_env(|k| std::env::var(k).ok())?;
+    if let Some(b) = a.bind {
+        c.bind = b;
+    }
+    if let Some(d) = a.database {
+        c.database = d;
+    }
+    if !a.tokens.is_empty() {
+        c.tokens = a.tokens;
+    }
+    if let Some(s) = a.spec {
+        c.spec = Some(s);
+    }
+    if let Some(l) = a.body_limit_bytes {
+        c.body_limit_bytes = l;
+    }
+    let text = match &c.spec {
+        Some(p) => Some(read_file(p)?),
+        None => None,
+    };
+    Ok((c, text))
+}
+
+fn progress_bar(len: u64, what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new(len);
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{msg} [{bar:30}] {pos}/{len} ({per_sec}, eta {eta})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar())
+            .progress_chars("=> "),
+    );
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn run_assign(spec: &str, units: &str, output: &str, id_col: &str, experiment: Option<&str>) -> Result<()> {
+    let spec = load_spec(spec)?;
+    data::Format::of(output)?;
+    let keys: Vec<String> = match experiment {
+        Some(k) => vec![spec.experiment(k)?.key.clone()],
+        None => spec.experiments.iter().map(|e| e.key.clone()).collect(),
+    };
+    if keys.is_empty() {
+        return Err(Error::invalid("spec", "has no experiments"));
+    }
+    let mut with_attributes = false;
+    for k in &keys {
+        with_attributes |= assign::needs_attributes(&spec, k)?;
+    }
+    let units = data::read_units(units, id_col, with_attributes)?;
+    let n = units.ids.len();
+    let pb = progress_bar((n * keys.len()) as u64, "assigning");
+    let (mut unit_id, mut exp_col, mut variant, mut reason, mut bucket) = (vec![], vec![], vec![], vec![], vec![]);
+    for (e, key) in keys.iter().enumerate() {
+        let exp = spec.experiment(key)?;
+        let b = assign::assign_batch_with_progress(&spec, key, &units.ids, units.attributes.as_deref(), &mut |done| {
+            pb.set_position((e * n + done) as u64)
+        })
+        .map_err(|e| e.within(id_col))?;
+        unit_id.extend(units.ids.iter().cloned().map(Some));
+        exp_col.extend(std::iter::repeat_n(Some(key.clone()), n));
+        variant.extend(b.variant_index.iter().map(|&i| (i >= 0).then(|| exp.variants[i as usize].clone())));
+        reason.extend(b.reason.iter().map(|r| Some(r.as_str().to_string())));
+        bucket.extend(b.bucket.iter().map(|&x| (!x.is_nan()).then_some(x)));
+    }
+    pb.finish_and_clear();
+    let table = Table {
+        columns: vec![
+            ("unit_id".into(), Column::Text(unit_id)),
+            ("experiment".into(), Column::Text(exp_col)),
+            ("variant".into(), Column::Text(variant)),
+            ("reason".into(), Column::Text(reason)),
+            ("bucket".into(), Column::Float(bucket)),
+        ],
+    };
+    data::write_table(output, &table)?;
+    eprintln!("assigned {n} units x {} experiment(s) -> {output}", keys.len());
+    Ok(())
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Serve(args) => {
+            server::init_logging();
+            let (config, text) = serve_config(args)?;
+            server::serve(config, text)
+        }
+        Command::Validate { spec } => {
+            let s = load_spec(&spec)?;
+            let exps: Vec<Value> = s
+                .experiments
+                .iter()
+                .map(|e| json!({"key": e.key, "variants": e.variants, "weights": e.weights, "coverage": e.coverage, "layer": e.layer}))
+                .collect();
+            print_json(&json!({"valid": true, "experiments": exps}))
+        }
+        Command::Assign { spec, units, output, id_col, experiment } => {
+            run_assign(&spec, &units, &output, &id_col, experiment.as_deref())
+        }
+        Command::Hash { seed, value, version } => {
+            let v = HashVersion::from_number(version, "version")?;
+            print_json(&json!({"hash": assign::hash_unit(&seed, &value, v)}))
+        }
+        Command::BucketRanges { n_variants, coverage, weights } => {
+            let r = assign::bucket_ranges(n_variants, coverage, weights.as_deref())?;
+            print_json(&json!({"ranges": r.iter().map(|(s, e)| [*s, *e]).collect::<Vec<_>>()}))
+        }
+        Command::ChooseVariant { hash, ranges } => {
+            let r: Vec<[f64; 2]> = serde_json::from_str(&ranges)
+                .map_err(|e| Error::invalid("ranges", format!("must be JSON like [[0, 0.5], [0.5, 1]]: {e}")))?;
+            let r: Vec<(f64, f64)> = r.iter().map(|x| (x[0], x[1])).collect();
+            print_json(&json!({"variant_index": assign::choose_variant(hash, &r)}))
+        }
+        Command::InNamespace { unit_id, name, start, end } => {
+            print_json(&json!({"in_namespace": assign::in_namespace(&unit_id, &name, start, end)}))
+        }
+        Command::EvalCondition { condition, attributes, groups } => {
+            let c = parse_json(&condition, "condition")?;
+            let a = parse_json(&attributes, "attributes")?;
+            let g: SavedGroups = match groups {
+                Some(g) => serde_json::from_value(parse_json(&g, "groups")?)
+                    .map_err(|e| Error::invalid("groups", format!("must map names to arrays: {e}")))?,
+                None => SavedGroups::new(),
+            };
+            print_json(&json!({"result": assign::eval_condition(&c, &a, &g)?}))
+        }
+    }
+}
+
+/// Runs the CLI with the process arguments; returns the exit code.
+pub fn main() -> i32 {
+    main_with(std::env::args_os())
+}
+
+/// Runs the CLI with the given arguments; returns the exit code.
+pub fn main_with<I, T>(args: I) -> i32
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let cli = match Cli::try_parse_from(args) {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                let _ = e.print();
+                return if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 };
+            }
+            // One line: clap's first line, without the usage block.
+            let text = e.to_string();
+            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("error: invalid_input: {first} (see liftlab --help)");
+            return 2;
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {}: {e}", e.code());
+            e.exit_code()
+        }
+    }
+}

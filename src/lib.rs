@@ -1,0 +1,42 @@
+//! # liftlab
+//!
+//! Experimentation and A/B-test analysis for growth, CRM and sales-operations teams: deterministic
+//! assignment of units to variants (GrowthBook-compatible hashing, layers, holdouts, targeting),
+//! with a Python extension, an HTTP service and a CLI over one Rust core.
+//!
+//! ## Quick start
+//!
+//! ```
+//! use liftlab::{assign::assign_unit, spec::Spec};
+//!
+//! let spec = Spec::from_toml(r#"
+//!     [[experiments]]
+//!     key = "sms-reminder"
+//!     variants = ["control", "sms"]
+//!     weights = [0.5, 0.5]
+//! "#)?;
+//! let answers = assign_unit(&spec, "+15550123", None)?;
+//! assert_eq!(answers[0].experiment, "sms-reminder");
+//! assert!(answers[0].variant.is_some());
+//! # Ok::<(), liftlab::Error>(())
+//! ```
+//!
+//! The core modules ([`assign`], [`spec`]) do no I/O and know nothing of Python or HTTP; the
+//! faces (`server`, `cli`, `py`) are thin adapters behind cargo features.
+
+pub mod assign;
+pub mod error;
+pub mod spec;
+
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod store;
+#[cfg(feature = "cli")]
+pub mod cli;
+#[cfg(feature = "cli")]
+pub mod data;
+#[cfg(feature = "python")]
+mod py;
+
+pub use error::{Error, Result};

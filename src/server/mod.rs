@@ -1,0 +1,216 @@
+//! The HTTP service (`liftlab serve`): an axum app built by [`app`], so tests drive it with
+//! `tower::ServiceExt::oneshot` and no socket.
+//!
+//! Reads are open; every write route needs `Authorization: Bearer <token>` with a token from the
+//! configuration. With no token configured every write is refused (401) and the start-up log says
+//! how to add one. Every route is described in `GET /openapi.json`, generated from the same
+//! router, so the document cannot miss a route.
+
+pub mod config;
+pub mod error;
+mod routes;
+
+use std::sync::{Arc, RwLock};
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Request, State};
+use axum::http::header::AUTHORIZATION;
+use axum::middleware::Next;
+use axum::response::Response;
+use axum::Router;
+use tower_http::trace::TraceLayer;
+use utoipa::OpenApi;
+use utoipa_axum::router::OpenApiRouter;
+
+use crate::error::{Error, Result};
+use crate::spec::Spec;
+use crate::store::Store;
+pub use config::ServerConfig;
+use error::ApiError;
+
+/// The active experiment spec and its stored version.
+#[derive(Clone)]
+pub struct ActiveSpec {
+    pub spec: Arc<Spec>,
+    pub version: i64,
+    pub toml: String,
+}
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub config: Arc<ServerConfig>,
+    pub store: Arc<Store>,
+    pub spec: Arc<RwLock<Option<ActiveSpec>>>,
+}
+
+impl AppState {
+    /// Opens the store, loads the configured spec (saving it as a new version when it differs from
+    /// the newest stored one) or else the newest stored spec.
+    pub fn new(config: ServerConfig, spec_text: Option<String>) -> Result<Self> {
+        config.validate()?;
+        let store = Store::open(&config.database)?;
+        let latest = store.latest_spec()?;
+        let active = match (spec_text, latest) {
+            (Some(text), latest) => {
+                let spec = Spec::from_toml(&text).map_err(|e| e.within("spec"))?;
+                let version = match latest {
+                    Some(l) if l.body == text => l.version,
+                    _ => store.save_spec(&text)?.version,
+                };
+                Some(ActiveSpec { spec: Arc::new(spec), version, toml: text })
+            }
+            (None, Some(l)) => {
+                let spec = Spec::from_toml(&l.body).map_err(|e| e.within("stored spec"))?;
+                Some(ActiveSpec { spec: Arc::new(spec), version: l.version, toml: l.body })
+            }
+            (None, None) => None,
+        };
+        Ok(AppState { config: Arc::new(config), store: Arc::new(store), spec: Arc::new(RwLock::new(active)) })
+    }
+
+    /// The active spec, if one is loaded.
+    pub fn active_spec(&self) -> Option<ActiveSpec> {
+        self.spec.read().ok().and_then(|g| g.clone())
+    }
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(title = "liftlab", description = "Experiment assignment and analysis service."),
+    components(schemas(error::ErrorBody, error::ErrorDetail)),
+    modifiers(&BearerAuth)
+)]
+struct ApiDoc;
+
+struct BearerAuth;
+
+impl utoipa::Modify for BearerAuth {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme("bearer", SecurityScheme::Http(HttpBuilder::new().scheme(HttpAuthScheme::Bearer).build()));
+    }
+}
+
+/// Builds the router and its OpenAPI document from the same route list.
+pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi) {
+    let (read, read_doc) = routes::read_routes().with_state(state.clone()).split_for_parts();
+    let (write, write_doc) = routes::write_routes()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), require_token))
+        .with_state(state.clone())
+        .split_for_parts();
+    let mut doc = ApiDoc::openapi();
+    doc.merge(read_doc);
+    doc.merge(write_doc);
+    let doc_json = Arc::new(doc.clone());
+    let router = Router::new()
+        .merge(read)
+        .merge(write)
+        .route(
+            "/openapi.json",
+            axum::routing::get(move || {
+                let doc = doc_json.clone();
+                async move { axum::Json(doc.as_ref().clone()) }
+            }),
+        )
+        .fallback(|| async { ApiError::new(axum::http::StatusCode::NOT_FOUND, "not_found", "no such route") })
+        .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
+        .layer(
+            TraceLayer::new_for_http()
+                .make_span_with(|req: &Request| {
+                    tracing::info_span!("request", method = %req.method(), path = %req.uri().path())
+                })
+                .on_response(|res: &Response, latency: Duration, _span: &tracing::Span| {
+                    tracing::info!(status = res.status().as_u16(), latency_us = latency.as_micros() as u64, "response");
+                }),
+        );
+    (router, doc)
+}
+
+/// The application: every route, with its state.
+pub fn app(state: AppState) -> Router {
+    router_and_openapi(state).0
+}
+
+/// Constant-time comparison, so a token cannot be guessed byte by byte from response times.
+fn same_token(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+async fn require_token(State(state): State<AppState>, req: Request, next: Next) -> std::result::Result<Response, ApiError> {
+    if state.config.tokens.is_empty() {
+        return Err(ApiError::unauthorized(
+            "writes are disabled: no API token is configured (start with --token, LIFTLAB_TOKENS or `tokens` in the config file)",
+        ));
+    }
+    let given = req
+        .headers()
+        .get(AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .map(str::trim);
+    match given {
+        Some(t) if state.config.tokens.iter().any(|k| same_token(k, t)) => Ok(next.run(req).await),
+        Some(_) => Err(ApiError::unauthorized("the bearer token is not valid")),
+        None => Err(ApiError::unauthorized("this route writes; send `Authorization: Bearer <token>`")),
+    }
+}
+
+/// Installs the JSON log subscriber (`RUST_LOG` filters, default `info`).
+pub fn init_logging() {
+    use tracing_subscriber::EnvFilter;
+    let _ = tracing_subscriber::fmt()
+        .json()
+        .with_env_filter(EnvFilter::try_from_default_env().unwrap_or_else(|_| EnvFilter::new("info")))
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Runs the service until SIGTERM or Ctrl-C, then drains in-flight requests.
+pub fn serve(config: ServerConfig, spec_text: Option<String>) -> Result<()> {
+    let state = AppState::new(config.clone(), spec_text)?;
+    if config.tokens.is_empty() {
+        tracing::warn!(
+            "no API token configured: write routes answer 401. Add one with --token <TOKEN>, LIFTLAB_TOKENS=<TOKEN> or tokens = [\"<TOKEN>\"] in the config file"
+        );
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+    runtime.block_on(async move {
+        let listener = tokio::net::TcpListener::bind(&config.bind)
+            .await
+            .map_err(|e| Error::io(&config.bind, format!("cannot listen: {e}")))?;
+        tracing::info!(bind = %config.bind, database = %config.database, "liftlab serving");
+        axum::serve(listener, app(state))
+            .with_graceful_shutdown(shutdown_signal())
+            .await
+            .map_err(|e| Error::Internal(format!("server error: {e}")))?;
+        tracing::info!("liftlab stopped");
+        Ok(())
+    })
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        if let Ok(mut s) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            s.recv().await;
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+    tracing::info!("shutdown signal received; draining");
+}
+
+/// The router type the route modules build on.
+pub(crate) type ApiRouter = OpenApiRouter<AppState>;

@@ -1,0 +1,306 @@
+//! Assignment routes: units to variants, the hashing primitives, and the active spec.
+
+use std::sync::Arc;
+
+use axum::extract::State;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use crate::assign::{self, Assignment, HashVersion, Reason, SavedGroups};
+use crate::error::Error;
+use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::{ActiveSpec, AppState};
+use crate::spec::Spec;
+
+pub(super) fn read_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new()
+        .routes(routes!(assign_one))
+        .routes(routes!(assign_many))
+        .routes(routes!(hash))
+        .routes(routes!(bucket_ranges))
+        .routes(routes!(choose_variant))
+        .routes(routes!(in_namespace))
+        .routes(routes!(eval_condition))
+        .routes(routes!(get_spec))
+}
+
+pub(super) fn write_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(put_spec))
+}
+
+/// Uses the request's inline spec (TOML text or a JSON object), else the service's active spec.
+fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<Arc<Spec>, Error> {
+    match inline {
+        Some(Value::String(text)) => Ok(Arc::new(Spec::from_toml(text).map_err(|e| e.within("spec"))?)),
+        Some(v @ Value::Object(_)) => Ok(Arc::new(Spec::from_json(v).map_err(|e| e.within("spec"))?)),
+        Some(_) => Err(Error::invalid("spec", "must be TOML text or a JSON object")),
+        None => state.active_spec().map(|a| a.spec).ok_or_else(|| {
+            Error::invalid("spec", "no spec in the request and none loaded; pass `spec` or start the service with --spec")
+        }),
+    }
+}
+
+/// Assign one unit.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AssignRequest {
+    /// The unit (user id, phone number, lead id).
+    unit_id: String,
+    /// The unit's attributes, for targeting and custom hash attributes.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    attributes: Option<Value>,
+    /// Only this experiment (default: every experiment of the spec).
+    #[serde(default)]
+    experiment: Option<String>,
+    /// Inline spec (TOML text or JSON object); default: the service's active spec.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    spec: Option<Value>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct AssignResponse {
+    unit_id: String,
+    assignments: Vec<Assignment>,
+}
+
+/// Assigns one unit to the experiments of the spec.
+#[utoipa::path(post, path = "/v1/assign", tag = "assign", request_body = AssignRequest,
+    responses((status = 200, body = AssignResponse), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
+async fn assign_one(State(state): State<AppState>, Json(req): Json<AssignRequest>) -> Result<Json<AssignResponse>, ApiError> {
+    let spec = resolve_spec(&state, req.spec.as_ref())?;
+    let attrs = req.attributes.as_ref();
+    let assignments = match &req.experiment {
+        Some(key) => vec![assign::assign_experiment(&spec, key, &req.unit_id, attrs)?],
+        None => assign::assign_unit(&spec, &req.unit_id, attrs)?,
+    };
+    Ok(Json(AssignResponse { unit_id: req.unit_id, assignments }))
+}
+
+/// Assign many units.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct BatchRequest {
+    /// The units.
+    ids: Vec<String>,
+    /// One attribute object per unit (optional).
+    #[serde(default)]
+    #[schema(value_type = Option<Vec<Object>>)]
+    attributes: Option<Vec<Value>>,
+    /// Only this experiment (default: every experiment of the spec).
+    #[serde(default)]
+    experiment: Option<String>,
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    spec: Option<Value>,
+}
+
+/// Long format, column-oriented: one row per unit and experiment.
+#[derive(Serialize, utoipa::ToSchema)]
+struct BatchResponse {
+    unit_id: Vec<String>,
+    experiment: Vec<String>,
+    variant: Vec<Option<String>>,
+    reason: Vec<Reason>,
+    bucket: Vec<Option<f64>>,
+}
+
+/// Assigns many units (column-oriented, long format).
+#[utoipa::path(post, path = "/v1/assign/batch", tag = "assign", request_body = BatchRequest,
+    responses((status = 200, body = BatchResponse), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn assign_many(State(state): State<AppState>, Json(req): Json<BatchRequest>) -> Result<Json<BatchResponse>, ApiError> {
+    let spec = resolve_spec(&state, req.spec.as_ref())?;
+    let out = tokio::task::spawn_blocking(move || -> Result<BatchResponse, Error> {
+        let keys: Vec<String> = match &req.experiment {
+            Some(k) => vec![spec.experiment(k)?.key.clone()],
+            None => spec.experiments.iter().map(|e| e.key.clone()).collect(),
+        };
+        let mut resp = BatchResponse { unit_id: vec![], experiment: vec![], variant: vec![], reason: vec![], bucket: vec![] };
+        for key in keys {
+            let b = assign::assign_batch(&spec, &key, &req.ids, req.attributes.as_deref())?;
+            let exp = spec.experiment(&key)?;
+            resp.unit_id.extend(req.ids.iter().cloned());
+            resp.experiment.extend(std::iter::repeat_n(key.clone(), req.ids.len()));
+            resp.variant.extend(b.variant_index.iter().map(|&i| (i >= 0).then(|| exp.variants[i as usize].clone())));
+            resp.reason.extend(b.reason);
+            resp.bucket.extend(b.bucket.iter().map(|&x| (!x.is_nan()).then_some(x)));
+        }
+        Ok(resp)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    Ok(Json(out))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct HashRequest {
+    seed: String,
+    value: String,
+    /// 1 or 2.
+    version: i64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct HashResponse {
+    /// In [0, 1).
+    hash: f64,
+}
+
+/// GrowthBook-compatible hash of a value.
+#[utoipa::path(post, path = "/v1/hash", tag = "primitives", request_body = HashRequest,
+    responses((status = 200, body = HashResponse), (status = 422, body = ErrorBody)))]
+async fn hash(Json(req): Json<HashRequest>) -> Result<Json<HashResponse>, ApiError> {
+    let v = HashVersion::from_number(req.version, "version")?;
+    Ok(Json(HashResponse { hash: assign::hash_unit(&req.seed, &req.value, v) }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RangesRequest {
+    n_variants: usize,
+    #[serde(default = "one")]
+    coverage: f64,
+    #[serde(default)]
+    weights: Option<Vec<f64>>,
+}
+
+fn one() -> f64 {
+    1.0
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct RangesResponse {
+    /// `[start, end)` per variant.
+    ranges: Vec<[f64; 2]>,
+}
+
+/// Bucket ranges for a coverage and weights.
+#[utoipa::path(post, path = "/v1/bucket-ranges", tag = "primitives", request_body = RangesRequest,
+    responses((status = 200, body = RangesResponse), (status = 422, body = ErrorBody)))]
+async fn bucket_ranges(Json(req): Json<RangesRequest>) -> Result<Json<RangesResponse>, ApiError> {
+    let r = assign::bucket_ranges(req.n_variants, req.coverage, req.weights.as_deref())?;
+    Ok(Json(RangesResponse { ranges: r.into_iter().map(|(s, e)| [s, e]).collect() }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ChooseRequest {
+    hash: f64,
+    ranges: Vec<[f64; 2]>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ChooseResponse {
+    /// Index of the range holding the hash, or null.
+    variant_index: Option<usize>,
+}
+
+/// The variant whose range holds a hash.
+#[utoipa::path(post, path = "/v1/choose-variant", tag = "primitives", request_body = ChooseRequest,
+    responses((status = 200, body = ChooseResponse), (status = 422, body = ErrorBody)))]
+async fn choose_variant(Json(req): Json<ChooseRequest>) -> Result<Json<ChooseResponse>, ApiError> {
+    if !req.hash.is_finite() {
+        return Err(Error::invalid("hash", "must be a finite number").into());
+    }
+    let ranges: Vec<(f64, f64)> = req.ranges.iter().map(|r| (r[0], r[1])).collect();
+    Ok(Json(ChooseResponse { variant_index: assign::choose_variant(req.hash, &ranges) }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct NamespaceRequest {
+    unit_id: String,
+    name: String,
+    start: f64,
+    end: f64,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct NamespaceResponse {
+    in_namespace: bool,
+}
+
+/// Whether a unit falls in a namespace slice.
+#[utoipa::path(post, path = "/v1/in-namespace", tag = "primitives", request_body = NamespaceRequest,
+    responses((status = 200, body = NamespaceResponse), (status = 422, body = ErrorBody)))]
+async fn in_namespace(Json(req): Json<NamespaceRequest>) -> Result<Json<NamespaceResponse>, ApiError> {
+    Ok(Json(NamespaceResponse { in_namespace: assign::in_namespace(&req.unit_id, &req.name, req.start, req.end) }))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct ConditionRequest {
+    #[schema(value_type = Object)]
+    condition: Value,
+    #[serde(default)]
+    #[schema(value_type = Object)]
+    attributes: Value,
+    /// Saved groups for `$inGroup`.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    groups: Option<SavedGroups>,
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct ConditionResponse {
+    result: bool,
+}
+
+/// Evaluates a targeting condition against attributes.
+#[utoipa::path(post, path = "/v1/eval-condition", tag = "primitives", request_body = ConditionRequest,
+    responses((status = 200, body = ConditionResponse), (status = 422, body = ErrorBody)))]
+async fn eval_condition(Json(req): Json<ConditionRequest>) -> Result<Json<ConditionResponse>, ApiError> {
+    let groups = req.groups.unwrap_or_default();
+    let attrs = if req.attributes.is_null() { Value::Object(Default::default()) } else { req.attributes };
+    Ok(Json(ConditionResponse { result: assign::eval_condition(&req.condition, &attrs, &groups)? }))
+}
+
+#[derive(Serialize, utoipa::ToSchema)]
+struct SpecResponse {
+    /// Stored version number.
+    version: i64,
+    /// The spec as TOML.
+    toml: String,
+    /// Experiment keys.
+    experiments: Vec<String>,
+}
+
+fn spec_response(a: &ActiveSpec) -> SpecResponse {
+    SpecResponse { version: a.version, toml: a.toml.clone(), experiments: a.spec.experiments.iter().map(|e| e.key.clone()).collect() }
+}
+
+/// The active experiment spec.
+#[utoipa::path(get, path = "/v1/spec", tag = "assign",
+    responses((status = 200, body = SpecResponse), (status = 404, body = ErrorBody)))]
+async fn get_spec(State(state): State<AppState>) -> Result<Json<SpecResponse>, ApiError> {
+    let active = state.active_spec().ok_or_else(|| Error::not_found("spec", "spec", "active"))?;
+    Ok(Json(spec_response(&active)))
+}
+
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct PutSpecRequest {
+    /// The new spec as TOML text.
+    toml: String,
+}
+
+/// Replaces the active spec; stored as a new version before it is acknowledged.
+#[utoipa::path(put, path = "/v1/spec", tag = "assign", request_body = PutSpecRequest, security(("bearer" = [])),
+    responses((status = 200, body = SpecResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+async fn put_spec(State(state): State<AppState>, Json(req): Json<PutSpecRequest>) -> Result<Json<SpecResponse>, ApiError> {
+    let spec = Spec::from_toml(&req.toml).map_err(|e| e.within("toml"))?;
+    let store = state.store.clone();
+    let text = req.toml.clone();
+    let stored = tokio::task::spawn_blocking(move || store.save_spec(&text))
+        .await
+        .map_err(|e| Error::Internal(e.to_string()))??;
+    let active = ActiveSpec { spec: Arc::new(spec), version: stored.version, toml: req.toml };
+    let resp = spec_response(&active);
+    if let Ok(mut g) = state.spec.write() {
+        *g = Some(active);
+    }
+    Ok(Json(resp))
+}

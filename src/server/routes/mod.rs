@@ -1,0 +1,16 @@
+//! Route tables: one file per capability.
+
+mod assign;
+mod meta;
+
+use super::ApiRouter;
+
+/// Routes anyone may call.
+pub(super) fn read_routes() -> ApiRouter {
+    ApiRouter::new().merge(meta::routes()).merge(assign::read_routes())
+}
+
+/// Routes that change stored state; the caller adds the bearer-token check.
+pub(super) fn write_routes() -> ApiRouter {
+    ApiRouter::new().merge(assign::write_routes())
+}
