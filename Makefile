@@ -1,0 +1,58 @@
+# liftlab — `make help` lists the targets.
+SHELL := /bin/bash
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PYTHON ?= python3
+export LIFTLAB_SHARED ?= $(abspath ../shared)
+
+.DEFAULT_GOAL := help
+.PHONY: help run test test-rust test-python develop venv cli lint bench bench-python clean
+
+help: ## Show this help
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
+
+run: ## Install what is needed and start the service on 127.0.0.1:8080 (SQLite file ./liftlab.db)
+	cargo build --release --bin liftlab
+	./target/release/liftlab serve --bind 127.0.0.1:8080 --database liftlab.db --spec examples/experiments.toml
+
+test: ## Install what is needed and run every test: Rust, Python, README snippets, notebooks
+	$(MAKE) test-rust
+	$(MAKE) test-python
+
+test-rust: ## Rust unit, integration, property and doc tests
+	cargo test
+
+cli: ## Build the liftlab binary used by the Python-side tests
+	cargo build --bin liftlab
+
+$(VENV)/.ready: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --upgrade pip
+	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff
+	touch $@
+
+venv: $(VENV)/.ready ## Create .venv with the Python tools
+
+develop: venv ## Build the Python extension into .venv (release mode)
+	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+
+test-python: develop cli ## pytest: the Python face, README snippets, notebooks, doctests
+	LIFTLAB_BIN=$(abspath target/debug/liftlab) $(PY) -m pytest -q python tests/python; \
+	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
+
+lint: venv ## cargo fmt --check, clippy -D warnings, ruff
+	cargo fmt --check
+	cargo clippy --all-targets -- -D warnings
+	cargo clippy --no-default-features --features python -- -D warnings
+	$(VENV)/bin/ruff check python tests/python bench
+
+bench: ## Criterion benches (Rust)
+	cargo bench --bench assign
+
+bench-python: develop ## liftlab vs the GrowthBook Python SDK on the same 1,000,000 ids
+	$(PY) -m pip install -q growthbook
+	$(PY) bench/assign_vs_growthbook.py
+
+clean: ## Remove build outputs and the venv
+	cargo clean
+	rm -rf $(VENV)

@@ -1,0 +1,103 @@
+"""Type stubs and examples for the Rust extension ``liftlab._core``.
+
+The examples below are run by the test suite (pytest ``--doctest-glob='*.pyi'``).
+
+"""
+
+from typing import Optional
+
+import numpy as np
+import numpy.typing as npt
+
+__version__: str
+REASONS: list[str]
+
+class LiftlabError(Exception): ...
+class InvalidInputError(LiftlabError): ...
+class SchemaError(LiftlabError): ...
+class InsufficientDataError(LiftlabError): ...
+class NotFoundError(LiftlabError): ...
+class LiftlabIOError(LiftlabError): ...
+
+class Spec:
+    """A validated experiment spec.
+
+    >>> from liftlab import Spec
+    >>> spec = Spec.from_toml('[[experiments]]\nkey = "a"\nvariants = ["control", "treatment"]')
+    >>> spec.experiments, spec.variants("a"), spec.weights("a")
+    (['a'], ['control', 'treatment'], [0.5, 0.5])
+
+    """
+
+    @staticmethod
+    def from_toml(text: str) -> "Spec": ...
+    @staticmethod
+    def from_json(text: str) -> "Spec": ...
+    @property
+    def experiments(self) -> list[str]: ...
+    def variants(self, experiment: str) -> list[str]: ...
+    def weights(self, experiment: str) -> list[float]: ...
+    def to_toml(self) -> str: ...
+
+class Assignment:
+    """The answer for one unit in one experiment: a variant, or why not.
+
+    >>> import liftlab
+    >>> spec = liftlab.load_spec('[[experiments]]\nkey = "a"\nvariants = ["c", "t"]\nexclude = ["u9"]')
+    >>> liftlab.assign(spec, "u9")[0].to_dict()["reason"]
+    'excluded'
+
+    """
+
+    experiment: str
+    unit_id: str
+    variant: Optional[str]
+    variant_index: Optional[int]
+    reason: str
+    enrolled: bool
+    bucket: Optional[float]
+    detail: Optional[str]
+    def to_dict(self) -> dict: ...
+    def _repr_html_(self) -> str: ...
+
+def hash_unit(seed: str, value: str, version: int = 2) -> float:
+    """GrowthBook-compatible hash in [0, 1): FNV-1a 32 over UTF-16 code units.
+
+    >>> from liftlab import hash_unit
+    >>> hash_unit("seed", "a", 2), hash_unit("", "a", 1)
+    (0.0505, 0.22)
+
+    """
+
+def bucket_ranges(n_variants: int, coverage: float = 1.0, weights: Optional[list[float]] = None) -> list[tuple[float, float]]:
+    """Bucket range per variant; invalid weights or coverage raise InvalidInputError.
+
+    >>> from liftlab import bucket_ranges
+    >>> bucket_ranges(2, 0.5)
+    [(0.0, 0.25), (0.5, 0.75)]
+
+    """
+
+def choose_variant(hash: float, ranges: list[tuple[float, float]]) -> Optional[int]:
+    """Index of the range holding ``hash``, or None.
+
+    >>> from liftlab import choose_variant
+    >>> choose_variant(0.6, [(0, 0.25), (0.5, 0.75)]), choose_variant(0.4, [(0, 0.25), (0.5, 0.75)])
+    (1, None)
+
+    """
+
+def in_namespace(unit_id: str, name: str, start: float, end: float) -> bool:
+    """Whether ``unit_id`` is in ``[start, end)`` of namespace ``name``.
+
+    >>> from liftlab import in_namespace
+    >>> in_namespace("1", "namespace1", 0.4, 1.0)
+    True
+
+    """
+
+def _eval_condition(condition_json: str, attributes_json: str, groups_json: Optional[str] = None) -> bool: ...
+def _assign(spec: Spec, unit_id: str, attributes_json: Optional[str] = None, experiment: Optional[str] = None) -> list[Assignment]: ...
+def _assign_batch(
+    spec: Spec, table: object, experiment: str, attributes_json: Optional[str] = None
+) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.float64]]: ...
