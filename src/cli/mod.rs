@@ -15,7 +15,7 @@ use crate::server::{self, ServerConfig};
 use crate::spec::Spec;
 
 #[derive(Parser, Debug)]
-#[command(name = "liftlab", version, about = "Experiment assignment and analysis", propagate_version = true)]
+#[command(name = "liftlab", version, about = "Experiment assignment and analysis")]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -293,8 +293,12 @@ where
             }
             // One line: clap's first line, without the usage block.
             let text = e.to_string();
-            let first = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
-            eprintln!("error: invalid_input: {first} (see liftlab --help)");
+            let first: Vec<&str> = text
+                .lines()
+                .take_while(|l| !l.trim().is_empty() && !l.starts_with("Usage:"))
+                .map(|l| l.trim().trim_start_matches("error: "))
+                .collect();
+            eprintln!("error: invalid_input: {} (see liftlab --help)", first.join(" "));
             return 2;
         }
     };
@@ -304,5 +308,16 @@ where
             eprintln!("error: {}: {e}", e.code());
             e.exit_code()
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        use clap::CommandFactory;
+        Cli::command().debug_assert();
     }
 }
