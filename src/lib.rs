@@ -27,6 +27,7 @@
 pub mod assign;
 pub mod error;
 pub mod spec;
+pub mod stats;
 
 #[cfg(feature = "server")]
 pub mod server;

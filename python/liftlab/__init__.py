@@ -8,7 +8,9 @@ from liftlab._assign import assign, assign_batch, eval_condition, load_spec
 from liftlab._core import (
     Assignment,
     Spec,
+    SrmResult,
     __version__,
+    check_srm,
     bucket_ranges,
     choose_variant,
     hash_unit,
@@ -18,6 +20,8 @@ from liftlab._core import (
 __all__ = [
     "Assignment",
     "Spec",
+    "SrmResult",
+    "check_srm",
     "__version__",
     "assign",
     "assign_batch",

@@ -101,3 +101,25 @@ def _assign(spec: Spec, unit_id: str, attributes_json: Optional[str] = None, exp
 def _assign_batch(
     spec: Spec, table: object, experiment: str, attributes_json: Optional[str] = None
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.float64]]: ...
+
+class SrmResult:
+    """Outcome of a sample-ratio-mismatch check."""
+
+    statistic: float
+    df: int
+    p_value: float
+    mismatch: bool
+    observed: list[int]
+    expected: list[float]
+    def to_dict(self) -> dict: ...
+    def _repr_html_(self) -> str: ...
+
+def check_srm(observed: list[int], weights: list[float], alpha: float = 0.001) -> SrmResult:
+    """Pearson chi-square test of the observed split against the weights.
+
+    >>> from liftlab import check_srm
+    >>> r = check_srm([5300, 4700], [0.5, 0.5])
+    >>> r.mismatch, round(r.statistic, 6)
+    (True, 36.0)
+
+    """

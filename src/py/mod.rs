@@ -4,6 +4,7 @@
 //! place a [`crate::Error`] becomes a Python exception.
 
 mod assign;
+mod stats;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -41,5 +42,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("InsufficientDataError", py.get_type::<InsufficientDataError>())?;
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("LiftlabIOError", py.get_type::<LiftlabIOError>())?;
-    assign::register(m)
+    assign::register(m)?;
+    stats::register(m)
 }
