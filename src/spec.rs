@@ -132,7 +132,7 @@ pub struct ExperimentSpec {
 pub struct FilterSpec {
     /// Hash seed.
     pub seed: String,
-    /// Attribute to hash (default: the experiment's hash attribute).
+    /// Attribute to hash (default `id`, as in GrowthBook).
     #[serde(default)]
     #[serde(skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,

@@ -136,11 +136,13 @@ impl<'a> Decision<'a> {
     }
 }
 
+/// The text hashed for an attribute, as GrowthBook's SDKs take it: a missing or falsy value
+/// (`null`, `false`, `0`, `""`) means "no hash value"; numbers hash as their decimal text.
 fn attribute_string(attributes: Option<&Value>, name: &str) -> Option<String> {
     match attributes?.get(name)? {
         Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
+        Value::Number(n) if n.as_f64() != Some(0.0) => Some(n.to_string()),
+        Value::Bool(true) => Some("true".into()),
         _ => None,
     }
 }
@@ -186,6 +188,12 @@ impl<'a> Prepared<'a> {
     /// Decides for one unit. `attributes` is the unit's attribute object, if any.
     #[inline]
     fn decide(&self, spec: &Spec, unit_id: &str, attributes: Option<&Value>) -> Decision<'a> {
+        self.decide_with(spec, unit_id, attributes, None)
+    }
+
+    /// [`Prepared::decide`] with the unit-id variant hash already computed (batch path).
+    #[inline]
+    fn decide_with(&self, spec: &Spec, unit_id: &str, attributes: Option<&Value>, id_hash: Option<f64>) -> Decision<'a> {
         let exp = self.exp;
         if exp.exclude.contains(unit_id) {
             return Decision::out(Reason::Excluded);
@@ -216,10 +224,8 @@ impl<'a> Prepared<'a> {
             }
         }
         for (hasher, ranges, attribute) in &self.filters {
-            let v = match attribute {
-                Some(a) => value_of(a),
-                None => Some(hash_value.clone()),
-            };
+            // GrowthBook hashes a filter's `attribute`, defaulting to `id`.
+            let v = value_of(attribute.unwrap_or("id"));
             let Some(v) = v else {
                 return Decision::out(Reason::FilteredOut);
             };
@@ -240,13 +246,29 @@ impl<'a> Prepared<'a> {
             }
         }
         if let Some(cond) = &exp.condition {
-            let empty = Value::Object(Default::default());
-            let attrs = attributes.unwrap_or(&empty);
+            // The unit id is visible to conditions as `id`, as it is in a GrowthBook SDK's
+            // attributes, unless the attributes carry their own `id`.
+            let with_id;
+            let attrs = match attributes {
+                Some(a @ Value::Object(m)) if m.contains_key("id") => a,
+                other => {
+                    let mut m = match other {
+                        Some(Value::Object(m)) => m.clone(),
+                        _ => Default::default(),
+                    };
+                    m.insert("id".into(), Value::String(unit_id.to_string()));
+                    with_id = Value::Object(m);
+                    &with_id
+                }
+            };
             if !cond.eval(attrs, &spec.groups) {
                 return Decision::out(Reason::NotEligible);
             }
         }
-        let n = self.variant.hash(&hash_value);
+        let n = match id_hash {
+            Some(h) if exp.hash_attribute == "id" => h,
+            _ => self.variant.hash(&hash_value),
+        };
         match choose_variant(n, &exp.ranges) {
             Some(i) => Decision { index: Some(i), reason: Reason::Assigned, bucket: Some(n), detail: None },
             None => Decision { bucket: Some(n), ..Decision::out(Reason::OutsideCoverage) },
@@ -364,7 +386,11 @@ pub fn assign_batch_with_progress<S: AsRef<str>>(
         bucket: Vec::with_capacity(n),
     };
     const CHUNK: usize = 1 << 16;
+    let mut hashes = vec![0.0; CHUNK.min(n)];
     for (c, chunk) in ids.chunks(CHUNK).enumerate() {
+        // The variant hash of every id, computed several at a time (see `Hasher::hash_many`).
+        let hashes = &mut hashes[..chunk.len()];
+        prepared.variant.hash_many(chunk, hashes);
         for (k, id) in chunk.iter().enumerate() {
             let row = c * CHUNK + k;
             let id = id.as_ref();
@@ -372,7 +398,7 @@ pub fn assign_batch_with_progress<S: AsRef<str>>(
                 return Err(Error::invalid(format!("ids[{row}]"), "unit id is empty"));
             }
             let attrs = attributes.map(|a| &a[row]);
-            let d = prepared.decide(spec, id, attrs);
+            let d = prepared.decide_with(spec, id, attrs, Some(hashes[k]));
             out.variant_index.push(d.index.map_or(-1, |i| i as i32));
             out.reason.push(d.reason);
             out.bucket.push(d.bucket.unwrap_or(f64::NAN));
