@@ -44,7 +44,7 @@ lint: venv ## cargo fmt --check, clippy -D warnings, ruff
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --no-default-features --features python -- -D warnings
-	$(VENV)/bin/ruff check python tests/python bench
+	$(VENV)/bin/ruff check python tests/python tests/fixtures bench
 
 bench: ## Criterion benches (Rust)
 	cargo bench --bench assign

@@ -33,7 +33,11 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("assign_batch");
     g.throughput(Throughput::Elements(n as u64));
     g.sample_size(10);
-    for (name, text) in [("plain_v2", PLAIN.to_string()), ("plain_v1", format!("{PLAIN}hash_version = 1\n")), ("layer_holdout_exclusions", LAYERED.to_string())] {
+    for (name, text) in [
+        ("plain_v2", PLAIN.to_string()),
+        ("plain_v1", format!("{PLAIN}hash_version = 1\n")),
+        ("layer_holdout_exclusions", LAYERED.to_string()),
+    ] {
         let spec = Spec::from_toml(&text).unwrap();
         g.bench_with_input(BenchmarkId::new(name, n), &ids, |b, ids| {
             b.iter(|| assign_batch(&spec, "sms-reminder", ids, None).unwrap())

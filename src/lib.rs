@@ -29,15 +29,15 @@ pub mod error;
 pub mod spec;
 pub mod stats;
 
-#[cfg(feature = "server")]
-pub mod server;
-#[cfg(feature = "server")]
-pub mod store;
 #[cfg(feature = "cli")]
 pub mod cli;
 #[cfg(feature = "cli")]
 pub mod data;
 #[cfg(feature = "python")]
 mod py;
+#[cfg(feature = "server")]
+pub mod server;
+#[cfg(feature = "server")]
+pub mod store;
 
 pub use error::{Error, Result};

@@ -233,7 +233,10 @@ fn parse_version(v: Option<i64>, field: &str) -> Result<HashVersion> {
 fn check_range(r: [f64; 2], field: &str) -> Result<(f64, f64)> {
     let [s, e] = r;
     if !(s.is_finite() && e.is_finite()) || s < 0.0 || e > 1.0 || s > e {
-        return Err(Error::invalid(field, format!("[{s}, {e}] is not a range [start, end) with 0 <= start <= end <= 1")));
+        return Err(Error::invalid(
+            field,
+            format!("[{s}, {e}] is not a range [start, end) with 0 <= start <= end <= 1"),
+        ));
     }
     Ok((s, e))
 }
@@ -269,7 +272,10 @@ impl Spec {
     pub fn from_file(file: SpecFile) -> Result<Self> {
         let version = file.version.unwrap_or(SPEC_VERSION);
         if version == 0 || version > SPEC_VERSION {
-            return Err(Error::invalid("version", format!("spec version {version} is not supported (this build reads 1..={SPEC_VERSION})")));
+            return Err(Error::invalid(
+                "version",
+                format!("spec version {version} is not supported (this build reads 1..={SPEC_VERSION})"),
+            ));
         }
         let groups: SavedGroups = file.groups.clone();
         for name in groups.keys() {
@@ -301,7 +307,10 @@ impl Spec {
         for (i, x) in file.experiments.iter().enumerate() {
             let exp = Self::validate_experiment(x, &groups).map_err(|e| e.within(&format!("experiments[{i}]")))?;
             if !keys.insert(exp.key.clone()) {
-                return Err(Error::invalid(format!("experiments[{i}].key"), format!("duplicate experiment key '{}'", exp.key)));
+                return Err(Error::invalid(
+                    format!("experiments[{i}].key"),
+                    format!("duplicate experiment key '{}'", exp.key),
+                ));
             }
             experiments.push(exp);
         }
@@ -331,7 +340,10 @@ impl Spec {
         for (hi, h) in file.holdouts.iter().enumerate() {
             if let Some(layers) = &h.layers {
                 if let Some((j, l)) = layers.iter().enumerate().find(|(_, l)| !layer_names.contains(l.as_str())) {
-                    return Err(Error::invalid(format!("holdouts[{hi}].layers[{j}]"), format!("no experiment is in layer '{l}'")));
+                    return Err(Error::invalid(
+                        format!("holdouts[{hi}].layers[{j}]"),
+                        format!("no experiment is in layer '{l}'"),
+                    ));
                 }
             }
             if let Some(exps) = &h.experiments {
@@ -360,7 +372,10 @@ impl Spec {
         check_key(&x.key, "key")?;
         let n = x.variants.len();
         if n < 2 {
-            return Err(Error::invalid("variants", format!("has {n} variant(s); an experiment needs at least 2 (control first)")));
+            return Err(Error::invalid(
+                "variants",
+                format!("has {n} variant(s); an experiment needs at least 2 (control first)"),
+            ));
         }
         let mut names = HashSet::new();
         for (j, v) in x.variants.iter().enumerate() {
@@ -399,7 +414,9 @@ impl Spec {
         };
         let namespace_range = match (x.namespace_range, &x.layer) {
             (Some(r), Some(_)) => check_range(r, "namespace_range")?,
-            (Some(_), None) => return Err(Error::invalid("namespace_range", "is set but `layer` is not; name the layer")),
+            (Some(_), None) => {
+                return Err(Error::invalid("namespace_range", "is set but `layer` is not; name the layer"))
+            }
             (None, _) => (0.0, 1.0),
         };
         if let Some(layer) = &x.layer {
@@ -439,9 +456,8 @@ impl Spec {
         };
         let mut exclude: HashSet<String> = x.exclude.iter().cloned().collect();
         for (j, g) in x.exclude_groups.iter().enumerate() {
-            let members = groups
-                .get(g)
-                .ok_or_else(|| Error::not_found(format!("exclude_groups[{j}]"), "group", g.as_str()))?;
+            let members =
+                groups.get(g).ok_or_else(|| Error::not_found(format!("exclude_groups[{j}]"), "group", g.as_str()))?;
             exclude.extend(members.iter().map(|m| match m {
                 Value::String(s) => s.clone(),
                 other => other.to_string(),
@@ -450,7 +466,10 @@ impl Spec {
         let mut forced = BTreeMap::new();
         for (unit, variant) in &x.forced {
             let idx = x.variants.iter().position(|v| v == variant).ok_or_else(|| {
-                Error::invalid(format!("forced.{unit}"), format!("unknown variant '{variant}' (variants: {})", x.variants.join(", ")))
+                Error::invalid(
+                    format!("forced.{unit}"),
+                    format!("unknown variant '{variant}' (variants: {})", x.variants.join(", ")),
+                )
             })?;
             forced.insert(unit.clone(), idx);
         }
@@ -478,10 +497,7 @@ impl Spec {
 
     /// The experiment with `key`.
     pub fn experiment(&self, key: &str) -> Result<&Experiment> {
-        self.experiments
-            .iter()
-            .find(|e| e.key == key)
-            .ok_or_else(|| Error::not_found("experiment", "experiment", key))
+        self.experiments.iter().find(|e| e.key == key).ok_or_else(|| Error::not_found("experiment", "experiment", key))
     }
 
     /// The spec as TOML text.
@@ -531,6 +547,9 @@ mod tests {
              [[experiments]]\nkey = \"b\"\nvariants = [\"c\", \"t\"]\ncondition = { country = { \"$in\" = [\"US\"] } }\n",
         )
         .unwrap();
-        assert_eq!(s.experiments[0].condition.as_ref().unwrap().source(), s.experiments[1].condition.as_ref().unwrap().source());
+        assert_eq!(
+            s.experiments[0].condition.as_ref().unwrap().source(),
+            s.experiments[1].condition.as_ref().unwrap().source()
+        );
     }
 }

@@ -41,17 +41,29 @@ fn rust_door() {
     let c = cases();
     for x in list(&c, "hash") {
         let v = HashVersion::from_number(x["version"].as_i64().unwrap(), "version").unwrap();
-        assert_eq!(assign::hash_unit(x["seed"].as_str().unwrap(), x["value"].as_str().unwrap(), v), x["expected"].as_f64().unwrap(), "{x}");
+        assert_eq!(
+            assign::hash_unit(x["seed"].as_str().unwrap(), x["value"].as_str().unwrap(), v),
+            x["expected"].as_f64().unwrap(),
+            "{x}"
+        );
     }
     for x in list(&c, "bucket_ranges") {
         let w: Option<Vec<f64>> = x["weights"].as_array().map(|w| w.iter().map(|v| v.as_f64().unwrap()).collect());
-        let got = assign::bucket_ranges(x["n_variants"].as_u64().unwrap() as usize, x["coverage"].as_f64().unwrap(), w.as_deref());
+        let got = assign::bucket_ranges(
+            x["n_variants"].as_u64().unwrap() as usize,
+            x["coverage"].as_f64().unwrap(),
+            w.as_deref(),
+        );
         match x.get("error_field") {
             Some(f) => assert_eq!(got.unwrap_err().field(), f.as_str(), "{x}"),
             None => {
                 let want = ranges(&x["expected"]);
                 let got = got.unwrap();
-                assert!(got.iter().zip(&want).all(|(g, w)| (g.0 - w.0).abs() < 1e-9 && (g.1 - w.1).abs() < 1e-9) && got.len() == want.len(), "{x}: {got:?}");
+                assert!(
+                    got.iter().zip(&want).all(|(g, w)| (g.0 - w.0).abs() < 1e-9 && (g.1 - w.1).abs() < 1e-9)
+                        && got.len() == want.len(),
+                    "{x}: {got:?}"
+                );
             }
         }
     }
@@ -60,12 +72,21 @@ fn rust_door() {
         assert_eq!(json!(got), x["expected"], "{x}");
     }
     for x in list(&c, "in_namespace") {
-        let got = assign::in_namespace(x["unit_id"].as_str().unwrap(), x["name"].as_str().unwrap(), x["start"].as_f64().unwrap(), x["end"].as_f64().unwrap());
+        let got = assign::in_namespace(
+            x["unit_id"].as_str().unwrap(),
+            x["name"].as_str().unwrap(),
+            x["start"].as_f64().unwrap(),
+            x["end"].as_f64().unwrap(),
+        );
         assert_eq!(json!(got), x["expected"], "{x}");
     }
     for x in list(&c, "eval_condition") {
         let groups = x.get("groups").map(|g| serde_json::from_value(g.clone()).unwrap()).unwrap_or_default();
-        assert_eq!(json!(assign::eval_condition(&x["condition"], &x["attributes"], &groups).unwrap()), x["expected"], "{x}");
+        assert_eq!(
+            json!(assign::eval_condition(&x["condition"], &x["attributes"], &groups).unwrap()),
+            x["expected"],
+            "{x}"
+        );
     }
     for x in list(&c, "assign") {
         let spec = Spec::from_json(&x["spec"]).unwrap_or_else(|e| panic!("{}: {e}", x["name"]));
@@ -93,17 +114,26 @@ async fn http_door() {
     let config = ServerConfig { database: dir.path().join("f.db").to_str().unwrap().into(), ..Default::default() };
     let app = app(AppState::new(config, None).unwrap());
     for x in list(&c, "hash") {
-        let (s, v) = post(&app, "/v1/hash", json!({"seed": x["seed"], "value": x["value"], "version": x["version"]})).await;
+        let (s, v) =
+            post(&app, "/v1/hash", json!({"seed": x["seed"], "value": x["value"], "version": x["version"]})).await;
         assert_eq!((s, &v["hash"]), (200, &x["expected"]), "{x}");
     }
     for x in list(&c, "bucket_ranges") {
-        let (s, v) = post(&app, "/v1/bucket-ranges", json!({"n_variants": x["n_variants"], "coverage": x["coverage"], "weights": x["weights"]})).await;
+        let (s, v) = post(
+            &app,
+            "/v1/bucket-ranges",
+            json!({"n_variants": x["n_variants"], "coverage": x["coverage"], "weights": x["weights"]}),
+        )
+        .await;
         match x.get("error_field") {
             Some(f) => assert_eq!((s, &v["error"]["field"]), (422, f), "{x}"),
             None => {
                 assert_eq!(s, 200, "{x}");
                 let (got, want) = (ranges(&v["ranges"]), ranges(&x["expected"]));
-                assert!(got.iter().zip(&want).all(|(g, w)| (g.0 - w.0).abs() < 1e-9 && (g.1 - w.1).abs() < 1e-9), "{x}");
+                assert!(
+                    got.iter().zip(&want).all(|(g, w)| (g.0 - w.0).abs() < 1e-9 && (g.1 - w.1).abs() < 1e-9),
+                    "{x}"
+                );
             }
         }
     }
@@ -112,36 +142,67 @@ async fn http_door() {
         assert_eq!(v["variant_index"], x["expected"], "{x}");
     }
     for x in list(&c, "in_namespace") {
-        let (_, v) = post(&app, "/v1/in-namespace", json!({"unit_id": x["unit_id"], "name": x["name"], "start": x["start"], "end": x["end"]})).await;
+        let (_, v) = post(
+            &app,
+            "/v1/in-namespace",
+            json!({"unit_id": x["unit_id"], "name": x["name"], "start": x["start"], "end": x["end"]}),
+        )
+        .await;
         assert_eq!(v["in_namespace"], x["expected"], "{x}");
     }
     for x in list(&c, "eval_condition") {
-        let (_, v) = post(&app, "/v1/eval-condition", json!({"condition": x["condition"], "attributes": x["attributes"], "groups": x.get("groups")})).await;
+        let (_, v) = post(
+            &app,
+            "/v1/eval-condition",
+            json!({"condition": x["condition"], "attributes": x["attributes"], "groups": x.get("groups")}),
+        )
+        .await;
         assert_eq!(v["result"], x["expected"], "{x}");
     }
     for x in list(&c, "assign") {
-        let (s, v) = post(&app, "/v1/assign", json!({"unit_id": x["unit_id"], "attributes": x["attributes"], "spec": x["spec"]})).await;
+        let (s, v) = post(
+            &app,
+            "/v1/assign",
+            json!({"unit_id": x["unit_id"], "attributes": x["attributes"], "spec": x["spec"]}),
+        )
+        .await;
         assert_eq!(s, 200, "{}: {v}", x["name"]);
         let got: Vec<assign::Assignment> = serde_json::from_value(v["assignments"].clone()).unwrap();
         assert_eq!(expected_map(&got), x["expected"], "{}", x["name"]);
         let attrs = if x["attributes"].is_null() { Value::Null } else { json!([x["attributes"]]) };
-        let (s, b) = post(&app, "/v1/assign/batch", json!({"ids": [x["unit_id"]], "attributes": attrs, "spec": x["spec"]})).await;
+        let (s, b) =
+            post(&app, "/v1/assign/batch", json!({"ids": [x["unit_id"]], "attributes": attrs, "spec": x["spec"]}))
+                .await;
         assert_eq!(s, 200, "{}: {b}", x["name"]);
         for (i, k) in b["experiment"].as_array().unwrap().iter().enumerate() {
             let want = &x["expected"][k.as_str().unwrap()];
-            assert_eq!((&b["variant"][i], &b["reason"][i]), (&want["variant"], &want["reason"]), "{} (batch)", x["name"]);
+            assert_eq!(
+                (&b["variant"][i], &b["reason"][i]),
+                (&want["variant"], &want["reason"]),
+                "{} (batch)",
+                x["name"]
+            );
         }
     }
     for x in list(&c, "errors") {
         let (s, v) = post(&app, "/v1/assign", json!({"unit_id": "u", "spec": x["spec"]})).await;
         assert!(s == 422 || s == 404, "{}: {s}", x["name"]);
-        assert_eq!(v["error"]["field"].as_str(), Some(format!("spec.{}", x["error_field"].as_str().unwrap()).as_str()), "{}", x["name"]);
+        assert_eq!(
+            v["error"]["field"].as_str(),
+            Some(format!("spec.{}", x["error_field"].as_str().unwrap()).as_str()),
+            "{}",
+            x["name"]
+        );
     }
 }
 
 fn cli(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
     let o = std::process::Command::new(env!("CARGO_BIN_EXE_liftlab")).args(args).current_dir(dir).output().unwrap();
-    (o.status.code().unwrap_or(-1), String::from_utf8_lossy(&o.stdout).into(), String::from_utf8_lossy(&o.stderr).into())
+    (
+        o.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&o.stdout).into(),
+        String::from_utf8_lossy(&o.stderr).into(),
+    )
 }
 
 #[test]
@@ -149,26 +210,61 @@ fn cli_door() {
     let c = cases();
     let d = tempfile::tempdir().unwrap();
     for x in list(&c, "hash") {
-        let (code, out, err) = cli(&["hash", "--seed", x["seed"].as_str().unwrap(), "--value", x["value"].as_str().unwrap(), "--version", &x["version"].to_string()], d.path());
+        let (code, out, err) = cli(
+            &[
+                "hash",
+                "--seed",
+                x["seed"].as_str().unwrap(),
+                "--value",
+                x["value"].as_str().unwrap(),
+                "--version",
+                &x["version"].to_string(),
+            ],
+            d.path(),
+        );
         assert_eq!(code, 0, "{err}");
         assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["hash"], x["expected"], "{x}");
     }
     for x in list(&c, "choose_variant") {
-        let (_, out, _) = cli(&["choose-variant", "--hash", &x["hash"].to_string(), "--ranges", &x["ranges"].to_string()], d.path());
+        let (_, out, _) =
+            cli(&["choose-variant", "--hash", &x["hash"].to_string(), "--ranges", &x["ranges"].to_string()], d.path());
         assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["variant_index"], x["expected"], "{x}");
     }
     for x in list(&c, "in_namespace") {
-        let (_, out, _) = cli(&["in-namespace", "--unit-id", x["unit_id"].as_str().unwrap(), "--name", x["name"].as_str().unwrap(), "--start", &x["start"].to_string(), "--end", &x["end"].to_string()], d.path());
+        let (_, out, _) = cli(
+            &[
+                "in-namespace",
+                "--unit-id",
+                x["unit_id"].as_str().unwrap(),
+                "--name",
+                x["name"].as_str().unwrap(),
+                "--start",
+                &x["start"].to_string(),
+                "--end",
+                &x["end"].to_string(),
+            ],
+            d.path(),
+        );
         assert_eq!(serde_json::from_str::<Value>(&out).unwrap()["in_namespace"], x["expected"], "{x}");
     }
     for x in list(&c, "eval_condition") {
-        let mut args = vec!["eval-condition".to_string(), "--condition".into(), x["condition"].to_string(), "--attributes".into(), x["attributes"].to_string()];
+        let mut args = vec![
+            "eval-condition".to_string(),
+            "--condition".into(),
+            x["condition"].to_string(),
+            "--attributes".into(),
+            x["attributes"].to_string(),
+        ];
         if let Some(g) = x.get("groups") {
             args.extend(["--groups".into(), g.to_string()]);
         }
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let (_, out, err) = cli(&args, d.path());
-        assert_eq!(serde_json::from_str::<Value>(&out).unwrap_or_else(|_| panic!("{err}"))["result"], x["expected"], "{x}");
+        assert_eq!(
+            serde_json::from_str::<Value>(&out).unwrap_or_else(|_| panic!("{err}"))["result"],
+            x["expected"],
+            "{x}"
+        );
     }
     // Assignments: each case's spec as TOML and its unit as a one-row CSV.
     for (i, x) in list(&c, "assign").iter().enumerate() {
@@ -192,8 +288,12 @@ fn cli_door() {
         if nested {
             continue; // CSV cells are flat; nested attributes are covered by the other doors
         }
-        std::fs::write(d.path().join(format!("u{i}.csv")), format!("{}\n{}\n", header.join(","), row.join(","))).unwrap();
-        let (code, _, err) = cli(&["assign", "--spec", &format!("s{i}.toml"), "--units", &format!("u{i}.csv"), "-o", &format!("o{i}.csv")], d.path());
+        std::fs::write(d.path().join(format!("u{i}.csv")), format!("{}\n{}\n", header.join(","), row.join(",")))
+            .unwrap();
+        let (code, _, err) = cli(
+            &["assign", "--spec", &format!("s{i}.toml"), "--units", &format!("u{i}.csv"), "-o", &format!("o{i}.csv")],
+            d.path(),
+        );
         assert_eq!(code, 0, "{}: {err}", x["name"]);
         let out = std::fs::read_to_string(d.path().join(format!("o{i}.csv"))).unwrap();
         for line in out.lines().skip(1) {
@@ -211,7 +311,11 @@ fn cli_door() {
             std::fs::write(d.path().join(format!("e{i}.toml")), toml::to_string(&file).unwrap()).unwrap();
             let (code, _, err) = cli(&["validate", "--spec", &format!("e{i}.toml")], d.path());
             assert_eq!(code, 2, "{}", x["name"]);
-            assert!(err.contains(&format!("e{i}.toml.{}:", x["error_field"].as_str().unwrap())), "{}: {err}", x["name"]);
+            assert!(
+                err.contains(&format!("e{i}.toml.{}:", x["error_field"].as_str().unwrap())),
+                "{}: {err}",
+                x["name"]
+            );
         }
     }
 }

@@ -10,6 +10,8 @@
 //! Threshold: a deterministic hash either passes or fails forever, so the tests use p > 0.001:
 //! a correct hash fails with probability 0.1% per seed, and the seeds below are fixed.
 
+#![allow(clippy::needless_range_loop)] // parallel columns are indexed by row
+
 use liftlab::assign::{self, Reason};
 use liftlab::spec::Spec;
 use proptest::prelude::*;
@@ -171,7 +173,11 @@ namespace_range = [0.4, 1.0]
     let mut held = 0.0;
     for i in 0..ids.len() {
         assert!(!(a.reason[i].enrolled() && b.reason[i].enrolled()), "{} in both", ids[i]);
-        assert_eq!(a.reason[i] == Reason::InHoldout, b.reason[i] == Reason::InHoldout, "holdout is per unit, not per experiment");
+        assert_eq!(
+            a.reason[i] == Reason::InHoldout,
+            b.reason[i] == Reason::InHoldout,
+            "holdout is per unit, not per experiment"
+        );
         if a.reason[i] == Reason::InHoldout {
             held += 1.0;
         }

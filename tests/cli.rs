@@ -26,16 +26,24 @@ fn primitives_print_json() {
     assert_eq!(stdout(&o).trim(), r#"{"ranges":[[0.0,0.25],[0.5,0.75]]}"#);
     let o = liftlab(&["choose-variant", "--hash", "0.4", "--ranges", "[[0,0.25],[0.5,0.75]]"], d.path());
     assert_eq!(stdout(&o).trim(), r#"{"variant_index":null}"#);
-    let o = liftlab(&["in-namespace", "--unit-id", "1", "--name", "namespace1", "--start", "0.4", "--end", "1"], d.path());
+    let o =
+        liftlab(&["in-namespace", "--unit-id", "1", "--name", "namespace1", "--start", "0.4", "--end", "1"], d.path());
     assert_eq!(stdout(&o).trim(), r#"{"in_namespace":true}"#);
-    let o = liftlab(&["eval-condition", "--condition", r#"{"age": {"$gt": 30}}"#, "--attributes", r#"{"age": 31}"#], d.path());
+    let o = liftlab(
+        &["eval-condition", "--condition", r#"{"age": {"$gt": 30}}"#, "--attributes", r#"{"age": 31}"#],
+        d.path(),
+    );
     assert_eq!(stdout(&o).trim(), r#"{"result":true}"#);
 }
 
 #[test]
 fn bad_input_exits_2_with_one_line() {
     let d = tempfile::tempdir().unwrap();
-    std::fs::write(d.path().join("bad.toml"), "[[experiments]]\nkey = \"a\"\nvariants = [\"c\", \"t\"]\nweights = [0.7, 0.6]\n").unwrap();
+    std::fs::write(
+        d.path().join("bad.toml"),
+        "[[experiments]]\nkey = \"a\"\nvariants = [\"c\", \"t\"]\nweights = [0.7, 0.6]\n",
+    )
+    .unwrap();
     let cases: &[(&[&str], &str)] = &[
         (&["validate", "--spec", "bad.toml"], "bad.toml.experiments[0].weights"),
         (&["validate", "--spec", "missing.toml"], "missing.toml"),
@@ -65,11 +73,29 @@ fn assign_csv_and_parquet_round_trip() {
         units.push_str(&format!("lead-{i},{}\n", if i % 2 == 0 { "US" } else { "FR" }));
     }
     std::fs::write(d.path().join("units.csv"), units).unwrap();
-    let o = liftlab(&["assign", "--spec", "exp.toml", "--units", "units.csv", "--id-col", "lead", "-o", "out.parquet"], d.path());
+    let o = liftlab(
+        &["assign", "--spec", "exp.toml", "--units", "units.csv", "--id-col", "lead", "-o", "out.parquet"],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("assigned 500 units x 2 experiment(s)"));
     // Parquet in again, as units, and out as CSV: the same answers as the library.
-    let o = liftlab(&["assign", "--spec", "exp.toml", "--units", "out.parquet", "--id-col", "unit_id", "--experiment", "call-script", "-o", "again.csv"], d.path());
+    let o = liftlab(
+        &[
+            "assign",
+            "--spec",
+            "exp.toml",
+            "--units",
+            "out.parquet",
+            "--id-col",
+            "unit_id",
+            "--experiment",
+            "call-script",
+            "-o",
+            "again.csv",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let text = std::fs::read_to_string(d.path().join("again.csv")).unwrap();
     let spec = liftlab::spec::Spec::from_toml(SPEC).unwrap();
@@ -85,7 +111,22 @@ fn assign_csv_and_parquet_round_trip() {
     }
     assert_eq!(n, 1000, "out.parquet held 500 units x 2 experiments");
     // Conditions read the other columns as attributes.
-    let o = liftlab(&["assign", "--spec", "exp.toml", "--units", "units.csv", "--id-col", "lead", "--experiment", "geo", "-o", "geo.csv"], d.path());
+    let o = liftlab(
+        &[
+            "assign",
+            "--spec",
+            "exp.toml",
+            "--units",
+            "units.csv",
+            "--id-col",
+            "lead",
+            "--experiment",
+            "geo",
+            "-o",
+            "geo.csv",
+        ],
+        d.path(),
+    );
     assert_eq!(o.status.code(), Some(0));
     let geo = std::fs::read_to_string(d.path().join("geo.csv")).unwrap();
     assert!(geo.lines().filter(|l| l.starts_with("lead-1,")).all(|l| l.contains("not_eligible")), "{geo}");
@@ -106,7 +147,8 @@ fn assign_errors_name_the_column_or_row() {
     assert!(stderr(&o).contains("id.ids[1]: unit id is empty"), "{}", stderr(&o));
     let o = liftlab(&["assign", "--spec", "exp.toml", "--units", "u.csv", "-o", "o.xlsx"], d.path());
     assert_eq!(o.status.code(), Some(2));
-    let o = liftlab(&["assign", "--spec", "exp.toml", "--units", "u.csv", "--experiment", "zzz", "-o", "o.csv"], d.path());
+    let o =
+        liftlab(&["assign", "--spec", "exp.toml", "--units", "u.csv", "--experiment", "zzz", "-o", "o.csv"], d.path());
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("not_found"), "{}", stderr(&o));
     assert!(!d.path().join("o.csv").exists(), "nothing written on error");

@@ -26,7 +26,13 @@ fn state(tokens: &[&str], spec: Option<&str>) -> (AppState, tempfile::TempDir) {
     (AppState::new(config, spec.map(str::to_string)).unwrap(), dir)
 }
 
-async fn call(app: &axum::Router, method: &str, uri: &str, body: Option<&str>, token: Option<&str>) -> (StatusCode, Value) {
+async fn call(
+    app: &axum::Router,
+    method: &str,
+    uri: &str,
+    body: Option<&str>,
+    token: Option<&str>,
+) -> (StatusCode, Value) {
     let mut req = Request::builder().method(method).uri(uri);
     if body.is_some() {
         req = req.header("content-type", "application/json");
@@ -38,7 +44,8 @@ async fn call(app: &axum::Router, method: &str, uri: &str, body: Option<&str>, t
     let res = app.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let value = serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
+    let value =
+        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
     (status, value)
 }
 
@@ -61,13 +68,24 @@ async fn healthz_and_openapi_cover_every_route() {
     let (s, api) = call(&router, "GET", "/openapi.json", None, None).await;
     assert_eq!(s, StatusCode::OK);
     let paths = api["paths"].as_object().unwrap();
-    for p in ["/healthz", "/v1/assign", "/v1/assign/batch", "/v1/hash", "/v1/bucket-ranges", "/v1/choose-variant", "/v1/in-namespace", "/v1/eval-condition", "/v1/spec"] {
+    for p in [
+        "/healthz",
+        "/v1/assign",
+        "/v1/assign/batch",
+        "/v1/hash",
+        "/v1/bucket-ranges",
+        "/v1/choose-variant",
+        "/v1/in-namespace",
+        "/v1/eval-condition",
+        "/v1/spec",
+    ] {
         assert!(paths.contains_key(p), "{p} missing from openapi.json");
     }
     // Every documented path answers (not 404): the document and the router come from one list.
     for (path, item) in doc.paths.paths.iter() {
         let methods = serde_json::to_value(item).unwrap();
-        for m in methods.as_object().unwrap().keys().filter(|k| ["get", "post", "put", "delete"].contains(&k.as_str())) {
+        for m in methods.as_object().unwrap().keys().filter(|k| ["get", "post", "put", "delete"].contains(&k.as_str()))
+        {
             let (s, _) = call(&router, &m.to_uppercase(), path, (m != "get").then_some("{}"), None).await;
             assert_ne!(s, StatusCode::NOT_FOUND, "{m} {path}");
             assert_ne!(s, StatusCode::METHOD_NOT_ALLOWED, "{m} {path}");
@@ -85,7 +103,14 @@ async fn assign_one_and_batch_agree() {
     let a = &one["assignments"][0];
     assert_eq!(a["experiment"], "sms-reminder");
     assert_eq!(a["reason"], "assigned");
-    let (s, batch) = call(&app, "POST", "/v1/assign/batch", Some(r#"{"ids": ["+15550123", "u2"], "experiment": "sms-reminder"}"#), None).await;
+    let (s, batch) = call(
+        &app,
+        "POST",
+        "/v1/assign/batch",
+        Some(r#"{"ids": ["+15550123", "u2"], "experiment": "sms-reminder"}"#),
+        None,
+    )
+    .await;
     assert_eq!(s, StatusCode::OK, "{batch}");
     assert_eq!(batch["variant"][0], a["variant"]);
     assert_eq!(batch["bucket"][0], a["bucket"]);
@@ -98,19 +123,79 @@ async fn bad_input_gets_4xx_with_field() {
     let app = app(st);
     let cases: &[(&str, &str, StatusCode, &str, Option<&str>)] = &[
         ("/v1/assign", r#"{"unit_id": ""}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("unit_id")),
-        ("/v1/assign", r#"{"unit_id": "u", "experiment": "nope"}"#, StatusCode::NOT_FOUND, "not_found", Some("experiment")),
+        (
+            "/v1/assign",
+            r#"{"unit_id": "u", "experiment": "nope"}"#,
+            StatusCode::NOT_FOUND,
+            "not_found",
+            Some("experiment"),
+        ),
         ("/v1/assign", r#"{"unit_id": "u", "colour": 1}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", None),
         ("/v1/assign", r#"{"attributes": {}}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("unit_id")),
         ("/v1/assign", r#"{"unit_id": "u", "#, StatusCode::BAD_REQUEST, "malformed_request", None),
-        ("/v1/assign", r#"{"unit_id": "u", "spec": "[[experiments]]\nkey='a'\nvariants=['c','t']\nweights=[0.5]"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("spec.experiments[0].weights")),
-        ("/v1/assign", r#"{"unit_id": "u", "spec": {"experiments": [{"key": "a", "variants": ["c", "t"], "coverage": 2}]}}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("spec.experiments[0].coverage")),
-        ("/v1/assign/batch", r#"{"ids": ["a", ""]}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("ids[1]")),
-        ("/v1/assign/batch", r#"{"ids": ["a"], "attributes": [{}, {}]}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("attributes")),
-        ("/v1/hash", r#"{"seed": "a", "value": "b", "version": 3}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("version")),
-        ("/v1/bucket-ranges", r#"{"n_variants": 2, "weights": [0.7, 0.6]}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("weights")),
-        ("/v1/bucket-ranges", r#"{"n_variants": 2, "coverage": -1}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("coverage")),
-        ("/v1/bucket-ranges", r#"{"n_variants": "two"}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("n_variants")),
-        ("/v1/eval-condition", r#"{"condition": [1]}"#, StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", Some("condition")),
+        (
+            "/v1/assign",
+            r#"{"unit_id": "u", "spec": "[[experiments]]\nkey='a'\nvariants=['c','t']\nweights=[0.5]"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("spec.experiments[0].weights"),
+        ),
+        (
+            "/v1/assign",
+            r#"{"unit_id": "u", "spec": {"experiments": [{"key": "a", "variants": ["c", "t"], "coverage": 2}]}}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("spec.experiments[0].coverage"),
+        ),
+        (
+            "/v1/assign/batch",
+            r#"{"ids": ["a", ""]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("ids[1]"),
+        ),
+        (
+            "/v1/assign/batch",
+            r#"{"ids": ["a"], "attributes": [{}, {}]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("attributes"),
+        ),
+        (
+            "/v1/hash",
+            r#"{"seed": "a", "value": "b", "version": 3}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("version"),
+        ),
+        (
+            "/v1/bucket-ranges",
+            r#"{"n_variants": 2, "weights": [0.7, 0.6]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("weights"),
+        ),
+        (
+            "/v1/bucket-ranges",
+            r#"{"n_variants": 2, "coverage": -1}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("coverage"),
+        ),
+        (
+            "/v1/bucket-ranges",
+            r#"{"n_variants": "two"}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("n_variants"),
+        ),
+        (
+            "/v1/eval-condition",
+            r#"{"condition": [1]}"#,
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "invalid_input",
+            Some("condition"),
+        ),
     ];
     for (uri, body, status, code, field) in cases {
         let (s, v) = call(&app, "POST", uri, Some(body), None).await;
@@ -172,4 +257,72 @@ async fn writes_need_a_configured_token() {
     let (_, v) = call(&app2, "GET", "/v1/spec", None, None).await;
     assert_eq!(v["version"], 2);
     assert_eq!(v["experiments"][0], "new");
+}
+
+mod fuzz {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn body_strategy() -> impl Strategy<Value = String> {
+        let json_value = prop_oneof![
+            Just("null".to_string()),
+            Just("\"\"".to_string()),
+            Just("-1".to_string()),
+            Just("1e400".to_string()),
+            Just("[]".to_string()),
+            Just("{}".to_string()),
+            "[a-z\"{}\\[\\]:,0-9. ]{0,20}",
+        ];
+        prop_oneof![
+            "\\PC{0,60}",
+            (
+                prop::sample::select(vec![
+                    "unit_id",
+                    "ids",
+                    "spec",
+                    "attributes",
+                    "experiment",
+                    "seed",
+                    "value",
+                    "version",
+                    "n_variants",
+                    "coverage",
+                    "weights",
+                    "hash",
+                    "ranges",
+                    "condition",
+                    "name",
+                    "start",
+                    "end",
+                    "toml"
+                ]),
+                json_value.clone(),
+                prop::sample::select(vec!["unit_id", "ids", "weights", "ranges", "condition"]),
+                json_value
+            )
+                .prop_map(|(k1, v1, k2, v2)| format!("{{\"{k1}\": {v1}, \"{k2}\": {v2}}}")),
+        ]
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(300))]
+        /// No body, however broken, makes a route answer 5xx or anything but the error shape.
+        #[test]
+        fn no_input_makes_a_5xx(body in body_strategy(), route in prop::sample::select(vec![
+            "/v1/assign", "/v1/assign/batch", "/v1/hash", "/v1/bucket-ranges", "/v1/choose-variant", "/v1/in-namespace", "/v1/eval-condition", "/v1/spec",
+        ])) {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+            rt.block_on(async {
+                let (st, _d) = state(&[TOKEN], Some(SPEC));
+                let app = app(st);
+                let method = if route == "/v1/spec" { "PUT" } else { "POST" };
+                let (s, v) = call(&app, method, route, Some(&body), Some(TOKEN)).await;
+                prop_assert!(s.as_u16() < 500, "{route} {body:?} -> {s} {v}");
+                if !s.is_success() {
+                    prop_assert!(v["error"]["code"].is_string(), "{route} {body:?} -> {v}");
+                }
+                Ok(())
+            })?;
+        }
+    }
 }

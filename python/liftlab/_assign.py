@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import json
 import os
-from typing import Any, Mapping, Optional, Sequence, Union
+from collections.abc import Mapping, Sequence
+from typing import Any, Union
 
 import polars as pl
 
@@ -39,7 +40,7 @@ def load_spec(spec: SpecLike) -> Spec:
     raise InvalidInputError(f"spec: expected a Spec, a path, TOML text or a dict, got {type(spec).__name__}")
 
 
-def _attributes_json(attributes: Any) -> Optional[str]:
+def _attributes_json(attributes: Any) -> str | None:
     if attributes is None:
         return None
     if isinstance(attributes, Mapping):
@@ -50,8 +51,8 @@ def _attributes_json(attributes: Any) -> Optional[str]:
 def assign(
     spec: SpecLike,
     unit_id: str,
-    attributes: Optional[Mapping[str, Any]] = None,
-    experiment: Optional[str] = None,
+    attributes: Mapping[str, Any] | None = None,
+    experiment: str | None = None,
 ) -> list[Assignment]:
     """Assigns one unit to every experiment of ``spec`` (or only ``experiment``).
 
@@ -89,7 +90,7 @@ def _to_id_frame(ids: Any) -> pl.DataFrame:
     return ids.rename("id").to_frame()
 
 
-def _attributes_rows_json(attributes: Any, n: int) -> Optional[str]:
+def _attributes_rows_json(attributes: Any, n: int) -> str | None:
     if attributes is None:
         return None
     if type(attributes).__module__.split(".")[0] == "pandas":
@@ -109,7 +110,7 @@ def assign_batch(
     spec: SpecLike,
     ids: Any,
     attributes: Any = None,
-    experiment: Optional[str] = None,
+    experiment: str | None = None,
 ) -> pl.DataFrame:
     """Assigns a column of ids; returns a polars DataFrame in long format.
 
@@ -145,7 +146,7 @@ def assign_batch(
     return pl.concat(parts)
 
 
-def eval_condition(condition: Mapping[str, Any], attributes: Mapping[str, Any], groups: Optional[Mapping[str, Sequence[Any]]] = None) -> bool:
+def eval_condition(condition: Mapping[str, Any], attributes: Mapping[str, Any], groups: Mapping[str, Sequence[Any]] | None = None) -> bool:
     """Evaluates a GrowthBook-style targeting condition against a unit's attributes.
 
     >>> eval_condition({"country": {"$in": ["US", "CA"]}, "age": {"$gte": 18}}, {"country": "US", "age": 30})

@@ -4,7 +4,6 @@ The examples below are run by the test suite (pytest ``--doctest-glob='*.pyi'``)
 
 """
 
-from typing import Optional
 
 import numpy as np
 import numpy.typing as npt
@@ -30,9 +29,9 @@ class Spec:
     """
 
     @staticmethod
-    def from_toml(text: str) -> "Spec": ...
+    def from_toml(text: str) -> Spec: ...
     @staticmethod
-    def from_json(text: str) -> "Spec": ...
+    def from_json(text: str) -> Spec: ...
     @property
     def experiments(self) -> list[str]: ...
     def variants(self, experiment: str) -> list[str]: ...
@@ -51,12 +50,12 @@ class Assignment:
 
     experiment: str
     unit_id: str
-    variant: Optional[str]
-    variant_index: Optional[int]
+    variant: str | None
+    variant_index: int | None
     reason: str
     enrolled: bool
-    bucket: Optional[float]
-    detail: Optional[str]
+    bucket: float | None
+    detail: str | None
     def to_dict(self) -> dict: ...
     def _repr_html_(self) -> str: ...
 
@@ -69,7 +68,7 @@ def hash_unit(seed: str, value: str, version: int = 2) -> float:
 
     """
 
-def bucket_ranges(n_variants: int, coverage: float = 1.0, weights: Optional[list[float]] = None) -> list[tuple[float, float]]:
+def bucket_ranges(n_variants: int, coverage: float = 1.0, weights: list[float] | None = None) -> list[tuple[float, float]]:
     """Bucket range per variant; invalid weights or coverage raise InvalidInputError.
 
     >>> from liftlab import bucket_ranges
@@ -78,7 +77,7 @@ def bucket_ranges(n_variants: int, coverage: float = 1.0, weights: Optional[list
 
     """
 
-def choose_variant(hash: float, ranges: list[tuple[float, float]]) -> Optional[int]:
+def choose_variant(hash: float, ranges: list[tuple[float, float]]) -> int | None:
     """Index of the range holding ``hash``, or None.
 
     >>> from liftlab import choose_variant
@@ -96,10 +95,10 @@ def in_namespace(unit_id: str, name: str, start: float, end: float) -> bool:
 
     """
 
-def _eval_condition(condition_json: str, attributes_json: str, groups_json: Optional[str] = None) -> bool: ...
-def _assign(spec: Spec, unit_id: str, attributes_json: Optional[str] = None, experiment: Optional[str] = None) -> list[Assignment]: ...
+def _eval_condition(condition_json: str, attributes_json: str, groups_json: str | None = None) -> bool: ...
+def _assign(spec: Spec, unit_id: str, attributes_json: str | None = None, experiment: str | None = None) -> list[Assignment]: ...
 def _assign_batch(
-    spec: Spec, table: object, experiment: str, attributes_json: Optional[str] = None
+    spec: Spec, table: object, experiment: str, attributes_json: str | None = None
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.float64]]: ...
 
 class SrmResult:

@@ -323,7 +323,9 @@ impl Op {
             Op::InGroup(name, _) if !groups.contains_key(name) => {
                 Err(Error::invalid("", format!("unknown saved group '{name}' (define it under [groups])")))
             }
-            Op::Type(t) if !["string", "number", "boolean", "object", "array", "null", "undefined"].contains(&t.as_str()) => {
+            Op::Type(t)
+                if !["string", "number", "boolean", "object", "array", "null", "undefined"].contains(&t.as_str()) =>
+            {
                 Err(Error::invalid("", format!("unknown $type '{t}'")))
             }
             Op::Not(vc) | Op::Size(vc) => vc.validate(groups),
@@ -387,7 +389,11 @@ fn js_number_string(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "Infinity".into() } else { "-Infinity".into() }
+        if x > 0.0 {
+            "Infinity".into()
+        } else {
+            "-Infinity".into()
+        }
     } else if x == x.trunc() && x.abs() < 1e21 {
         format!("{}", x as i128)
     } else {
@@ -501,7 +507,11 @@ fn js_less(a: &Value, b: &Value, or_equal: bool) -> bool {
         return if or_equal { x <= y } else { x < y };
     }
     let (x, y) = (js_to_number(&pa), js_to_number(&pb));
-    if or_equal { x <= y } else { x < y }
+    if or_equal {
+        x <= y
+    } else {
+        x < y
+    }
 }
 
 /// GrowthBook's `paddedVersionString`: drop a leading `v` and any `+build`, split on `.` and `-`,

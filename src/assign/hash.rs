@@ -164,6 +164,7 @@ impl Hasher {
 const LANES: usize = 8;
 
 #[inline(always)]
+#[allow(clippy::needless_range_loop)] // index loops keep the lanes interleaved
 fn fnv_lanes(mut states: [u32; LANES], strs: &[&[u8]; LANES]) -> [u32; LANES] {
     let common = strs.iter().map(|s| s.len()).min().unwrap_or(0);
     for j in 0..common {
@@ -255,7 +256,10 @@ pub fn validate_weights(n_variants: usize, weights: &[f64]) -> Result<()> {
     }
     let sum: f64 = weights.iter().sum();
     if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
-        return Err(Error::invalid("weights", format!("sum to {sum}, not 1 (GrowthBook would silently use equal weights; liftlab refuses)")));
+        return Err(Error::invalid(
+            "weights",
+            format!("sum to {sum}, not 1 (GrowthBook would silently use equal weights; liftlab refuses)"),
+        ));
     }
     Ok(())
 }
@@ -355,7 +359,9 @@ mod tests {
                 _ => "x".repeat(i % 40),
             })
             .collect();
-        for (seed, v) in [("seed", HashVersion::V1), ("seed", HashVersion::V2), ("", HashVersion::V2), ("sé", HashVersion::V1)] {
+        for (seed, v) in
+            [("seed", HashVersion::V1), ("seed", HashVersion::V2), ("", HashVersion::V2), ("sé", HashVersion::V1)]
+        {
             let h = Hasher::new(seed, v);
             let mut out = vec![0.0; values.len()];
             h.hash_many(&values, &mut out);

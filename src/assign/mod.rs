@@ -110,13 +110,16 @@ pub struct Assignment {
     pub detail: Option<String>,
 }
 
+/// A filter's hasher, ranges and attribute.
+type PreparedFilter<'a> = (Hasher, &'a [(f64, f64)], Option<&'a str>);
+
 /// The prepared form of one experiment: hashers built once, for the batch path.
 struct Prepared<'a> {
     exp: &'a Experiment,
     variant: Hasher,
     namespace: Option<Hasher>,
     holdouts: Vec<(Hasher, f64, &'a str, &'a str)>,
-    filters: Vec<(Hasher, &'a [(f64, f64)], Option<&'a str>)>,
+    filters: Vec<PreparedFilter<'a>>,
     layer_mates: Vec<(&'a str, (f64, f64))>,
     needs_attributes: bool,
 }
@@ -193,7 +196,13 @@ impl<'a> Prepared<'a> {
 
     /// [`Prepared::decide`] with the unit-id variant hash already computed (batch path).
     #[inline]
-    fn decide_with(&self, spec: &Spec, unit_id: &str, attributes: Option<&Value>, id_hash: Option<f64>) -> Decision<'a> {
+    fn decide_with(
+        &self,
+        spec: &Spec,
+        unit_id: &str,
+        attributes: Option<&Value>,
+        id_hash: Option<f64>,
+    ) -> Decision<'a> {
         let exp = self.exp;
         if exp.exclude.contains(unit_id) {
             return Decision::out(Reason::Excluded);
@@ -309,7 +318,12 @@ fn to_assignment(exp: &Experiment, unit_id: &str, d: Decision<'_>) -> Assignment
 }
 
 /// Assigns one unit in one experiment.
-pub fn assign_experiment(spec: &Spec, experiment: &str, unit_id: &str, attributes: Option<&Value>) -> Result<Assignment> {
+pub fn assign_experiment(
+    spec: &Spec,
+    experiment: &str,
+    unit_id: &str,
+    attributes: Option<&Value>,
+) -> Result<Assignment> {
     check_unit_id(unit_id, "unit_id")?;
     check_attributes(attributes, "attributes")?;
     let exp = spec.experiment(experiment)?;

@@ -69,10 +69,12 @@ fn csv_cell(s: &str) -> Option<Value> {
 fn read_units_csv(path: &str, id_col: &str, with_attributes: bool) -> Result<Units> {
     let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::io(path, e))?;
     let headers = rdr.headers().map_err(|e| Error::io(path, e))?.clone();
-    let id_idx = headers
-        .iter()
-        .position(|h| h == id_col)
-        .ok_or_else(|| Error::schema(id_col, format!("no column '{id_col}' in {path} (columns: {})", headers.iter().collect::<Vec<_>>().join(", "))))?;
+    let id_idx = headers.iter().position(|h| h == id_col).ok_or_else(|| {
+        Error::schema(
+            id_col,
+            format!("no column '{id_col}' in {path} (columns: {})", headers.iter().collect::<Vec<_>>().join(", ")),
+        )
+    })?;
     let mut units = Units { ids: Vec::new(), attributes: with_attributes.then(Vec::new) };
     for (row, rec) in rdr.records().enumerate() {
         let rec = rec.map_err(|e| Error::io(path, format!("row {}: {e}", row + 2)))?;
@@ -95,7 +97,11 @@ fn read_units_csv(path: &str, id_col: &str, with_attributes: bool) -> Result<Uni
 fn to_strings(col: &ArrayRef, name: &str) -> Result<StringArray> {
     let cast = arrow_cast::cast(col, &DataType::Utf8)
         .map_err(|e| Error::schema(name, format!("cannot read column '{name}' as text: {e}")))?;
-    Ok(cast.as_any().downcast_ref::<StringArray>().cloned().unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new())))
+    Ok(cast
+        .as_any()
+        .downcast_ref::<StringArray>()
+        .cloned()
+        .unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new())))
 }
 
 fn column_values(col: &ArrayRef, name: &str) -> Result<Vec<Option<Value>>> {
@@ -114,7 +120,8 @@ fn column_values(col: &ArrayRef, name: &str) -> Result<Vec<Option<Value>>> {
             .collect());
     }
     if *dt == DataType::Boolean {
-        let a = col.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| Error::schema(name, "boolean read failed"))?;
+        let a =
+            col.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| Error::schema(name, "boolean read failed"))?;
         return Ok((0..n).map(|i| a.is_valid(i).then(|| Value::Bool(a.value(i)))).collect());
     }
     let s = to_strings(col, name)?;
@@ -194,14 +201,18 @@ pub fn write_table(path: &str, table: &Table) -> Result<()> {
             let fields: Vec<Field> = table
                 .columns
                 .iter()
-                .map(|(n, c)| Field::new(n, if matches!(c, Column::Text(_)) { DataType::Utf8 } else { DataType::Float64 }, true))
+                .map(|(n, c)| {
+                    Field::new(n, if matches!(c, Column::Text(_)) { DataType::Utf8 } else { DataType::Float64 }, true)
+                })
                 .collect();
             let arrays: Vec<ArrayRef> = table
                 .columns
                 .iter()
                 .map(|(_, c)| -> ArrayRef {
                     match c {
-                        Column::Text(v) => Arc::new(StringArray::from(v.iter().map(|s| s.as_deref()).collect::<Vec<_>>())),
+                        Column::Text(v) => {
+                            Arc::new(StringArray::from(v.iter().map(|s| s.as_deref()).collect::<Vec<_>>()))
+                        }
                         Column::Float(v) => Arc::new(Float64Array::from(v.clone())),
                     }
                 })
@@ -212,7 +223,8 @@ pub fn write_table(path: &str, table: &Table) -> Result<()> {
             let props = parquet::file::properties::WriterProperties::builder()
                 .set_compression(parquet::basic::Compression::ZSTD(Default::default()))
                 .build();
-            let mut w = parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| Error::io(path, e))?;
+            let mut w =
+                parquet::arrow::ArrowWriter::try_new(file, schema, Some(props)).map_err(|e| Error::io(path, e))?;
             w.write(&batch).map_err(|e| Error::io(path, e))?;
             w.close().map_err(|e| Error::io(path, e))?;
             Ok(())

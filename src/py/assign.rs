@@ -29,7 +29,8 @@ impl PySpec {
     /// Parses and validates a spec from JSON text (the same fields as TOML).
     #[staticmethod]
     fn from_json(text: &str) -> PyResult<Self> {
-        let v: Value = serde_json::from_str(text).map_err(|e| to_py_err(Error::invalid("spec", format!("is not valid JSON: {e}"))))?;
+        let v: Value = serde_json::from_str(text)
+            .map_err(|e| to_py_err(Error::invalid("spec", format!("is not valid JSON: {e}"))))?;
         Ok(PySpec { inner: CoreSpec::from_json(&v).map_err(to_py_err)? })
     }
 
@@ -116,8 +117,18 @@ impl PyAssignment {
     fn __repr__(&self) -> String {
         let a = &self.inner;
         match &a.variant {
-            Some(v) => format!("Assignment(experiment={:?}, unit_id={:?}, variant={v:?}, reason={:?})", a.experiment, a.unit_id, a.reason.as_str()),
-            None => format!("Assignment(experiment={:?}, unit_id={:?}, variant=None, reason={:?})", a.experiment, a.unit_id, a.reason.as_str()),
+            Some(v) => format!(
+                "Assignment(experiment={:?}, unit_id={:?}, variant={v:?}, reason={:?})",
+                a.experiment,
+                a.unit_id,
+                a.reason.as_str()
+            ),
+            None => format!(
+                "Assignment(experiment={:?}, unit_id={:?}, variant=None, reason={:?})",
+                a.experiment,
+                a.unit_id,
+                a.reason.as_str()
+            ),
         }
     }
 
@@ -139,8 +150,10 @@ impl PyAssignment {
 }
 
 fn parse_json(text: Option<&str>, field: &str) -> PyResult<Option<Value>> {
-    text.map(|t| serde_json::from_str(t).map_err(|e| to_py_err(Error::invalid(field, format!("is not valid JSON: {e}")))))
-        .transpose()
+    text.map(|t| {
+        serde_json::from_str(t).map_err(|e| to_py_err(Error::invalid(field, format!("is not valid JSON: {e}"))))
+    })
+    .transpose()
 }
 
 /// GrowthBook-compatible hash of `value` with `seed`, in [0, 1).
@@ -177,7 +190,8 @@ fn _eval_condition(condition_json: &str, attributes_json: &str, groups_json: Opt
     let c = parse_json(Some(condition_json), "condition")?.unwrap_or(Value::Null);
     let a = parse_json(Some(attributes_json), "attributes")?.unwrap_or(Value::Null);
     let g: SavedGroups = match parse_json(groups_json, "groups")? {
-        Some(v) => serde_json::from_value(v).map_err(|e| to_py_err(Error::invalid("groups", format!("must map names to lists: {e}"))))?,
+        Some(v) => serde_json::from_value(v)
+            .map_err(|e| to_py_err(Error::invalid("groups", format!("must map names to lists: {e}"))))?,
         None => SavedGroups::new(),
     };
     core::eval_condition(&c, &a, &g).map_err(to_py_err)
@@ -186,7 +200,12 @@ fn _eval_condition(condition_json: &str, attributes_json: &str, groups_json: Opt
 /// Assigns one unit to every experiment (or one) of the spec.
 #[pyfunction]
 #[pyo3(signature = (spec, unit_id, attributes_json = None, experiment = None))]
-fn _assign(spec: &PySpec, unit_id: &str, attributes_json: Option<&str>, experiment: Option<&str>) -> PyResult<Vec<PyAssignment>> {
+fn _assign(
+    spec: &PySpec,
+    unit_id: &str,
+    attributes_json: Option<&str>,
+    experiment: Option<&str>,
+) -> PyResult<Vec<PyAssignment>> {
     let attrs = parse_json(attributes_json, "attributes")?;
     let out = match experiment {
         Some(k) => vec![core::assign_experiment(&spec.inner, k, unit_id, attrs.as_ref()).map_err(to_py_err)?],
@@ -198,7 +217,9 @@ fn _assign(spec: &PySpec, unit_id: &str, attributes_json: Option<&str>, experime
 /// Reads a one-column table through the Arrow PyCapsule stream interface into owned arrays.
 fn read_id_arrays(table: &Bound<'_, PyAny>) -> PyResult<Vec<std::sync::Arc<dyn Array>>> {
     let capsule = table.call_method0("__arrow_c_stream__")?;
-    let capsule = capsule.cast::<PyCapsule>().map_err(|_| to_py_err(Error::schema("ids", "__arrow_c_stream__ did not return a capsule")))?;
+    let capsule = capsule
+        .cast::<PyCapsule>()
+        .map_err(|_| to_py_err(Error::schema("ids", "__arrow_c_stream__ did not return a capsule")))?;
     let ptr = capsule
         .pointer_checked(Some(c"arrow_array_stream"))
         .map_err(|_| to_py_err(Error::schema("ids", "not an Arrow stream capsule (arrow_array_stream)")))?

@@ -13,7 +13,12 @@ use pyo3::prelude::*;
 use crate::error::Error;
 
 create_exception!(liftlab, LiftlabError, PyException, "Base class of every liftlab error.");
-create_exception!(liftlab, InvalidInputError, LiftlabError, "A value given to liftlab is not acceptable; the message names the field.");
+create_exception!(
+    liftlab,
+    InvalidInputError,
+    LiftlabError,
+    "A value given to liftlab is not acceptable; the message names the field."
+);
 create_exception!(liftlab, SchemaError, LiftlabError, "Tabular input lacks a column or has one of the wrong type.");
 create_exception!(liftlab, InsufficientDataError, LiftlabError, "The input is too small for the computation asked.");
 create_exception!(liftlab, NotFoundError, LiftlabError, "A named thing (experiment key, forecast id) does not exist.");

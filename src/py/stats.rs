@@ -72,7 +72,9 @@ impl PySrmResult {
             .iter()
             .zip(&r.expected)
             .enumerate()
-            .map(|(i, (o, e))| format!("<tr><td>{i}</td><td>{o}</td><td>{e:.1}</td><td>{:+.2}%</td></tr>", 100.0 * (*o as f64 - e) / e))
+            .map(|(i, (o, e))| {
+                format!("<tr><td>{i}</td><td>{o}</td><td>{e:.1}</td><td>{:+.2}%</td></tr>", 100.0 * (*o as f64 - e) / e)
+            })
             .collect();
         format!(
             "<div>{verdict} (chi-square {:.3}, df {}, p = {:.3e})<table><tr><th>variant</th><th>observed</th><th>expected</th><th>deviation</th></tr>{rows}</table></div>",

@@ -37,7 +37,8 @@ impl Default for ServerConfig {
 impl ServerConfig {
     /// Reads a TOML config file's text over the defaults.
     pub fn from_toml(text: &str, path: &str) -> Result<Self> {
-        toml::from_str(text).map_err(|e| Error::invalid(path, e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")))
+        toml::from_str(text)
+            .map_err(|e| Error::invalid(path, e.to_string().split_whitespace().collect::<Vec<_>>().join(" ")))
     }
 
     /// Applies `LIFTLAB_*` variables from `get` (usually `std::env::var`).
@@ -55,8 +56,9 @@ impl ServerConfig {
             self.spec = Some(v);
         }
         if let Some(v) = get("LIFTLAB_BODY_LIMIT_BYTES") {
-            self.body_limit_bytes =
-                v.parse().map_err(|_| Error::invalid("LIFTLAB_BODY_LIMIT_BYTES", format!("'{v}' is not a byte count")))?;
+            self.body_limit_bytes = v
+                .parse()
+                .map_err(|_| Error::invalid("LIFTLAB_BODY_LIMIT_BYTES", format!("'{v}' is not a byte count")))?;
         }
         Ok(())
     }
@@ -70,7 +72,10 @@ impl ServerConfig {
             return Err(Error::invalid("body_limit_bytes", "must be at least 1024"));
         }
         if let Some(t) = self.tokens.iter().find(|t| t.len() < 16) {
-            return Err(Error::invalid("tokens", format!("token '{}…' is shorter than 16 characters", &t[..t.len().min(3)])));
+            return Err(Error::invalid(
+                "tokens",
+                format!("token '{}…' is shorter than 16 characters", &t[..t.len().min(3)]),
+            ));
         }
         Ok(())
     }
@@ -82,7 +87,8 @@ mod tests {
 
     #[test]
     fn layers_file_then_env() {
-        let mut c = ServerConfig::from_toml("bind = \"0.0.0.0:9000\"\ntokens = [\"aaaaaaaaaaaaaaaa\"]", "cfg.toml").unwrap();
+        let mut c =
+            ServerConfig::from_toml("bind = \"0.0.0.0:9000\"\ntokens = [\"aaaaaaaaaaaaaaaa\"]", "cfg.toml").unwrap();
         assert_eq!(c.database, "liftlab.db");
         c.apply_env(|k| (k == "LIFTLAB_DATABASE").then(|| "/tmp/x.db".to_string())).unwrap();
         assert_eq!((c.bind.as_str(), c.database.as_str()), ("0.0.0.0:9000", "/tmp/x.db"));

@@ -67,7 +67,11 @@ impl From<JsonRejection> for ApiError {
     fn from(r: JsonRejection) -> Self {
         let status = r.status();
         if status == StatusCode::PAYLOAD_TOO_LARGE {
-            return ApiError::new(status, "payload_too_large", "request body is larger than the configured limit (body_limit_bytes)");
+            return ApiError::new(
+                status,
+                "payload_too_large",
+                "request body is larger than the configured limit (body_limit_bytes)",
+            );
         }
         let (status, field) = match &r {
             // A body that parses as JSON but has a wrong or missing field: name the field.
@@ -87,7 +91,8 @@ impl From<JsonRejection> for ApiError {
 /// type: weights[0]: invalid type ..."); pull it out.
 fn field_from_serde(text: &str) -> Option<String> {
     let rest = text.split_once("target type: ").map(|(_, r)| r).unwrap_or(text);
-    let missing = |s: &str| s.split_once("missing field `").and_then(|(_, r)| r.split_once('`')).map(|(f, _)| f.to_string());
+    let missing =
+        |s: &str| s.split_once("missing field `").and_then(|(_, r)| r.split_once('`')).map(|(f, _)| f.to_string());
     match rest.split_once(": ") {
         Some((path, detail)) if !path.contains(' ') => {
             // "attributes: missing field `x`" names the parent; join them.
@@ -104,7 +109,8 @@ fn field_from_serde(text: &str) -> Option<String> {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
-        let body = ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field } };
+        let body =
+            ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field } };
         (self.status, axum::Json(body)).into_response()
     }
 }
@@ -131,7 +137,10 @@ mod tests {
             Some("weights[0]")
         );
         assert_eq!(
-            field_from_serde("Failed to deserialize the JSON body into the target type: missing field `unit_id` at line 1 column 2").as_deref(),
+            field_from_serde(
+                "Failed to deserialize the JSON body into the target type: missing field `unit_id` at line 1 column 2"
+            )
+            .as_deref(),
             Some("unit_id")
         );
     }

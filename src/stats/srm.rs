@@ -29,7 +29,10 @@ pub struct SrmResult {
 /// Pearson chi-square test of `observed` counts against `weights` (normalised to sum 1).
 pub fn check_srm(observed: &[u64], weights: &[f64], alpha: f64) -> Result<SrmResult> {
     if observed.len() != weights.len() {
-        return Err(Error::invalid("weights", format!("has {} entries for {} observed counts", weights.len(), observed.len())));
+        return Err(Error::invalid(
+            "weights",
+            format!("has {} entries for {} observed counts", weights.len(), observed.len()),
+        ));
     }
     if observed.len() < 2 {
         return Err(Error::invalid("observed", "needs at least 2 variants"));

@@ -74,7 +74,10 @@ impl Store {
         if current as usize > MIGRATIONS.len() {
             return Err(Error::io(
                 &path,
-                format!("database schema version {current} is newer than this build knows ({}); upgrade liftlab", MIGRATIONS.len()),
+                format!(
+                    "database schema version {current} is newer than this build knows ({}); upgrade liftlab",
+                    MIGRATIONS.len()
+                ),
             ));
         }
         for (i, sql) in MIGRATIONS.iter().enumerate().skip(current as usize) {
@@ -95,11 +98,9 @@ impl Store {
     /// Saves a spec body as a new version and returns it; committed before returning.
     pub fn save_spec(&self, body: &str) -> Result<StoredSpec> {
         let conn = self.lock()?;
-        conn.query_row(
-            "INSERT INTO specs (body) VALUES (?1) RETURNING version, body, created_at",
-            params![body],
-            |r| Ok(StoredSpec { version: r.get(0)?, body: r.get(1)?, created_at: r.get(2)? }),
-        )
+        conn.query_row("INSERT INTO specs (body) VALUES (?1) RETURNING version, body, created_at", params![body], |r| {
+            Ok(StoredSpec { version: r.get(0)?, body: r.get(1)?, created_at: r.get(2)? })
+        })
         .map_err(db_err(&self.path))
     }
 

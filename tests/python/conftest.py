@@ -73,7 +73,7 @@ def start_service(tmp: Path, *extra: str, token: str = "pytest-token-0123456789"
             return Service(url, proc, token)
         except OSError:
             if proc.poll() is not None:
-                raise RuntimeError((tmp / "server.log").read_text())
+                raise RuntimeError((tmp / "server.log").read_text()) from None
             time.sleep(0.05)
     proc.kill()
     raise RuntimeError("service did not start")

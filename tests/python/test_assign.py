@@ -5,14 +5,13 @@ from __future__ import annotations
 import inspect
 import json
 
+import liftlab
 import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
-import liftlab
 from liftlab.exceptions import InvalidInputError, LiftlabError, NotFoundError, SchemaError
 
 SPEC = """

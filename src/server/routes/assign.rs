@@ -36,7 +36,10 @@ fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<Arc<Spec>, E
         Some(v @ Value::Object(_)) => Ok(Arc::new(Spec::from_json(v).map_err(|e| e.within("spec"))?)),
         Some(_) => Err(Error::invalid("spec", "must be TOML text or a JSON object")),
         None => state.active_spec().map(|a| a.spec).ok_or_else(|| {
-            Error::invalid("spec", "no spec in the request and none loaded; pass `spec` or start the service with --spec")
+            Error::invalid(
+                "spec",
+                "no spec in the request and none loaded; pass `spec` or start the service with --spec",
+            )
         }),
     }
 }
@@ -69,7 +72,10 @@ struct AssignResponse {
 /// Assigns one unit to the experiments of the spec.
 #[utoipa::path(post, path = "/v1/assign", tag = "assign", request_body = AssignRequest,
     responses((status = 200, body = AssignResponse), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 400, body = ErrorBody)))]
-async fn assign_one(State(state): State<AppState>, Json(req): Json<AssignRequest>) -> Result<Json<AssignResponse>, ApiError> {
+async fn assign_one(
+    State(state): State<AppState>,
+    Json(req): Json<AssignRequest>,
+) -> Result<Json<AssignResponse>, ApiError> {
     let spec = resolve_spec(&state, req.spec.as_ref())?;
     let attrs = req.attributes.as_ref();
     let assignments = match &req.experiment {
@@ -110,14 +116,18 @@ struct BatchResponse {
 /// Assigns many units (column-oriented, long format).
 #[utoipa::path(post, path = "/v1/assign/batch", tag = "assign", request_body = BatchRequest,
     responses((status = 200, body = BatchResponse), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn assign_many(State(state): State<AppState>, Json(req): Json<BatchRequest>) -> Result<Json<BatchResponse>, ApiError> {
+async fn assign_many(
+    State(state): State<AppState>,
+    Json(req): Json<BatchRequest>,
+) -> Result<Json<BatchResponse>, ApiError> {
     let spec = resolve_spec(&state, req.spec.as_ref())?;
     let out = tokio::task::spawn_blocking(move || -> Result<BatchResponse, Error> {
         let keys: Vec<String> = match &req.experiment {
             Some(k) => vec![spec.experiment(k)?.key.clone()],
             None => spec.experiments.iter().map(|e| e.key.clone()).collect(),
         };
-        let mut resp = BatchResponse { unit_id: vec![], experiment: vec![], variant: vec![], reason: vec![], bucket: vec![] };
+        let mut resp =
+            BatchResponse { unit_id: vec![], experiment: vec![], variant: vec![], reason: vec![], bucket: vec![] };
         for key in keys {
             let b = assign::assign_batch(&spec, &key, &req.ids, req.attributes.as_deref())?;
             let exp = spec.experiment(&key)?;
@@ -269,7 +279,11 @@ struct SpecResponse {
 }
 
 fn spec_response(a: &ActiveSpec) -> SpecResponse {
-    SpecResponse { version: a.version, toml: a.toml.clone(), experiments: a.spec.experiments.iter().map(|e| e.key.clone()).collect() }
+    SpecResponse {
+        version: a.version,
+        toml: a.toml.clone(),
+        experiments: a.spec.experiments.iter().map(|e| e.key.clone()).collect(),
+    }
 }
 
 /// The active experiment spec.
@@ -290,7 +304,10 @@ struct PutSpecRequest {
 /// Replaces the active spec; stored as a new version before it is acknowledged.
 #[utoipa::path(put, path = "/v1/spec", tag = "assign", request_body = PutSpecRequest, security(("bearer" = [])),
     responses((status = 200, body = SpecResponse), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn put_spec(State(state): State<AppState>, Json(req): Json<PutSpecRequest>) -> Result<Json<SpecResponse>, ApiError> {
+async fn put_spec(
+    State(state): State<AppState>,
+    Json(req): Json<PutSpecRequest>,
+) -> Result<Json<SpecResponse>, ApiError> {
     let spec = Spec::from_toml(&req.toml).map_err(|e| e.within("toml"))?;
     let store = state.store.clone();
     let text = req.toml.clone();
