@@ -34,6 +34,11 @@ fn primitives_print_json() {
         d.path(),
     );
     assert_eq!(stdout(&o).trim(), r#"{"result":true}"#);
+    // scipy 1.17.1 stats.chisquare([5300, 4700]) -> statistic 36.0, p 1.9731752900753933e-09
+    let o = liftlab(&["srm", "--observed", "5300,4700", "--weights", "0.5,0.5"], d.path());
+    let v: serde_json::Value = serde_json::from_str(&stdout(&o)).unwrap();
+    assert_eq!((v["statistic"].as_f64(), v["mismatch"].as_bool()), (Some(36.0), Some(true)));
+    assert!((v["p_value"].as_f64().unwrap() - 1.9731752900753933e-09).abs() < 1e-18);
 }
 
 #[test]
@@ -52,6 +57,7 @@ fn bad_input_exits_2_with_one_line() {
         (&["bucket-ranges", "--n-variants", "2", "--coverage", "-0.5"], "coverage"),
         (&["choose-variant", "--hash", "0.1", "--ranges", "[[0,"], "ranges"),
         (&["eval-condition", "--condition", "[1]"], "condition"),
+        (&["srm", "--observed", "1,2", "--weights", "0.5"], "weights"),
         (&["frobnicate"], "frobnicate"),
         (&["hash", "--seed", "a"], "--value"),
     ];

@@ -309,7 +309,7 @@ mod fuzz {
         /// No body, however broken, makes a route answer 5xx or anything but the error shape.
         #[test]
         fn no_input_makes_a_5xx(body in body_strategy(), route in prop::sample::select(vec![
-            "/v1/assign", "/v1/assign/batch", "/v1/hash", "/v1/bucket-ranges", "/v1/choose-variant", "/v1/in-namespace", "/v1/eval-condition", "/v1/spec",
+            "/v1/assign", "/v1/assign/batch", "/v1/hash", "/v1/bucket-ranges", "/v1/choose-variant", "/v1/in-namespace", "/v1/eval-condition", "/v1/spec", "/v1/srm",
         ])) {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {

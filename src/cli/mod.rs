@@ -88,6 +88,18 @@ enum Command {
         #[arg(long)]
         end: f64,
     },
+    /// Sample-ratio-mismatch check: observed units per variant against the weights.
+    Srm {
+        /// Comma-separated counts per variant.
+        #[arg(long, value_delimiter = ',')]
+        observed: Vec<u64>,
+        /// Comma-separated weights per variant.
+        #[arg(long, value_delimiter = ',')]
+        weights: Vec<f64>,
+        /// Alarm threshold on the p-value.
+        #[arg(long, default_value_t = crate::stats::SRM_ALPHA)]
+        alpha: f64,
+    },
     /// Evaluate a targeting condition (JSON) against attributes (JSON).
     EvalCondition {
         #[arg(long)]
@@ -258,6 +270,10 @@ fn run(cli: Cli) -> Result<()> {
         }
         Command::InNamespace { unit_id, name, start, end } => {
             print_json(&json!({"in_namespace": assign::in_namespace(&unit_id, &name, start, end)}))
+        }
+        Command::Srm { observed, weights, alpha } => {
+            let r = crate::stats::check_srm(&observed, &weights, alpha)?;
+            print_json(&serde_json::to_value(r).map_err(|e| Error::Internal(e.to_string()))?)
         }
         Command::EvalCondition { condition, attributes, groups } => {
             let c = parse_json(&condition, "condition")?;
