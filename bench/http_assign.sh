@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 conns=${1:-64}; secs=${2:-15}; port=18080
 cargo build --release --bin liftlab -q
 db=$(mktemp -d)/bench.db
-RUST_LOG=warn ./target/release/liftlab serve --bind 127.0.0.1:$port --database "$db" --spec examples/experiments.toml &
+RUST_LOG=warn ./target/release/liftlab serve ${WORKERS:+--workers $WORKERS} --bind 127.0.0.1:$port --database "$db" --spec examples/experiments.toml &
 pid=$!
 trap 'kill $pid 2>/dev/null; wait $pid 2>/dev/null' EXIT
 for _ in $(seq 100); do curl -sf 127.0.0.1:$port/healthz >/dev/null && break; sleep 0.05; done

@@ -132,6 +132,9 @@ struct ServeArgs {
     /// Largest request body in bytes [default: 8 MiB].
     #[arg(long)]
     body_limit_bytes: Option<usize>,
+    /// Worker threads [default: one per core].
+    #[arg(long)]
+    workers: Option<usize>,
 }
 
 fn read_file(path: &str) -> Result<String> {
@@ -171,6 +174,9 @@ fn serve_config(a: ServeArgs) -> Result<(ServerConfig, Option<String>)> {
     }
     if let Some(l) = a.body_limit_bytes {
         c.body_limit_bytes = l;
+    }
+    if a.workers.is_some() {
+        c.workers = a.workers;
     }
     let text = match &c.spec {
         Some(p) => Some(read_file(p)?),

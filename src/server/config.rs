@@ -20,6 +20,10 @@ pub struct ServerConfig {
     pub spec: Option<String>,
     /// Largest accepted request body in bytes (`LIFTLAB_BODY_LIMIT_BYTES`).
     pub body_limit_bytes: usize,
+    /// Worker threads (`LIFTLAB_WORKERS`; default: one per core). On a machine shared with a
+    /// load generator or other services, fewer workers than cores cut tail latency (see
+    /// bench/RESULTS.md).
+    pub workers: Option<usize>,
 }
 
 impl Default for ServerConfig {
@@ -30,6 +34,7 @@ impl Default for ServerConfig {
             tokens: Vec::new(),
             spec: None,
             body_limit_bytes: 8 * 1024 * 1024,
+            workers: None,
         }
     }
 }
@@ -60,6 +65,10 @@ impl ServerConfig {
                 .parse()
                 .map_err(|_| Error::invalid("LIFTLAB_BODY_LIMIT_BYTES", format!("'{v}' is not a byte count")))?;
         }
+        if let Some(v) = get("LIFTLAB_WORKERS") {
+            self.workers =
+                Some(v.parse().map_err(|_| Error::invalid("LIFTLAB_WORKERS", format!("'{v}' is not a thread count")))?);
+        }
         Ok(())
     }
 
@@ -70,6 +79,9 @@ impl ServerConfig {
         }
         if self.body_limit_bytes < 1024 {
             return Err(Error::invalid("body_limit_bytes", "must be at least 1024"));
+        }
+        if self.workers == Some(0) {
+            return Err(Error::invalid("workers", "must be at least 1"));
         }
         if let Some(t) = self.tokens.iter().find(|t| t.len() < 16) {
             return Err(Error::invalid(

@@ -182,10 +182,12 @@ pub fn serve(config: ServerConfig, spec_text: Option<String>) -> Result<()> {
             "no API token configured: write routes answer 401. Add one with --token <TOKEN>, LIFTLAB_TOKENS=<TOKEN> or tokens = [\"<TOKEN>\"] in the config file"
         );
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()
-        .map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
+    let mut builder = tokio::runtime::Builder::new_multi_thread();
+    if let Some(w) = config.workers {
+        builder.worker_threads(w);
+    }
+    let runtime =
+        builder.enable_all().build().map_err(|e| Error::Internal(format!("cannot start the runtime: {e}")))?;
     runtime.block_on(async move {
         let listener = tokio::net::TcpListener::bind(&config.bind)
             .await
