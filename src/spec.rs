@@ -43,20 +43,16 @@ pub const SPEC_VERSION: u32 = 1;
 #[serde(deny_unknown_fields)]
 pub struct SpecFile {
     /// Spec format version (default 1).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub version: Option<u32>,
     /// Named lists of values (ids, phone numbers, …) for `$inGroup` and `exclude_groups`.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub groups: BTreeMap<String, Vec<Value>>,
     /// Long-running holdouts.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub holdouts: Vec<HoldoutSpec>,
     /// The experiments.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub experiments: Vec<ExperimentSpec>,
 }
 
@@ -67,62 +63,48 @@ pub struct ExperimentSpec {
     /// Unique key; also the default hash seed.
     pub key: String,
     /// Hash seed (default: the key).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
     /// Hash version, 1 or 2 (default 2).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_version: Option<i64>,
     /// The attribute whose value is hashed (default `id`: the unit id itself).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_attribute: Option<String>,
     /// Variant names, control first.
     pub variants: Vec<String>,
     /// Traffic weights, one per variant, summing to 1 (default equal).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub weights: Option<Vec<f64>>,
     /// Share of eligible units enrolled, in [0, 1] (default 1).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub coverage: Option<f64>,
     /// Explicit bucket ranges `[start, end)` per variant, replacing weights and coverage.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ranges: Option<Vec<[f64; 2]>>,
     /// Layer (GrowthBook namespace) the experiment lives in.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layer: Option<String>,
     /// The slice `[start, end)` of the layer this experiment owns (default `[0, 1]`).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub namespace_range: Option<[f64; 2]>,
     /// Hash filters: the unit must fall in one of the ranges of every filter.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub filters: Vec<FilterSpec>,
     /// Targeting condition (GrowthBook condition JSON, as a TOML table or a JSON string).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub condition: Option<Value>,
     /// Unit ids never enrolled (do-not-contact lists): exclusion always wins.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude: Vec<String>,
     /// Names of groups whose members are never enrolled.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub exclude_groups: Vec<String>,
     /// Forced variants for QA: unit id -> variant name.
-    #[serde(default)]
-    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub forced: BTreeMap<String, String>,
     /// Whether the experiment enrols anyone (default true).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
 }
 
@@ -133,12 +115,10 @@ pub struct FilterSpec {
     /// Hash seed.
     pub seed: String,
     /// Attribute to hash (default `id`, as in GrowthBook).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub attribute: Option<String>,
     /// Hash version (default 2).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_version: Option<i64>,
     /// Ranges `[start, end)`; the unit passes when its hash is in any of them.
     pub ranges: Vec<[f64; 2]>,
@@ -153,24 +133,19 @@ pub struct HoldoutSpec {
     /// Share of all units held out, in [0, 1].
     pub share: f64,
     /// Hash seed (default: the key).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
     /// Hash version (default 2).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_version: Option<i64>,
     /// Attribute hashed (default `id`).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_attribute: Option<String>,
     /// Scope: experiments in these layers (default: every experiment, unless `experiments` is set).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub layers: Option<Vec<String>>,
     /// Scope: these experiments (default: every experiment, unless `layers` is set).
-    #[serde(default)]
-    #[serde(skip_serializing_if = "Option::is_none")]
+    #[serde(default, skip_serializing_if = "Option::is_none")]
     pub experiments: Option<Vec<String>>,
 }
 

@@ -422,6 +422,46 @@ pub fn assign_batch_with_progress<S: AsRef<str>>(
     Ok(out)
 }
 
+/// Assignments of many units to several experiments, in long format: one row per unit and
+/// experiment, with names instead of indices (what the CLI writes and `POST /v1/assign/batch`
+/// returns).
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct LongAssignments {
+    pub unit_id: Vec<String>,
+    pub experiment: Vec<String>,
+    pub variant: Vec<Option<String>>,
+    pub reason: Vec<Reason>,
+    pub bucket: Vec<Option<f64>>,
+}
+
+/// Assigns `ids` to the experiments `experiments` (all of the spec's when `None`), calling
+/// `progress(done)` as units are done across all experiments.
+pub fn assign_long<S: AsRef<str>>(
+    spec: &Spec,
+    experiments: Option<&[String]>,
+    ids: &[S],
+    attributes: Option<&[Value]>,
+    progress: &mut dyn FnMut(usize),
+) -> Result<LongAssignments> {
+    let keys: Vec<&str> = match experiments {
+        Some(keys) => keys.iter().map(|k| spec.experiment(k).map(|e| e.key.as_str())).collect::<Result<_>>()?,
+        None => spec.experiments.iter().map(|e| e.key.as_str()).collect(),
+    };
+    let n = ids.len();
+    let mut out = LongAssignments::default();
+    for (e, key) in keys.iter().enumerate() {
+        let exp = spec.experiment(key)?;
+        let b = assign_batch_with_progress(spec, key, ids, attributes, &mut |done| progress(e * n + done))?;
+        out.unit_id.extend(ids.iter().map(|s| s.as_ref().to_string()));
+        out.experiment.extend(std::iter::repeat_n(exp.key.clone(), n));
+        out.variant.extend(b.variant_index.iter().map(|&i| usize::try_from(i).ok().map(|i| exp.variants[i].clone())));
+        out.reason.extend(b.reason);
+        out.bucket.extend(b.bucket.iter().map(|&x| (!x.is_nan()).then_some(x)));
+    }
+    Ok(out)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

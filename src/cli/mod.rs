@@ -213,27 +213,18 @@ fn run_assign(spec: &str, units: &str, output: &str, id_col: &str, experiment: O
     let units = data::read_units(units, id_col, with_attributes)?;
     let n = units.ids.len();
     let pb = progress_bar((n * keys.len()) as u64, "assigning");
-    let (mut unit_id, mut exp_col, mut variant, mut reason, mut bucket) = (vec![], vec![], vec![], vec![], vec![]);
-    for (e, key) in keys.iter().enumerate() {
-        let exp = spec.experiment(key)?;
-        let b = assign::assign_batch_with_progress(&spec, key, &units.ids, units.attributes.as_deref(), &mut |done| {
-            pb.set_position((e * n + done) as u64)
-        })
-        .map_err(|e| e.within(id_col))?;
-        unit_id.extend(units.ids.iter().cloned().map(Some));
-        exp_col.extend(std::iter::repeat_n(Some(key.clone()), n));
-        variant.extend(b.variant_index.iter().map(|&i| (i >= 0).then(|| exp.variants[i as usize].clone())));
-        reason.extend(b.reason.iter().map(|r| Some(r.as_str().to_string())));
-        bucket.extend(b.bucket.iter().map(|&x| (!x.is_nan()).then_some(x)));
-    }
+    let long = assign::assign_long(&spec, Some(&keys), &units.ids, units.attributes.as_deref(), &mut |done| {
+        pb.set_position(done as u64)
+    })
+    .map_err(|e| e.within(id_col))?;
     pb.finish_and_clear();
     let table = Table {
         columns: vec![
-            ("unit_id".into(), Column::Text(unit_id)),
-            ("experiment".into(), Column::Text(exp_col)),
-            ("variant".into(), Column::Text(variant)),
-            ("reason".into(), Column::Text(reason)),
-            ("bucket".into(), Column::Float(bucket)),
+            ("unit_id".into(), Column::Text(long.unit_id.into_iter().map(Some).collect())),
+            ("experiment".into(), Column::Text(long.experiment.into_iter().map(Some).collect())),
+            ("variant".into(), Column::Text(long.variant)),
+            ("reason".into(), Column::Text(long.reason.iter().map(|r| Some(r.as_str().to_string())).collect())),
+            ("bucket".into(), Column::Float(long.bucket)),
         ],
     };
     data::write_table(output, &table)?;

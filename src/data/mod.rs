@@ -97,11 +97,10 @@ fn read_units_csv(path: &str, id_col: &str, with_attributes: bool) -> Result<Uni
 fn to_strings(col: &ArrayRef, name: &str) -> Result<StringArray> {
     let cast = arrow_cast::cast(col, &DataType::Utf8)
         .map_err(|e| Error::schema(name, format!("cannot read column '{name}' as text: {e}")))?;
-    Ok(cast
-        .as_any()
+    cast.as_any()
         .downcast_ref::<StringArray>()
         .cloned()
-        .unwrap_or_else(|| StringArray::from(Vec::<Option<&str>>::new())))
+        .ok_or_else(|| Error::Internal(format!("cast of column '{name}' to text gave {}", cast.data_type())))
 }
 
 fn column_values(col: &ArrayRef, name: &str) -> Result<Vec<Option<Value>>> {

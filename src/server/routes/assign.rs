@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::assign::{self, Assignment, HashVersion, Reason, SavedGroups};
+use crate::assign::{self, Assignment, HashVersion, LongAssignments, SavedGroups};
 use crate::error::Error;
 use crate::server::error::{ApiError, ErrorBody, Json};
 use crate::server::{ActiveSpec, AppState};
@@ -103,41 +103,17 @@ struct BatchRequest {
     spec: Option<Value>,
 }
 
-/// Long format, column-oriented: one row per unit and experiment.
-#[derive(Serialize, utoipa::ToSchema)]
-struct BatchResponse {
-    unit_id: Vec<String>,
-    experiment: Vec<String>,
-    variant: Vec<Option<String>>,
-    reason: Vec<Reason>,
-    bucket: Vec<Option<f64>>,
-}
-
-/// Assigns many units (column-oriented, long format).
+/// Assigns many units (column-oriented, long format: one row per unit and experiment).
 #[utoipa::path(post, path = "/v1/assign/batch", tag = "assign", request_body = BatchRequest,
-    responses((status = 200, body = BatchResponse), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+    responses((status = 200, body = LongAssignments), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
 async fn assign_many(
     State(state): State<AppState>,
     Json(req): Json<BatchRequest>,
-) -> Result<Json<BatchResponse>, ApiError> {
+) -> Result<Json<LongAssignments>, ApiError> {
     let spec = resolve_spec(&state, req.spec.as_ref())?;
-    let out = tokio::task::spawn_blocking(move || -> Result<BatchResponse, Error> {
-        let keys: Vec<String> = match &req.experiment {
-            Some(k) => vec![spec.experiment(k)?.key.clone()],
-            None => spec.experiments.iter().map(|e| e.key.clone()).collect(),
-        };
-        let mut resp =
-            BatchResponse { unit_id: vec![], experiment: vec![], variant: vec![], reason: vec![], bucket: vec![] };
-        for key in keys {
-            let b = assign::assign_batch(&spec, &key, &req.ids, req.attributes.as_deref())?;
-            let exp = spec.experiment(&key)?;
-            resp.unit_id.extend(req.ids.iter().cloned());
-            resp.experiment.extend(std::iter::repeat_n(key.clone(), req.ids.len()));
-            resp.variant.extend(b.variant_index.iter().map(|&i| (i >= 0).then(|| exp.variants[i as usize].clone())));
-            resp.reason.extend(b.reason);
-            resp.bucket.extend(b.bucket.iter().map(|&x| (!x.is_nan()).then_some(x)));
-        }
-        Ok(resp)
+    let out = tokio::task::spawn_blocking(move || {
+        let only = req.experiment.map(|k| vec![k]);
+        assign::assign_long(&spec, only.as_deref(), &req.ids, req.attributes.as_deref(), &mut |_| {})
     })
     .await
     .map_err(|e| Error::Internal(e.to_string()))??;
