@@ -41,7 +41,7 @@ pub struct ActiveSpec {
 pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub store: Arc<Store>,
-    pub spec: Arc<RwLock<Option<ActiveSpec>>>,
+    pub spec: Arc<RwLock<Option<Arc<ActiveSpec>>>>,
 }
 
 impl AppState {
@@ -58,11 +58,11 @@ impl AppState {
                     Some(l) if l.body == text => l.version,
                     _ => store.save_spec(&text)?.version,
                 };
-                Some(ActiveSpec { spec: Arc::new(spec), version, toml: text })
+                Some(Arc::new(ActiveSpec { spec: Arc::new(spec), version, toml: text }))
             }
             (None, Some(l)) => {
                 let spec = Spec::from_toml(&l.body).map_err(|e| e.within("stored spec"))?;
-                Some(ActiveSpec { spec: Arc::new(spec), version: l.version, toml: l.body })
+                Some(Arc::new(ActiveSpec { spec: Arc::new(spec), version: l.version, toml: l.body }))
             }
             (None, None) => None,
         };
@@ -70,7 +70,7 @@ impl AppState {
     }
 
     /// The active spec, if one is loaded.
-    pub fn active_spec(&self) -> Option<ActiveSpec> {
+    pub fn active_spec(&self) -> Option<Arc<ActiveSpec>> {
         self.spec.read().ok().and_then(|g| g.clone())
     }
 }

@@ -35,7 +35,7 @@ fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<Arc<Spec>, E
         Some(Value::String(text)) => Ok(Arc::new(Spec::from_toml(text).map_err(|e| e.within("spec"))?)),
         Some(v @ Value::Object(_)) => Ok(Arc::new(Spec::from_json(v).map_err(|e| e.within("spec"))?)),
         Some(_) => Err(Error::invalid("spec", "must be TOML text or a JSON object")),
-        None => state.active_spec().map(|a| a.spec).ok_or_else(|| {
+        None => state.active_spec().map(|a| a.spec.clone()).ok_or_else(|| {
             Error::invalid(
                 "spec",
                 "no spec in the request and none loaded; pass `spec` or start the service with --spec",
@@ -293,7 +293,7 @@ async fn put_spec(
     let active = ActiveSpec { spec: Arc::new(spec), version: stored.version, toml: req.toml };
     let resp = spec_response(&active);
     if let Ok(mut g) = state.spec.write() {
-        *g = Some(active);
+        *g = Some(Arc::new(active));
     }
     Ok(Json(resp))
 }
