@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
+import liftlab
 import numpy as np
 import pytest
-from scipy import stats
-
-import liftlab
 from liftlab.exceptions import InsufficientDataError, InvalidInputError
+from scipy import stats
 
 
 def test_check_srm_matches_scipy_chisquare():
