@@ -77,6 +77,9 @@ def _to_id_frame(ids: Any) -> pl.DataFrame:
     if not isinstance(ids, pl.Series):
         mod = type(ids).__module__.split(".")[0]
         if mod == "pandas":
+            missing = ids.isna().to_numpy().nonzero()[0]
+            if len(missing):
+                raise InvalidInputError(f"ids[{missing[0]}]: id is null")
             ids = pl.Series("id", ids.astype(str).tolist() if ids.dtype == object else ids.to_numpy())
         else:
             try:

@@ -194,7 +194,8 @@ impl<'a> Prepared<'a> {
         self.decide_with(spec, unit_id, attributes, None)
     }
 
-    /// [`Prepared::decide`] with the unit-id variant hash already computed (batch path).
+    /// [`Prepared::decide`] with the variant hash of the unit id already computed (batch path;
+    /// only when the experiment hashes the unit id).
     #[inline]
     fn decide_with(
         &self,
@@ -274,10 +275,7 @@ impl<'a> Prepared<'a> {
                 return Decision::out(Reason::NotEligible);
             }
         }
-        let n = match id_hash {
-            Some(h) if exp.hash_attribute == "id" => h,
-            _ => self.variant.hash(&hash_value),
-        };
+        let n = id_hash.unwrap_or_else(|| self.variant.hash(&hash_value));
         match choose_variant(n, &exp.ranges) {
             Some(i) => Decision { index: Some(i), reason: Reason::Assigned, bucket: Some(n), detail: None },
             None => Decision { bucket: Some(n), ..Decision::out(Reason::OutsideCoverage) },
@@ -404,7 +402,10 @@ pub fn assign_batch_with_progress<S: AsRef<str>>(
     for (c, chunk) in ids.chunks(CHUNK).enumerate() {
         // The variant hash of every id, computed several at a time (see `Hasher::hash_many`).
         let hashes = &mut hashes[..chunk.len()];
-        prepared.variant.hash_many(chunk, hashes);
+        let id_hashed = exp.hash_attribute == "id";
+        if id_hashed {
+            prepared.variant.hash_many(chunk, hashes);
+        }
         for (k, id) in chunk.iter().enumerate() {
             let row = c * CHUNK + k;
             let id = id.as_ref();
@@ -412,7 +413,7 @@ pub fn assign_batch_with_progress<S: AsRef<str>>(
                 return Err(Error::invalid(format!("ids[{row}]"), "unit id is empty"));
             }
             let attrs = attributes.map(|a| &a[row]);
-            let d = prepared.decide_with(spec, id, attrs, Some(hashes[k]));
+            let d = prepared.decide_with(spec, id, attrs, id_hashed.then(|| hashes[k]));
             out.variant_index.push(d.index.map_or(-1, |i| i as i32));
             out.reason.push(d.reason);
             out.bucket.push(d.bucket.unwrap_or(f64::NAN));

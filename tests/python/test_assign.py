@@ -152,6 +152,8 @@ def test_errors_are_liftlab_exceptions_naming_the_field():
         liftlab.assign_batch(spec, ["a", ""])
     with pytest.raises(InvalidInputError, match=r"ids\[1\]"):
         liftlab.assign_batch(spec, pl.Series(["a", None]))
+    with pytest.raises(InvalidInputError, match=r"ids\[1\]"):
+        liftlab.assign_batch(spec, pd.Series(["a", None]))
     with pytest.raises(InvalidInputError, match="float"):
         liftlab.assign_batch(spec, [1.5, 2.0])
     with pytest.raises(InvalidInputError, match="attributes"):
