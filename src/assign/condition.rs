@@ -103,7 +103,7 @@ impl Condition {
     pub fn parse(value: &Value) -> Result<Self> {
         match value {
             Value::Object(map) => Ok(Self::from_map(map, value)),
-            other => Err(Error::invalid("condition", format!("must be a JSON object, got {}", type_name(other)))),
+            other => Err(Error::invalid("condition", format!("must be a JSON object, got {}", js_type(other)))),
         }
     }
 
@@ -357,10 +357,6 @@ fn get_path<'a>(obj: &'a Value, path: &str) -> &'a Value {
         };
     }
     current
-}
-
-fn type_name(v: &Value) -> &'static str {
-    js_type(v)
 }
 
 fn js_type(v: &Value) -> &'static str {

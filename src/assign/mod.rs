@@ -351,13 +351,6 @@ pub struct BatchAssignment {
     pub bucket: Vec<f64>,
 }
 
-/// Options for [`assign_batch`].
-#[derive(Clone, Debug, Default)]
-pub struct BatchOptions {
-    /// Called with the number of units done after every chunk (for progress bars).
-    pub chunk_size: Option<usize>,
-}
-
 /// Assigns many units to one experiment: the vectorised path of every face.
 ///
 /// `attributes`, when given, holds one attribute object per unit (same length as `ids`). An
