@@ -1,0 +1,471 @@
+//! Fixed-horizon effects of every variant against control: absolute and relative, with p-values
+//! and intervals, for binary, mean and ratio metrics, optionally CUPED-adjusted.
+//!
+//! ## Estimators
+//! Each arm's estimate `g` is a smooth function of the arm's mean vector `m = (x̄, ȳ, c̄, d̄)`, and
+//! its variance is the first-order delta method `∇gᵀ (S / n) ∇g` with `S` the arm's sample
+//! covariance ([`super::moments`]):
+//!
+//! | metric | `g(m)` | `S` |
+//! |---|---|---|
+//! | binary | `x̄` (conversion rate) | `p̂(1 − p̂)` (ddof 0: the Wald z-test) |
+//! | mean | `x̄` | ddof 1 (Welch t-test) |
+//! | ratio | `x̄ / ȳ` (Deng et al. 2018, "Applying the delta method in metric analytics") | ddof 1 |
+//! | mean + CUPED | `x̄ − θ (c̄ − c̄_all)` (Deng et al. 2013, "CUPED") | ddof 1 |
+//! | ratio + CUPED | `x̄/ȳ − θ (c̄/d̄ − R_c,all)` | ddof 1 |
+//!
+//! `θ` is the pooled within-arm regression coefficient of the (linearised) metric on the
+//! (linearised) covariate, `Σ_a (n_a−1) cov_a(L_x, L_c) / Σ_a (n_a−1) var_a(L_c)`, treated as
+//! known; for a mean metric it is the ANCOVA slope, so the absolute CUPED effect equals the
+//! treatment coefficient of the regression `x ~ 1 + treatment + c` (two arms).
+//!
+//! **Absolute effect** `Δ = g_t − g_c`, `Var = ∇g_tᵀ S_t/n_t ∇g_t + ∇g_cᵀ S_c/n_c ∇g_c`.
+//!
+//! **Relative effect** `Δ / g⁰_c`, where `g⁰_c` is control's *unadjusted* estimate (`x̄_c` or
+//! `x̄_c/ȳ_c`); without CUPED this is `g_t/g_c − 1`. Its interval is the delta method on the
+//! ratio scale (not Fieller, not the log scale): the gradient with respect to control's means
+//! includes both the numerator and the denominator, so the covariance between the adjusted
+//! difference and the control mean is counted. Dropping that covariance is the under-coverage of
+//! relative CUPED intervals GrowthBook fixed in 2024; the simulation tests show the coverage.
+//!
+//! **Reference distribution.** Mean metrics without CUPED use Student's t with the
+//! Welch–Satterthwaite degrees of freedom (for the absolute and the relative interval); binary,
+//! ratio and CUPED estimates are asymptotically normal and use z.
+//!
+//! One-sided alternatives give one-sided intervals; the open end is reported as `None`.
+
+use serde::{Deserialize, Serialize};
+use statrs::distribution::{Continuous, ContinuousCDF, StudentsT};
+
+use super::moments::{SuffStats, C, D, X, Y};
+use super::{check_alpha, norm_cdf, norm_ppf, norm_sf, Alternative};
+use crate::error::{Error, Result};
+
+/// The kind of a metric.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum MetricKind {
+    /// A 0/1 outcome per unit: the conversion rate.
+    Binary,
+    /// A number per unit: its mean (revenue per user).
+    Mean,
+    /// Σ numerator / Σ denominator (revenue per order, clicks per impression).
+    Ratio,
+}
+
+impl MetricKind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MetricKind::Binary => "binary",
+            MetricKind::Mean => "mean",
+            MetricKind::Ratio => "ratio",
+        }
+    }
+}
+
+/// Options of [`compare_arms`].
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct EffectOptions {
+    /// Significance level; intervals have coverage `1 − alpha`.
+    pub alpha: f64,
+    pub alternative: Alternative,
+    /// Adjust for the pre-period covariate (`c`, and `d` for ratios) with CUPED.
+    pub cuped: bool,
+}
+
+impl Default for EffectOptions {
+    fn default() -> Self {
+        EffectOptions { alpha: 0.05, alternative: Alternative::TwoSided, cuped: false }
+    }
+}
+
+/// One arm's estimate.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ArmEstimate {
+    pub n: u64,
+    /// The unadjusted estimate (rate, mean or ratio).
+    pub estimate: f64,
+    /// Its standard error.
+    pub std_err: f64,
+    /// The CUPED-adjusted estimate, when CUPED is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub adjusted: Option<f64>,
+}
+
+/// One variant against control.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Effect {
+    /// Index of the variant (1.. ; 0 is control).
+    pub variant: usize,
+    pub abs_effect: f64,
+    pub std_err: f64,
+    /// `abs_effect / std_err`.
+    pub statistic: f64,
+    /// Degrees of freedom of the t reference distribution; `None` for z.
+    pub df: Option<f64>,
+    pub p_value: f64,
+    /// Interval bounds; `None` is an open end of a one-sided interval.
+    pub ci_low: Option<f64>,
+    pub ci_high: Option<f64>,
+    /// Relative effect (lift) and its interval; `None` when control's estimate is 0.
+    pub rel_effect: Option<f64>,
+    pub rel_std_err: Option<f64>,
+    pub rel_ci_low: Option<f64>,
+    pub rel_ci_high: Option<f64>,
+    /// With CUPED: `1 − Var(adjusted effect) / Var(unadjusted effect)`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub variance_reduction: Option<f64>,
+    /// Anything the reader must know (an undefined relative effect, an ineffective covariate).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub notes: Vec<String>,
+}
+
+/// Every variant of one metric against control.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct MetricComparison {
+    pub kind: MetricKind,
+    pub alpha: f64,
+    pub alternative: Alternative,
+    pub arms: Vec<ArmEstimate>,
+    pub effects: Vec<Effect>,
+    /// The CUPED coefficient, when CUPED is on.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub theta: Option<f64>,
+}
+
+type Vec4 = [f64; 4];
+type Mat4 = [[f64; 4]; 4];
+
+fn quad(a: &Vec4, m: &Mat4, b: &Vec4) -> f64 {
+    let mut s = 0.0;
+    for i in 0..4 {
+        if a[i] == 0.0 {
+            continue;
+        }
+        for j in 0..4 {
+            s += a[i] * m[i][j] * b[j];
+        }
+    }
+    s
+}
+
+/// An arm linearised around its means.
+struct Linear {
+    n: u64,
+    /// The (possibly adjusted) estimate and its gradient.
+    g: f64,
+    grad: Vec4,
+    /// The unadjusted estimate and its gradient.
+    g0: f64,
+    grad0: Vec4,
+    /// The covariance matrix of the arm's mean vector, `S / n`.
+    cov_mean: Mat4,
+}
+
+impl Linear {
+    fn var(&self) -> f64 {
+        quad(&self.grad, &self.cov_mean, &self.grad)
+    }
+    fn var0(&self) -> f64 {
+        quad(&self.grad0, &self.cov_mean, &self.grad0)
+    }
+}
+
+fn check_arm(i: usize, s: &SuffStats, kind: MetricKind, cuped: bool) -> Result<()> {
+    let field = format!("arms[{i}]");
+    if s.n == 0 {
+        return Err(Error::insufficient(format!("{field}.n"), "the arm has no units"));
+    }
+    if let Some(f) = s.non_finite_field() {
+        return Err(Error::invalid(format!("{field}.{f}"), "is not a finite number"));
+    }
+    let n = s.n as f64;
+    match kind {
+        MetricKind::Binary => {
+            if s.sum_x < 0.0 || s.sum_x > n {
+                return Err(Error::invalid(
+                    format!("{field}.sum_x"),
+                    format!("{} conversions is outside [0, n = {}]", s.sum_x, s.n),
+                ));
+            }
+            if (s.sum_x2 - s.sum_x).abs() > 1e-9 * n.max(1.0) {
+                return Err(Error::invalid(
+                    format!("{field}.sum_x2"),
+                    "a binary metric's values must be 0 or 1 (sum_x2 must equal sum_x)",
+                ));
+            }
+        }
+        MetricKind::Mean | MetricKind::Ratio => {
+            if s.n < 2 {
+                return Err(Error::insufficient(format!("{field}.n"), "a variance needs at least 2 units"));
+            }
+        }
+    }
+    if kind == MetricKind::Ratio && s.sum_y == 0.0 {
+        return Err(Error::invalid(format!("{field}.sum_y"), "the ratio's denominator sums to 0"));
+    }
+    if cuped && kind == MetricKind::Ratio && s.sum_d == 0.0 {
+        return Err(Error::invalid(format!("{field}.sum_d"), "the pre-period ratio's denominator sums to 0"));
+    }
+    for c in 0..4 {
+        if s.sum_prod(c, c) < 0.0 {
+            return Err(Error::invalid(format!("{field}.sum_x2"), "a sum of squares is negative"));
+        }
+    }
+    Ok(())
+}
+
+/// The per-arm covariance of the mean vector.
+fn cov_mean(s: &SuffStats, ddof: u64) -> Mat4 {
+    let n = s.n as f64;
+    let mut m = [[0.0; 4]; 4];
+    for (i, row) in m.iter_mut().enumerate() {
+        for (j, v) in row.iter_mut().enumerate() {
+            *v = s.cov(i, j, ddof) / n;
+        }
+    }
+    m
+}
+
+/// The unadjusted estimate and its gradient.
+fn base(s: &SuffStats, kind: MetricKind) -> (f64, Vec4) {
+    match kind {
+        MetricKind::Binary | MetricKind::Mean => (s.mean(X), [1.0, 0.0, 0.0, 0.0]),
+        MetricKind::Ratio => {
+            let (mx, my) = (s.mean(X), s.mean(Y));
+            (mx / my, [1.0 / my, -mx / (my * my), 0.0, 0.0])
+        }
+    }
+}
+
+/// The covariate's estimate and gradient (pre-period mean or ratio).
+fn covariate(s: &SuffStats, kind: MetricKind) -> (f64, Vec4) {
+    match kind {
+        MetricKind::Ratio => {
+            let (mc, md) = (s.mean(C), s.mean(D));
+            (mc / md, [0.0, 0.0, 1.0 / md, -mc / (md * md)])
+        }
+        _ => (s.mean(C), [0.0, 0.0, 1.0, 0.0]),
+    }
+}
+
+/// The pooled covariate value over all arms (`c̄_all`, or `Σc / Σd` for ratios).
+fn pooled_covariate(arms: &[SuffStats], kind: MetricKind) -> f64 {
+    let total: SuffStats = arms.iter().copied().sum();
+    covariate(&total, kind).0
+}
+
+/// Compares every arm (1..) with control (arm 0) on one metric.
+///
+/// `arms[0]` is control. Errors name the arm and field (`arms[1].sum_y`). A metric with zero
+/// variance in every compared arm is an [`Error::InsufficientData`]: no test is possible.
+pub fn compare_arms(arms: &[SuffStats], kind: MetricKind, options: &EffectOptions) -> Result<MetricComparison> {
+    check_alpha(options.alpha)?;
+    if arms.len() < 2 {
+        return Err(Error::invalid("arms", format!("needs control and at least one variant, got {}", arms.len())));
+    }
+    for (i, s) in arms.iter().enumerate() {
+        check_arm(i, s, kind, options.cuped)?;
+    }
+    let ddof = if kind == MetricKind::Binary { 0 } else { 1 };
+    if options.cuped && kind == MetricKind::Binary {
+        return Err(Error::invalid("cuped", "CUPED applies to mean and ratio metrics; model a binary metric as mean"));
+    }
+
+    // θ pooled over arms from the linearised metric and covariate.
+    let mut notes_all = Vec::new();
+    let theta = if options.cuped {
+        let (mut num, mut den) = (0.0, 0.0);
+        for s in arms {
+            let cm = cov_mean(s, ddof);
+            let w = s.n as f64 * (s.n as f64 - 1.0);
+            let (_, gx) = base(s, kind);
+            let (_, gc) = covariate(s, kind);
+            num += w * quad(&gx, &cm, &gc);
+            den += w * quad(&gc, &cm, &gc);
+        }
+        if den > 0.0 && num.is_finite() {
+            Some(num / den)
+        } else {
+            notes_all.push("the covariate has no variance: CUPED cannot reduce variance (theta = 0)".to_string());
+            Some(0.0)
+        }
+    } else {
+        None
+    };
+    let pooled_c = if options.cuped { pooled_covariate(arms, kind) } else { 0.0 };
+
+    let lin: Vec<Linear> = arms
+        .iter()
+        .map(|s| {
+            let (g0, grad0) = base(s, kind);
+            let cov_mean = cov_mean(s, ddof);
+            match theta {
+                Some(t) => {
+                    let (cv, gc) = covariate(s, kind);
+                    let mut grad = grad0;
+                    for k in 0..4 {
+                        grad[k] -= t * gc[k];
+                    }
+                    Linear { n: s.n, g: g0 - t * (cv - pooled_c), grad, g0, grad0, cov_mean }
+                }
+                None => Linear { n: s.n, g: g0, grad: grad0, g0, grad0, cov_mean },
+            }
+        })
+        .collect();
+
+    let arms_out = lin
+        .iter()
+        .map(|l| ArmEstimate {
+            n: l.n,
+            estimate: l.g0,
+            std_err: l.var0().sqrt(),
+            adjusted: theta.map(|_| l.g),
+        })
+        .collect();
+
+    let ctrl = &lin[0];
+    let mut effects = Vec::with_capacity(arms.len() - 1);
+    for (v, t) in lin.iter().enumerate().skip(1) {
+        let mut notes = notes_all.clone();
+        let abs = t.g - ctrl.g;
+        let var = t.var() + ctrl.var();
+        if !(var > 0.0) || !var.is_finite() {
+            return Err(Error::insufficient(
+                format!("arms[{v}]"),
+                "the metric has zero variance in this variant and in control: no test is possible",
+            ));
+        }
+        let se = var.sqrt();
+        let df = match (kind, options.cuped) {
+            (MetricKind::Mean, false) => {
+                let (a, b) = (t.var(), ctrl.var());
+                Some((a + b).powi(2) / (a * a / (t.n as f64 - 1.0) + b * b / (ctrl.n as f64 - 1.0)))
+            }
+            _ => None,
+        };
+        let dist = RefDist::new(df)?;
+        let (statistic, p_value, ci_low, ci_high) = dist.test(abs, se, options.alternative, options.alpha);
+
+        // Relative effect: Δ / g⁰_c, gradient over both arms' means.
+        let (mut rel_effect, mut rel_std_err, mut rel_ci_low, mut rel_ci_high) = (None, None, None, None);
+        let den = ctrl.g0;
+        if den != 0.0 && den.is_finite() {
+            let rel = abs / den;
+            let gt: Vec4 = t.grad.map(|g| g / den);
+            let mut gc = [0.0; 4];
+            for k in 0..4 {
+                gc[k] = -ctrl.grad[k] / den - abs * ctrl.grad0[k] / (den * den);
+            }
+            let rvar = quad(&gt, &t.cov_mean, &gt) + quad(&gc, &ctrl.cov_mean, &gc);
+            let rse = rvar.max(0.0).sqrt();
+            let (_, _, lo, hi) = dist.test(rel, rse, options.alternative, options.alpha);
+            rel_effect = Some(rel);
+            rel_std_err = Some(rse);
+            rel_ci_low = lo;
+            rel_ci_high = hi;
+        } else {
+            notes.push("control's estimate is 0: the relative effect is undefined".to_string());
+        }
+        let variance_reduction = theta.map(|_| 1.0 - var / (t.var0() + ctrl.var0()));
+        effects.push(Effect {
+            variant: v,
+            abs_effect: abs,
+            std_err: se,
+            statistic,
+            df,
+            p_value,
+            ci_low,
+            ci_high,
+            rel_effect,
+            rel_std_err,
+            rel_ci_low,
+            rel_ci_high,
+            variance_reduction,
+            notes,
+        });
+    }
+    Ok(MetricComparison {
+        kind,
+        alpha: options.alpha,
+        alternative: options.alternative,
+        arms: arms_out,
+        effects,
+        theta,
+    })
+}
+
+/// Student's t with `df` degrees of freedom, or the standard normal.
+pub(crate) enum RefDist {
+    Normal,
+    T(StudentsT),
+}
+
+impl RefDist {
+    pub(crate) fn new(df: Option<f64>) -> Result<Self> {
+        match df {
+            Some(df) if df.is_finite() && df < 1e7 => {
+                StudentsT::new(0.0, 1.0, df).map(RefDist::T).map_err(|e| Error::Internal(format!("t({df}): {e}")))
+            }
+            _ => Ok(RefDist::Normal),
+        }
+    }
+    pub(crate) fn sf(&self, x: f64) -> f64 {
+        match self {
+            RefDist::Normal => norm_sf(x),
+            RefDist::T(t) => t.sf(x),
+        }
+    }
+    pub(crate) fn cdf(&self, x: f64) -> f64 {
+        match self {
+            RefDist::Normal => norm_cdf(x),
+            RefDist::T(t) => t.cdf(x),
+        }
+    }
+    pub(crate) fn ppf(&self, p: f64) -> f64 {
+        match self {
+            RefDist::Normal => norm_ppf(p),
+            RefDist::T(t) => {
+                // statrs' inverse is a bisection good to ~1e-7; polish with Newton steps on
+                // its (accurate) cdf so intervals agree with scipy's t.ppf to ~1e-12.
+                let mut x = t.inverse_cdf(p);
+                for _ in 0..4 {
+                    let d = t.pdf(x);
+                    if !(d > 0.0) {
+                        break;
+                    }
+                    let step = (t.cdf(x) - p) / d;
+                    x -= step;
+                    if step.abs() <= 1e-15 * x.abs().max(1.0) {
+                        break;
+                    }
+                }
+                x
+            }
+        }
+    }
+
+    /// Statistic, p-value and interval of an estimate with standard error `se > 0`.
+    pub(crate) fn test(&self, est: f64, se: f64, alt: Alternative, alpha: f64) -> (f64, f64, Option<f64>, Option<f64>) {
+        let stat = est / se;
+        match alt {
+            Alternative::TwoSided => {
+                let q = self.ppf(1.0 - alpha / 2.0);
+                (stat, (2.0 * self.sf(stat.abs())).min(1.0), Some(est - q * se), Some(est + q * se))
+            }
+            Alternative::Greater => {
+                let q = self.ppf(1.0 - alpha);
+                (stat, self.sf(stat), Some(est - q * se), None)
+            }
+            Alternative::Less => {
+                let q = self.ppf(1.0 - alpha);
+                (stat, self.cdf(stat), None, Some(est + q * se))
+            }
+        }
+    }
+}
