@@ -26,6 +26,7 @@
 
 pub mod assign;
 pub mod error;
+pub mod report;
 pub mod spec;
 pub mod stats;
 

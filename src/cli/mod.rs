@@ -100,6 +100,26 @@ enum Command {
         #[arg(long, default_value_t = crate::stats::SRM_ALPHA)]
         alpha: f64,
     },
+    /// Analyse an experiment: exposures + outcomes -> JSON report (and HTML / Markdown).
+    Analyze(AnalyzeArgs),
+    /// Check a report: exit 1 on an SRM, a violated guardrail or drift from a baseline.
+    Check {
+        /// The report to check (JSON from `liftlab analyze`).
+        #[arg(long)]
+        report: String,
+        /// A baseline report: any number that moved beyond the tolerance is a regression.
+        #[arg(long)]
+        baseline: Option<String>,
+        /// Relative tolerance of the baseline comparison.
+        #[arg(long, default_value_t = 1e-6)]
+        rel_tol: f64,
+        /// Absolute tolerance of the baseline comparison.
+        #[arg(long, default_value_t = 1e-12)]
+        abs_tol: f64,
+        /// Also write the result as JUnit XML.
+        #[arg(long)]
+        junit: Option<String>,
+    },
     /// Evaluate a targeting condition (JSON) against attributes (JSON).
     EvalCondition {
         #[arg(long)]
@@ -110,6 +130,40 @@ enum Command {
         #[arg(long)]
         groups: Option<String>,
     },
+}
+
+#[derive(clap::Args, Debug)]
+struct AnalyzeArgs {
+    /// Experiment spec (TOML) with metrics.
+    #[arg(long)]
+    spec: String,
+    /// The experiment to analyse (default: the spec's only experiment).
+    #[arg(long)]
+    experiment: Option<String>,
+    /// Exposures (.csv / .parquet): unit, variant, optional first-exposure time and segments.
+    #[arg(long)]
+    exposures: String,
+    /// Outcomes (.csv / .parquet): unit and metric columns, one row per unit.
+    #[arg(long)]
+    outcomes: String,
+    /// Unit id column (in both files).
+    #[arg(long, default_value = "unit_id")]
+    unit_col: String,
+    /// Variant column of the exposures.
+    #[arg(long, default_value = "variant")]
+    variant_col: String,
+    /// First-exposure time column (dates or times) for the cumulative chart.
+    #[arg(long)]
+    time_col: Option<String>,
+    /// JSON report output.
+    #[arg(short = 'o', long)]
+    output: String,
+    /// Self-contained HTML report output.
+    #[arg(long)]
+    html: Option<String>,
+    /// Markdown summary output.
+    #[arg(long)]
+    markdown: Option<String>,
 }
 
 #[derive(clap::Args, Debug)]
@@ -232,8 +286,120 @@ fn run_assign(spec: &str, units: &str, output: &str, id_col: &str, experiment: O
     Ok(())
 }
 
-fn run(cli: Cli) -> Result<()> {
+fn write_file(path: &str, text: &str) -> Result<()> {
+    std::fs::write(path, text).map_err(|e| Error::io(path, e))
+}
+
+fn spinner(what: &str) -> indicatif::ProgressBar {
+    let pb = indicatif::ProgressBar::new_spinner();
+    pb.set_style(
+        indicatif::ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| indicatif::ProgressStyle::default_spinner()),
+    );
+    pb.enable_steady_tick(std::time::Duration::from_millis(120));
+    pb.set_message(what.to_string());
+    pb
+}
+
+fn run_analyze(a: AnalyzeArgs) -> Result<()> {
+    let spec = load_spec(&a.spec)?;
+    let key = match &a.experiment {
+        Some(k) => spec.experiment(k)?.key.clone(),
+        None => match spec.experiments.as_slice() {
+            [one] => one.key.clone(),
+            [] => return Err(Error::invalid("spec", "has no experiments")),
+            _ => return Err(Error::invalid("experiment", "the spec has several experiments: name one with --experiment")),
+        },
+    };
+    for out in [Some(&a.output), a.html.as_ref(), a.markdown.as_ref()].into_iter().flatten() {
+        if let Some(dir) = std::path::Path::new(out).parent().filter(|d| !d.as_os_str().is_empty()) {
+            if !dir.is_dir() {
+                return Err(Error::io(out, "its folder does not exist"));
+            }
+        }
+    }
+    let exp = spec.experiment(&key)?;
+    let pb = spinner("reading exposures");
+    let exposures =
+        data::read_exposures(&a.exposures, &a.unit_col, &a.variant_col, a.time_col.as_deref(), &exp.analysis.segments)
+            .map_err(|e| e.within("exposures"))?;
+    pb.set_message("reading outcomes");
+    let columns: Vec<&str> =
+        exp.metrics.iter().flat_map(|&i| spec.metrics[i].columns()).collect();
+    let outcomes = data::read_outcomes(&a.outcomes, &a.unit_col, &columns).map_err(|e| e.within("outcomes"))?;
+    pb.set_message("joining and aggregating");
+    let agg = crate::report::aggregate_experiment(&spec, &key, &exposures, &outcomes)?;
+    pb.set_message("analysing");
+    let report = crate::report::analyze_experiment(&spec, &key, &agg)?;
+    pb.finish_and_clear();
+    let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
+    write_file(&a.output, &(json + "\n"))?;
+    if let Some(h) = &a.html {
+        write_file(h, &crate::report::render::render_html(&report))?;
+    }
+    if let Some(m) = &a.markdown {
+        write_file(m, &crate::report::render::render_markdown(&report))?;
+    }
+    eprintln!(
+        "{key}: {}{} ({} units, {} metrics) -> {}",
+        report.decision.verdict.as_str(),
+        report.decision.variant.as_ref().map_or(String::new(), |v| format!(" {v}")),
+        report.data.n_total,
+        report.metrics.len(),
+        a.output
+    );
+    Ok(())
+}
+
+fn run_check(report: &str, baseline: Option<&str>, tol: crate::report::check::Tolerance, junit: Option<&str>) -> Result<i32> {
+    let load = |p: &str, field: &str| -> Result<Value> {
+        serde_json::from_str(&read_file(p)?).map_err(|e| Error::invalid(field, format!("{p} is not JSON: {e}")))
+    };
+    let r = load(report, "report")?;
+    let b = baseline.map(|p| load(p, "baseline")).transpose()?;
+    let result = crate::report::check::check_report(&r, b.as_ref(), &tol)?;
+    let name = r.get("experiment").and_then(Value::as_str).unwrap_or("report").to_string();
+    if let Some(j) = junit {
+        write_file(j, &crate::report::check::junit_xml(&name, &result))?;
+    }
+    let mut out = std::io::stdout().lock();
+    let mut say = |line: String| writeln!(out, "{line}").map_err(|e| Error::io("stdout", e));
+    for p in &result.problems {
+        say(format!("FAIL {p}"))?;
+    }
+    for p in &result.passed {
+        say(format!("ok   {p}"))?;
+    }
+    if baseline.is_some() {
+        if result.drifts.is_empty() {
+            say("ok   no drift from the baseline".into())?;
+        } else {
+            say(format!("FAIL {} value(s) drifted from the baseline:", result.drifts.len()))?;
+            for d in &result.drifts {
+                say(format!("  {d}"))?;
+            }
+        }
+    }
+    say(format!("{name}: {}", if result.ok() { "passed" } else { "regression found" }))?;
+    Ok(if result.ok() { 0 } else { 1 })
+}
+
+fn run(cli: Cli) -> Result<i32> {
     match cli.command {
+        Command::Analyze(a) => run_analyze(a).map(|()| 0),
+        Command::Check { report, baseline, rel_tol, abs_tol, junit } => {
+            if !(rel_tol >= 0.0) || !(abs_tol >= 0.0) {
+                return Err(Error::invalid("rel_tol", "tolerances must be >= 0"));
+            }
+            run_check(&report, baseline.as_deref(), crate::report::check::Tolerance { rel: rel_tol, abs: abs_tol }, junit.as_deref())
+        }
+        other => run_simple(other).map(|()| 0),
+    }
+}
+
+fn run_simple(command: Command) -> Result<()> {
+    match command {
+        Command::Analyze(_) | Command::Check { .. } => Err(Error::Internal("dispatched by run".into())),
         Command::Serve(args) => {
             server::init_logging();
             let (config, text) = serve_config(args)?;
@@ -321,7 +487,7 @@ where
         }
     };
     match run(cli) {
-        Ok(()) => 0,
+        Ok(code) => code,
         Err(e) => {
             eprintln!("error: {}: {e}", e.code());
             e.exit_code()

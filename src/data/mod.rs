@@ -12,6 +12,9 @@ use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Number, Value};
 
 use crate::error::{Error, Result};
+use rustc_hash::FxHashMap;
+
+use crate::report::{Codes, Exposures, Ids, Outcomes};
 
 /// File formats, by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -231,6 +234,294 @@ pub fn write_table(path: &str, table: &Table) -> Result<()> {
     }
 }
 
+/// What a column read for analysis must hold.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Want {
+    /// Unit ids (integers stay integers; anything else is text).
+    Id,
+    /// Text (variants, segments).
+    Text,
+    /// Numbers (booleans as 0/1); empty cells are null.
+    Number,
+    /// A date or time, as days since 1970-01-01 (UTC).
+    Day,
+}
+
+/// A column read for analysis.
+#[derive(Clone, Debug)]
+pub enum ColData {
+    Ids(Ids),
+    /// Dictionary-coded text; a null or empty cell is [`Codes::NULL`].
+    Text(Codes),
+    /// Numbers; a null or empty cell is NaN (a NaN or infinite value in the file is an error).
+    Number(Vec<f64>),
+    Day(Vec<Option<i64>>),
+}
+
+use crate::report::aggregate::parse_iso_day as parse_day;
+
+fn no_column(path: &str, name: &str, have: &[String]) -> Error {
+    Error::schema(name, format!("no column '{name}' in {path} (columns: {})", have.join(", ")))
+}
+
+/// Reads the named columns of a CSV or Parquet file (Parquet reads only those columns).
+pub fn read_columns(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>> {
+    match Format::of(path)? {
+        Format::Csv => read_columns_csv(path, wanted),
+        Format::Parquet => read_columns_parquet(path, wanted),
+    }
+}
+
+fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>> {
+    let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::io(path, e))?;
+    let headers: Vec<String> = rdr.headers().map_err(|e| Error::io(path, e))?.iter().map(str::to_string).collect();
+    let idx: Vec<usize> = wanted
+        .iter()
+        .map(|(n, _)| headers.iter().position(|h| h == n).ok_or_else(|| no_column(path, n, &headers)))
+        .collect::<Result<_>>()?;
+    let mut raw: Vec<Vec<String>> = vec![Vec::new(); wanted.len()];
+    let mut rec = csv::StringRecord::new();
+    let mut row = 0usize;
+    loop {
+        match rdr.read_record(&mut rec) {
+            Ok(false) => break,
+            Ok(true) => {}
+            Err(e) => return Err(Error::io(path, format!("row {}: {e}", row + 2))),
+        }
+        for (k, &i) in idx.iter().enumerate() {
+            raw[k].push(rec.get(i).unwrap_or_default().to_string());
+        }
+        row += 1;
+    }
+    wanted
+        .iter()
+        .zip(raw)
+        .map(|(&(name, want), cells)| -> Result<ColData> {
+            Ok(match want {
+                Want::Id => match cells.iter().map(|c| c.parse::<i64>()).collect::<std::result::Result<Vec<_>, _>>() {
+                    Ok(ints) => ColData::Ids(Ids::Int(ints)),
+                    Err(_) => {
+                        if let Some(r) = cells.iter().position(String::is_empty) {
+                            return Err(Error::invalid(format!("{name}[{r}]"), "empty unit id"));
+                        }
+                        ColData::Ids(Ids::Str(cells))
+                    }
+                },
+                Want::Text => ColData::Text(Codes::from_values(cells.iter().map(|c| (!c.is_empty()).then_some(c.as_str())))),
+                Want::Number => ColData::Number(
+                    cells
+                        .iter()
+                        .enumerate()
+                        .map(|(r, c)| match c.as_str() {
+                            "" => Ok(f64::NAN),
+                            "true" | "True" | "TRUE" => Ok(1.0),
+                            "false" | "False" | "FALSE" => Ok(0.0),
+                            s => match s.trim().parse::<f64>() {
+                                Ok(x) if x.is_finite() => Ok(x),
+                                Ok(_) => Err(Error::invalid(format!("{name}[{r}]"), format!("'{s}' is not a finite number"))),
+                                Err(_) => Err(Error::schema(format!("{name}[{r}]"), format!("'{s}' is not a number"))),
+                            },
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+                Want::Day => ColData::Day(
+                    cells
+                        .iter()
+                        .enumerate()
+                        .map(|(r, c)| {
+                            if c.is_empty() {
+                                Ok(None)
+                            } else {
+                                parse_day(c).map(Some).ok_or_else(|| {
+                                    Error::schema(format!("{name}[{r}]"), format!("'{c}' is not a date (YYYY-MM-DD...)"))
+                                })
+                            }
+                        })
+                        .collect::<Result<_>>()?,
+                ),
+            })
+        })
+        .collect()
+}
+
+fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>> {
+    use arrow_array::cast::AsArray;
+    use arrow_array::types::{Date32Type, Int64Type};
+    let file = File::open(path).map_err(|e| Error::io(path, e))?;
+    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| Error::io(path, format!("not a readable Parquet file: {e}")))?;
+    let schema = builder.schema().clone();
+    let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
+    let idx: Vec<usize> = wanted
+        .iter()
+        .map(|(n, _)| schema.index_of(n).map_err(|_| no_column(path, n, &names)))
+        .collect::<Result<_>>()?;
+    let mut roots: Vec<usize> = idx.clone();
+    roots.sort_unstable();
+    roots.dedup();
+    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+    let reader = builder.with_projection(mask).with_batch_size(1 << 17).build().map_err(|e| Error::io(path, e))?;
+    let mut out: Vec<ColData> = wanted
+        .iter()
+        .zip(&idx)
+        .map(|(&(_, want), &i)| match want {
+            Want::Id if schema.field(i).data_type().is_integer() => ColData::Ids(Ids::Int(Vec::new())),
+            Want::Id => ColData::Ids(Ids::Str(Vec::new())),
+            Want::Text => ColData::Text(Codes::default()),
+            Want::Number => ColData::Number(Vec::new()),
+            Want::Day => ColData::Day(Vec::new()),
+        })
+        .collect();
+    // one dictionary per text column, kept across batches
+    let mut maps: Vec<FxHashMap<String, u32>> = vec![FxHashMap::default(); wanted.len()];
+    for batch in reader {
+        let batch = batch.map_err(|e| Error::io(path, e))?;
+        for (k, &(name, _)) in wanted.iter().enumerate() {
+            let col = batch.column_by_name(name).ok_or_else(|| no_column(path, name, &names))?;
+            let base = match &out[k] {
+                ColData::Ids(i) => i.len(),
+                ColData::Text(v) => v.len(),
+                ColData::Number(v) => v.len(),
+                ColData::Day(v) => v.len(),
+            };
+            let map = &mut maps[k];
+            match &mut out[k] {
+                ColData::Ids(Ids::Int(v)) => {
+                    let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(name, e))?;
+                    let a = a.as_primitive::<Int64Type>();
+                    if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
+                        return Err(Error::invalid(format!("{name}[{}]", base + r), "null unit id"));
+                    }
+                    v.extend(a.values().iter().copied());
+                }
+                ColData::Ids(Ids::Str(v)) => {
+                    let a = to_strings(col, name)?;
+                    for r in 0..a.len() {
+                        if a.is_null(r) {
+                            return Err(Error::invalid(format!("{name}[{}]", base + r), "null unit id"));
+                        }
+                        v.push(a.value(r).to_string());
+                    }
+                }
+                ColData::Text(v) => {
+                    let a = to_strings(col, name)?;
+                    v.codes.reserve(a.len());
+                    for r in 0..a.len() {
+                        let cell = a.is_valid(r).then(|| a.value(r)).filter(|s| !s.is_empty());
+                        v.push(cell, map);
+                    }
+                }
+                ColData::Number(v) => {
+                    let a = arrow_cast::cast(col, &DataType::Float64)
+                        .map_err(|e| Error::schema(name, format!("is not numeric: {e}")))?;
+                    let a = a.as_primitive::<arrow_array::types::Float64Type>();
+                    if let Some(r) = (0..a.len()).find(|&r| a.is_valid(r) && !a.value(r).is_finite()) {
+                        return Err(Error::invalid(
+                            format!("{name}[{}]", base + r),
+                            format!("{} is not a finite number", a.value(r)),
+                        ));
+                    }
+                    if a.null_count() == 0 {
+                        v.extend_from_slice(a.values());
+                    } else {
+                        v.extend((0..a.len()).map(|r| if a.is_valid(r) { a.value(r) } else { f64::NAN }));
+                    }
+                }
+                ColData::Day(v) => {
+                    let dt = col.data_type().clone();
+                    if matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+                        let a = to_strings(col, name)?;
+                        for r in 0..a.len() {
+                            v.push(if a.is_null(r) {
+                                None
+                            } else {
+                                Some(parse_day(a.value(r)).ok_or_else(|| {
+                                    Error::schema(format!("{name}[{}]", base + r), format!("'{}' is not a date", a.value(r)))
+                                })?)
+                            });
+                        }
+                    } else {
+                        let a = arrow_cast::cast(col, &DataType::Date32)
+                            .map_err(|e| Error::schema(name, format!("is not a date or time: {e}")))?;
+                        let a = a.as_primitive::<Date32Type>();
+                        v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| i64::from(a.value(r)))));
+                    }
+                }
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Reads an exposures file: unit, variant, optional first-exposure time and segment columns.
+pub fn read_exposures(
+    path: &str,
+    unit_col: &str,
+    variant_col: &str,
+    time_col: Option<&str>,
+    segment_cols: &[String],
+) -> Result<Exposures> {
+    let mut wanted = vec![(unit_col, Want::Id), (variant_col, Want::Text)];
+    if let Some(t) = time_col {
+        wanted.push((t, Want::Day));
+    }
+    wanted.extend(segment_cols.iter().map(|s| (s.as_str(), Want::Text)));
+    let mut cols = read_columns(path, &wanted)?.into_iter();
+    let units = match cols.next() {
+        Some(ColData::Ids(i)) => i,
+        _ => return Err(Error::Internal("unit column".into())),
+    };
+    let variants = match cols.next() {
+        Some(ColData::Text(v)) => {
+            if let Some(r) = v.codes.iter().position(|&c| c == Codes::NULL) {
+                return Err(Error::invalid(format!("{variant_col}[{r}]"), "null variant"));
+            }
+            v
+        }
+        _ => return Err(Error::Internal("variant column".into())),
+    };
+    let days = match time_col {
+        Some(_) => match cols.next() {
+            Some(ColData::Day(d)) => Some(d),
+            _ => return Err(Error::Internal("time column".into())),
+        },
+        None => None,
+    };
+    let segments = segment_cols
+        .iter()
+        .zip(cols)
+        .map(|(name, c)| match c {
+            ColData::Text(v) => Ok((name.clone(), v)),
+            _ => Err(Error::Internal("segment column".into())),
+        })
+        .collect::<Result<_>>()?;
+    Ok(Exposures { units, variants, days, segments })
+}
+
+/// Reads an outcomes file: the unit column and the named numeric columns.
+pub fn read_outcomes(path: &str, unit_col: &str, columns: &[&str]) -> Result<Outcomes> {
+    let mut wanted = vec![(unit_col, Want::Id)];
+    let mut uniq: Vec<&str> = Vec::new();
+    for c in columns {
+        if !uniq.contains(c) {
+            uniq.push(c);
+        }
+    }
+    wanted.extend(uniq.iter().map(|c| (*c, Want::Number)));
+    let mut cols = read_columns(path, &wanted)?.into_iter();
+    let units = match cols.next() {
+        Some(ColData::Ids(i)) => i,
+        _ => return Err(Error::Internal("unit column".into())),
+    };
+    let mut map = std::collections::BTreeMap::new();
+    for (name, c) in uniq.iter().zip(cols) {
+        if let ColData::Number(v) = c {
+            map.insert((*name).to_string(), v);
+        }
+    }
+    Ok(Outcomes { units, columns: map })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -254,7 +545,20 @@ mod tests {
             assert_eq!(a[0]["age"].as_f64(), Some(3.0));
             assert!(a[1].get("age").is_none());
             assert_eq!(read_units(p, "nope", false).unwrap_err().code(), "schema_error");
+            let cols = read_columns(p, &[("id", Want::Id), ("age", Want::Number)]).unwrap();
+            assert!(matches!(&cols[0], ColData::Ids(Ids::Str(v)) if v == &["a", "b"]));
+            assert!(matches!(&cols[1], ColData::Number(v) if v[0] == 3.0 && v[1].is_nan()));
         }
         assert!(Format::of("x.xlsx").is_err());
+    }
+
+    /// Python: (date(2026, 3, 1) - date(1970, 1, 1)).days == 20513.
+    #[test]
+    fn days() {
+        assert_eq!(parse_day("2026-03-01"), Some(20_513));
+        assert_eq!(parse_day("2026-03-01T23:59:59Z"), Some(20_513));
+        assert_eq!(parse_day("1970-01-01"), Some(0));
+        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(crate::report::aggregate::iso_date(20_513), "2026-03-01");
     }
 }

@@ -35,6 +35,10 @@ use crate::assign::condition::{Condition, SavedGroups};
 use crate::assign::hash::{self, HashVersion};
 use crate::error::{Error, Result};
 
+pub mod analysis;
+
+pub use analysis::{AnalysisSettings, AnalysisSpec, CapSpec, Metric, MetricSpec, Missing, SequentialMode};
+
 /// The newest spec format version this build understands.
 pub const SPEC_VERSION: u32 = 1;
 
@@ -54,6 +58,12 @@ pub struct SpecFile {
     /// The experiments.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub experiments: Vec<ExperimentSpec>,
+    /// Metrics the experiments are analysed on.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub metrics: Vec<MetricSpec>,
+    /// Analysis settings for every experiment (each may override them).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisSpec>,
 }
 
 /// One experiment as written in the spec.
@@ -106,6 +116,12 @@ pub struct ExperimentSpec {
     /// Whether the experiment enrols anyone (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub active: Option<bool>,
+    /// Names of the metrics this experiment is analysed on (default: every metric of the spec).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metrics: Option<Vec<String>>,
+    /// Analysis settings overriding the spec's `[analysis]`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub analysis: Option<AnalysisSpec>,
 }
 
 /// A hash filter (GrowthBook's `filters`).
@@ -169,6 +185,10 @@ pub struct Experiment {
     pub active: bool,
     /// Indices into [`Spec::holdouts`] of the holdouts covering this experiment.
     pub holdouts: Vec<usize>,
+    /// Indices into [`Spec::metrics`] of the metrics this experiment is analysed on.
+    pub metrics: Vec<usize>,
+    /// The experiment's analysis settings (the spec's, overridden by its own).
+    pub analysis: AnalysisSettings,
 }
 
 /// A validated hash filter.
@@ -197,6 +217,10 @@ pub struct Spec {
     pub groups: SavedGroups,
     pub holdouts: Vec<Holdout>,
     pub experiments: Vec<Experiment>,
+    /// Every metric of the spec.
+    pub metrics: Vec<Metric>,
+    /// The spec-level analysis settings.
+    pub analysis: AnalysisSettings,
     /// The spec as written, for echoing back (`GET /v1/spec`).
     pub source: SpecFile,
 }
@@ -340,7 +364,38 @@ impl Spec {
             }
         }
 
-        Ok(Spec { version, groups, holdouts, experiments, source: file })
+        // Metrics and analysis settings.
+        let mut metrics: Vec<Metric> = Vec::new();
+        for (i, m) in file.metrics.iter().enumerate() {
+            let metric = m.validate().map_err(|e| e.within(&format!("metrics[{i}]")))?;
+            if metrics.iter().any(|x| x.name == metric.name) {
+                return Err(Error::invalid(format!("metrics[{i}].name"), format!("duplicate metric '{}'", metric.name)));
+            }
+            metrics.push(metric);
+        }
+        let analysis = match &file.analysis {
+            Some(a) => a.validate(&AnalysisSettings::default()).map_err(|e| e.within("analysis"))?,
+            None => AnalysisSettings::default(),
+        };
+        for (i, (exp, x)) in experiments.iter_mut().zip(&file.experiments).enumerate() {
+            exp.metrics = match &x.metrics {
+                None => (0..metrics.len()).collect(),
+                Some(names) => names
+                    .iter()
+                    .enumerate()
+                    .map(|(j, name)| {
+                        metrics.iter().position(|m| &m.name == name).ok_or_else(|| {
+                            Error::not_found(format!("experiments[{i}].metrics[{j}]"), "metric", name.as_str())
+                        })
+                    })
+                    .collect::<Result<_>>()?,
+            };
+            exp.analysis = match &x.analysis {
+                Some(a) => a.validate(&analysis).map_err(|e| e.within(&format!("experiments[{i}].analysis")))?,
+                None => analysis.clone(),
+            };
+        }
+        Ok(Spec { version, groups, holdouts, experiments, metrics, analysis, source: file })
     }
 
     fn validate_experiment(x: &ExperimentSpec, groups: &SavedGroups) -> Result<Experiment> {
@@ -467,6 +522,8 @@ impl Spec {
             forced,
             active: x.active.unwrap_or(true),
             holdouts: Vec::new(),
+            metrics: Vec::new(),
+            analysis: AnalysisSettings::default(),
         })
     }
 

@@ -30,7 +30,7 @@ pub(super) fn write_routes() -> OpenApiRouter<AppState> {
 }
 
 /// Uses the request's inline spec (TOML text or a JSON object), else the service's active spec.
-fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<Arc<Spec>, Error> {
+pub(super) fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<Arc<Spec>, Error> {
     match inline {
         Some(Value::String(text)) => Ok(Arc::new(Spec::from_toml(text).map_err(|e| e.within("spec"))?)),
         Some(v @ Value::Object(_)) => Ok(Arc::new(Spec::from_json(v).map_err(|e| e.within("spec"))?)),

@@ -1,5 +1,6 @@
 //! Route tables: one file per capability.
 
+mod analysis;
 mod assign;
 mod meta;
 mod stats;
@@ -8,7 +9,7 @@ use super::ApiRouter;
 
 /// Routes anyone may call.
 pub(super) fn read_routes() -> ApiRouter {
-    ApiRouter::new().merge(meta::routes()).merge(assign::read_routes()).merge(stats::read_routes())
+    ApiRouter::new().merge(meta::routes()).merge(assign::read_routes()).merge(stats::read_routes()).merge(analysis::read_routes())
 }
 
 /// Routes that change stored state; the caller adds the bearer-token check.

@@ -1,0 +1,594 @@
+//! From unit-level columns to [`ExperimentData`]: the join of exposures and outcomes, capping,
+//! and the per-variant / per-segment / per-day sufficient statistics.
+//!
+//! Rules (the and the docs'):
+//! - A unit exposed to more than one variant is counted in `multiple_exposures` and excluded
+//!   from everything else; repeated exposures to the same variant count once (first time wins).
+//! - A variant name not in the experiment is an error naming the value and the row.
+//! - An exposed unit with no outcome row counts as 0 for metrics with `missing = "zero"` (the
+//!   default) and is left out of metrics with `missing = "drop"`.
+//! - A null, NaN or infinite outcome value of an exposed unit is an error naming the column and
+//!   the row (`nan_policy = "raise"`); outcome rows of units never exposed are ignored.
+//! - Capping at a quantile uses the pooled values of the exposed units (numpy's default linear
+//!   interpolation), then `min(value, cap)`; a ratio caps its numerator.
+//!
+//! Speed: text columns arrive dictionary-coded ([`Codes`]); integer ids that are sorted (or
+//! identical in both tables) are joined without hashing.
+
+use std::collections::BTreeMap;
+
+use rustc_hash::FxHashMap;
+
+use super::ExperimentData;
+use crate::error::{Error, Result};
+use crate::spec::{CapSpec, Metric, Missing, Spec};
+use crate::stats::moments::SuffStats;
+
+/// Unit ids of a table: integers or text.
+#[derive(Clone, Debug)]
+pub enum Ids {
+    Int(Vec<i64>),
+    Str(Vec<String>),
+}
+
+impl Ids {
+    pub fn len(&self) -> usize {
+        match self {
+            Ids::Int(v) => v.len(),
+            Ids::Str(v) => v.len(),
+        }
+    }
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+    fn display(&self, i: usize) -> String {
+        match self {
+            Ids::Int(v) => v[i].to_string(),
+            Ids::Str(v) => v[i].clone(),
+        }
+    }
+}
+
+/// A dictionary-coded text column: `names[codes[i]]` is row `i`'s value; [`Codes::NULL`] is a
+/// missing value.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Codes {
+    pub codes: Vec<u32>,
+    pub names: Vec<String>,
+}
+
+impl Codes {
+    pub const NULL: u32 = u32::MAX;
+
+    /// Codes values in order of first appearance.
+    pub fn from_values<'a>(values: impl IntoIterator<Item = Option<&'a str>>) -> Self {
+        let mut c = Codes::default();
+        let mut map: FxHashMap<String, u32> = FxHashMap::default();
+        for v in values {
+            c.push(v, &mut map);
+        }
+        c
+    }
+
+    /// Appends one value, using `map` (name -> code) to find or add its code.
+    #[inline]
+    pub fn push(&mut self, v: Option<&str>, map: &mut FxHashMap<String, u32>) {
+        let code = match v {
+            None => Codes::NULL,
+            Some(s) => match map.get(s) {
+                Some(&k) => k,
+                None => {
+                    let k = self.names.len() as u32;
+                    self.names.push(s.to_string());
+                    map.insert(s.to_string(), k);
+                    k
+                }
+            },
+        };
+        self.codes.push(code);
+    }
+
+    pub fn len(&self) -> usize {
+        self.codes.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.codes.is_empty()
+    }
+}
+
+/// The exposures table as columns.
+#[derive(Clone, Debug)]
+pub struct Exposures {
+    pub units: Ids,
+    pub variants: Codes,
+    /// First exposure, in days since 1970-01-01 (UTC), when known.
+    pub days: Option<Vec<Option<i64>>>,
+    /// Segment columns: name and values.
+    pub segments: Vec<(String, Codes)>,
+}
+
+/// The outcomes table as columns: unit ids and named numeric columns (NaN marks a null).
+#[derive(Clone, Debug)]
+pub struct Outcomes {
+    pub units: Ids,
+    pub columns: BTreeMap<String, Vec<f64>>,
+}
+
+/// Days since 1970-01-01 to an ISO date (Hinnant's `civil_from_days`).
+pub fn iso_date(days: i64) -> String {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}-{m:02}-{d:02}")
+}
+
+/// Days since 1970-01-01 of a civil date (Hinnant's `days_from_civil`).
+fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y.rem_euclid(400);
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146_097 + doe - 719_468
+}
+
+/// Parses the date at the start of `s` (`YYYY-MM-DD`, optionally followed by a time) to days
+/// since 1970-01-01.
+pub fn parse_iso_day(s: &str) -> Option<i64> {
+    let b = s.as_bytes();
+    if b.len() < 10 || b[4] != b'-' || b[7] != b'-' {
+        return None;
+    }
+    let y: i64 = s.get(0..4)?.parse().ok()?;
+    let m: i64 = s.get(5..7)?.parse().ok()?;
+    let d: i64 = s.get(8..10)?.parse().ok()?;
+    ((1..=12).contains(&m) && (1..=31).contains(&d)).then(|| days_from_civil(y, m, d))
+}
+
+/// numpy's default quantile (linear interpolation between order statistics).
+pub fn quantile(values: &mut [f64], q: f64) -> f64 {
+    let n = values.len();
+    if n == 0 {
+        return f64::NAN;
+    }
+    let pos = q * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let frac = pos - lo as f64;
+    let (_, &mut a, rest) = values.select_nth_unstable_by(lo, f64::total_cmp);
+    if frac == 0.0 || rest.is_empty() {
+        return a;
+    }
+    let b = rest.iter().copied().fold(f64::INFINITY, f64::min);
+    a + frac * (b - a)
+}
+
+/// For each exposure row kept, the unit's variant, first day and row in the exposures table.
+struct Kept {
+    variant: Vec<u32>,
+    day: Vec<Option<i64>>,
+    row: Vec<usize>,
+    /// Row of the unit in the outcomes table (`u32::MAX`: none).
+    outcome_row: Vec<u32>,
+}
+
+const NONE: u32 = u32::MAX;
+
+fn dedupe_exposures(exp: &Exposures, names: &[String]) -> Result<(Kept, u64)> {
+    let n = exp.units.len();
+    if exp.variants.len() != n {
+        return Err(Error::schema("variant", format!("has {} rows, the unit column has {n}", exp.variants.len())));
+    }
+    let days = exp.days.as_ref();
+    if let Some(d) = days {
+        if d.len() != n {
+            return Err(Error::schema("time", format!("has {} rows, the unit column has {n}", d.len())));
+        }
+    }
+    // the file's variant codes -> the experiment's variant indices
+    let remap: Vec<Option<u32>> =
+        exp.variants.names.iter().map(|v| names.iter().position(|x| x == v).map(|i| i as u32)).collect();
+    let mut variant = Vec::with_capacity(n);
+    for (row, &code) in exp.variants.codes.iter().enumerate() {
+        let idx = if code == Codes::NULL { None } else { remap.get(code as usize).copied().flatten() };
+        match idx {
+            Some(i) => variant.push(i),
+            None => {
+                return Err(Error::invalid(
+                    format!("variant[{row}]"),
+                    match exp.variants.names.get(code as usize) {
+                        Some(v) => format!("unknown variant '{v}' (the experiment's variants: {})", names.join(", ")),
+                        None => "null variant".to_string(),
+                    },
+                ))
+            }
+        }
+    }
+    let mut kept = Kept { variant: Vec::new(), day: Vec::new(), row: Vec::new(), outcome_row: Vec::new() };
+    let multi = match &exp.units {
+        // strictly increasing integer ids hold no duplicate: keep every row as it is
+        Ids::Int(ids) if ids.windows(2).all(|w| w[0] < w[1]) => {
+            kept.row = (0..n).collect();
+            kept.day = days.map_or_else(|| vec![None; n], Clone::clone);
+            kept.variant = variant;
+            0
+        }
+        Ids::Int(ids) => dedupe(ids.iter().copied(), &variant, days, &mut kept),
+        Ids::Str(ids) => dedupe(ids.iter().map(String::as_str), &variant, days, &mut kept),
+    };
+    Ok((kept, multi))
+}
+
+/// First-seen deduplication; units seen in two variants are dropped and counted.
+fn dedupe<K: std::hash::Hash + Eq>(
+    ids: impl ExactSizeIterator<Item = K>,
+    variant: &[u32],
+    days: Option<&Vec<Option<i64>>>,
+    kept: &mut Kept,
+) -> u64 {
+    use std::collections::hash_map::Entry;
+    const MULTI: u32 = u32::MAX;
+    let mut seen: FxHashMap<K, u32> = FxHashMap::default();
+    seen.reserve(ids.len());
+    let mut valid = Vec::with_capacity(ids.len());
+    let mut multi = 0u64;
+    for (row, id) in ids.enumerate() {
+        let day = days.and_then(|d| d[row]);
+        match seen.entry(id) {
+            Entry::Vacant(e) => {
+                e.insert(kept.variant.len() as u32);
+                kept.variant.push(variant[row]);
+                kept.day.push(day);
+                kept.row.push(row);
+                valid.push(true);
+            }
+            Entry::Occupied(mut e) => {
+                let k = *e.get();
+                if k == MULTI {
+                    continue;
+                }
+                let k = k as usize;
+                if kept.variant[k] != variant[row] {
+                    multi += 1;
+                    valid[k] = false;
+                    e.insert(MULTI);
+                } else if let Some(d) = day {
+                    kept.day[k] = Some(kept.day[k].map_or(d, |x| x.min(d)));
+                }
+            }
+        }
+    }
+    if multi > 0 {
+        fn keep<T>(v: &mut Vec<T>, valid: &[bool]) {
+            let mut i = 0;
+            v.retain(|_| {
+                i += 1;
+                valid[i - 1]
+            });
+        }
+        keep(&mut kept.variant, &valid);
+        keep(&mut kept.day, &valid);
+        keep(&mut kept.row, &valid);
+    }
+    multi
+}
+
+fn duplicate_outcome(out: &Outcomes, a: usize, b: usize) -> Error {
+    Error::invalid(
+        format!("outcomes.unit[{b}]"),
+        format!(
+            "unit '{}' has two outcome rows ({a} and {b}); aggregate outcomes to one row per unit",
+            out.units.display(b)
+        ),
+    )
+}
+
+/// Outcome rows of sorted integer ids by a merge join (no hashing); `None` when not sorted.
+fn merge_join(kept_ids: &[i64], out_ids: &[i64], out: &Outcomes) -> Option<Result<Vec<u32>>> {
+    if !kept_ids.windows(2).all(|w| w[0] < w[1]) {
+        return None;
+    }
+    if let Some(i) = out_ids.windows(2).position(|w| w[0] > w[1]) {
+        let _ = i;
+        return None;
+    }
+    if let Some(i) = out_ids.windows(2).position(|w| w[0] == w[1]) {
+        return Some(Err(duplicate_outcome(out, i, i + 1)));
+    }
+    let mut rows = Vec::with_capacity(kept_ids.len());
+    let mut j = 0;
+    for &id in kept_ids {
+        while j < out_ids.len() && out_ids[j] < id {
+            j += 1;
+        }
+        rows.push(if j < out_ids.len() && out_ids[j] == id { j as u32 } else { NONE });
+    }
+    Some(Ok(rows))
+}
+
+/// Finds each kept unit's outcome row.
+fn join_outcomes(exp: &Exposures, kept: &mut Kept, out: &Outcomes) -> Result<()> {
+    if out.units.len() >= NONE as usize {
+        return Err(Error::invalid("outcomes", "more than 4 billion rows"));
+    }
+    kept.outcome_row = match (&exp.units, &out.units) {
+        (Ids::Int(e), Ids::Int(o)) => {
+            let kept_ids: Vec<i64> = kept.row.iter().map(|&r| e[r]).collect();
+            match merge_join(&kept_ids, o, out) {
+                Some(rows) => rows?,
+                None => {
+                    let mut map: FxHashMap<i64, u32> = FxHashMap::default();
+                    map.reserve(o.len());
+                    for (r, id) in o.iter().enumerate() {
+                        if let Some(prev) = map.insert(*id, r as u32) {
+                            return Err(duplicate_outcome(out, prev as usize, r));
+                        }
+                    }
+                    kept_ids.iter().map(|id| map.get(id).copied().unwrap_or(NONE)).collect()
+                }
+            }
+        }
+        (Ids::Str(e), Ids::Str(o)) => {
+            let mut map: FxHashMap<&str, u32> = FxHashMap::default();
+            map.reserve(o.len());
+            for (r, id) in o.iter().enumerate() {
+                if let Some(prev) = map.insert(id.as_str(), r as u32) {
+                    return Err(duplicate_outcome(out, prev as usize, r));
+                }
+            }
+            kept.row.iter().map(|&r| map.get(e[r].as_str()).copied().unwrap_or(NONE)).collect()
+        }
+        (Ids::Int(e), Ids::Str(o)) => {
+            let mut map: FxHashMap<&str, u32> = FxHashMap::default();
+            for (r, id) in o.iter().enumerate() {
+                if let Some(prev) = map.insert(id.as_str(), r as u32) {
+                    return Err(duplicate_outcome(out, prev as usize, r));
+                }
+            }
+            kept.row.iter().map(|&r| map.get(e[r].to_string().as_str()).copied().unwrap_or(NONE)).collect()
+        }
+        (Ids::Str(e), Ids::Int(o)) => {
+            let mut map: FxHashMap<String, u32> = FxHashMap::default();
+            for (r, id) in o.iter().enumerate() {
+                if let Some(prev) = map.insert(id.to_string(), r as u32) {
+                    return Err(duplicate_outcome(out, prev as usize, r));
+                }
+            }
+            kept.row.iter().map(|&r| map.get(e[r].as_str()).copied().unwrap_or(NONE)).collect()
+        }
+    };
+    Ok(())
+}
+
+/// A metric's per-unit value getter over the outcome columns.
+struct MetricCols<'a> {
+    cols: [Option<(&'a str, &'a [f64])>; 4],
+    missing: Missing,
+    cap: Option<f64>,
+}
+
+impl MetricCols<'_> {
+    /// `(x, y, c, d)` of outcome row `r`, or `None` to leave the unit out.
+    #[inline]
+    fn values(&self, r: u32) -> Result<Option<[f64; 4]>> {
+        if r == NONE {
+            return Ok(match self.missing {
+                Missing::Zero => Some([0.0; 4]),
+                Missing::Drop => None,
+            });
+        }
+        let mut v = [0.0; 4];
+        for (k, col) in self.cols.iter().enumerate() {
+            if let Some((name, data)) = col {
+                let x = data[r as usize];
+                if !x.is_finite() {
+                    return Err(Error::invalid(
+                        format!("outcomes.{name}[{r}]"),
+                        format!(
+                            "{} value (nan_policy = raise): clean or fill it before the analysis",
+                            if x.is_nan() { "null or NaN" } else { "infinite" }
+                        ),
+                    ));
+                }
+                v[k] = x;
+            }
+        }
+        if let Some(cap) = self.cap {
+            v[0] = v[0].min(cap);
+        }
+        Ok(Some(v))
+    }
+}
+
+fn metric_cols<'a>(m: &'a Metric, out: &'a Outcomes) -> Result<MetricCols<'a>> {
+    let get = |name: Option<&'a String>| -> Result<Option<(&'a str, &'a [f64])>> {
+        match name {
+            None => Ok(None),
+            Some(n) => out.columns.get(n).map(|c| Some((n.as_str(), c.as_slice()))).ok_or_else(|| {
+                Error::schema(
+                    n.as_str(),
+                    format!(
+                        "metric '{}' needs column '{n}', not in the outcomes (columns: {})",
+                        m.name,
+                        out.columns.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            }),
+        }
+    };
+    Ok(MetricCols {
+        cols: [
+            get(Some(&m.column))?,
+            get(m.denominator.as_ref())?,
+            get(m.covariate.as_ref())?,
+            get(m.covariate_denominator.as_ref())?,
+        ],
+        missing: m.missing,
+        cap: None,
+    })
+}
+
+/// Joins exposures and outcomes and computes every cell the analysis of `key` needs.
+pub fn aggregate_experiment(spec: &Spec, key: &str, exposures: &Exposures, outcomes: &Outcomes) -> Result<ExperimentData> {
+    let exp = spec.experiment(key)?;
+    let names = &exp.variants;
+    let nv = names.len();
+    if exposures.units.is_empty() {
+        return Err(Error::insufficient("exposures", "no rows"));
+    }
+    if let Some((name, c)) = outcomes.columns.iter().find(|(_, c)| c.len() != outcomes.units.len()) {
+        return Err(Error::schema(
+            name.as_str(),
+            format!("has {} rows, the unit column has {}", c.len(), outcomes.units.len()),
+        ));
+    }
+    let (mut kept, multiple_exposures) = dedupe_exposures(exposures, names)?;
+    join_outcomes(exposures, &mut kept, outcomes)?;
+    let metrics: Vec<&Metric> = exp.metrics.iter().map(|&i| &spec.metrics[i]).collect();
+    let mut cols = Vec::with_capacity(metrics.len());
+    let mut caps = Vec::with_capacity(metrics.len());
+    for m in &metrics {
+        let mut mc = metric_cols(m, outcomes)?;
+        mc.cap = match m.cap {
+            None => None,
+            Some(CapSpec::Value(v)) => Some(v),
+            Some(CapSpec::Quantile(q)) => {
+                let uncapped = MetricCols { cols: mc.cols, missing: mc.missing, cap: None };
+                let mut vals = Vec::with_capacity(kept.outcome_row.len());
+                for &r in &kept.outcome_row {
+                    if let Some(v) = uncapped.values(r)? {
+                        vals.push(v[0]);
+                    }
+                }
+                Some(quantile(&mut vals, q)).filter(|c| c.is_finite())
+            }
+        };
+        caps.push(mc.cap);
+        cols.push(mc);
+    }
+    let missing_outcomes = kept.outcome_row.iter().filter(|&&r| r == NONE).count() as u64;
+
+    // Segment codes per kept unit.
+    let seg_cols: Vec<(&str, &Codes)> = exp
+        .analysis
+        .segments
+        .iter()
+        .map(|s| {
+            exposures.segments.iter().find(|(n, _)| n == s).map(|(n, c)| (n.as_str(), c)).ok_or_else(|| {
+                Error::schema(
+                    s.as_str(),
+                    format!(
+                        "segment column '{s}' is not in the exposures (columns: {})",
+                        exposures.segments.iter().map(|(n, _)| n.as_str()).collect::<Vec<_>>().join(", ")
+                    ),
+                )
+            })
+        })
+        .collect::<Result<_>>()?;
+    for (name, c) in &seg_cols {
+        if c.len() != exposures.units.len() {
+            return Err(Error::schema(*name, format!("has {} rows, the unit column has {}", c.len(), exposures.units.len())));
+        }
+    }
+    // Day index per kept unit.
+    let mut day_list: Vec<i64> = kept.day.iter().flatten().copied().collect();
+    day_list.sort_unstable();
+    day_list.dedup();
+    let day_idx: Vec<u32> = kept
+        .day
+        .iter()
+        .map(|d| d.and_then(|d| day_list.binary_search(&d).ok()).map_or(NONE, |i| i as u32))
+        .collect();
+
+    let empty = || vec![vec![SuffStats::default(); nv]; metrics.len()];
+    let mut cells = empty();
+    let mut exposures_n = vec![0u64; nv];
+    // seg_cells[s][code] (code = names.len() holds the missing value)
+    let mut seg_cells: Vec<Vec<Vec<Vec<SuffStats>>>> =
+        seg_cols.iter().map(|(_, c)| (0..=c.names.len()).map(|_| empty()).collect()).collect();
+    let mut day_cells: Vec<Vec<Vec<SuffStats>>> = day_list.iter().map(|_| empty()).collect();
+    let x_only: Vec<bool> = cols.iter().map(|c| c.cols[1..].iter().all(Option::is_none)).collect();
+    for (i, (&v, &r)) in kept.variant.iter().zip(&kept.outcome_row).enumerate() {
+        let v = v as usize;
+        exposures_n[v] += 1;
+        let row = kept.row[i];
+        for (m, mc) in cols.iter().enumerate() {
+            let Some([x, y, c, d]) = mc.values(r)? else { continue };
+            let push = |s: &mut SuffStats| {
+                if x_only[m] {
+                    s.push_x(x)
+                } else {
+                    s.push(x, y, c, d)
+                }
+            };
+            push(&mut cells[m][v]);
+            for (k, (_, codes)) in seg_cols.iter().enumerate() {
+                let code = codes.codes[row];
+                let slot = if code == Codes::NULL { codes.names.len() } else { code as usize };
+                push(&mut seg_cells[k][slot][m][v]);
+            }
+            if day_idx[i] != NONE {
+                push(&mut day_cells[day_idx[i] as usize][m][v]);
+            }
+        }
+    }
+    let mut segments: BTreeMap<String, BTreeMap<String, Vec<Vec<SuffStats>>>> = BTreeMap::new();
+    for ((name, codes), per_code) in seg_cols.iter().zip(seg_cells) {
+        let entry = segments.entry((*name).to_string()).or_default();
+        for (code, c) in per_code.into_iter().enumerate() {
+            if c.iter().flatten().all(|s| s.n == 0) {
+                continue;
+            }
+            let label = codes.names.get(code).cloned().unwrap_or_else(|| "(missing)".to_string());
+            entry.insert(label, c);
+        }
+    }
+    // cumulative by day
+    let mut timeline = Vec::with_capacity(day_list.len());
+    let mut running = empty();
+    for (day, add) in day_list.iter().zip(day_cells) {
+        for (rm, am) in running.iter_mut().zip(add) {
+            for (r, a) in rm.iter_mut().zip(am) {
+                *r += a;
+            }
+        }
+        timeline.push((iso_date(*day), running.clone()));
+    }
+    Ok(ExperimentData {
+        exposures: exposures_n,
+        multiple_exposures,
+        missing_outcomes,
+        metrics: cells,
+        caps: if caps.iter().any(Option::is_some) { caps } else { Vec::new() },
+        segments,
+        timeline,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// numpy 2.x: np.quantile([1, 2, 3, 4, 10], 0.9) = 7.6; np.quantile([5, 1, 3], 0.5) = 3.0.
+    #[test]
+    fn quantile_matches_numpy() {
+        assert!((quantile(&mut [1.0, 2.0, 3.0, 4.0, 10.0], 0.9) - 7.6).abs() < 1e-12);
+        assert_eq!(quantile(&mut [5.0, 1.0, 3.0], 0.5), 3.0);
+    }
+
+    /// Python: datetime.date(1970, 1, 1) + timedelta(days=...) .
+    #[test]
+    fn iso_dates() {
+        assert_eq!(iso_date(0), "1970-01-01");
+        assert_eq!(iso_date(20_454), "2026-01-01");
+        assert_eq!(iso_date(-1), "1969-12-31");
+        assert_eq!(iso_date(11_016), "2000-02-29");
+    }
+}

@@ -1,0 +1,141 @@
+//! Analysis routes: `POST /v1/analyze`.
+
+use std::collections::BTreeMap;
+
+use axum::extract::State;
+use serde::Deserialize;
+use serde_json::Value;
+use utoipa_axum::{router::OpenApiRouter, routes};
+
+use super::assign::resolve_spec;
+use crate::error::Error;
+use crate::report::{self, Codes, ExperimentData, Exposures, Ids, Outcomes, Report};
+use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::AppState;
+
+pub(super) fn read_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(analyze))
+}
+
+/// Unit ids: all integers or all strings.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(untagged)]
+enum RawIds {
+    Int(Vec<i64>),
+    Str(Vec<String>),
+}
+
+impl From<RawIds> for Ids {
+    fn from(r: RawIds) -> Self {
+        match r {
+            RawIds::Int(v) => Ids::Int(v),
+            RawIds::Str(v) => Ids::Str(v),
+        }
+    }
+}
+
+/// Unit-level exposures, column-oriented.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RawExposures {
+    unit: RawIds,
+    variant: Vec<String>,
+    /// First exposure as ISO dates (`YYYY-MM-DD...`), for the cumulative chart.
+    #[serde(default)]
+    time: Option<Vec<Option<String>>>,
+    /// Segment columns by name.
+    #[serde(default)]
+    segments: BTreeMap<String, Vec<Option<String>>>,
+}
+
+/// Unit-level outcomes, column-oriented; `null` is a missing value (an error when used).
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RawOutcomes {
+    unit: RawIds,
+    columns: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+/// Small raw arrays instead of sufficient statistics.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct RawData {
+    exposures: RawExposures,
+    outcomes: RawOutcomes,
+}
+
+/// What to analyse: sufficient statistics (`data`) or small raw arrays (`raw`), exactly one.
+#[derive(Deserialize, utoipa::ToSchema)]
+#[serde(deny_unknown_fields)]
+struct AnalyzeRequest {
+    /// The experiment key (default: the spec's only experiment).
+    #[serde(default)]
+    experiment: Option<String>,
+    /// Sufficient statistics per metric and variant (and segment, and day).
+    #[serde(default)]
+    data: Option<ExperimentData>,
+    #[serde(default)]
+    raw: Option<RawData>,
+    /// A spec (TOML text or JSON object); default: the service's active spec.
+    #[serde(default)]
+    #[schema(value_type = Option<Object>)]
+    spec: Option<Value>,
+}
+
+fn parse_days(v: Vec<Option<String>>) -> Result<Vec<Option<i64>>, Error> {
+    v.into_iter()
+        .enumerate()
+        .map(|(i, s)| match s {
+            None => Ok(None),
+            Some(s) => report::aggregate::parse_iso_day(&s)
+                .map(Some)
+                .ok_or_else(|| Error::invalid(format!("raw.exposures.time[{i}]"), format!("'{s}' is not a date"))),
+        })
+        .collect()
+}
+
+/// Analyses an experiment and returns the same JSON report as `liftlab analyze`.
+#[utoipa::path(post, path = "/v1/analyze", tag = "analysis", request_body = AnalyzeRequest,
+    responses((status = 200, body = Report), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
+async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>) -> Result<Json<Report>, ApiError> {
+    let spec = resolve_spec(&state, req.spec.as_ref())?;
+    let key = match req.experiment {
+        Some(k) => spec.experiment(&k)?.key.clone(),
+        None => match spec.experiments.as_slice() {
+            [one] => one.key.clone(),
+            _ => return Err(Error::invalid("experiment", "name the experiment to analyse").into()),
+        },
+    };
+    let out = tokio::task::spawn_blocking(move || -> Result<Report, Error> {
+        let data = match (req.data, req.raw) {
+            (Some(d), None) => d,
+            (None, Some(raw)) => {
+                let exposures = Exposures {
+                    units: raw.exposures.unit.into(),
+                    variants: Codes::from_values(raw.exposures.variant.iter().map(|v| Some(v.as_str()))),
+                    days: raw.exposures.time.map(parse_days).transpose()?,
+                    segments: raw
+                        .exposures
+                        .segments
+                        .iter()
+                        .map(|(name, v)| (name.clone(), Codes::from_values(v.iter().map(Option::as_deref))))
+                        .collect(),
+                };
+                // JSON has no NaN: null is the missing value, NaN is how the aggregator spells it
+                let columns = raw
+                    .outcomes
+                    .columns
+                    .into_iter()
+                    .map(|(name, v)| (name, v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
+                    .collect();
+                let outcomes = Outcomes { units: raw.outcomes.unit.into(), columns };
+                report::aggregate_experiment(&spec, &key, &exposures, &outcomes).map_err(|e| e.within("raw"))?
+            }
+            _ => return Err(Error::invalid("data", "give exactly one of `data` (sufficient statistics) or `raw`")),
+        };
+        report::analyze_experiment(&spec, &key, &data)
+    })
+    .await
+    .map_err(|e| Error::Internal(e.to_string()))??;
+    Ok(Json(out))
+}

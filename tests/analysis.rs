@@ -1,0 +1,391 @@
+//! Experiment analysis end to end: the Hillstrom e-mail campaign through the CLI (CSV and
+//! Parquet) and HTTP, against references computed independently with scipy / statsmodels
+//! (`tests/fixtures/make_hillstrom_reference.py`, versions inside the JSON), plus the CI door
+//! (`liftlab check`) and bad input at each door.
+
+mod common;
+
+use std::path::{Path, PathBuf};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use liftlab::data::{write_table, Column, Table};
+use liftlab::server::{app, AppState, ServerConfig};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+fn spec_path() -> String {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hillstrom.toml").to_str().unwrap().to_string()
+}
+
+/// Hillstrom as exposures (unit_id, variant, zip_code, channel, first_seen) and outcomes
+/// (unit_id, visit, conversion, spend, history), with the row number as unit id.
+struct Hillstrom {
+    exposures: Table,
+    outcomes: Table,
+}
+
+fn hillstrom() -> Hillstrom {
+    let path = common::shared_dir().join("data/hillstrom.csv");
+    let mut rdr = csv::Reader::from_path(&path)
+        .unwrap_or_else(|e| panic!("{} is required for this test (set LIFTLAB_SHARED): {e}", path.display()));
+    let h = rdr.headers().unwrap().clone();
+    let col = |name: &str| h.iter().position(|x| x == name).unwrap();
+    let (seg, zip, chan) = (col("segment"), col("zip_code"), col("channel"));
+    let nums = ["visit", "conversion", "spend", "history"].map(col);
+    let mut ids = Vec::new();
+    let mut cols: [Vec<Option<String>>; 4] = Default::default();
+    let mut out: [Vec<Option<f64>>; 4] = Default::default();
+    for (i, rec) in rdr.records().enumerate() {
+        let rec = rec.unwrap();
+        ids.push(Some(format!("c{i}")));
+        cols[0].push(Some(rec[seg].to_string()));
+        cols[1].push(Some(rec[zip].to_string()));
+        cols[2].push(Some(rec[chan].to_string()));
+        // a deterministic first-exposure date over two weeks, for the cumulative chart
+        cols[3].push(Some(format!("2008-03-{:02}", 1 + i % 14)));
+        for (k, &j) in nums.iter().enumerate() {
+            out[k].push(Some(rec[j].parse().unwrap()));
+        }
+    }
+    let [variant, zip_code, channel, first_seen] = cols;
+    let [visit, conversion, spend, history] = out;
+    Hillstrom {
+        exposures: Table {
+            columns: vec![
+                ("unit_id".into(), Column::Text(ids.clone())),
+                ("variant".into(), Column::Text(variant)),
+                ("zip_code".into(), Column::Text(zip_code)),
+                ("channel".into(), Column::Text(channel)),
+                ("first_seen".into(), Column::Text(first_seen)),
+            ],
+        },
+        outcomes: Table {
+            columns: vec![
+                ("unit_id".into(), Column::Text(ids)),
+                ("visit".into(), Column::Float(visit)),
+                ("conversion".into(), Column::Float(conversion)),
+                ("spend".into(), Column::Float(spend)),
+                ("history".into(), Column::Float(history)),
+            ],
+        },
+    }
+}
+
+fn write_inputs(dir: &Path, ext: &str) -> (String, String) {
+    let h = hillstrom();
+    let e = dir.join(format!("exposures.{ext}")).to_str().unwrap().to_string();
+    let o = dir.join(format!("outcomes.{ext}")).to_str().unwrap().to_string();
+    write_table(&e, &h.exposures).unwrap();
+    write_table(&o, &h.outcomes).unwrap();
+    (e, o)
+}
+
+fn cli(args: &[&str]) -> i32 {
+    let mut v = vec!["liftlab"];
+    v.extend_from_slice(args);
+    liftlab::cli::main_with(v)
+}
+
+fn analyze_files(dir: &Path, e: &str, o: &str) -> (PathBuf, Value) {
+    let out = dir.join("report.json");
+    let html = dir.join("report.html");
+    let md = dir.join("report.md");
+    let code = cli(&[
+        "analyze",
+        "--spec",
+        &spec_path(),
+        "--exposures",
+        e,
+        "--outcomes",
+        o,
+        "--time-col",
+        "first_seen",
+        "-o",
+        out.to_str().unwrap(),
+        "--html",
+        html.to_str().unwrap(),
+        "--markdown",
+        md.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0);
+    let v: Value = serde_json::from_str(&std::fs::read_to_string(&out).unwrap()).unwrap();
+    (out, v)
+}
+
+fn close(a: f64, b: f64, rel: f64, what: &str) {
+    assert!((a - b).abs() <= rel * b.abs().max(1e-300), "{what}: {a} vs reference {b} (rel tol {rel})");
+}
+
+fn effect<'a>(report: &'a Value, metric: &str, variant: &str) -> &'a Value {
+    let m = report["metrics"].as_array().unwrap().iter().find(|m| m["name"] == metric).unwrap();
+    m["effects"].as_array().unwrap().iter().find(|e| e["variant"] == variant).unwrap()
+}
+
+fn f(v: &Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// Every number against its independent reference. Tolerances: 1e-9 relative where the
+/// reference computes the same quantity in closed form (rates, Wald z, Welch t, the
+/// linearised ratio variance, the OLS coefficient, which equals the CUPED effect exactly);
+/// 1e-6 for p-values (special-function accuracy in the far tail); 1% for the CUPED standard
+/// error against OLS HC2, which estimates the same variance slightly differently.
+fn check_against_reference(report: &Value) {
+    let r = common::fixture_json("hillstrom_reference.json");
+    assert_eq!(report["srm"]["observed"], r["srm"]["observed"]);
+    close(f(&report["srm"]["p_value"]), f(&r["srm"]["p_value"]), 1e-9, "SRM p");
+    for variant in ["Mens E-Mail", "Womens E-Mail"] {
+        let rv = &r[variant];
+        for m in ["visit", "conversion"] {
+            let e = effect(report, m, variant);
+            let x = &rv[m];
+            close(f(&e["abs_effect"]), f(&x["abs_effect"]), 1e-9, m);
+            close(f(&e["statistic"]), f(&x["statistic"]), 1e-9, m);
+            close(f(&e["p_value"]), f(&x["p_value"]), 1e-6, m);
+            close(f(&e["ci_low"]), f(&x["ci_low"]), 1e-9, m);
+            close(f(&e["ci_high"]), f(&x["ci_high"]), 1e-9, m);
+        }
+        let e = effect(report, "spend", variant);
+        let x = &rv["spend"];
+        for k in ["abs_effect", "statistic", "df", "ci_low", "ci_high"] {
+            close(f(&e[k]), f(&x[k]), 1e-9, &format!("spend {k}"));
+        }
+        close(f(&e["p_value"]), f(&x["p_value"]), 1e-6, "spend p");
+        let e = effect(report, "spend_cuped", variant);
+        close(f(&e["abs_effect"]), f(&rv["spend_cuped"]["abs_effect"]), 1e-9, "CUPED effect = OLS coefficient");
+        close(f(&e["std_err"]), f(&rv["spend_cuped"]["hc2_std_err"]), 0.01, "CUPED std err ~ OLS HC2");
+        assert!(f(&e["variance_reduction"]) > 0.0);
+        let e = effect(report, "spend_per_visit", variant);
+        let x = &rv["spend_per_visit"];
+        close(f(&e["abs_effect"]), f(&x["abs_effect"]), 1e-9, "ratio effect");
+        close(f(&e["std_err"]), f(&x["std_err"]), 1e-9, "ratio std err");
+        close(f(&e["p_value"]), f(&x["p_value"]), 1e-6, "ratio p");
+        // segment zip_code = Urban, visit rates by direct count
+        let seg = report["segments"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|s| s["column"] == "zip_code" && s["value"] == "Urban")
+            .unwrap();
+        let visit = seg["metrics"].as_array().unwrap().iter().find(|m| m["name"] == "visit").unwrap();
+        let arm = |name: &str| visit["arms"].as_array().unwrap().iter().find(|a| a["variant"] == name).unwrap().clone();
+        let x = &rv["segment_zip_code_urban_visit"];
+        assert_eq!(arm(variant)["n"], x["n_variant"]);
+        assert_eq!(arm("No E-Mail")["n"], x["n_control"]);
+        close(f(&arm(variant)["estimate"]), f(&x["rate_variant"]), 1e-12, "segment rate");
+    }
+}
+
+#[test]
+fn hillstrom_csv_and_parquet_match_the_references() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut reports = Vec::new();
+    for ext in ["csv", "parquet"] {
+        let sub = dir.path().join(ext);
+        std::fs::create_dir(&sub).unwrap();
+        let (e, o) = write_inputs(&sub, ext);
+        let (_, report) = analyze_files(&sub, &e, &o);
+        check_against_reference(&report);
+        assert_eq!(report["schema_version"], 1);
+        assert_eq!(report["decision"]["verdict"], "ship");
+        assert_eq!(report["timeline"].as_array().unwrap().len(), 14 * 5 * 2, "14 days x 5 metrics x 2 variants");
+        let html = std::fs::read_to_string(sub.join("report.html")).unwrap();
+        assert!(html.contains("<svg") && html.contains("Forest plot") && html.contains("Cumulative"));
+        let md = std::fs::read_to_string(sub.join("report.md")).unwrap();
+        assert!(md.contains("| spend_per_visit | Mens E-Mail |"), "{md}");
+        reports.push(report);
+    }
+    // the two file formats give the same report
+    let drifts = liftlab::report::check::diff_reports(&reports[0], &reports[1], &Default::default()).unwrap();
+    assert!(drifts.is_empty(), "{drifts:?}");
+}
+
+#[test]
+fn check_passes_drifts_and_guardrails() {
+    let dir = tempfile::tempdir().unwrap();
+    let (e, o) = write_inputs(dir.path(), "parquet");
+    let (report, v) = analyze_files(dir.path(), &e, &o);
+    let report = report.to_str().unwrap().to_string();
+    let junit = dir.path().join("junit.xml");
+    assert_eq!(cli(&["check", "--report", &report, "--baseline", &report, "--junit", junit.to_str().unwrap()]), 0);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("failures=\"0\""), "{xml}");
+
+    // a drifted number is a regression (exit 1) with the path in the JUnit failure
+    let mut drifted = v.clone();
+    let p = &mut drifted["metrics"][2]["effects"][0]["p_value"];
+    *p = json!(f(p) * 1.5);
+    let drifted_path = dir.path().join("drifted.json");
+    std::fs::write(&drifted_path, drifted.to_string()).unwrap();
+    let code = cli(&[
+        "check",
+        "--report",
+        drifted_path.to_str().unwrap(),
+        "--baseline",
+        &report,
+        "--junit",
+        junit.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    let xml = std::fs::read_to_string(&junit).unwrap();
+    assert!(xml.contains("metrics[spend].effects[Mens E-Mail].p_value"), "{xml}");
+    // ... unless the tolerance allows it
+    let code = cli(&["check", "--report", drifted_path.to_str().unwrap(), "--baseline", &report, "--rel-tol", "0.5"]);
+    assert_eq!(code, 0);
+
+    // a guardrail: spend per visit may not drop by more than 0.01 (in $ per visit); its interval
+    // is too wide to show that, so it is inconclusive, not violated; a huge margin passes and a
+    // negative-direction guardrail on visits fails.
+    let spec = std::fs::read_to_string(spec_path()).unwrap();
+    let guarded = format!("{spec}\n[[metrics]]\nname = \"visit_guard\"\nkind = \"binary\"\ncolumn = \"visit\"\ndirection = \"decrease\"\nguardrail_margin = 0.01\n");
+    let spec2 = dir.path().join("guarded.toml");
+    std::fs::write(&spec2, guarded).unwrap();
+    let out2 = dir.path().join("guarded.json");
+    assert_eq!(
+        cli(&["analyze", "--spec", spec2.to_str().unwrap(), "--exposures", &e, "--outcomes", &o, "-o", out2.to_str().unwrap()]),
+        0
+    );
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(&out2).unwrap()).unwrap();
+    assert_eq!(effect(&g, "visit_guard", "Mens E-Mail")["guardrail"], "fail");
+    assert_eq!(g["decision"]["verdict"], "do_not_ship", "{}", g["decision"]);
+    assert_eq!(cli(&["check", "--report", out2.to_str().unwrap()]), 1);
+}
+
+#[test]
+fn srm_makes_the_report_invalid_and_check_fail() {
+    let spec = liftlab::spec::Spec::from_toml(&std::fs::read_to_string(spec_path()).unwrap()).unwrap();
+    let arm = |n: u64, conv: f64| liftlab::stats::moments::SuffStats { n, sum_x: conv, sum_x2: conv, ..Default::default() };
+    // 5% fewer units in one arm: p ~ 1e-19
+    let cells = |k: usize| vec![vec![arm(10_000, 500.0), arm(9_000, 480.0), arm(10_000, 510.0)]; k];
+    let data = liftlab::report::ExperimentData {
+        exposures: vec![10_000, 9_000, 10_000],
+        metrics: cells(5).into_iter().map(|mut c| {
+            for a in c.iter_mut() {
+                a.sum_y = a.n as f64;
+                a.sum_y2 = a.n as f64;
+                a.sum_xy = a.sum_x;
+            }
+            c
+        }).collect(),
+        ..Default::default()
+    };
+    let r = liftlab::report::analyze_experiment(&spec, "hillstrom", &data).unwrap();
+    assert!(r.srm.mismatch);
+    assert_eq!(r.decision.verdict, liftlab::report::Verdict::Invalid);
+    let md = liftlab::report::render::render_markdown(&r);
+    assert!(md.find("Sample-ratio mismatch").unwrap() < md.find("| metric").unwrap(), "SRM is shown first");
+    let dir = tempfile::tempdir().unwrap();
+    let p = dir.path().join("r.json");
+    std::fs::write(&p, serde_json::to_string(&r).unwrap()).unwrap();
+    assert_eq!(cli(&["check", "--report", p.to_str().unwrap()]), 1);
+}
+
+#[test]
+fn bad_input_is_a_clear_error_at_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let spec = spec_path();
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
+    write("e.csv", "unit_id,variant,zip_code,channel\n1,No E-Mail,Urban,Web\n2,Mens E-Mail,Urban,Web\n3,Typo,Urban,Web\n");
+    write("o.csv", "unit_id,visit,conversion,spend,history\n1,1,0,0,10\n2,0,0,0,20\n");
+    let run = |e: &str, o: &str| {
+        cli(&["analyze", "--spec", &spec, "--exposures", &d(e), "--outcomes", &d(o), "-o", &d("r.json")])
+    };
+    assert_eq!(run("e.csv", "o.csv"), 2, "unknown variant");
+    write("e2.csv", "unit_id,variant\n1,No E-Mail\n");
+    assert_eq!(run("e2.csv", "o.csv"), 2, "missing segment column");
+    write("e3.csv", "unit_id,variant,zip_code,channel\n1,No E-Mail,Urban,Web\n2,Mens E-Mail,Urban,Web\n");
+    write("o3.csv", "unit_id,visit,conversion,spend,history\n1,1,0,,10\n2,0,0,0,20\n");
+    assert_eq!(run("e3.csv", "o3.csv"), 2, "null outcome");
+    write("o4.csv", "unit_id,visit,conversion,spend,history\n1,1,0,0,10\n1,0,0,0,20\n");
+    assert_eq!(run("e3.csv", "o4.csv"), 2, "duplicate outcome rows");
+    write("o5.csv", "unit_id,visit,conversion,spend,history\n1,1,0,abc,10\n");
+    assert_eq!(run("e3.csv", "o5.csv"), 2, "text in a number column");
+    assert_eq!(run("nope.csv", "o.csv"), 2, "missing file");
+    assert_eq!(cli(&["check", "--report", &d("nope.json")]), 2);
+    write("notreport.json", "{\"a\": 1}");
+    assert_eq!(cli(&["check", "--report", &d("notreport.json")]), 2);
+}
+
+#[test]
+fn multiple_exposures_are_counted_and_excluded() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let spec = "[[experiments]]\nkey = \"x\"\nvariants = [\"a\", \"b\"]\n[[metrics]]\nname = \"y\"\nkind = \"mean\"\nmissing = \"zero\"\n";
+    std::fs::write(d("s.toml"), spec).unwrap();
+    // unit 3 is in both arms; unit 1 twice in the same arm; unit 6 has no outcome row (counts as 0)
+    std::fs::write(d("e.csv"), "unit_id,variant\n1,a\n1,a\n2,a\n3,a\n3,b\n4,b\n5,b\n6,a\n").unwrap();
+    std::fs::write(d("o.csv"), "unit_id,y\n1,1.0\n2,2.0\n3,100\n4,4.0\n5,6.0\n99,7.0\n").unwrap();
+    assert_eq!(cli(&["analyze", "--spec", &d("s.toml"), "--exposures", &d("e.csv"), "--outcomes", &d("o.csv"), "-o", &d("r.json")]), 0);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(d("r.json")).unwrap()).unwrap();
+    assert_eq!(r["data"]["multiple_exposures"], 1);
+    assert_eq!(r["data"]["exposures"], json!([3, 2]));
+    assert_eq!(r["data"]["missing_outcomes"], 1);
+    let arms = &r["metrics"][0]["arms"];
+    assert_eq!(f(&arms[0]["estimate"]), 1.0, "(1 + 2 + 0) / 3");
+    assert_eq!(f(&arms[1]["estimate"]), 5.0, "(4 + 6) / 2");
+}
+
+async fn post(app: &axum::Router, uri: &str, body: &Value) -> (StatusCode, Value) {
+    let req = Request::builder()
+        .method("POST")
+        .uri(uri)
+        .header("content-type", "application/json")
+        .body(Body::from(body.to_string()))
+        .unwrap();
+    let res = app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap())
+}
+
+#[tokio::test]
+async fn http_analyze_matches_the_cli() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = std::fs::read_to_string(spec_path()).unwrap();
+    let config = ServerConfig {
+        database: dir.path().join("t.db").to_str().unwrap().to_string(),
+        body_limit_bytes: 64 << 20,
+        ..Default::default()
+    };
+    let router = app(AppState::new(config, Some(spec.clone())).unwrap());
+    let (e, o) = write_inputs(dir.path(), "csv");
+    let (_, cli_report) = analyze_files(dir.path(), &e, &o);
+
+    // sufficient statistics computed by the same aggregation the CLI uses
+    let parsed = liftlab::spec::Spec::from_toml(&spec).unwrap();
+    let ex = liftlab::data::read_exposures(&e, "unit_id", "variant", Some("first_seen"), &parsed.experiments[0].analysis.segments).unwrap();
+    let cols: Vec<&str> = parsed.metrics.iter().flat_map(|m| m.columns()).collect();
+    let oc = liftlab::data::read_outcomes(&o, "unit_id", &cols).unwrap();
+    let data = liftlab::report::aggregate_experiment(&parsed, "hillstrom", &ex, &oc).unwrap();
+    let (s, v) = post(&router, "/v1/analyze", &json!({"data": data})).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let drifts = liftlab::report::check::diff_reports(&cli_report, &v, &Default::default()).unwrap();
+    assert!(drifts.is_empty(), "{drifts:?}");
+    check_against_reference(&v);
+
+    // small raw arrays
+    let raw = json!({"raw": {
+        "exposures": {"unit": [1, 2, 3, 4, 5, 6], "variant": ["No E-Mail", "Mens E-Mail", "Womens E-Mail", "No E-Mail", "Mens E-Mail", "Womens E-Mail"],
+                      "segments": {"zip_code": ["a", "a", "a", "b", "b", "b"], "channel": ["w", "w", "w", "w", "w", "w"]}},
+        "outcomes": {"unit": [1, 2, 3, 4, 5, 6], "columns": {"visit": [1, 0, 1, 0, 1, 1], "conversion": [0, 0, 1, 0, 1, 0],
+                     "spend": [0, 0, 5, 0, 3, 0], "history": [10, 20, 30, 40, 50, 60]}}}});
+    let (s, v) = post(&router, "/v1/analyze", &raw).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["data"]["exposures"], json!([2, 2, 2]));
+
+    // bad input: 422 naming the field, never 500
+    let bad = [
+        (json!({}), "data"),
+        (json!({"data": {"exposures": [1, 2], "metrics": []}}), "exposures"),
+        (json!({"raw": {"exposures": {"unit": [1], "variant": ["nope"]}, "outcomes": {"unit": [1], "columns": {}}}}), "raw.variant[0]"),
+        (json!({"experiment": "missing", "data": data}), "experiment"),
+    ];
+    for (body, field) in bad {
+        let (s, v) = post(&router, "/v1/analyze", &body).await;
+        assert!(s.is_client_error(), "{body}: {s} {v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+    }
+}
