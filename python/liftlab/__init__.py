@@ -1,15 +1,28 @@
 """liftlab: experimentation and A/B-test analysis.
 
-Assignment (GrowthBook-compatible hashing, layers, holdouts, targeting) with a Rust core.
+Assignment (GrowthBook-compatible hashing, layers, holdouts, targeting) and experiment analysis
+(effects with honest intervals, CUPED, sequential and Bayesian views, reports) with a Rust core.
 """
 
 from liftlab import exceptions
+from liftlab._analysis import (
+    ForestPlot,
+    Report,
+    analyze,
+    analyze_stats,
+    bayes_effect,
+    compare_arms,
+    confidence_sequence,
+    group_sequential_design,
+    sample_size,
+)
 from liftlab._assign import assign, assign_batch, eval_condition, load_spec
 from liftlab._core import (
     Assignment,
     Spec,
     SrmResult,
     __version__,
+    adjust_p_values,
     bucket_ranges,
     check_srm,
     choose_variant,
@@ -19,6 +32,16 @@ from liftlab._core import (
 
 __all__ = [
     "Assignment",
+    "ForestPlot",
+    "Report",
+    "adjust_p_values",
+    "analyze",
+    "analyze_stats",
+    "bayes_effect",
+    "compare_arms",
+    "confidence_sequence",
+    "group_sequential_design",
+    "sample_size",
     "Spec",
     "SrmResult",
     "check_srm",

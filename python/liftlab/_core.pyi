@@ -5,6 +5,8 @@ The examples below are run by the test suite (pytest ``--doctest-glob='*.pyi'``)
 """
 
 
+from typing import Any
+
 import numpy as np
 import numpy.typing as npt
 
@@ -36,6 +38,8 @@ class Spec:
     def experiments(self) -> list[str]: ...
     def variants(self, experiment: str) -> list[str]: ...
     def weights(self, experiment: str) -> list[float]: ...
+    def metric_columns(self, experiment: str) -> list[str]: ...
+    def segment_columns(self, experiment: str) -> list[str]: ...
     def to_toml(self) -> str: ...
 
 class Assignment:
@@ -122,3 +126,40 @@ def check_srm(observed: list[int], weights: list[float], alpha: float = 0.001) -
     (True, 36.0)
 
     """
+
+def adjust_p_values(p_values: list[float], method: str = "holm") -> list[float]:
+    """Holm or Benjamini-Hochberg adjusted p-values, in the input's order
+    (statsmodels' ``multipletests(method="holm" | "fdr_bh")``).
+
+    >>> from liftlab import adjust_p_values
+    >>> [round(p, 3) for p in adjust_p_values([0.01, 0.04, 0.03, 0.005], "holm")]
+    [0.03, 0.06, 0.06, 0.02]
+
+    """
+
+def _analyze(
+    spec: Spec,
+    key: str,
+    exposure_units: Any,
+    variants: list[str],
+    days: list[int | None] | None,
+    segments: list[tuple[str, list[str | None]]],
+    outcome_units: Any,
+    columns: list[tuple[str, Any]],
+) -> str: ...
+def _analyze_stats(spec: Spec, key: str, data_json: str) -> str: ...
+def _report_html(report_json: str) -> str: ...
+def _report_page(report_json: str) -> str: ...
+def _report_markdown(report_json: str) -> str: ...
+def _forest_plot_svg(report_json: str) -> str: ...
+def _compare_arms(arms_json: str, kind: str, options_json: str) -> str: ...
+def _bayes_effect(
+    rel_effect: float, rel_std_err: float, prior_json: str = "{}", direction: str = "increase", alpha: float = 0.05
+) -> str: ...
+def _confidence_sequence(
+    estimate: float, std_err: float, n_total: float, alpha: float = 0.05, tuning: float = 5000.0
+) -> str: ...
+def _group_sequential_design(info_fractions: list[float], alpha: float = 0.05, alternative: str = "two-sided") -> str: ...
+def _power(
+    what: str, baseline_json: str, options_json: str, effect_json: str | None = None, n_control: float | None = None
+) -> str: ...

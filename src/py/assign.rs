@@ -15,7 +15,7 @@ use crate::spec::Spec as CoreSpec;
 /// A validated experiment spec.
 #[pyclass(frozen, module = "liftlab", name = "Spec")]
 pub struct PySpec {
-    inner: CoreSpec,
+    pub(crate) inner: CoreSpec,
 }
 
 #[pymethods]
@@ -32,6 +32,25 @@ impl PySpec {
         let v: Value = serde_json::from_str(text)
             .map_err(|e| to_py_err(Error::invalid("spec", format!("is not valid JSON: {e}"))))?;
         Ok(PySpec { inner: CoreSpec::from_json(&v).map_err(to_py_err)? })
+    }
+
+    /// The outcome columns the metrics of `experiment` read.
+    fn metric_columns(&self, experiment: &str) -> PyResult<Vec<String>> {
+        let e = self.inner.experiment(experiment).map_err(to_py_err)?;
+        let mut cols: Vec<String> = Vec::new();
+        for &i in &e.metrics {
+            for c in self.inner.metrics[i].columns() {
+                if !cols.iter().any(|x| x == c) {
+                    cols.push(c.to_string());
+                }
+            }
+        }
+        Ok(cols)
+    }
+
+    /// The exposure columns `experiment` is broken down by.
+    fn segment_columns(&self, experiment: &str) -> PyResult<Vec<String>> {
+        Ok(self.inner.experiment(experiment).map_err(to_py_err)?.analysis.segments.clone())
     }
 
     /// Experiment keys, in spec order.

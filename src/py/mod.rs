@@ -4,6 +4,7 @@
 //! place a [`crate::Error`] becomes a Python exception.
 
 mod assign;
+mod report;
 mod stats;
 
 use pyo3::create_exception;
@@ -48,5 +49,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("LiftlabIOError", py.get_type::<LiftlabIOError>())?;
     assign::register(m)?;
+    report::register(m)?;
     stats::register(m)
 }
