@@ -244,7 +244,17 @@ fn check_passes_drifts_and_guardrails() {
     std::fs::write(&spec2, guarded).unwrap();
     let out2 = dir.path().join("guarded.json");
     assert_eq!(
-        cli(&["analyze", "--spec", spec2.to_str().unwrap(), "--exposures", &e, "--outcomes", &o, "-o", out2.to_str().unwrap()]),
+        cli(&[
+            "analyze",
+            "--spec",
+            spec2.to_str().unwrap(),
+            "--exposures",
+            &e,
+            "--outcomes",
+            &o,
+            "-o",
+            out2.to_str().unwrap()
+        ]),
         0
     );
     let g: Value = serde_json::from_str(&std::fs::read_to_string(&out2).unwrap()).unwrap();
@@ -256,19 +266,23 @@ fn check_passes_drifts_and_guardrails() {
 #[test]
 fn srm_makes_the_report_invalid_and_check_fail() {
     let spec = liftlab::spec::Spec::from_toml(&std::fs::read_to_string(spec_path()).unwrap()).unwrap();
-    let arm = |n: u64, conv: f64| liftlab::stats::moments::SuffStats { n, sum_x: conv, sum_x2: conv, ..Default::default() };
+    let arm =
+        |n: u64, conv: f64| liftlab::stats::moments::SuffStats { n, sum_x: conv, sum_x2: conv, ..Default::default() };
     // 5% fewer units in one arm: p ~ 1e-19
     let cells = |k: usize| vec![vec![arm(10_000, 500.0), arm(9_000, 480.0), arm(10_000, 510.0)]; k];
     let data = liftlab::report::ExperimentData {
         exposures: vec![10_000, 9_000, 10_000],
-        metrics: cells(5).into_iter().map(|mut c| {
-            for a in c.iter_mut() {
-                a.sum_y = a.n as f64;
-                a.sum_y2 = a.n as f64;
-                a.sum_xy = a.sum_x;
-            }
-            c
-        }).collect(),
+        metrics: cells(5)
+            .into_iter()
+            .map(|mut c| {
+                for a in c.iter_mut() {
+                    a.sum_y = a.n as f64;
+                    a.sum_y2 = a.n as f64;
+                    a.sum_xy = a.sum_x;
+                }
+                c
+            })
+            .collect(),
         ..Default::default()
     };
     let r = liftlab::report::analyze_experiment(&spec, "hillstrom", &data).unwrap();
@@ -288,7 +302,10 @@ fn bad_input_is_a_clear_error_at_the_cli() {
     let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let spec = spec_path();
     let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).unwrap();
-    write("e.csv", "unit_id,variant,zip_code,channel\n1,No E-Mail,Urban,Web\n2,Mens E-Mail,Urban,Web\n3,Typo,Urban,Web\n");
+    write(
+        "e.csv",
+        "unit_id,variant,zip_code,channel\n1,No E-Mail,Urban,Web\n2,Mens E-Mail,Urban,Web\n3,Typo,Urban,Web\n",
+    );
     write("o.csv", "unit_id,visit,conversion,spend,history\n1,1,0,0,10\n2,0,0,0,20\n");
     let run = |e: &str, o: &str| {
         cli(&["analyze", "--spec", &spec, "--exposures", &d(e), "--outcomes", &d(o), "-o", &d("r.json")])
@@ -318,7 +335,20 @@ fn multiple_exposures_are_counted_and_excluded() {
     // unit 3 is in both arms; unit 1 twice in the same arm; unit 6 has no outcome row (counts as 0)
     std::fs::write(d("e.csv"), "unit_id,variant\n1,a\n1,a\n2,a\n3,a\n3,b\n4,b\n5,b\n6,a\n").unwrap();
     std::fs::write(d("o.csv"), "unit_id,y\n1,1.0\n2,2.0\n3,100\n4,4.0\n5,6.0\n99,7.0\n").unwrap();
-    assert_eq!(cli(&["analyze", "--spec", &d("s.toml"), "--exposures", &d("e.csv"), "--outcomes", &d("o.csv"), "-o", &d("r.json")]), 0);
+    assert_eq!(
+        cli(&[
+            "analyze",
+            "--spec",
+            &d("s.toml"),
+            "--exposures",
+            &d("e.csv"),
+            "--outcomes",
+            &d("o.csv"),
+            "-o",
+            &d("r.json")
+        ]),
+        0
+    );
     let r: Value = serde_json::from_str(&std::fs::read_to_string(d("r.json")).unwrap()).unwrap();
     assert_eq!(r["data"]["multiple_exposures"], 1);
     assert_eq!(r["data"]["exposures"], json!([3, 2]));
@@ -356,7 +386,14 @@ async fn http_analyze_matches_the_cli() {
 
     // sufficient statistics computed by the same aggregation the CLI uses
     let parsed = liftlab::spec::Spec::from_toml(&spec).unwrap();
-    let ex = liftlab::data::read_exposures(&e, "unit_id", "variant", Some("first_seen"), &parsed.experiments[0].analysis.segments).unwrap();
+    let ex = liftlab::data::read_exposures(
+        &e,
+        "unit_id",
+        "variant",
+        Some("first_seen"),
+        &parsed.experiments[0].analysis.segments,
+    )
+    .unwrap();
     let cols: Vec<&str> = parsed.metrics.iter().flat_map(|m| m.columns()).collect();
     let oc = liftlab::data::read_outcomes(&o, "unit_id", &cols).unwrap();
     let data = liftlab::report::aggregate_experiment(&parsed, "hillstrom", &ex, &oc).unwrap();
@@ -380,7 +417,10 @@ async fn http_analyze_matches_the_cli() {
     let bad = [
         (json!({}), "data"),
         (json!({"data": {"exposures": [1, 2], "metrics": []}}), "exposures"),
-        (json!({"raw": {"exposures": {"unit": [1], "variant": ["nope"]}, "outcomes": {"unit": [1], "columns": {}}}}), "raw.variant[0]"),
+        (
+            json!({"raw": {"exposures": {"unit": [1], "variant": ["nope"]}, "outcomes": {"unit": [1], "columns": {}}}}),
+            "raw.variant[0]",
+        ),
         (json!({"experiment": "missing", "data": data}), "experiment"),
     ];
     for (body, field) in bad {

@@ -308,7 +308,12 @@ fn run_analyze(a: AnalyzeArgs) -> Result<()> {
         None => match spec.experiments.as_slice() {
             [one] => one.key.clone(),
             [] => return Err(Error::invalid("spec", "has no experiments")),
-            _ => return Err(Error::invalid("experiment", "the spec has several experiments: name one with --experiment")),
+            _ => {
+                return Err(Error::invalid(
+                    "experiment",
+                    "the spec has several experiments: name one with --experiment",
+                ))
+            }
         },
     };
     for out in [Some(&a.output), a.html.as_ref(), a.markdown.as_ref()].into_iter().flatten() {
@@ -319,18 +324,33 @@ fn run_analyze(a: AnalyzeArgs) -> Result<()> {
         }
     }
     let exp = spec.experiment(&key)?;
-    let pb = spinner("reading exposures");
-    let exposures =
-        data::read_exposures(&a.exposures, &a.unit_col, &a.variant_col, a.time_col.as_deref(), &exp.analysis.segments)
-            .map_err(|e| e.within("exposures"))?;
-    pb.set_message("reading outcomes");
-    let columns: Vec<&str> =
-        exp.metrics.iter().flat_map(|&i| spec.metrics[i].columns()).collect();
-    let outcomes = data::read_outcomes(&a.outcomes, &a.unit_col, &columns).map_err(|e| e.within("outcomes"))?;
+    let pb = spinner("reading exposures and outcomes");
+    let t0 = std::time::Instant::now();
+    let columns: Vec<&str> = exp.metrics.iter().flat_map(|&i| spec.metrics[i].columns()).collect();
+    // the two files are independent: read them on two threads
+    let (exposures, outcomes) = std::thread::scope(|s| {
+        let e = s.spawn(|| {
+            data::read_exposures(
+                &a.exposures,
+                &a.unit_col,
+                &a.variant_col,
+                a.time_col.as_deref(),
+                &exp.analysis.segments,
+            )
+            .map_err(|e| e.within("exposures"))
+        });
+        let o = data::read_outcomes(&a.outcomes, &a.unit_col, &columns).map_err(|e| e.within("outcomes"));
+        let e = e.join().unwrap_or_else(|_| Err(Error::Internal("the exposures reader panicked".into())));
+        (e, o)
+    });
+    let (exposures, outcomes) = (exposures?, outcomes?);
+    let t_read = t0.elapsed();
     pb.set_message("joining and aggregating");
     let agg = crate::report::aggregate_experiment(&spec, &key, &exposures, &outcomes)?;
+    let t_agg = t0.elapsed() - t_read;
     pb.set_message("analysing");
     let report = crate::report::analyze_experiment(&spec, &key, &agg)?;
+    tracing::debug!(read = ?t_read, aggregate = ?t_agg, analyse = ?(t0.elapsed() - t_read - t_agg), "analyze timings");
     pb.finish_and_clear();
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     write_file(&a.output, &(json + "\n"))?;
@@ -351,7 +371,12 @@ fn run_analyze(a: AnalyzeArgs) -> Result<()> {
     Ok(())
 }
 
-fn run_check(report: &str, baseline: Option<&str>, tol: crate::report::check::Tolerance, junit: Option<&str>) -> Result<i32> {
+fn run_check(
+    report: &str,
+    baseline: Option<&str>,
+    tol: crate::report::check::Tolerance,
+    junit: Option<&str>,
+) -> Result<i32> {
     let load = |p: &str, field: &str| -> Result<Value> {
         serde_json::from_str(&read_file(p)?).map_err(|e| Error::invalid(field, format!("{p} is not JSON: {e}")))
     };
@@ -391,7 +416,12 @@ fn run(cli: Cli) -> Result<i32> {
             if !(rel_tol >= 0.0) || !(abs_tol >= 0.0) {
                 return Err(Error::invalid("rel_tol", "tolerances must be >= 0"));
             }
-            run_check(&report, baseline.as_deref(), crate::report::check::Tolerance { rel: rel_tol, abs: abs_tol }, junit.as_deref())
+            run_check(
+                &report,
+                baseline.as_deref(),
+                crate::report::check::Tolerance { rel: rel_tol, abs: abs_tol },
+                junit.as_deref(),
+            )
         }
         other => run_simple(other).map(|()| 0),
     }

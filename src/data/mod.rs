@@ -307,7 +307,9 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                         ColData::Ids(Ids::Str(cells))
                     }
                 },
-                Want::Text => ColData::Text(Codes::from_values(cells.iter().map(|c| (!c.is_empty()).then_some(c.as_str())))),
+                Want::Text => {
+                    ColData::Text(Codes::from_values(cells.iter().map(|c| (!c.is_empty()).then_some(c.as_str()))))
+                }
                 Want::Number => ColData::Number(
                     cells
                         .iter()
@@ -318,7 +320,9 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                             "false" | "False" | "FALSE" => Ok(0.0),
                             s => match s.trim().parse::<f64>() {
                                 Ok(x) if x.is_finite() => Ok(x),
-                                Ok(_) => Err(Error::invalid(format!("{name}[{r}]"), format!("'{s}' is not a finite number"))),
+                                Ok(_) => {
+                                    Err(Error::invalid(format!("{name}[{r}]"), format!("'{s}' is not a finite number")))
+                                }
                                 Err(_) => Err(Error::schema(format!("{name}[{r}]"), format!("'{s}' is not a number"))),
                             },
                         })
@@ -333,7 +337,10 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                                 Ok(None)
                             } else {
                                 parse_day(c).map(Some).ok_or_else(|| {
-                                    Error::schema(format!("{name}[{r}]"), format!("'{c}' is not a date (YYYY-MM-DD...)"))
+                                    Error::schema(
+                                        format!("{name}[{r}]"),
+                                        format!("'{c}' is not a date (YYYY-MM-DD...)"),
+                                    )
                                 })
                             }
                         })
@@ -347,106 +354,218 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
 fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>> {
     use arrow_array::cast::AsArray;
     use arrow_array::types::{Date32Type, Int64Type};
-    let file = File::open(path).map_err(|e| Error::io(path, e))?;
-    let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
-        .map_err(|e| Error::io(path, format!("not a readable Parquet file: {e}")))?;
+    use parquet::arrow::arrow_reader::{ArrowReaderOptions, ParquetRecordBatchReaderBuilder};
+    let open = |options: ArrowReaderOptions| {
+        let file = File::open(path).map_err(|e| Error::io(path, e))?;
+        ParquetRecordBatchReaderBuilder::try_new_with_options(file, options)
+            .map_err(|e| Error::io(path, format!("not a readable Parquet file: {e}")))
+    };
+    let builder = open(ArrowReaderOptions::new())?;
     let schema = builder.schema().clone();
     let names: Vec<String> = schema.fields().iter().map(|f| f.name().clone()).collect();
     let idx: Vec<usize> = wanted
         .iter()
         .map(|(n, _)| schema.index_of(n).map_err(|_| no_column(path, n, &names)))
         .collect::<Result<_>>()?;
+    // Text columns are read as dictionaries: Parquet stores low-cardinality strings that way, and
+    // the reader then hands over the dictionary and its keys without building a string per row.
+    let text = |i: usize| {
+        wanted.iter().zip(&idx).any(|((_, w), &j)| j == i && matches!(w, Want::Text))
+            && matches!(schema.field(i).data_type(), DataType::Utf8 | DataType::LargeUtf8)
+    };
+    let options = if (0..schema.fields().len()).any(text) {
+        let fields: Vec<Field> = schema
+            .fields()
+            .iter()
+            .enumerate()
+            .map(|(i, f)| {
+                if text(i) {
+                    Field::new(
+                        f.name(),
+                        DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
+                        true,
+                    )
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect();
+        ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(fields)))
+    } else {
+        ArrowReaderOptions::new()
+    };
     let mut roots: Vec<usize> = idx.clone();
     roots.sort_unstable();
     roots.dedup();
-    let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
-    let reader = builder.with_projection(mask).with_batch_size(1 << 17).build().map_err(|e| Error::io(path, e))?;
-    let mut out: Vec<ColData> = wanted
-        .iter()
-        .zip(&idx)
-        .map(|(&(_, want), &i)| match want {
-            Want::Id if schema.field(i).data_type().is_integer() => ColData::Ids(Ids::Int(Vec::new())),
-            Want::Id => ColData::Ids(Ids::Str(Vec::new())),
-            Want::Text => ColData::Text(Codes::default()),
-            Want::Number => ColData::Number(Vec::new()),
-            Want::Day => ColData::Day(Vec::new()),
+    // Row groups are read on every core, in contiguous runs, and concatenated in order.
+    let row_counts: Vec<usize> =
+        builder.metadata().row_groups().iter().map(|g| usize::try_from(g.num_rows()).unwrap_or(0)).collect();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, row_counts.len().max(1));
+    let per = row_counts.len().div_ceil(threads).max(1);
+    let parts: Vec<(Vec<usize>, usize)> = (0..row_counts.len())
+        .step_by(per)
+        .map(|lo| {
+            let hi = (lo + per).min(row_counts.len());
+            ((lo..hi).collect(), row_counts[..lo].iter().sum())
         })
         .collect();
-    // one dictionary per text column, kept across batches
-    let mut maps: Vec<FxHashMap<String, u32>> = vec![FxHashMap::default(); wanted.len()];
-    for batch in reader {
-        let batch = batch.map_err(|e| Error::io(path, e))?;
-        for (k, &(name, _)) in wanted.iter().enumerate() {
-            let col = batch.column_by_name(name).ok_or_else(|| no_column(path, name, &names))?;
-            let base = match &out[k] {
-                ColData::Ids(i) => i.len(),
-                ColData::Text(v) => v.len(),
-                ColData::Number(v) => v.len(),
-                ColData::Day(v) => v.len(),
-            };
-            let map = &mut maps[k];
-            match &mut out[k] {
-                ColData::Ids(Ids::Int(v)) => {
-                    let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(name, e))?;
-                    let a = a.as_primitive::<Int64Type>();
-                    if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
-                        return Err(Error::invalid(format!("{name}[{}]", base + r), "null unit id"));
-                    }
-                    v.extend(a.values().iter().copied());
+    let read_part = |row_groups: Vec<usize>, part_base: usize| -> Result<Vec<ColData>> {
+        let rows: usize = row_groups.iter().map(|&g| row_counts[g]).sum();
+        let builder = open(options.clone())?.with_row_groups(row_groups);
+        let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
+        let reader = builder.with_projection(mask).with_batch_size(1 << 14).build().map_err(|e| Error::io(path, e))?;
+        let mut out: Vec<ColData> = wanted
+            .iter()
+            .zip(&idx)
+            .map(|(&(_, want), &i)| match want {
+                Want::Id if schema.field(i).data_type().is_integer() => {
+                    ColData::Ids(Ids::Int(Vec::with_capacity(rows)))
                 }
-                ColData::Ids(Ids::Str(v)) => {
-                    let a = to_strings(col, name)?;
-                    for r in 0..a.len() {
-                        if a.is_null(r) {
+                Want::Id => ColData::Ids(Ids::Str(Vec::with_capacity(rows))),
+                Want::Text => ColData::Text(Codes { codes: Vec::with_capacity(rows), names: Vec::new() }),
+                Want::Number => ColData::Number(Vec::with_capacity(rows)),
+                Want::Day => ColData::Day(Vec::with_capacity(rows)),
+            })
+            .collect();
+        // one dictionary per text column, kept across batches
+        let mut maps: Vec<FxHashMap<String, u32>> = vec![FxHashMap::default(); wanted.len()];
+        for batch in reader {
+            let batch = batch.map_err(|e| Error::io(path, e))?;
+            for (k, &(name, _)) in wanted.iter().enumerate() {
+                let col = batch.column_by_name(name).ok_or_else(|| no_column(path, name, &names))?;
+                let base = part_base
+                    + match &out[k] {
+                        ColData::Ids(i) => i.len(),
+                        ColData::Text(v) => v.len(),
+                        ColData::Number(v) => v.len(),
+                        ColData::Day(v) => v.len(),
+                    };
+                let map = &mut maps[k];
+                match &mut out[k] {
+                    ColData::Ids(Ids::Int(v)) => {
+                        let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(name, e))?;
+                        let a = a.as_primitive::<Int64Type>();
+                        if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
                             return Err(Error::invalid(format!("{name}[{}]", base + r), "null unit id"));
                         }
-                        v.push(a.value(r).to_string());
+                        v.extend(a.values().iter().copied());
                     }
-                }
-                ColData::Text(v) => {
-                    let a = to_strings(col, name)?;
-                    v.codes.reserve(a.len());
-                    for r in 0..a.len() {
-                        let cell = a.is_valid(r).then(|| a.value(r)).filter(|s| !s.is_empty());
-                        v.push(cell, map);
-                    }
-                }
-                ColData::Number(v) => {
-                    let a = arrow_cast::cast(col, &DataType::Float64)
-                        .map_err(|e| Error::schema(name, format!("is not numeric: {e}")))?;
-                    let a = a.as_primitive::<arrow_array::types::Float64Type>();
-                    if let Some(r) = (0..a.len()).find(|&r| a.is_valid(r) && !a.value(r).is_finite()) {
-                        return Err(Error::invalid(
-                            format!("{name}[{}]", base + r),
-                            format!("{} is not a finite number", a.value(r)),
-                        ));
-                    }
-                    if a.null_count() == 0 {
-                        v.extend_from_slice(a.values());
-                    } else {
-                        v.extend((0..a.len()).map(|r| if a.is_valid(r) { a.value(r) } else { f64::NAN }));
-                    }
-                }
-                ColData::Day(v) => {
-                    let dt = col.data_type().clone();
-                    if matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+                    ColData::Ids(Ids::Str(v)) => {
                         let a = to_strings(col, name)?;
                         for r in 0..a.len() {
-                            v.push(if a.is_null(r) {
-                                None
-                            } else {
-                                Some(parse_day(a.value(r)).ok_or_else(|| {
-                                    Error::schema(format!("{name}[{}]", base + r), format!("'{}' is not a date", a.value(r)))
-                                })?)
-                            });
+                            if a.is_null(r) {
+                                return Err(Error::invalid(format!("{name}[{}]", base + r), "null unit id"));
+                            }
+                            v.push(a.value(r).to_string());
                         }
-                    } else {
-                        let a = arrow_cast::cast(col, &DataType::Date32)
-                            .map_err(|e| Error::schema(name, format!("is not a date or time: {e}")))?;
-                        let a = a.as_primitive::<Date32Type>();
-                        v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| i64::from(a.value(r)))));
+                    }
+                    ColData::Text(v) if matches!(col.data_type(), DataType::Dictionary(..)) => {
+                        let d = col.as_dictionary::<arrow_array::types::Int32Type>();
+                        let values = to_strings(d.values(), name)?;
+                        // this batch's dictionary -> our codes
+                        let local: Vec<u32> = (0..values.len())
+                            .map(|k| {
+                                let cell = values.is_valid(k).then(|| values.value(k)).filter(|s| !s.is_empty());
+                                v.code_of(cell, map)
+                            })
+                            .collect();
+                        let keys = d.keys();
+                        v.codes.reserve(keys.len());
+                        if keys.null_count() == 0 {
+                            v.codes.extend(keys.values().iter().map(|&k| local[k as usize]));
+                        } else {
+                            v.codes.extend((0..keys.len()).map(|r| {
+                                if keys.is_valid(r) {
+                                    local[keys.value(r) as usize]
+                                } else {
+                                    Codes::NULL
+                                }
+                            }));
+                        }
+                    }
+                    ColData::Text(v) => {
+                        let a = to_strings(col, name)?;
+                        v.codes.reserve(a.len());
+                        for r in 0..a.len() {
+                            let cell = a.is_valid(r).then(|| a.value(r)).filter(|s| !s.is_empty());
+                            v.push(cell, map);
+                        }
+                    }
+                    ColData::Number(v) => {
+                        let a = arrow_cast::cast(col, &DataType::Float64)
+                            .map_err(|e| Error::schema(name, format!("is not numeric: {e}")))?;
+                        let a = a.as_primitive::<arrow_array::types::Float64Type>();
+                        if let Some(r) = (0..a.len()).find(|&r| a.is_valid(r) && !a.value(r).is_finite()) {
+                            return Err(Error::invalid(
+                                format!("{name}[{}]", base + r),
+                                format!("{} is not a finite number", a.value(r)),
+                            ));
+                        }
+                        if a.null_count() == 0 {
+                            v.extend_from_slice(a.values());
+                        } else {
+                            v.extend((0..a.len()).map(|r| if a.is_valid(r) { a.value(r) } else { f64::NAN }));
+                        }
+                    }
+                    ColData::Day(v) => {
+                        let dt = col.data_type().clone();
+                        if matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+                            let a = to_strings(col, name)?;
+                            for r in 0..a.len() {
+                                v.push(if a.is_null(r) {
+                                    None
+                                } else {
+                                    Some(parse_day(a.value(r)).ok_or_else(|| {
+                                        Error::schema(
+                                            format!("{name}[{}]", base + r),
+                                            format!("'{}' is not a date", a.value(r)),
+                                        )
+                                    })?)
+                                });
+                            }
+                        } else {
+                            let a = arrow_cast::cast(col, &DataType::Date32)
+                                .map_err(|e| Error::schema(name, format!("is not a date or time: {e}")))?;
+                            let a = a.as_primitive::<Date32Type>();
+                            v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| i64::from(a.value(r)))));
+                        }
                     }
                 }
+            }
+        }
+        Ok(out)
+    };
+    if parts.len() <= 1 {
+        return read_part((0..row_counts.len()).collect(), 0);
+    }
+    let results: Vec<Result<Vec<ColData>>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts.into_iter().map(|(g, base)| s.spawn(move || read_part(g, base))).collect();
+        handles
+            .into_iter()
+            .map(|h| h.join().unwrap_or_else(|_| Err(Error::Internal(format!("a reader of {path} panicked")))))
+            .collect()
+    });
+    let mut results = results.into_iter();
+    let mut out = results.next().unwrap_or_else(|| Ok(Vec::new()))?;
+    let mut maps: Vec<FxHashMap<String, u32>> = out
+        .iter()
+        .map(|c| match c {
+            ColData::Text(t) => t.names.iter().enumerate().map(|(k, n)| (n.clone(), k as u32)).collect(),
+            _ => FxHashMap::default(),
+        })
+        .collect();
+    for part in results {
+        for ((acc, next), map) in out.iter_mut().zip(part?).zip(&mut maps) {
+            match (acc, next) {
+                (ColData::Ids(Ids::Int(a)), ColData::Ids(Ids::Int(b))) => a.extend(b),
+                (ColData::Ids(Ids::Str(a)), ColData::Ids(Ids::Str(b))) => a.extend(b),
+                (ColData::Number(a), ColData::Number(b)) => a.extend(b),
+                (ColData::Day(a), ColData::Day(b)) => a.extend(b),
+                (ColData::Text(a), ColData::Text(b)) => {
+                    let remap: Vec<u32> = b.names.iter().map(|n| a.code_of(Some(n), map)).collect();
+                    a.codes.extend(b.codes.iter().map(|&c| if c == Codes::NULL { c } else { remap[c as usize] }));
+                }
+                _ => return Err(Error::Internal(format!("row groups of {path} read as different types"))),
             }
         }
     }
@@ -525,6 +644,52 @@ pub fn read_outcomes(path: &str, unit_col: &str, columns: &[&str]) -> Result<Out
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Row groups are read in parallel and concatenated: the text dictionary of each part (which
+    /// meets values in a different order) must map back to the same values, rows in order.
+    #[test]
+    fn parquet_row_groups_concatenate_in_order() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("groups.parquet");
+        let n = 1000usize;
+        let ids: Vec<i64> = (0..n as i64).rev().collect();
+        let text: Vec<Option<&str>> =
+            (0..n).map(|i| if i % 7 == 0 { None } else { Some(["a", "b", "c"][(i * i / 3) % 3]) }).collect();
+        let nums: Vec<Option<f64>> = (0..n).map(|i| if i % 11 == 0 { None } else { Some(i as f64 / 2.0) }).collect();
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("id", DataType::Int64, false),
+            Field::new("t", DataType::Utf8, true),
+            Field::new("x", DataType::Float64, true),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(ids.clone())),
+                Arc::new(StringArray::from(text.clone())),
+                Arc::new(Float64Array::from(nums.clone())),
+            ],
+        )
+        .unwrap();
+        let props = parquet::file::properties::WriterProperties::builder().set_max_row_group_size(37).build();
+        let mut w = parquet::arrow::ArrowWriter::try_new(File::create(&p).unwrap(), schema, Some(props)).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let cols =
+            read_columns(p.to_str().unwrap(), &[("id", Want::Id), ("t", Want::Text), ("x", Want::Number)]).unwrap();
+        let ColData::Ids(Ids::Int(got_ids)) = &cols[0] else { panic!("ids") };
+        assert_eq!(got_ids, &ids);
+        let ColData::Text(codes) = &cols[1] else { panic!("text") };
+        let got_text: Vec<Option<&str>> =
+            codes.codes.iter().map(|&c| (c != Codes::NULL).then(|| codes.names[c as usize].as_str())).collect();
+        assert_eq!(got_text, text);
+        let ColData::Number(x) = &cols[2] else { panic!("numbers") };
+        for (g, w) in x.iter().zip(&nums) {
+            assert!(match w {
+                Some(w) => g == w,
+                None => g.is_nan(),
+            });
+        }
+    }
 
     #[test]
     fn csv_and_parquet_round_trip() {

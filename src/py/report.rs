@@ -35,7 +35,9 @@ fn ids(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Ids> {
 }
 
 /// A dictionary-coded column from Python: codes (`u32::MAX` = null) and the names they index.
-fn codes((arr, names): (PyReadonlyArray1<'_, u32>, Vec<String>), field: &str) -> PyResult<Codes> {
+type PyCodes<'py> = (PyReadonlyArray1<'py, u32>, Vec<String>);
+
+fn codes((arr, names): PyCodes<'_>, field: &str) -> PyResult<Codes> {
     let codes = arr.as_slice().map_err(|e| to_py_err(Error::schema(field, e)))?.to_vec();
     if let Some(r) = codes.iter().position(|&c| c != Codes::NULL && c as usize >= names.len()) {
         return Err(to_py_err(Error::invalid(format!("{field}[{r}]"), "code outside the dictionary")));
@@ -52,9 +54,9 @@ fn _analyze(
     spec: &PySpec,
     key: &str,
     exposure_units: &Bound<'_, PyAny>,
-    variants: (PyReadonlyArray1<'_, u32>, Vec<String>),
+    variants: PyCodes<'_>,
     days: Option<Vec<Option<i64>>>,
-    segments: Vec<(String, (PyReadonlyArray1<'_, u32>, Vec<String>))>,
+    segments: Vec<(String, PyCodes<'_>)>,
     outcome_units: &Bound<'_, PyAny>,
     columns: Vec<(String, PyReadonlyArray1<'_, f64>)>,
 ) -> PyResult<String> {

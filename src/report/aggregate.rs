@@ -73,7 +73,14 @@ impl Codes {
     /// Appends one value, using `map` (name -> code) to find or add its code.
     #[inline]
     pub fn push(&mut self, v: Option<&str>, map: &mut FxHashMap<String, u32>) {
-        let code = match v {
+        let code = self.code_of(v, map);
+        self.codes.push(code);
+    }
+
+    /// The code of a value, adding it to the dictionary when new (without appending a row).
+    #[inline]
+    pub fn code_of(&mut self, v: Option<&str>, map: &mut FxHashMap<String, u32>) -> u32 {
+        match v {
             None => Codes::NULL,
             Some(s) => match map.get(s) {
                 Some(&k) => k,
@@ -84,8 +91,7 @@ impl Codes {
                     k
                 }
             },
-        };
-        self.codes.push(code);
+        }
     }
 
     pub fn len(&self) -> usize {
@@ -173,13 +179,32 @@ pub fn quantile(values: &mut [f64], q: f64) -> f64 {
 /// For each exposure row kept, the unit's variant, first day and row in the exposures table.
 struct Kept {
     variant: Vec<u32>,
+    /// Empty when the exposures carry no times.
     day: Vec<Option<i64>>,
     row: Vec<usize>,
+    /// Every exposure row is kept in order: `row` is left empty and row `i` is unit `i`.
+    identity: bool,
     /// Row of the unit in the outcomes table (`u32::MAX`: none).
     outcome_row: Vec<u32>,
 }
 
 const NONE: u32 = u32::MAX;
+
+impl Kept {
+    /// The exposures row of kept unit `i`.
+    #[inline]
+    fn row(&self, i: usize) -> usize {
+        if self.identity {
+            i
+        } else {
+            self.row[i]
+        }
+    }
+
+    fn rows(&self) -> impl Iterator<Item = usize> + '_ {
+        (0..self.variant.len()).map(|i| self.row(i))
+    }
+}
 
 fn dedupe_exposures(exp: &Exposures, names: &[String]) -> Result<(Kept, u64)> {
     let n = exp.units.len();
@@ -211,12 +236,13 @@ fn dedupe_exposures(exp: &Exposures, names: &[String]) -> Result<(Kept, u64)> {
             }
         }
     }
-    let mut kept = Kept { variant: Vec::new(), day: Vec::new(), row: Vec::new(), outcome_row: Vec::new() };
+    let mut kept =
+        Kept { variant: Vec::new(), day: Vec::new(), row: Vec::new(), identity: false, outcome_row: Vec::new() };
     let multi = match &exp.units {
         // strictly increasing integer ids hold no duplicate: keep every row as it is
         Ids::Int(ids) if ids.windows(2).all(|w| w[0] < w[1]) => {
-            kept.row = (0..n).collect();
-            kept.day = days.map_or_else(|| vec![None; n], Clone::clone);
+            kept.identity = true;
+            kept.day = days.cloned().unwrap_or_default();
             kept.variant = variant;
             0
         }
@@ -245,7 +271,9 @@ fn dedupe<K: std::hash::Hash + Eq>(
             Entry::Vacant(e) => {
                 e.insert(kept.variant.len() as u32);
                 kept.variant.push(variant[row]);
-                kept.day.push(day);
+                if days.is_some() {
+                    kept.day.push(day);
+                }
                 kept.row.push(row);
                 valid.push(true);
             }
@@ -320,7 +348,12 @@ fn join_outcomes(exp: &Exposures, kept: &mut Kept, out: &Outcomes) -> Result<()>
     }
     kept.outcome_row = match (&exp.units, &out.units) {
         (Ids::Int(e), Ids::Int(o)) => {
-            let kept_ids: Vec<i64> = kept.row.iter().map(|&r| e[r]).collect();
+            // every row kept (the common case): the exposure ids are the kept ids
+            let kept_ids: std::borrow::Cow<'_, [i64]> = if kept.identity {
+                std::borrow::Cow::Borrowed(e)
+            } else {
+                kept.row.iter().map(|&r| e[r]).collect::<Vec<_>>().into()
+            };
             match merge_join(&kept_ids, o, out) {
                 Some(rows) => rows?,
                 None => {
@@ -343,7 +376,7 @@ fn join_outcomes(exp: &Exposures, kept: &mut Kept, out: &Outcomes) -> Result<()>
                     return Err(duplicate_outcome(out, prev as usize, r));
                 }
             }
-            kept.row.iter().map(|&r| map.get(e[r].as_str()).copied().unwrap_or(NONE)).collect()
+            kept.rows().map(|r| map.get(e[r].as_str()).copied().unwrap_or(NONE)).collect()
         }
         (Ids::Int(e), Ids::Str(o)) => {
             let mut map: FxHashMap<&str, u32> = FxHashMap::default();
@@ -352,7 +385,7 @@ fn join_outcomes(exp: &Exposures, kept: &mut Kept, out: &Outcomes) -> Result<()>
                     return Err(duplicate_outcome(out, prev as usize, r));
                 }
             }
-            kept.row.iter().map(|&r| map.get(e[r].to_string().as_str()).copied().unwrap_or(NONE)).collect()
+            kept.rows().map(|r| map.get(e[r].to_string().as_str()).copied().unwrap_or(NONE)).collect()
         }
         (Ids::Str(e), Ids::Int(o)) => {
             let mut map: FxHashMap<String, u32> = FxHashMap::default();
@@ -361,7 +394,7 @@ fn join_outcomes(exp: &Exposures, kept: &mut Kept, out: &Outcomes) -> Result<()>
                     return Err(duplicate_outcome(out, prev as usize, r));
                 }
             }
-            kept.row.iter().map(|&r| map.get(e[r].as_str()).copied().unwrap_or(NONE)).collect()
+            kept.rows().map(|r| map.get(e[r].as_str()).copied().unwrap_or(NONE)).collect()
         }
     };
     Ok(())
@@ -435,8 +468,138 @@ fn metric_cols<'a>(m: &'a Metric, out: &'a Outcomes) -> Result<MetricCols<'a>> {
     })
 }
 
+/// The shape of the accumulated cells.
+struct Layout {
+    nv: usize,
+    n_metrics: usize,
+    /// Codes per segment column, plus one slot for the missing value.
+    seg_sizes: Vec<usize>,
+    n_days: usize,
+}
+
+/// What every accumulation chunk reads.
+struct Ctx<'a> {
+    kept: &'a Kept,
+    cols: &'a [MetricCols<'a>],
+    seg_cols: &'a [(&'a str, &'a Codes)],
+    day_idx: &'a [u32],
+}
+
+/// Sufficient statistics of a range of units: `[metric][variant]`, per segment code and per day.
+struct Partial {
+    cells: Vec<Vec<SuffStats>>,
+    exposures_n: Vec<u64>,
+    seg_cells: Vec<Vec<Vec<Vec<SuffStats>>>>,
+    day_cells: Vec<Vec<Vec<SuffStats>>>,
+}
+
+impl Partial {
+    fn new(l: &Layout) -> Self {
+        let empty = || vec![vec![SuffStats::default(); l.nv]; l.n_metrics];
+        Partial {
+            cells: empty(),
+            exposures_n: vec![0; l.nv],
+            seg_cells: l.seg_sizes.iter().map(|&k| (0..k).map(|_| empty()).collect()).collect(),
+            day_cells: (0..l.n_days).map(|_| empty()).collect(),
+        }
+    }
+
+    fn merge(&mut self, other: Partial) {
+        fn add(a: &mut [Vec<SuffStats>], b: Vec<Vec<SuffStats>>) {
+            for (am, bm) in a.iter_mut().zip(b) {
+                for (x, y) in am.iter_mut().zip(bm) {
+                    *x += y;
+                }
+            }
+        }
+        add(&mut self.cells, other.cells);
+        for (a, b) in self.exposures_n.iter_mut().zip(other.exposures_n) {
+            *a += b;
+        }
+        for (a, b) in self.seg_cells.iter_mut().zip(other.seg_cells) {
+            for (x, y) in a.iter_mut().zip(b) {
+                add(x, y);
+            }
+        }
+        for (a, b) in self.day_cells.iter_mut().zip(other.day_cells) {
+            add(a, b);
+        }
+    }
+
+    fn all_cells(&self) -> impl Iterator<Item = &SuffStats> {
+        self.cells.iter().flatten()
+    }
+}
+
+/// Accumulates units `range` of the kept exposures, metric by metric (column-major). Values are
+/// not checked here: a NaN or infinity shows up as a non-finite sum, and the caller then finds
+/// the row.
+fn accumulate(ctx: &Ctx<'_>, layout: &Layout, range: std::ops::Range<usize>) -> Partial {
+    let mut p = Partial::new(layout);
+    let variant = &ctx.kept.variant[range.clone()];
+    let rows = &ctx.kept.outcome_row[range.clone()];
+    for &v in variant {
+        p.exposures_n[v as usize] += 1;
+    }
+    let extra = !ctx.seg_cols.is_empty() || layout.n_days > 0;
+    for (m, mc) in ctx.cols.iter().enumerate() {
+        let cap = mc.cap.unwrap_or(f64::INFINITY);
+        let drop_missing = mc.missing == Missing::Drop;
+        let x_only = mc.cols[1..].iter().all(Option::is_none);
+        let col = |k: usize| mc.cols[k].map_or(&[][..], |(_, d)| d);
+        let (cx, cy, cc, cd) = (col(0), col(1), col(2), col(3));
+        let get = |k: &[f64], r: usize| if k.is_empty() { 0.0 } else { k[r] };
+        let cells = &mut p.cells[m];
+        for (i, (&v, &r)) in variant.iter().zip(rows).enumerate() {
+            let vals = if r == NONE {
+                if drop_missing {
+                    continue;
+                }
+                [0.0; 4]
+            } else {
+                let r = r as usize;
+                let x = cx[r];
+                // `x > cap` is false for NaN, so a NaN stays NaN and is reported
+                let x = if x > cap { cap } else { x };
+                if x_only {
+                    [x, 0.0, 0.0, 0.0]
+                } else {
+                    [x, get(cy, r), get(cc, r), get(cd, r)]
+                }
+            };
+            let [x, y, c, d] = vals;
+            if x_only {
+                cells[v as usize].push_x(x);
+            } else {
+                cells[v as usize].push(x, y, c, d);
+            }
+            if extra {
+                let unit = range.start + i;
+                let push = |s: &mut SuffStats| if x_only { s.push_x(x) } else { s.push(x, y, c, d) };
+                for (k, (_, codes)) in ctx.seg_cols.iter().enumerate() {
+                    let code = codes.codes[ctx.kept.row(unit)];
+                    let slot = if code == Codes::NULL { codes.names.len() } else { code as usize };
+                    push(&mut p.seg_cells[k][slot][m][v as usize]);
+                }
+                if layout.n_days > 0 {
+                    let day = ctx.day_idx[unit];
+                    if day != NONE {
+                        push(&mut p.day_cells[day as usize][m][v as usize]);
+                    }
+                }
+            }
+        }
+    }
+    p
+}
+
 /// Joins exposures and outcomes and computes every cell the analysis of `key` needs.
-pub fn aggregate_experiment(spec: &Spec, key: &str, exposures: &Exposures, outcomes: &Outcomes) -> Result<ExperimentData> {
+pub fn aggregate_experiment(
+    spec: &Spec,
+    key: &str,
+    exposures: &Exposures,
+    outcomes: &Outcomes,
+) -> Result<ExperimentData> {
     let exp = spec.experiment(key)?;
     let names = &exp.variants;
     let nv = names.len();
@@ -494,51 +657,53 @@ pub fn aggregate_experiment(spec: &Spec, key: &str, exposures: &Exposures, outco
         .collect::<Result<_>>()?;
     for (name, c) in &seg_cols {
         if c.len() != exposures.units.len() {
-            return Err(Error::schema(*name, format!("has {} rows, the unit column has {}", c.len(), exposures.units.len())));
+            return Err(Error::schema(
+                *name,
+                format!("has {} rows, the unit column has {}", c.len(), exposures.units.len()),
+            ));
         }
     }
     // Day index per kept unit.
     let mut day_list: Vec<i64> = kept.day.iter().flatten().copied().collect();
     day_list.sort_unstable();
     day_list.dedup();
-    let day_idx: Vec<u32> = kept
-        .day
-        .iter()
-        .map(|d| d.and_then(|d| day_list.binary_search(&d).ok()).map_or(NONE, |i| i as u32))
-        .collect();
+    let day_idx: Vec<u32> =
+        kept.day.iter().map(|d| d.and_then(|d| day_list.binary_search(&d).ok()).map_or(NONE, |i| i as u32)).collect();
 
-    let empty = || vec![vec![SuffStats::default(); nv]; metrics.len()];
-    let mut cells = empty();
-    let mut exposures_n = vec![0u64; nv];
-    // seg_cells[s][code] (code = names.len() holds the missing value)
-    let mut seg_cells: Vec<Vec<Vec<Vec<SuffStats>>>> =
-        seg_cols.iter().map(|(_, c)| (0..=c.names.len()).map(|_| empty()).collect()).collect();
-    let mut day_cells: Vec<Vec<Vec<SuffStats>>> = day_list.iter().map(|_| empty()).collect();
-    let x_only: Vec<bool> = cols.iter().map(|c| c.cols[1..].iter().all(Option::is_none)).collect();
-    for (i, (&v, &r)) in kept.variant.iter().zip(&kept.outcome_row).enumerate() {
-        let v = v as usize;
-        exposures_n[v] += 1;
-        let row = kept.row[i];
-        for (m, mc) in cols.iter().enumerate() {
-            let Some([x, y, c, d]) = mc.values(r)? else { continue };
-            let push = |s: &mut SuffStats| {
-                if x_only[m] {
-                    s.push_x(x)
-                } else {
-                    s.push(x, y, c, d)
-                }
-            };
-            push(&mut cells[m][v]);
-            for (k, (_, codes)) in seg_cols.iter().enumerate() {
-                let code = codes.codes[row];
-                let slot = if code == Codes::NULL { codes.names.len() } else { code as usize };
-                push(&mut seg_cells[k][slot][m][v]);
-            }
-            if day_idx[i] != NONE {
-                push(&mut day_cells[day_idx[i] as usize][m][v]);
+    // Accumulate in chunks on every core; the partial sums merge exactly like partitions.
+    let layout = Layout {
+        nv,
+        n_metrics: metrics.len(),
+        seg_sizes: seg_cols.iter().map(|(_, c)| c.names.len() + 1).collect(),
+        n_days: day_list.len(),
+    };
+    let n_kept = kept.variant.len();
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).clamp(1, 8);
+    let chunk = n_kept.div_ceil(threads).max(1 << 16);
+    let ctx = Ctx { kept: &kept, cols: &cols, seg_cols: &seg_cols, day_idx: &day_idx };
+    let partials: Vec<Partial> = std::thread::scope(|s| {
+        let handles: Vec<_> = (0..n_kept)
+            .step_by(chunk)
+            .map(|lo| {
+                let (ctx, layout) = (&ctx, &layout);
+                s.spawn(move || accumulate(ctx, layout, lo..(lo + chunk).min(n_kept)))
+            })
+            .collect();
+        handles.into_iter().map(|h| h.join().expect("aggregation thread")).collect()
+    });
+    let mut total = Partial::new(&layout);
+    for p in partials {
+        total.merge(p);
+    }
+    // A NaN or infinite value poisons its sums: find the first such row for the error message.
+    if total.all_cells().any(|c| c.non_finite_field().is_some()) {
+        for &r in &kept.outcome_row {
+            for mc in &cols {
+                mc.values(r)?;
             }
         }
     }
+    let Partial { cells, exposures_n, seg_cells, day_cells } = total;
     let mut segments: BTreeMap<String, BTreeMap<String, Vec<Vec<SuffStats>>>> = BTreeMap::new();
     for ((name, codes), per_code) in seg_cols.iter().zip(seg_cells) {
         let entry = segments.entry((*name).to_string()).or_default();
@@ -552,7 +717,7 @@ pub fn aggregate_experiment(spec: &Spec, key: &str, exposures: &Exposures, outco
     }
     // cumulative by day
     let mut timeline = Vec::with_capacity(day_list.len());
-    let mut running = empty();
+    let mut running = vec![vec![SuffStats::default(); nv]; metrics.len()];
     for (day, add) in day_list.iter().zip(day_cells) {
         for (rm, am) in running.iter_mut().zip(add) {
             for (r, a) in rm.iter_mut().zip(am) {

@@ -347,8 +347,9 @@ fn decide(srm: &crate::stats::SrmResult, metrics: &[MetricReport], exp: &Experim
         }
         if let Some((metric, lift)) = wins.first() {
             reasons.push(format!("{name}: significant win on {metric} ({:+.2}%)", lift * 100.0));
-            let score = good_sign(metrics.iter().find(|m| &m.name == metric).map_or(Direction::Increase, |m| m.direction))
-                * lift;
+            let score =
+                good_sign(metrics.iter().find(|m| &m.name == metric).map_or(Direction::Increase, |m| m.direction))
+                    * lift;
             if best.is_none_or(|(_, s)| score > s) {
                 best = Some((v, score));
             }

@@ -129,8 +129,11 @@ fn esc(s: &str) -> String {
 
 /// A forest plot of relative effects with their intervals, one row per metric × variant.
 pub fn forest_plot_svg(metrics: &[MetricReport]) -> String {
-    let rows: Vec<(&MetricReport, &EffectReport)> =
-        metrics.iter().flat_map(|m| m.effects.iter().map(move |e| (m, e))).filter(|(_, e)| e.rel_effect.is_some()).collect();
+    let rows: Vec<(&MetricReport, &EffectReport)> = metrics
+        .iter()
+        .flat_map(|m| m.effects.iter().map(move |e| (m, e)))
+        .filter(|(_, e)| e.rel_effect.is_some())
+        .collect();
     if rows.is_empty() {
         return String::new();
     }
@@ -310,7 +313,8 @@ pub fn report_fragment(r: &Report) -> String {
         }
         for (m, v) in keys {
             let pts: Vec<&TimelinePoint> = r.timeline.iter().filter(|p| p.metric == m && p.variant == v).collect();
-            let _ = write!(s, "<figure><figcaption>{} · {}</figcaption>{}</figure>", esc(m), esc(v), timeline_svg(&pts));
+            let _ =
+                write!(s, "<figure><figcaption>{} · {}</figcaption>{}</figure>", esc(m), esc(v), timeline_svg(&pts));
         }
         s.push_str("</div>");
     }

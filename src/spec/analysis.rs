@@ -211,7 +211,9 @@ impl MetricSpec {
         let column = self.column.clone().unwrap_or_else(|| self.name.clone());
         non_empty(&column, "column")?;
         match (self.kind, &self.denominator) {
-            (MetricKind::Ratio, None) => return Err(Error::invalid("denominator", "a ratio metric needs a denominator")),
+            (MetricKind::Ratio, None) => {
+                return Err(Error::invalid("denominator", "a ratio metric needs a denominator"))
+            }
             (MetricKind::Binary | MetricKind::Mean, Some(_)) => {
                 return Err(Error::invalid("denominator", "only ratio metrics have a denominator"))
             }

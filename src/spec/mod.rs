@@ -369,7 +369,10 @@ impl Spec {
         for (i, m) in file.metrics.iter().enumerate() {
             let metric = m.validate().map_err(|e| e.within(&format!("metrics[{i}]")))?;
             if metrics.iter().any(|x| x.name == metric.name) {
-                return Err(Error::invalid(format!("metrics[{i}].name"), format!("duplicate metric '{}'", metric.name)));
+                return Err(Error::invalid(
+                    format!("metrics[{i}].name"),
+                    format!("duplicate metric '{}'", metric.name),
+                ));
             }
             metrics.push(metric);
         }

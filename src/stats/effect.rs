@@ -321,12 +321,7 @@ pub fn compare_arms(arms: &[SuffStats], kind: MetricKind, options: &EffectOption
 
     let arms_out = lin
         .iter()
-        .map(|l| ArmEstimate {
-            n: l.n,
-            estimate: l.g0,
-            std_err: l.var0().sqrt(),
-            adjusted: theta.map(|_| l.g),
-        })
+        .map(|l| ArmEstimate { n: l.n, estimate: l.g0, std_err: l.var0().sqrt(), adjusted: theta.map(|_| l.g) })
         .collect();
 
     let ctrl = &lin[0];
@@ -358,10 +353,7 @@ pub fn compare_arms(arms: &[SuffStats], kind: MetricKind, options: &EffectOption
         if den != 0.0 && den.is_finite() {
             let rel = abs / den;
             let gt: Vec4 = t.grad.map(|g| g / den);
-            let mut gc = [0.0; 4];
-            for k in 0..4 {
-                gc[k] = -ctrl.grad[k] / den - abs * ctrl.grad0[k] / (den * den);
-            }
+            let gc: Vec4 = std::array::from_fn(|k| -ctrl.grad[k] / den - abs * ctrl.grad0[k] / (den * den));
             let rvar = quad(&gt, &t.cov_mean, &gt) + quad(&gc, &ctrl.cov_mean, &gc);
             let rse = rvar.max(0.0).sqrt();
             let (_, _, lo, hi) = dist.test(rel, rse, options.alternative, options.alpha);

@@ -321,11 +321,8 @@ mod tests {
     /// against a direct integration below.)
     #[test]
     fn published_obrien_fleming_type_boundaries() {
-        let published: [&[f64]; 3] = [
-            &[3.7103, 2.5114, 1.9930],
-            &[4.3326, 2.9631, 2.3590, 2.0141],
-            &[4.8769, 3.3569, 2.6803, 2.2898, 2.0310],
-        ];
+        let published: [&[f64]; 3] =
+            [&[3.7103, 2.5114, 1.9930], &[4.3326, 2.9631, 2.3590, 2.0141], &[4.8769, 3.3569, 2.6803, 2.2898, 2.0310]];
         for want in published {
             let d = group_sequential_design(&equally_spaced(want.len()), 0.05, Alternative::TwoSided).unwrap();
             for (k, (&got, &w)) in d.z_bounds.iter().zip(want).enumerate() {

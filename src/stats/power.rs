@@ -202,10 +202,7 @@ fn power_at(b: &Baseline, d: f64, n_c: f64, o: &DesignOptions) -> Result<f64> {
         Baseline::Proportion { rate } => {
             let pt = rate + d;
             let pbar = (rate * n_c + pt * n_t) / (n_c + n_t);
-            (
-                k * pbar * (1.0 - pbar) * (1.0 / n_c + 1.0 / n_t),
-                k * (rate * (1.0 - rate) / n_c + pt * (1.0 - pt) / n_t),
-            )
+            (k * pbar * (1.0 - pbar) * (1.0 / n_c + 1.0 / n_t), k * (rate * (1.0 - rate) / n_c + pt * (1.0 - pt) / n_t))
         }
         Baseline::Mean { std_dev, .. } => {
             let v = k * std_dev * std_dev * (1.0 / n_c + 1.0 / n_t);
@@ -324,8 +321,9 @@ pub fn minimum_detectable_effect(baseline: &Baseline, n_control: f64, options: &
         }
         Baseline::Mean { std_dev, .. } => (std_dev * 1e-9, std_dev * 1e6),
     };
-    let d = solve_increasing(lo, hi, options.power, |m| power_at(baseline, sign * m, n_control, options))?
-        .ok_or_else(|| Error::insufficient("n_control", "too few units: no effect of a possible size reaches the power"))?;
+    let d = solve_increasing(lo, hi, options.power, |m| power_at(baseline, sign * m, n_control, options))?.ok_or_else(
+        || Error::insufficient("n_control", "too few units: no effect of a possible size reaches the power"),
+    )?;
     let base = baseline_value(baseline);
     Ok(Mde { abs_effect: sign * d, rel_effect: if base != 0.0 { sign * d / base } else { f64::INFINITY } })
 }

@@ -44,7 +44,7 @@ def test_hillstrom_matches_references(hillstrom, reference):
     for variant in ["Mens E-Mail", "Womens E-Mail"]:
         ref = reference[variant]
 
-        def row(metric):
+        def row(metric, variant=variant):
             return t.filter((pl.col("metric") == metric) & (pl.col("variant") == variant)).row(0, named=True)
 
         for m in ["visit", "conversion"]:  # statsmodels Wald, 1e-9 / p 1e-6

@@ -9,7 +9,11 @@ use super::ApiRouter;
 
 /// Routes anyone may call.
 pub(super) fn read_routes() -> ApiRouter {
-    ApiRouter::new().merge(meta::routes()).merge(assign::read_routes()).merge(stats::read_routes()).merge(analysis::read_routes())
+    ApiRouter::new()
+        .merge(meta::routes())
+        .merge(assign::read_routes())
+        .merge(stats::read_routes())
+        .merge(analysis::read_routes())
 }
 
 /// Routes that change stored state; the caller adds the bearer-token check.
