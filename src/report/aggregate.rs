@@ -323,12 +323,17 @@ fn merge_join(kept_ids: &[i64], out_ids: &[i64], out: &Outcomes) -> Option<Resul
     if !kept_ids.windows(2).all(|w| w[0] < w[1]) {
         return None;
     }
-    if let Some(i) = out_ids.windows(2).position(|w| w[0] > w[1]) {
-        let _ = i;
-        return None;
-    }
-    if let Some(i) = out_ids.windows(2).position(|w| w[0] == w[1]) {
+    if !out_ids.windows(2).all(|w| w[0] < w[1]) {
+        // not strictly increasing: unsorted (hash join) or a duplicate next to its twin
+        if out_ids.windows(2).any(|w| w[0] > w[1]) {
+            return None;
+        }
+        let i = out_ids.windows(2).position(|w| w[0] == w[1]).unwrap_or(0);
         return Some(Err(duplicate_outcome(out, i, i + 1)));
+    }
+    // the same units in the same order (one outcome row per exposed unit)
+    if kept_ids == out_ids {
+        return Some(Ok((0..out_ids.len() as u32).collect()));
     }
     let mut rows = Vec::with_capacity(kept_ids.len());
     let mut j = 0;

@@ -49,6 +49,78 @@ pub struct ExperimentData {
     pub timeline: Vec<(String, Cells)>,
 }
 
+impl ExperimentData {
+    /// Adds another partition's statistics to these, as if both had been computed at once.
+    ///
+    /// Partitions must split the data by unit (each unit's exposures and outcomes in one
+    /// partition), so that a unit seen in two variants is caught inside its partition. Timelines
+    /// are cumulative: at each date the merged value adds every partition's latest cumulative
+    /// cells up to that date. Caps computed from a quantile differ per partition and cannot be
+    /// merged exactly: different caps are an error.
+    pub fn merge(&mut self, other: &ExperimentData) -> Result<()> {
+        if self.exposures.is_empty() && self.metrics.is_empty() {
+            *self = other.clone();
+            return Ok(());
+        }
+        let (nm, nv) = (self.metrics.len(), self.exposures.len());
+        if other.exposures.len() != nv {
+            return Err(Error::invalid("exposures", format!("has {} variants, not {nv}", other.exposures.len())));
+        }
+        check_shape(&other.metrics, nm, nv, "metrics")?;
+        if self.caps != other.caps {
+            return Err(Error::invalid("caps", "partitions were capped differently; cap by value to merge them"));
+        }
+        fn add(a: &mut Cells, b: &Cells) {
+            for (am, bm) in a.iter_mut().zip(b) {
+                for (x, y) in am.iter_mut().zip(bm) {
+                    *x += *y;
+                }
+            }
+        }
+        for (a, b) in self.exposures.iter_mut().zip(&other.exposures) {
+            *a += b;
+        }
+        self.multiple_exposures += other.multiple_exposures;
+        self.missing_outcomes += other.missing_outcomes;
+        add(&mut self.metrics, &other.metrics);
+        for (col, values) in &other.segments {
+            let mine = self.segments.entry(col.clone()).or_default();
+            for (value, cells) in values {
+                check_shape(cells, nm, nv, &format!("segments.{col}.{value}"))?;
+                match mine.get_mut(value) {
+                    Some(c) => add(c, cells),
+                    None => {
+                        mine.insert(value.clone(), cells.clone());
+                    }
+                }
+            }
+        }
+        if !other.timeline.is_empty() {
+            let empty = vec![vec![SuffStats::default(); nv]; nm];
+            let mut dates: Vec<&String> = self.timeline.iter().chain(&other.timeline).map(|(d, _)| d).collect();
+            dates.sort();
+            dates.dedup();
+            // the latest cumulative cells of a timeline at or before `date`
+            let at = |t: &[(String, Cells)], date: &str| -> Cells {
+                t.iter()
+                    .take_while(|(d, _)| d.as_str() <= date)
+                    .last()
+                    .map_or_else(|| empty.clone(), |(_, c)| c.clone())
+            };
+            let merged = dates
+                .iter()
+                .map(|&d| {
+                    let mut c = at(&self.timeline, d);
+                    add(&mut c, &at(&other.timeline, d));
+                    (d.clone(), c)
+                })
+                .collect();
+            self.timeline = merged;
+        }
+        Ok(())
+    }
+}
+
 fn check_shape(cells: &Cells, n_metrics: usize, n_variants: usize, field: &str) -> Result<()> {
     if cells.len() != n_metrics {
         return Err(Error::invalid(field, format!("has {} metrics, the experiment has {n_metrics}", cells.len())));
