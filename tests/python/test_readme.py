@@ -23,7 +23,8 @@ def section(name: str) -> str:
     return m.group(1)
 
 
-def test_python_snippets_run():
+def test_python_snippets_run(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)  # the snippets write report.html to the working folder
     code = blocks("python")
     assert code, "README has no python snippet"
     ns: dict = {}
@@ -43,6 +44,10 @@ def test_cli_snippet_runs(tmp_path, liftlab_bin):
     out = run_sh(script, tmp_path, env)
     assert '"valid":true' in out and "unit_id,experiment,variant,reason,bucket" in out
     assert '{"hash":0.0505}' in out and '{"result":true}' in out
+    # the analysis part: a report, its Markdown summary and a JUnit file from `liftlab check`
+    assert "call-script" in out and "booked" in out
+    assert (tmp_path / "report.html").read_text().lower().startswith("<!doctype html>")
+    assert "<testsuite" in (tmp_path / "junit.xml").read_text()
 
 
 def test_http_snippet_runs(tmp_path, liftlab_bin):
@@ -55,6 +60,7 @@ def test_http_snippet_runs(tmp_path, liftlab_bin):
         svc.proc.terminate()
         svc.proc.wait(timeout=10)
     assert '"status":"ok"' in out and '"assignments"' in out and '"hash":0.0505' in out and '"openapi"' in out
+    assert '"schema_version":1' in out and '"experiment":"push"' in out
 
 
 def test_readme_commands_are_what_ci_runs():
