@@ -320,10 +320,41 @@ fn bad_input_is_a_clear_error_at_the_cli() {
     assert_eq!(run("e3.csv", "o4.csv"), 2, "duplicate outcome rows");
     write("o5.csv", "unit_id,visit,conversion,spend,history\n1,1,0,abc,10\n");
     assert_eq!(run("e3.csv", "o5.csv"), 2, "text in a number column");
+    write("o6.csv", "unit_id,visit,conversion,spend,history\n1,1,2,0,10\n2,0,0,0,20\n");
+    assert_eq!(run("e3.csv", "o6.csv"), 2, "a binary metric with a 2");
+    write("o7.csv", "unit_id,visit,conversion,spend,history\n1,-1,0,0,10\n2,0,0,0,20\n");
+    assert_eq!(run("e3.csv", "o7.csv"), 2, "a negative count (visit: binary and spend_per_visit's denominator)");
+    write("o8.csv", "unit_id,visit,conversion,spend,history\n1,1,0,inf,10\n2,0,0,0,20\n");
+    assert_eq!(run("e3.csv", "o8.csv"), 2, "an infinite value");
+    write("o9.csv", "unit_id,visit,conversion,spend,history\n11,1,0,0,10\n12,0,0,0,20\n");
+    assert_eq!(run("e3.csv", "o9.csv"), 2, "ids that match no exposed unit");
     assert_eq!(run("nope.csv", "o.csv"), 2, "missing file");
     assert_eq!(cli(&["check", "--report", &d("nope.json")]), 2);
     write("notreport.json", "{\"a\": 1}");
     assert_eq!(cli(&["check", "--report", &d("notreport.json")]), 2);
+}
+
+/// An arm with no units or a metric with no variance gets no test: the metric carries its error
+/// and the decision is "keep running" with the reason, never a silent "do not ship".
+#[test]
+fn untestable_metrics_keep_the_test_running() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let spec =
+        "[[experiments]]\nkey = \"x\"\nvariants = [\"a\", \"b\"]\n[[metrics]]\nname = \"y\"\nkind = \"binary\"\n";
+    std::fs::write(d("s.toml"), spec).unwrap();
+    std::fs::write(d("e.csv"), "unit_id,variant\n1,a\n2,b\n3,a\n4,b\n").unwrap();
+    std::fs::write(d("o.csv"), "unit_id,y\n1,0\n2,0\n3,0\n4,0\n").unwrap();
+    std::fs::write(d("e_empty.csv"), "unit_id,variant\n1,a\n3,a\n").unwrap();
+    for e in ["e.csv", "e_empty.csv"] {
+        let args =
+            ["analyze", "--spec", &d("s.toml"), "--exposures", &d(e), "--outcomes", &d("o.csv"), "-o", &d("r.json")];
+        assert_eq!(cli(&args), 0, "{e}");
+        let r: Value = serde_json::from_str(&std::fs::read_to_string(d("r.json")).unwrap()).unwrap();
+        assert_eq!(r["decision"]["verdict"], "keep_running", "{e}: {}", r["decision"]);
+        assert!(r["metrics"][0]["error"].as_str().is_some_and(|m| !m.is_empty()), "{e}: {}", r["metrics"][0]);
+        assert!(r["decision"]["reasons"][0].as_str().unwrap().contains("no test possible"));
+    }
 }
 
 #[test]

@@ -41,7 +41,7 @@ impl Ids {
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
-    fn display(&self, i: usize) -> String {
+    pub(crate) fn display(&self, i: usize) -> String {
         match self {
             Ids::Int(v) => v[i].to_string(),
             Ids::Str(v) => v[i].clone(),
@@ -598,6 +598,31 @@ fn accumulate(ctx: &Ctx<'_>, layout: &Layout, range: std::ops::Range<usize>) -> 
     p
 }
 
+/// Values a metric kind cannot take: a binary metric is 0 or 1, a ratio's denominators are
+/// counts (never negative). Nulls are left to the accumulation, which reports them by row.
+fn check_values(m: &Metric, mc: &MetricCols<'_>) -> Result<()> {
+    use crate::stats::effect::MetricKind;
+    let bad = |k: usize, ok: &dyn Fn(f64) -> bool, what: &str| -> Result<()> {
+        if let Some((name, data)) = mc.cols[k] {
+            if let Some(r) = data.iter().position(|&x| !x.is_nan() && !ok(x)) {
+                return Err(Error::invalid(
+                    format!("outcomes.{name}[{r}]"),
+                    format!("{} for metric '{}': {what}", data[r], m.name),
+                ));
+            }
+        }
+        Ok(())
+    };
+    match m.kind {
+        MetricKind::Binary => bad(0, &|x| x == 0.0 || x == 1.0, "a binary metric's values are 0 or 1"),
+        MetricKind::Ratio => {
+            bad(1, &|x| x >= 0.0, "a ratio's denominator is a count and cannot be negative")?;
+            bad(3, &|x| x >= 0.0, "a ratio's denominator is a count and cannot be negative")
+        }
+        MetricKind::Mean => Ok(()),
+    }
+}
+
 /// Joins exposures and outcomes and computes every cell the analysis of `key` needs.
 pub fn aggregate_experiment(
     spec: &Spec,
@@ -624,6 +649,7 @@ pub fn aggregate_experiment(
     let mut caps = Vec::with_capacity(metrics.len());
     for m in &metrics {
         let mut mc = metric_cols(m, outcomes)?;
+        check_values(m, &mc)?;
         mc.cap = match m.cap {
             None => None,
             Some(CapSpec::Value(v)) => Some(v),
@@ -642,6 +668,18 @@ pub fn aggregate_experiment(
         cols.push(mc);
     }
     let missing_outcomes = kept.outcome_row.iter().filter(|&&r| r == NONE).count() as u64;
+    if missing_outcomes == kept.outcome_row.len() as u64 && !outcomes.units.is_empty() {
+        return Err(Error::invalid(
+            "outcomes.unit",
+            format!(
+                "none of the {} outcome rows matches an exposed unit (exposure ids look like '{}', outcome ids like '{}'): \
+                 are both files keyed by the same id?",
+                outcomes.units.len(),
+                exposures.units.display(0),
+                outcomes.units.display(0)
+            ),
+        ));
+    }
 
     // Segment codes per kept unit.
     let seg_cols: Vec<(&str, &Codes)> = exp

@@ -388,14 +388,24 @@ fn decide(srm: &crate::stats::SrmResult, metrics: &[MetricReport], exp: &Experim
     };
     let mut best: Option<(usize, f64)> = None;
     let mut any_inconclusive_guardrail = false;
+    let mut any_untested = false;
     for v in 1..exp.variants.len() {
         let name = &exp.variants[v];
         let mut wins = Vec::new();
         let mut losses = Vec::new();
         let mut guard_fail = Vec::new();
         let mut guard_open = Vec::new();
+        let mut untested = Vec::new();
         for m in metrics {
-            let Some(e) = m.effects.iter().find(|e| &e.variant == name) else { continue };
+            let Some(e) = m.effects.iter().find(|e| &e.variant == name) else {
+                // the metric could not be analysed (its `error` says why)
+                if m.guardrail_margin.is_some() {
+                    guard_open.push(m.name.clone());
+                } else {
+                    untested.push(m.name.clone());
+                }
+                continue;
+            };
             match (m.guardrail_margin, e.guardrail, e.verdict.as_deref()) {
                 (Some(_), Some(GuardrailStatus::Fail), _) => guard_fail.push(m.name.clone()),
                 (Some(_), Some(GuardrailStatus::Inconclusive), _) => guard_open.push(m.name.clone()),
@@ -425,6 +435,9 @@ fn decide(srm: &crate::stats::SrmResult, metrics: &[MetricReport], exp: &Experim
             if best.is_none_or(|(_, s)| score > s) {
                 best = Some((v, score));
             }
+        } else if !untested.is_empty() {
+            any_untested = true;
+            reasons.push(format!("{name}: no test possible yet on {} (see each metric's error)", untested.join(", ")));
         } else {
             reasons.push(format!("{name}: no significant effect on the primary metrics"));
         }
@@ -432,7 +445,8 @@ fn decide(srm: &crate::stats::SrmResult, metrics: &[MetricReport], exp: &Experim
     if let Some((v, _)) = best {
         return Decision { verdict: Verdict::Ship, variant: Some(exp.variants[v].clone()), reasons };
     }
-    let verdict = if !finished || any_inconclusive_guardrail { Verdict::KeepRunning } else { Verdict::DoNotShip };
+    let verdict =
+        if !finished || any_inconclusive_guardrail || any_untested { Verdict::KeepRunning } else { Verdict::DoNotShip };
     if !finished {
         reasons.push(match exp.analysis.planned_units {
             Some(p) => format!("{n_total} of {p} planned units analysed"),
