@@ -44,6 +44,27 @@ fn effect_mark(e: &EffectReport) -> &'static str {
     }
 }
 
+/// The sample-ratio check in one sentence (shown first in every rendering).
+fn srm_line(r: &Report) -> String {
+    if r.srm.mismatch {
+        format!(
+            "Sample-ratio mismatch (p = {}): observed {:?}, expected {:?}. The effects below cannot be trusted.",
+            p_text(r.srm.p_value),
+            r.srm.observed,
+            r.srm.expected.iter().map(|e| e.round() as u64).collect::<Vec<_>>()
+        )
+    } else {
+        let mut line = format!("Sample ratio OK (p = {}; units {:?}).", p_text(r.srm.p_value), r.data.exposures);
+        if r.data.multiple_exposures > 0 {
+            line += &format!(" {} units seen in more than one variant were excluded.", r.data.multiple_exposures);
+        }
+        if r.data.missing_outcomes > 0 {
+            line += &format!(" {} exposed units had no outcome row.", r.data.missing_outcomes);
+        }
+        line
+    }
+}
+
 /// The report as Markdown (GitHub-flavoured tables).
 pub fn render_markdown(r: &Report) -> String {
     let mut s = String::new();
@@ -53,25 +74,9 @@ pub fn render_markdown(r: &Report) -> String {
     };
     let _ = writeln!(s, "## Experiment `{}`: {verdict}\n", r.experiment);
     if r.srm.mismatch {
-        let _ = writeln!(
-            s,
-            "> ⚠️ **Sample-ratio mismatch** (p = {}): observed {:?}, expected {:?}. The effects below cannot be trusted.\n",
-            p_text(r.srm.p_value),
-            r.srm.observed,
-            r.srm.expected.iter().map(|e| e.round() as u64).collect::<Vec<_>>()
-        );
+        let _ = writeln!(s, "> ⚠️ **{}**\n", srm_line(r));
     } else {
-        let _ = writeln!(
-            s,
-            "Sample ratio OK (p = {}; units {:?}).{}\n",
-            p_text(r.srm.p_value),
-            r.data.exposures,
-            if r.data.multiple_exposures > 0 {
-                format!(" {} units seen in more than one variant were excluded.", r.data.multiple_exposures)
-            } else {
-                String::new()
-            }
-        );
+        let _ = writeln!(s, "{}\n", srm_line(r));
     }
     for reason in &r.decision.reasons {
         let _ = writeln!(s, "- {reason}");
@@ -278,24 +283,8 @@ pub fn report_fragment(r: &Report) -> String {
         r.decision.verdict.as_str(),
         r.decision.variant.as_ref().map_or(String::new(), |v| format!(" {}", esc(v)))
     );
-    if r.srm.mismatch {
-        let _ = write!(
-            s,
-            "<p class=\"srm bad\">⚠️ Sample-ratio mismatch: p = {} (observed {:?}, expected {:?}). Effects cannot be trusted.</p>",
-            p_text(r.srm.p_value),
-            r.srm.observed,
-            r.srm.expected.iter().map(|e| e.round() as u64).collect::<Vec<_>>()
-        );
-    } else {
-        let _ = write!(
-            s,
-            "<p class=\"srm\">Sample ratio OK: p = {}, units {:?}; {} seen in several variants excluded; {} without outcomes.</p>",
-            p_text(r.srm.p_value),
-            r.data.exposures,
-            r.data.multiple_exposures,
-            r.data.missing_outcomes
-        );
-    }
+    let class = if r.srm.mismatch { "srm bad" } else { "srm" };
+    let _ = write!(s, "<p class=\"{class}\">{}{}</p>", if r.srm.mismatch { "⚠️ " } else { "" }, esc(&srm_line(r)));
     s.push_str("<ul>");
     for reason in &r.decision.reasons {
         let _ = write!(s, "<li>{}</li>", esc(reason));
