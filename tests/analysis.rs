@@ -460,3 +460,56 @@ async fn http_analyze_matches_the_cli() {
         assert_eq!(v["error"]["field"], field, "{v}");
     }
 }
+
+/// Capping (winsorizing) a metric equals analysing data capped beforehand. Reference for the
+/// quantile: numpy 2.x, `np.quantile([0, 1, ..., 38, 1000], 0.9)` = 35.1 (linear interpolation).
+#[test]
+fn capping_equals_precapped_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
+    let spec = |cap: &str| {
+        format!("[[experiments]]\nkey = \"x\"\nvariants = [\"a\", \"b\"]\n[[metrics]]\nname = \"y\"\nkind = \"mean\"\n{cap}\n")
+    };
+    let mut e = String::from("unit_id,variant\n");
+    let mut o = String::from("unit_id,y\n");
+    let raw: Vec<f64> = (0..40).map(|i| if i == 39 { 1000.0 } else { i as f64 }).collect();
+    for (i, y) in raw.iter().enumerate() {
+        e += &format!("{i},{}\n", if i % 2 == 0 { "a" } else { "b" });
+        o += &format!("{i},{y}\n");
+    }
+    std::fs::write(d("e.csv"), e.clone()).unwrap();
+    std::fs::write(d("o.csv"), o).unwrap();
+    let run = |spec_text: &str, outcomes: &str| -> Value {
+        std::fs::write(d("s.toml"), spec_text).unwrap();
+        let args = [
+            "analyze",
+            "--spec",
+            &d("s.toml"),
+            "--exposures",
+            &d("e.csv"),
+            "--outcomes",
+            &d(outcomes),
+            "-o",
+            &d("r.json"),
+        ];
+        assert_eq!(cli(&args), 0);
+        serde_json::from_str(&std::fs::read_to_string(d("r.json")).unwrap()).unwrap()
+    };
+    for (cap_line, cap) in [("cap = { quantile = 0.9 }", 35.1), ("cap = { value = 20 }", 20.0)] {
+        let capped = run(&spec(cap_line), "o.csv");
+        assert!((capped["metrics"][0]["cap"].as_f64().unwrap() - cap).abs() < 1e-12, "{cap_line}");
+        let mut o2 = String::from("unit_id,y\n");
+        for (i, y) in raw.iter().enumerate() {
+            o2 += &format!("{i},{}\n", y.min(cap));
+        }
+        std::fs::write(d("o2.csv"), o2).unwrap();
+        let pre = run(&spec(""), "o2.csv");
+        for k in ["abs_effect", "std_err", "p_value", "rel_effect"] {
+            let (a, b) = (
+                capped["metrics"][0]["effects"][0][k].as_f64().unwrap(),
+                pre["metrics"][0]["effects"][0][k].as_f64().unwrap(),
+            );
+            assert!((a - b).abs() <= 1e-12 * a.abs().max(1.0), "{cap_line} {k}: {a} vs {b}");
+        }
+    }
+}
