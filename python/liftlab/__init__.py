@@ -14,6 +14,8 @@ from liftlab._analysis import (
     compare_arms,
     confidence_sequence,
     group_sequential_design,
+    minimum_detectable_effect,
+    power,
     sample_size,
 )
 from liftlab._assign import assign, assign_batch, eval_condition, load_spec
@@ -41,6 +43,8 @@ __all__ = [
     "compare_arms",
     "confidence_sequence",
     "group_sequential_design",
+    "minimum_detectable_effect",
+    "power",
     "sample_size",
     "Spec",
     "SrmResult",

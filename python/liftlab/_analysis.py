@@ -396,3 +396,73 @@ def sample_size(
     return json.loads(
         _core._power("sample_size", _baseline(rate, mean, std_dev), opts, _effect(abs_effect, rel_effect), None)
     )
+
+
+def power(
+    *,
+    n_control: float,
+    rate: float | None = None,
+    mean: float | None = None,
+    std_dev: float | None = None,
+    abs_effect: float | None = None,
+    rel_effect: float | None = None,
+    alpha: float = 0.05,
+    alternative: str = "two-sided",
+    ratio: float = 1.0,
+    variants: int = 1,
+    variance_reduction: float = 0.0,
+    sequential: str | None = None,
+    tuning: float = 5000.0,
+    looks: int = 1,
+) -> float:
+    """The power to detect an effect with ``n_control`` units in control (``ratio * n_control``
+    per variant); the same formulas and options as :func:`sample_size`.
+
+    >>> round(power(n_control=50, rate=0.5, abs_effect=0.25), 4)  # R power.prop.test(n=50, p1=.5, p2=.75): 0.7401659
+    0.7402
+    """
+    opts = _design(
+        alpha=alpha,
+        power=0.8,
+        alternative=alternative,
+        ratio=ratio,
+        variants=variants,
+        variance_reduction=variance_reduction,
+        sequential=sequential,
+        tuning=tuning,
+        looks=looks,
+    )
+    effect = _effect(abs_effect, rel_effect)
+    return float(json.loads(_core._power("power", _baseline(rate, mean, std_dev), opts, effect, float(n_control))))
+
+
+def minimum_detectable_effect(
+    *,
+    n_control: float,
+    rate: float | None = None,
+    mean: float | None = None,
+    std_dev: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    alternative: str = "two-sided",
+    ratio: float = 1.0,
+    variants: int = 1,
+    variance_reduction: float = 0.0,
+    sequential: str | None = None,
+    tuning: float = 5000.0,
+    looks: int = 1,
+) -> dict[str, Any]:
+    """The smallest effect detected with ``power`` at ``n_control`` units in control (absolute
+    and relative to the baseline)."""
+    opts = _design(
+        alpha=alpha,
+        power=power,
+        alternative=alternative,
+        ratio=ratio,
+        variants=variants,
+        variance_reduction=variance_reduction,
+        sequential=sequential,
+        tuning=tuning,
+        looks=looks,
+    )
+    return json.loads(_core._power("mde", _baseline(rate, mean, std_dev), opts, None, float(n_control)))
