@@ -31,6 +31,7 @@
 
 pub mod assign;
 pub mod error;
+pub mod forecast;
 pub mod report;
 pub mod spec;
 pub mod stats;

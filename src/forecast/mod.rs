@@ -1,0 +1,457 @@
+//! Pre-launch impact forecasts: a metric tree, the PM's expected change, and the projected change
+//! of the topline with its interval.
+//!
+//! **The model.** The topline is the product of the tree's nodes: a base volume (`count`: list
+//! size, traffic, leads per day) times rates (`rate`: delivered, interacted, converted ... in
+//! [0, 1]) times values (`value`: order value, deals per account). A funnel `list -> delivered ->
+//! interacted -> deal` is `list × delivery rate × interaction rate × deal rate`; a driver tree
+//! is `traffic × conversion × order value`.
+//!
+//! **The expected change.** For each node the PM gives a relative change as a range `low /
+//! likely / high`, read as a 90% range with `likely` the most likely value (Hubbard, *How to
+//! Measure Anything*, 2014, calibrated 90% intervals). It becomes a two-piece (split) normal:
+//! mode `likely`, `σ₋ = (likely − low)/z₀.₉₅` below and `σ₊ = (high − likely)/z₀.₉₅` above, so
+//! `low` and `high` are the 5th and 95th percentiles of their own halves; a symmetric range is a
+//! plain normal. A node's draws are clamped so that it never falls below zero nor a rate above 1.
+//!
+//! **Reach and dilution.** The change reaches a share `coverage` of the population; the rest is
+//! unchanged. With `dilution = d`, the units an upstream change adds (a node with a rate below
+//! it) convert downstream at `(1 − d)` times the usual rates, so that node's change counts as
+//! `δ·(1 − d)` in the topline.
+//!
+//! **The projection.** With effective changes `e_i`, the topline moves by
+//! `L = coverage · (Π (1 + e_i) − 1)` (relative). Its interval is given two ways: seeded Monte
+//! Carlo over the node distributions (quantiles of `L`), and the delta method on the log scale,
+//! `g = ln(1 + L)` with `Var g ≈ Σ (∂g/∂δ_i)² Var δ_i` at the means, back-transformed. Both are
+//! reported; they agree when the ranges are narrow and roughly symmetric, and the Monte Carlo one
+//! is the one to quote otherwise. The same seed gives the same numbers (ChaCha8, a portable
+//! generator).
+//!
+//! **Sensitivity.** Each changed node in turn goes from its `low` to its `high` with the others at
+//! `likely` (a tornado chart); the widest swing is the node the forecast depends on most.
+
+use rand::SeedableRng;
+use rand_chacha::ChaCha8Rng;
+use rand_distr::{Distribution, StandardNormal};
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+use crate::stats::norm_ppf;
+
+/// What a node measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum NodeKind {
+    /// A volume: units, visitors, leads (per period). Positive.
+    Count,
+    /// A share in [0, 1]: delivery, open, conversion rates.
+    Rate,
+    /// A positive amount per unit: order value, items per order.
+    Value,
+}
+
+/// One node of the metric tree with its baseline.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Node {
+    pub name: String,
+    pub kind: NodeKind,
+    pub baseline: f64,
+}
+
+/// The PM's expected relative change of one node (0.05 = +5%), as a 90% range.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Change {
+    pub node: String,
+    pub low: f64,
+    pub likely: f64,
+    pub high: f64,
+}
+
+fn default_coverage() -> f64 {
+    1.0
+}
+fn default_draws() -> usize {
+    100_000
+}
+fn default_confidence() -> f64 {
+    0.95
+}
+fn default_period_days() -> f64 {
+    1.0
+}
+
+/// Everything a forecast needs.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ForecastInput {
+    /// The metric tree, upstream first: the topline is the product of the nodes.
+    pub nodes: Vec<Node>,
+    pub changes: Vec<Change>,
+    /// The share of the population the change reaches, in (0, 1].
+    #[serde(default = "default_coverage")]
+    pub coverage: f64,
+    /// The share of the downstream conversion lost by units an upstream change adds, in [0, 1].
+    #[serde(default)]
+    pub dilution: f64,
+    /// How many days the baseline topline covers (1 = the topline is per day).
+    #[serde(default = "default_period_days")]
+    pub period_days: f64,
+    #[serde(default = "default_draws")]
+    pub draws: usize,
+    #[serde(default)]
+    pub seed: u64,
+    /// The level of the reported intervals.
+    #[serde(default = "default_confidence")]
+    pub confidence: f64,
+}
+
+/// A lift with its interval.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Interval {
+    pub estimate: f64,
+    pub low: f64,
+    pub high: f64,
+}
+
+/// One bar of the tornado chart.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Sensitivity {
+    pub node: String,
+    /// The relative lift with this node at its `low` (others at `likely`).
+    pub at_low: f64,
+    /// ... and at its `high`.
+    pub at_high: f64,
+    pub swing: f64,
+}
+
+/// The projection.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Forecast {
+    /// The topline now (product of the baselines) per `period_days`.
+    pub baseline: f64,
+    /// The relative lift: the estimate is the Monte Carlo mean, the interval its quantiles.
+    pub relative: Interval,
+    /// The same in topline units per period.
+    pub absolute: Interval,
+    /// Absolute lift per day, per 30.4375-day month and per 365.25-day year (Monte Carlo).
+    pub per_day: Interval,
+    pub per_month: Interval,
+    pub per_year: Interval,
+    /// The relative lift by the delta method on the log scale (estimate at the means).
+    pub relative_delta: Interval,
+    /// The relative lift with every node at its `likely` change.
+    pub relative_likely: f64,
+    /// The formula with the numbers substituted, for the PRD.
+    pub formula: String,
+    /// Tornado bars, widest swing first.
+    pub sensitivity: Vec<Sensitivity>,
+    pub most_sensitive: Option<String>,
+    pub draws: usize,
+    pub seed: u64,
+    pub confidence: f64,
+}
+
+/// A node's change distribution: split normal with mode `m`, scales `lo`/`hi`.
+#[derive(Clone, Copy, Debug)]
+struct SplitNormal {
+    m: f64,
+    lo: f64,
+    hi: f64,
+}
+
+impl SplitNormal {
+    fn new(c: &Change) -> Self {
+        let z = norm_ppf(0.95);
+        SplitNormal { m: c.likely, lo: (c.likely - c.low) / z, hi: (c.high - c.likely) / z }
+    }
+    fn mean(&self) -> f64 {
+        self.m + (2.0 / std::f64::consts::PI).sqrt() * (self.hi - self.lo)
+    }
+    fn var(&self) -> f64 {
+        (1.0 - 2.0 / std::f64::consts::PI) * (self.hi - self.lo).powi(2) + self.lo * self.hi
+    }
+    /// A draw from a standard normal `z`: the lower half scaled by `lo`, the upper by `hi`, each
+    /// half taken with probability proportional to its scale (so the density is continuous).
+    fn draw(&self, z: f64, u: f64) -> f64 {
+        let total = self.lo + self.hi;
+        if total == 0.0 {
+            return self.m;
+        }
+        if u * total < self.lo {
+            self.m - self.lo * z.abs()
+        } else {
+            self.m + self.hi * z.abs()
+        }
+    }
+}
+
+/// The range a node's relative change may take: never below zero, a rate never above 1.
+fn bounds(node: &Node) -> (f64, f64) {
+    match node.kind {
+        NodeKind::Rate if node.baseline > 0.0 => (-1.0, 1.0 / node.baseline - 1.0),
+        _ => (-1.0, f64::INFINITY),
+    }
+}
+
+fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
+    if input.nodes.is_empty() {
+        return Err(Error::invalid("nodes", "the metric tree is empty: give at least one node"));
+    }
+    for (i, n) in input.nodes.iter().enumerate() {
+        let field = format!("nodes[{i}].baseline");
+        if n.name.trim().is_empty() {
+            return Err(Error::invalid(format!("nodes[{i}].name"), "is empty"));
+        }
+        if input.nodes[..i].iter().any(|m| m.name == n.name) {
+            return Err(Error::invalid(format!("nodes[{i}].name"), format!("'{}' appears twice", n.name)));
+        }
+        match n.kind {
+            NodeKind::Rate if !(0.0..=1.0).contains(&n.baseline) => {
+                return Err(Error::invalid(field, format!("{} is a rate outside [0, 1]", n.baseline)))
+            }
+            NodeKind::Count | NodeKind::Value if !(n.baseline > 0.0 && n.baseline.is_finite()) => {
+                return Err(Error::invalid(field, format!("{} must be a positive number", n.baseline)))
+            }
+            _ => {}
+        }
+    }
+    if input.changes.is_empty() {
+        return Err(Error::invalid("changes", "state the expected change of at least one node"));
+    }
+    let mut out = Vec::with_capacity(input.changes.len());
+    for (i, c) in input.changes.iter().enumerate() {
+        let Some(k) = input.nodes.iter().position(|n| n.name == c.node) else {
+            let names: Vec<&str> = input.nodes.iter().map(|n| n.name.as_str()).collect();
+            return Err(Error::invalid(
+                format!("changes[{i}].node"),
+                format!("'{}' is not a node of the tree ({})", c.node, names.join(", ")),
+            ));
+        };
+        if out.iter().any(|&(j, _)| j == k) {
+            return Err(Error::invalid(format!("changes[{i}].node"), format!("'{}' is changed twice", c.node)));
+        }
+        for (name, v) in [("low", c.low), ("likely", c.likely), ("high", c.high)] {
+            if !v.is_finite() {
+                return Err(Error::invalid(format!("changes[{i}].{name}"), "is not a finite number"));
+            }
+        }
+        if c.low > c.likely || c.likely > c.high {
+            return Err(Error::invalid(
+                format!("changes[{i}]"),
+                format!("low ({}) <= likely ({}) <= high ({}) does not hold", c.low, c.likely, c.high),
+            ));
+        }
+        let (min, max) = bounds(&input.nodes[k]);
+        if c.low < min {
+            return Err(Error::invalid(
+                format!("changes[{i}].low"),
+                format!("{} would take '{}' below zero", c.low, c.node),
+            ));
+        }
+        if c.high > max {
+            return Err(Error::invalid(
+                format!("changes[{i}].high"),
+                format!("{} would take the rate '{}' above 1 (at most {max:.4})", c.high, c.node),
+            ));
+        }
+        out.push((k, c));
+    }
+    if !(input.coverage > 0.0 && input.coverage <= 1.0) {
+        return Err(Error::invalid("coverage", format!("{} is not in (0, 1]", input.coverage)));
+    }
+    if !(0.0..=1.0).contains(&input.dilution) {
+        return Err(Error::invalid("dilution", format!("{} is not in [0, 1]", input.dilution)));
+    }
+    if !(input.period_days > 0.0 && input.period_days.is_finite()) {
+        return Err(Error::invalid("period_days", format!("{} is not a positive number of days", input.period_days)));
+    }
+    if !(1_000..=10_000_000).contains(&input.draws) {
+        return Err(Error::invalid("draws", format!("{} is not between 1,000 and 10,000,000", input.draws)));
+    }
+    if !(input.confidence > 0.0 && input.confidence < 1.0) {
+        return Err(Error::invalid("confidence", format!("{} is not in (0, 1)", input.confidence)));
+    }
+    Ok(out)
+}
+
+/// `(1 − d)` for a node with a rate below it when `d > 0`, else 1.
+fn dilution_factor(input: &ForecastInput, k: usize) -> f64 {
+    if input.dilution > 0.0 && input.nodes[k + 1..].iter().any(|n| n.kind == NodeKind::Rate) {
+        1.0 - input.dilution
+    } else {
+        1.0
+    }
+}
+
+/// The relative topline lift for node changes `deltas` (aligned with `changed`).
+fn lift(input: &ForecastInput, changed: &[(usize, &Change)], deltas: &[f64]) -> f64 {
+    let mut prod = 1.0;
+    for (&(k, _), &d) in changed.iter().zip(deltas) {
+        prod *= 1.0 + d * dilution_factor(input, k);
+    }
+    input.coverage * (prod - 1.0)
+}
+
+fn quantile_sorted(v: &[f64], q: f64) -> f64 {
+    let pos = q * (v.len() - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(v.len() - 1);
+    v[lo] + (pos - lo as f64) * (v[hi] - v[lo])
+}
+
+fn fmt_num(x: f64) -> String {
+    if x.abs() >= 100.0 {
+        let s = format!("{:.0}", x.abs());
+        let mut out = String::new();
+        for (i, ch) in s.chars().enumerate() {
+            if i > 0 && (s.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(ch);
+        }
+        format!("{}{out}", if x < 0.0 { "-" } else { "" })
+    } else if x.abs() >= 1.0 {
+        format!("{x:.2}")
+    } else {
+        format!("{x:.4}")
+    }
+}
+
+fn pct(x: f64) -> String {
+    format!("{:+.2}%", x * 100.0)
+}
+
+/// Projects the topline change of `input`.
+pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
+    let changed = validate(input)?;
+    let baseline: f64 = input.nodes.iter().map(|n| n.baseline).product();
+    let dists: Vec<SplitNormal> = changed.iter().map(|(_, c)| SplitNormal::new(c)).collect();
+    let limits: Vec<(f64, f64)> = changed.iter().map(|&(k, _)| bounds(&input.nodes[k])).collect();
+
+    // Monte Carlo
+    let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
+    let mut draws = Vec::with_capacity(input.draws);
+    let mut deltas = vec![0.0; changed.len()];
+    for _ in 0..input.draws {
+        for ((d, dist), &(min, max)) in deltas.iter_mut().zip(&dists).zip(&limits) {
+            let z: f64 = StandardNormal.sample(&mut rng);
+            let u: f64 = rand::RngExt::random(&mut rng);
+            *d = dist.draw(z, u).clamp(min, max);
+        }
+        draws.push(lift(input, &changed, &deltas));
+    }
+    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    draws.sort_unstable_by(f64::total_cmp);
+    let tail = (1.0 - input.confidence) / 2.0;
+    let relative =
+        Interval { estimate: mean, low: quantile_sorted(&draws, tail), high: quantile_sorted(&draws, 1.0 - tail) };
+
+    // delta method on g = ln(1 + L) at the means
+    let means: Vec<f64> = dists.iter().map(SplitNormal::mean).collect();
+    let l0 = lift(input, &changed, &means);
+    let prod0 = l0 / input.coverage + 1.0;
+    let mut var_g = 0.0;
+    for ((&(k, _), dist), &m) in changed.iter().zip(&dists).zip(&means) {
+        let f = dilution_factor(input, k);
+        // ∂L/∂δ_k = coverage · f · Π / (1 + f δ_k); ∂g/∂δ_k = that / (1 + L)
+        let grad = input.coverage * f * prod0 / (1.0 + f * m) / (1.0 + l0);
+        var_g += grad * grad * dist.var();
+    }
+    let z = norm_ppf(1.0 - tail);
+    let g0 = (1.0 + l0).ln();
+    let sd = var_g.sqrt();
+    let relative_delta = Interval { estimate: l0, low: (g0 - z * sd).exp() - 1.0, high: (g0 + z * sd).exp() - 1.0 };
+
+    let scale = |iv: Interval, k: f64| Interval { estimate: iv.estimate * k, low: iv.low * k, high: iv.high * k };
+    let absolute = scale(relative, baseline);
+    let per_day = scale(absolute, 1.0 / input.period_days);
+
+    // tornado
+    let likely: Vec<f64> = changed.iter().map(|(_, c)| c.likely).collect();
+    let relative_likely = lift(input, &changed, &likely);
+    let mut sensitivity: Vec<Sensitivity> = changed
+        .iter()
+        .enumerate()
+        .map(|(i, (_, c))| {
+            let mut at = likely.clone();
+            at[i] = c.low;
+            let at_low = lift(input, &changed, &at);
+            at[i] = c.high;
+            let at_high = lift(input, &changed, &at);
+            Sensitivity { node: c.node.clone(), at_low, at_high, swing: (at_high - at_low).abs() }
+        })
+        .collect();
+    sensitivity.sort_by(|a, b| b.swing.total_cmp(&a.swing));
+    let most_sensitive = sensitivity.first().filter(|s| s.swing > 0.0).map(|s| s.node.clone());
+
+    let formula = formula_text(input, &changed, baseline, relative_likely, &relative);
+    Ok(Forecast {
+        baseline,
+        relative,
+        absolute,
+        per_day,
+        per_month: scale(per_day, 30.4375),
+        per_year: scale(per_day, 365.25),
+        relative_delta,
+        relative_likely,
+        formula,
+        sensitivity,
+        most_sensitive,
+        draws: input.draws,
+        seed: input.seed,
+        confidence: input.confidence,
+    })
+}
+
+fn formula_text(
+    input: &ForecastInput,
+    changed: &[(usize, &Change)],
+    baseline: f64,
+    likely: f64,
+    relative: &Interval,
+) -> String {
+    let tree: Vec<String> = input.nodes.iter().map(|n| format!("{} {}", n.name, fmt_num(n.baseline))).collect();
+    let factors: Vec<String> = changed
+        .iter()
+        .map(|&(k, c)| {
+            let f = dilution_factor(input, k);
+            if f < 1.0 {
+                format!("(1 {} × {:.2})", pct(c.likely), f)
+            } else {
+                format!("(1 {})", pct(c.likely))
+            }
+        })
+        .collect();
+    let period = if input.period_days == 1.0 {
+        "per day".to_string()
+    } else {
+        format!("per {} days", fmt_num(input.period_days))
+    };
+    let level = (input.confidence * 100.0).round();
+    format!(
+        "topline = {} = {} {period}. Lift = {:.0}% reached × ({} − 1) = {} at the likely changes \
+         → {} {period}; {level}% interval {} to {} ({} to {} {period}).",
+        tree.join(" × "),
+        fmt_num(baseline),
+        input.coverage * 100.0,
+        factors.join(" × "),
+        pct(likely),
+        fmt_num(baseline * likely),
+        pct(relative.low),
+        pct(relative.high),
+        fmt_num(baseline * relative.low),
+        fmt_num(baseline * relative.high),
+    )
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,165 @@
+use super::*;
+
+fn node(name: &str, kind: NodeKind, baseline: f64) -> Node {
+    Node { name: name.into(), kind, baseline }
+}
+
+fn change(node: &str, low: f64, likely: f64, high: f64) -> Change {
+    Change { node: node.into(), low, likely, high }
+}
+
+/// traffic × conversion × order value, per day.
+fn shop(changes: Vec<Change>) -> ForecastInput {
+    ForecastInput {
+        nodes: vec![
+            node("traffic", NodeKind::Count, 50_000.0),
+            node("conversion", NodeKind::Rate, 0.03),
+            node("order_value", NodeKind::Value, 80.0),
+        ],
+        changes,
+        coverage: 1.0,
+        dilution: 0.0,
+        period_days: 1.0,
+        draws: 100_000,
+        seed: 7,
+        confidence: 0.95,
+    }
+}
+
+/// With no uncertainty the lift is the product formula, computed by hand:
+/// 0.6 × (1.05 × 1.02 − 1) = 0.6 × 0.071 = 0.0426; baseline 50,000 × 0.03 × 80 = 120,000.
+#[test]
+fn point_changes_follow_the_product_formula() {
+    let mut input = shop(vec![change("conversion", 0.05, 0.05, 0.05), change("order_value", 0.02, 0.02, 0.02)]);
+    input.coverage = 0.6;
+    let f = forecast(&input).unwrap();
+    assert!((f.baseline - 120_000.0).abs() < 1e-9);
+    for x in [f.relative.estimate, f.relative.low, f.relative.high, f.relative_delta.estimate, f.relative_likely] {
+        assert!((x - 0.0426).abs() < 1e-12, "{x}");
+    }
+    assert!((f.absolute.estimate - 5_112.0).abs() < 1e-6);
+    assert!((f.per_year.estimate - 5_112.0 * 365.25).abs() < 1e-3);
+    assert!(f.formula.contains("+4.26%") && f.formula.contains("120,000"), "{}", f.formula);
+}
+
+/// One node, symmetric range: the change is normal with σ = (high − low) / (2 z₀.₉₅), so the
+/// 95% interval of the lift is likely ± 1.96σ (closed form). With 1,000,000 draws the 2.5%
+/// quantile's standard error is 0.0027σ, so the 0.01σ tolerance is 3.7 standard errors.
+#[test]
+fn one_symmetric_node_gives_the_normal_quantiles() {
+    let f =
+        forecast(&ForecastInput { draws: 1_000_000, ..shop(vec![change("conversion", 0.02, 0.05, 0.08)]) }).unwrap();
+    let sigma = 0.03 / 1.6448536269514722;
+    let (lo, hi) = (0.05 - 1.959963984540054 * sigma, 0.05 + 1.959963984540054 * sigma);
+    assert!((f.relative.low - lo).abs() < 0.01 * sigma, "{} vs {lo}", f.relative.low);
+    assert!((f.relative.high - hi).abs() < 0.01 * sigma, "{} vs {hi}", f.relative.high);
+    assert!((f.relative.estimate - 0.05).abs() < 0.01 * sigma);
+}
+
+/// The two-piece normal's mean and variance (closed forms, e.g. Wallis 2014, "The two-piece
+/// normal, binormal, or double Gaussian distribution") against a fine numerical integration of
+/// its density.
+#[test]
+fn split_normal_moments_match_numerical_integration() {
+    let d = SplitNormal::new(&change("x", -0.01, 0.02, 0.10));
+    let a = (2.0 / std::f64::consts::PI).sqrt() / (d.lo + d.hi);
+    let dens = |x: f64| {
+        let s = if x < d.m { d.lo } else { d.hi };
+        a * (-(x - d.m).powi(2) / (2.0 * s * s)).exp()
+    };
+    let (lo, hi, n) = (d.m - 12.0 * d.lo, d.m + 12.0 * d.hi, 400_000);
+    let h = (hi - lo) / n as f64;
+    let (mut m0, mut m1, mut m2) = (0.0, 0.0, 0.0);
+    for i in 0..=n {
+        let x = lo + i as f64 * h;
+        let w = if i == 0 || i == n { 0.5 } else { 1.0 } * h * dens(x);
+        m0 += w;
+        m1 += w * x;
+        m2 += w * x * x;
+    }
+    assert!((m0 - 1.0).abs() < 1e-6, "density integrates to {m0}");
+    assert!((m1 - d.mean()).abs() < 1e-7, "{m1} vs {}", d.mean());
+    assert!(((m2 - m1 * m1) - d.var()).abs() < 1e-7);
+}
+
+/// Monte Carlo and the delta method on the log scale agree within 1% (of the interval's width)
+/// where both apply: several nodes with narrow, symmetric ranges.
+#[test]
+fn monte_carlo_and_delta_method_agree() {
+    let mut input = shop(vec![
+        change("traffic", 0.00, 0.02, 0.04),
+        change("conversion", 0.01, 0.04, 0.07),
+        change("order_value", -0.02, 0.01, 0.04),
+    ]);
+    input.coverage = 0.8;
+    let f = forecast(&input).unwrap();
+    let width = f.relative_delta.high - f.relative_delta.low;
+    for (mc, dm) in [
+        (f.relative.low, f.relative_delta.low),
+        (f.relative.high, f.relative_delta.high),
+        (f.relative.estimate, f.relative_delta.estimate),
+    ] {
+        eprintln!("monte carlo {mc:.6} delta {dm:.6} width {width:.6}");
+        assert!((mc - dm).abs() < 0.01 * width, "{mc} vs {dm} (width {width})");
+    }
+}
+
+#[test]
+fn the_same_seed_gives_the_same_numbers() {
+    let input = shop(vec![change("conversion", -0.02, 0.03, 0.12)]);
+    let a = forecast(&input).unwrap();
+    assert_eq!(a, forecast(&input).unwrap());
+    let b = forecast(&ForecastInput { seed: 8, ..input }).unwrap();
+    assert_ne!(a.relative.low, b.relative.low);
+}
+
+#[test]
+fn dilution_and_sensitivity() {
+    // +10% traffic whose extra visitors convert at half the rate: +5% topline
+    let mut input = shop(vec![change("traffic", 0.10, 0.10, 0.10)]);
+    input.dilution = 0.5;
+    let f = forecast(&input).unwrap();
+    assert!((f.relative_likely - 0.05).abs() < 1e-12);
+    // dilution does not touch the last rate's own change (nothing converts below it but a value)
+    let mut input = shop(vec![change("conversion", 0.10, 0.10, 0.10)]);
+    input.dilution = 0.5;
+    assert!((forecast(&input).unwrap().relative_likely - 0.10).abs() < 1e-12);
+    // the widest range is the node the forecast depends on most
+    let f = forecast(&shop(vec![change("traffic", 0.0, 0.01, 0.02), change("conversion", -0.05, 0.03, 0.15)])).unwrap();
+    assert_eq!(f.most_sensitive.as_deref(), Some("conversion"));
+    assert!(f.sensitivity[0].swing > f.sensitivity[1].swing);
+}
+
+#[test]
+fn bad_input_names_the_field() {
+    let field = |input: ForecastInput| forecast(&input).unwrap_err().field().map(str::to_string);
+    let ok = shop(vec![change("conversion", 0.0, 0.05, 0.1)]);
+    let mut i = ok.clone();
+    i.nodes[1].baseline = 1.2;
+    assert_eq!(field(i).as_deref(), Some("nodes[1].baseline"));
+    let mut i = ok.clone();
+    i.nodes[0].baseline = 0.0;
+    assert_eq!(field(i).as_deref(), Some("nodes[0].baseline"), "zero traffic");
+    let mut i = ok.clone();
+    i.nodes.clear();
+    assert_eq!(field(i).as_deref(), Some("nodes"));
+    let i = shop(vec![change("conversion", 0.1, 0.05, 0.2)]);
+    assert_eq!(field(i).as_deref(), Some("changes[0]"), "low above likely");
+    let i = shop(vec![change("checkout", 0.0, 0.05, 0.1)]);
+    assert_eq!(field(i).as_deref(), Some("changes[0].node"), "unknown node");
+    let i = shop(vec![change("conversion", 0.0, 0.05, 40.0)]);
+    assert_eq!(field(i).as_deref(), Some("changes[0].high"), "a rate above 1");
+    let i = shop(vec![change("traffic", -1.5, 0.05, 0.1)]);
+    assert_eq!(field(i).as_deref(), Some("changes[0].low"));
+    let i = shop(vec![change("traffic", f64::NAN, 0.05, 0.1)]);
+    assert_eq!(field(i).as_deref(), Some("changes[0].low"));
+    let mut i = ok.clone();
+    i.coverage = 0.0;
+    assert_eq!(field(i).as_deref(), Some("coverage"));
+    let mut i = ok.clone();
+    i.draws = 10;
+    assert_eq!(field(i).as_deref(), Some("draws"));
+    let mut i = ok;
+    i.changes.push(change("conversion", 0.0, 0.01, 0.02));
+    assert_eq!(field(i).as_deref(), Some("changes[1].node"), "a node changed twice");
+}
