@@ -30,6 +30,10 @@
 //! **Sensitivity.** Each changed node in turn goes from its `low` to its `high` with the others at
 //! `likely` (a tornado chart); the widest swing is the node the forecast depends on most.
 
+pub mod plan;
+
+pub use plan::{test_plan, PlanInput, TestPlan};
+
 use rand::SeedableRng;
 use rand_chacha::ChaCha8Rng;
 use rand_distr::{Distribution, StandardNormal};

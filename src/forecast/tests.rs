@@ -163,3 +163,40 @@ fn bad_input_names_the_field() {
     i.changes.push(change("conversion", 0.0, 0.01, 0.02));
     assert_eq!(field(i).as_deref(), Some("changes[1].node"), "a node changed twice");
 }
+
+/// The plan of an e-mail funnel: 20,000 units a day, delivered 0.9 × clicked 0.1 = 9% per unit,
+/// a +10% click rate. The per-unit test is 0.09 vs 0.099. Reference: R's `power.prop.test`
+/// formula with `strict = TRUE` (both tails), solved with scipy 1.17 `brentq` (xtol 1e-10):
+/// n = 16,582.15522670902 per group (the one-tailed closed form, R's default, gives 16,582.196).
+/// So 33,166 units: 2 days at 20,000 a day.
+#[test]
+fn plan_of_a_funnel() {
+    let input = ForecastInput {
+        nodes: vec![
+            node("list", NodeKind::Count, 20_000.0),
+            node("delivered", NodeKind::Rate, 0.9),
+            node("clicked", NodeKind::Rate, 0.1),
+        ],
+        changes: vec![change("clicked", 0.0, 0.10, 0.2)],
+        ..shop(vec![])
+    };
+    let p = test_plan(&input, &PlanInput::default()).unwrap();
+    assert!(matches!(p.baseline, crate::stats::power::Baseline::Proportion { rate } if (rate - 0.09).abs() < 1e-12));
+    assert!((p.rel_effect - 0.10).abs() < 1e-12);
+    assert!((p.sample_size.n_control_exact - 16_582.155_226_709_02).abs() < 1e-4, "{}", p.sample_size.n_control_exact);
+    assert_eq!(p.sample_size.n_total, 33_166);
+    assert_eq!(p.duration_days, 2);
+    assert!((p.daily_units - 20_000.0).abs() < 1e-9);
+    // 28 days x 20,000 units / 2 arms = 280,000 per arm: far more than needed
+    assert!(p.power_at_max_days > 0.999 && p.mde_at_max_days.rel_effect < 0.10);
+    // a traffic change is not visible to a per-unit test; a mean needs its standard deviation
+    let mut more = input.clone();
+    more.changes.push(change("list", 0.0, 0.05, 0.1));
+    assert_eq!(test_plan(&more, &PlanInput::default()).unwrap().notes.len(), 1);
+    assert_eq!(
+        test_plan(&shop(vec![change("conversion", 0.0, 0.05, 0.1)]), &PlanInput::default()).unwrap_err().field(),
+        Some("plan.std_dev")
+    );
+    let only_traffic = ForecastInput { changes: vec![change("list", 0.0, 0.05, 0.1)], ..input };
+    assert_eq!(test_plan(&only_traffic, &PlanInput::default()).unwrap_err().field(), Some("changes"));
+}
