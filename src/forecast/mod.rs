@@ -30,6 +30,7 @@
 //! **Sensitivity.** Each changed node in turn goes from its `low` to its `high` with the others at
 //! `likely` (a tornado chart); the widest swing is the node the forecast depends on most.
 
+pub mod history;
 pub mod plan;
 
 pub use plan::{test_plan, PlanInput, TestPlan};
