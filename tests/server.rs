@@ -78,6 +78,8 @@ async fn healthz_and_openapi_cover_every_route() {
         "/v1/in-namespace",
         "/v1/eval-condition",
         "/v1/spec",
+        "/v1/analyze",
+        "/v1/forecast",
     ] {
         assert!(paths.contains_key(p), "{p} missing from openapi.json");
     }
@@ -309,7 +311,7 @@ mod fuzz {
         /// No body, however broken, makes a route answer 5xx or anything but the error shape.
         #[test]
         fn no_input_makes_a_5xx(body in body_strategy(), route in prop::sample::select(vec![
-            "/v1/assign", "/v1/assign/batch", "/v1/hash", "/v1/bucket-ranges", "/v1/choose-variant", "/v1/in-namespace", "/v1/eval-condition", "/v1/spec", "/v1/srm",
+            "/v1/assign", "/v1/assign/batch", "/v1/hash", "/v1/bucket-ranges", "/v1/choose-variant", "/v1/in-namespace", "/v1/eval-condition", "/v1/spec", "/v1/srm", "/v1/analyze", "/v1/forecast",
         ])) {
             let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
             rt.block_on(async {

@@ -120,6 +120,16 @@ enum Command {
         #[arg(long)]
         junit: Option<String>,
     },
+    /// Project the topline change of an expected change: the interval, the PRD formula, the
+    /// test plan and a reality check from history (TOML with [model], [plan], [history]).
+    Forecast {
+        /// Forecast file (TOML).
+        #[arg(long)]
+        spec: String,
+        /// Print the full result as JSON instead of the summary.
+        #[arg(long)]
+        json: bool,
+    },
     /// Evaluate a targeting condition (JSON) against attributes (JSON).
     EvalCondition {
         #[arg(long)]
@@ -423,13 +433,90 @@ fn run(cli: Cli) -> Result<i32> {
                 junit.as_deref(),
             )
         }
+        Command::Forecast { spec, json } => run_forecast(&spec, json).map(|()| 0),
         other => run_simple(other).map(|()| 0),
     }
 }
 
+fn run_forecast(path: &str, json: bool) -> Result<()> {
+    let text = read_file(path)?;
+    let de = toml::Deserializer::parse(&text).map_err(|e| Error::invalid(path, e.to_string().replace('\n', " ")))?;
+    let req: crate::forecast::ForecastRequest = serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        Error::invalid(if field == "." { path.to_string() } else { field }, e.inner().to_string().replace('\n', " "))
+    })?;
+    let out = crate::forecast::forecast_impact(&req)?;
+    if json {
+        return print_json(&serde_json::to_value(&out).map_err(|e| Error::Internal(e.to_string()))?);
+    }
+    let f = &out.forecast;
+    let pct = |x: f64| format!("{:+.2}%", x * 100.0);
+    let level = (f.confidence * 100.0).round();
+    let mut lines = vec![
+        format!(
+            "Projected lift: {} ({level}% interval {} to {}; delta method {} to {})",
+            pct(f.relative.estimate),
+            pct(f.relative.low),
+            pct(f.relative.high),
+            pct(f.relative_delta.low),
+            pct(f.relative_delta.high)
+        ),
+        format!(
+            "Per day {:+.2} ({:+.2} to {:+.2}); per year {:+.0}",
+            f.per_day.estimate, f.per_day.low, f.per_day.high, f.per_year.estimate
+        ),
+        format!("Formula: {}", f.formula),
+    ];
+    if let Some(s) = &f.most_sensitive {
+        lines.push(format!("Most sensitive to: {s}"));
+    }
+    if let Some(p) = &out.plan {
+        lines.push(format!(
+            "Test plan: {} units per arm ({} in all) to detect {} with power {:.0}%: {} days at {:.0} units a day; \
+             in {} days the MDE is {} (power for the likely lift {:.0}%)",
+            p.sample_size.n_control,
+            p.sample_size.n_total,
+            pct(p.rel_effect),
+            p.sample_size.power * 100.0,
+            p.duration_days,
+            p.daily_units,
+            req.plan.as_ref().map_or(28.0, |x| x.max_days),
+            pct(p.mde_at_max_days.rel_effect),
+            p.power_at_max_days * 100.0
+        ));
+        lines.extend(p.notes.iter().map(|n| format!("Note: {n}")));
+    }
+    if let Some(r) = &out.realism {
+        lines.push(format!(
+            "Against history: expected lift {}, chance it beats zero {:.0}%{}",
+            pct(r.expected_lift),
+            r.prob_positive * 100.0,
+            r.prob_above_mde.map_or(String::new(), |p| format!(", beats the MDE {:.0}%", p * 100.0))
+        ));
+    }
+    if let (Some(fpr), Some(h)) = (out.false_positive_risk, &req.history) {
+        let power = out
+            .plan
+            .as_ref()
+            .map_or(String::new(), |p| format!(", power {:.0}%", p.power_at_max_days.min(p.sample_size.power) * 100.0));
+        lines.push(format!(
+            "False-positive risk of a significant result (win rate {:.0}%{power}): {:.1}%",
+            h.win_rate.unwrap_or(0.0) * 100.0,
+            fpr * 100.0
+        ));
+    }
+    let mut stdout = std::io::stdout().lock();
+    for l in lines {
+        writeln!(stdout, "{l}").map_err(|e| Error::io("stdout", e))?;
+    }
+    Ok(())
+}
+
 fn run_simple(command: Command) -> Result<()> {
     match command {
-        Command::Analyze(_) | Command::Check { .. } => Err(Error::Internal("dispatched by run".into())),
+        Command::Analyze(_) | Command::Check { .. } | Command::Forecast { .. } => {
+            Err(Error::Internal("dispatched by run".into()))
+        }
         Command::Serve(args) => {
             server::init_logging();
             let (config, text) = serve_config(args)?;

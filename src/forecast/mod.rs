@@ -151,6 +151,8 @@ pub struct Forecast {
     pub per_day: Interval,
     pub per_month: Interval,
     pub per_year: Interval,
+    /// The standard deviation of the relative lift over the Monte Carlo draws.
+    pub relative_std_dev: f64,
     /// The relative lift by the delta method on the log scale (estimate at the means).
     pub relative_delta: Interval,
     /// The relative lift with every node at its `likely` change.
@@ -355,6 +357,7 @@ pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
         draws.push(lift(input, &changed, &deltas));
     }
     let mean = draws.iter().sum::<f64>() / draws.len() as f64;
+    let relative_std_dev = (draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (draws.len() - 1) as f64).sqrt();
     draws.sort_unstable_by(f64::total_cmp);
     let tail = (1.0 - input.confidence) / 2.0;
     let relative =
@@ -406,6 +409,7 @@ pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
         per_day,
         per_month: scale(per_day, 30.4375),
         per_year: scale(per_day, 365.25),
+        relative_std_dev,
         relative_delta,
         relative_likely,
         formula,
@@ -456,6 +460,68 @@ fn formula_text(
         fmt_num(baseline * relative.low),
         fmt_num(baseline * relative.high),
     )
+}
+
+/// Past experiments to judge a forecast by.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct HistoryInput {
+    /// Past relative effects with their standard errors (an empirical-Bayes prior needs 3+).
+    #[serde(default)]
+    pub past: Vec<history::PastEffect>,
+    /// The share of the team's past tests that won; gives the false-positive risk.
+    #[serde(default)]
+    pub win_rate: Option<f64>,
+}
+
+/// A whole forecast request: the model, optionally the test plan and history.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ForecastRequest {
+    pub model: ForecastInput,
+    #[serde(default)]
+    pub plan: Option<PlanInput>,
+    #[serde(default)]
+    pub history: Option<HistoryInput>,
+}
+
+/// The answer to a [`ForecastRequest`].
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ForecastReport {
+    pub forecast: Forecast,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub plan: Option<TestPlan>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prior: Option<history::EffectPrior>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub realism: Option<history::Realism>,
+    /// The chance a significant result of this test is a false positive, at the team's win rate.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub false_positive_risk: Option<f64>,
+}
+
+/// Runs a whole request; every error names its field from the request's root.
+pub fn forecast_impact(req: &ForecastRequest) -> Result<ForecastReport> {
+    let forecast = forecast(&req.model).map_err(|e| e.within("model"))?;
+    let plan = req.plan.as_ref().map(|p| test_plan(&req.model, p)).transpose()?;
+    let (mut prior, mut realism, mut fpr) = (None, None, None);
+    if let Some(h) = &req.history {
+        if !h.past.is_empty() {
+            let p = history::fit_prior(&h.past).map_err(|e| e.within("history"))?;
+            let mde = plan.as_ref().map(|p| p.mde_at_max_days.rel_effect);
+            realism = Some(history::realism(&p, forecast.relative.estimate, forecast.relative_std_dev, mde)?);
+            prior = Some(p);
+        }
+        if let Some(w) = h.win_rate {
+            let design = req.plan.as_ref().map(|p| p.design).unwrap_or_default();
+            let power = plan.as_ref().map_or(design.power, |p| p.power_at_max_days.min(p.sample_size.power));
+            fpr = Some(history::false_positive_risk(design.alpha, power, w).map_err(|e| e.within("history"))?);
+        }
+    }
+    Ok(ForecastReport { forecast, plan, prior, realism, false_positive_risk: fpr })
 }
 
 #[cfg(test)]

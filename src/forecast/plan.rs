@@ -63,9 +63,12 @@ pub struct TestPlan {
 
 /// The test plan of a forecast's likely change.
 pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
-    let changed = validate(input)?;
+    let changed = validate(input).map_err(|e| e.within("model"))?;
     let Some(first) = input.nodes.first().filter(|n| n.kind == NodeKind::Count) else {
-        return Err(Error::invalid("nodes[0]", "a test plan needs the tree to start with a count of units per period"));
+        return Err(Error::invalid(
+            "model.nodes[0]",
+            "a test plan needs the tree to start with a count of units per period",
+        ));
     };
     if !(plan.max_days >= 1.0 && plan.max_days.is_finite()) {
         return Err(Error::invalid("plan.max_days", format!("{} is not a number of days >= 1", plan.max_days)));
@@ -98,7 +101,7 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
     let rel_effect = prod - 1.0;
     if rel_effect == 0.0 {
         return Err(Error::invalid(
-            "changes",
+            "model.changes",
             "the likely per-unit change is 0: there is nothing for a test to detect",
         ));
     }

@@ -198,5 +198,5 @@ fn plan_of_a_funnel() {
         Some("plan.std_dev")
     );
     let only_traffic = ForecastInput { changes: vec![change("list", 0.0, 0.05, 0.1)], ..input };
-    assert_eq!(test_plan(&only_traffic, &PlanInput::default()).unwrap_err().field(), Some("changes"));
+    assert_eq!(test_plan(&only_traffic, &PlanInput::default()).unwrap_err().field(), Some("model.changes"));
 }

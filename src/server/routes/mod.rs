@@ -2,6 +2,7 @@
 
 mod analysis;
 mod assign;
+mod forecast;
 mod meta;
 mod stats;
 
@@ -14,6 +15,7 @@ pub(super) fn read_routes() -> ApiRouter {
         .merge(assign::read_routes())
         .merge(stats::read_routes())
         .merge(analysis::read_routes())
+        .merge(forecast::read_routes())
 }
 
 /// Routes that change stored state; the caller adds the bearer-token check.
