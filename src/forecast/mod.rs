@@ -31,6 +31,7 @@
 //! `likely` (a tornado chart); the widest swing is the node the forecast depends on most.
 
 pub mod history;
+pub mod ledger;
 pub mod plan;
 
 pub use plan::{test_plan, PlanInput, TestPlan};
@@ -162,10 +163,16 @@ pub struct Forecast {
     /// Tornado bars, widest swing first.
     pub sensitivity: Vec<Sensitivity>,
     pub most_sensitive: Option<String>,
+    /// Quantiles of the relative lift over the draws, `[p, value]` for each p in
+    /// [`FAN_LEVELS`]: the bands of a fan chart.
+    pub quantiles: Vec<[f64; 2]>,
     pub draws: usize,
     pub seed: u64,
     pub confidence: f64,
 }
+
+/// The probabilities at which [`Forecast::quantiles`] are reported (the 50/80/90/95% bands and the median).
+pub const FAN_LEVELS: [f64; 9] = [0.025, 0.05, 0.10, 0.25, 0.50, 0.75, 0.90, 0.95, 0.975];
 
 /// A node's change distribution: split normal with mode `m`, scales `lo`/`hi`.
 #[derive(Clone, Copy, Debug)]
@@ -402,6 +409,7 @@ pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
     let most_sensitive = sensitivity.first().filter(|s| s.swing > 0.0).map(|s| s.node.clone());
 
     let formula = formula_text(input, &changed, baseline, relative_likely, &relative);
+    let quantiles = FAN_LEVELS.iter().map(|&p| [p, quantile_sorted(&draws, p)]).collect();
     Ok(Forecast {
         baseline,
         relative,
@@ -415,6 +423,7 @@ pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
         formula,
         sensitivity,
         most_sensitive,
+        quantiles,
         draws: input.draws,
         seed: input.seed,
         confidence: input.confidence,
@@ -473,6 +482,21 @@ pub struct HistoryInput {
     /// The share of the team's past tests that won; gives the false-positive risk.
     #[serde(default)]
     pub win_rate: Option<f64>,
+    /// Add the reconciled forecasts of the service's ledger (of this team / author) to `past`.
+    /// Only the service can resolve it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_ledger: Option<LedgerQuery>,
+}
+
+/// Which forecasts of the ledger to take past effects from.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct LedgerQuery {
+    #[serde(default)]
+    pub team: Option<String>,
+    #[serde(default)]
+    pub author: Option<String>,
 }
 
 /// A whole forecast request: the model, optionally the test plan and history.
@@ -509,6 +533,12 @@ pub fn forecast_impact(req: &ForecastRequest) -> Result<ForecastReport> {
     let plan = req.plan.as_ref().map(|p| test_plan(&req.model, p)).transpose()?;
     let (mut prior, mut realism, mut fpr) = (None, None, None);
     if let Some(h) = &req.history {
+        if h.from_ledger.is_some() {
+            return Err(Error::invalid(
+                "history.from_ledger",
+                "only the service reads the ledger; give `history.past` here, or send the request to POST /v1/forecast",
+            ));
+        }
         if !h.past.is_empty() {
             let p = history::fit_prior(&h.past).map_err(|e| e.within("history"))?;
             let mde = plan.as_ref().map(|p| p.mde_at_max_days.rel_effect);

@@ -20,5 +20,5 @@ pub(super) fn read_routes() -> ApiRouter {
 
 /// Routes that change stored state; the caller adds the bearer-token check.
 pub(super) fn write_routes() -> ApiRouter {
-    ApiRouter::new().merge(assign::write_routes())
+    ApiRouter::new().merge(assign::write_routes()).merge(forecast::write_routes())
 }

@@ -1,0 +1,386 @@
+//! The arithmetic of the forecast ledger: what a saved forecast records, how an observed result
+//! is read from an analysis report, how a forecast is reconciled with it, and the calibration of
+//! a set of forecasts. Pure: the SQLite ledger itself lives in `crate::store`.
+//!
+//! Definitions (all on the relative lift of the forecast's topline metric):
+//! - error = forecast − observed, where the forecast is the Monte Carlo mean; **bias** is its mean
+//!   (positive = the forecasts were optimistic) and **mean absolute error** the mean of |error|;
+//! - **coverage**: the share of observed lifts inside the forecast's interval, with a Wilson 95%
+//!   interval, next to the nominal level the intervals claimed;
+//! - **directional hit rate**: the share where the observed lift has the sign of the forecast;
+//! - **win share**: the share of reconciled forecasts whose change shipped a significant win.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use super::Interval;
+use crate::error::{Error, Result};
+use crate::report::Report;
+use crate::stats::{norm_ppf, Direction};
+
+const MAX_TEXT: usize = 200;
+
+/// Who wrote a forecast and what it is about.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct ForecastMeta {
+    pub title: String,
+    pub author: String,
+    pub team: String,
+    /// The topline metric the forecast projects (the analysis metric it is later checked against).
+    pub metric: String,
+}
+
+impl ForecastMeta {
+    /// Trims the fields and checks each is present and at most 200 characters.
+    pub fn validated(mut self) -> Result<Self> {
+        for (name, v) in [
+            ("title", &mut self.title),
+            ("author", &mut self.author),
+            ("team", &mut self.team),
+            ("metric", &mut self.metric),
+        ] {
+            *v = v.trim().to_string();
+            if v.is_empty() {
+                return Err(Error::invalid(name, "must not be empty"));
+            }
+            if v.chars().count() > MAX_TEXT {
+                return Err(Error::invalid(name, format!("is longer than {MAX_TEXT} characters")));
+            }
+        }
+        Ok(self)
+    }
+}
+
+/// The observed relative lift of the forecast's metric, with its interval when known.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(deny_unknown_fields)]
+pub struct Observed {
+    /// Observed relative lift (0.03 = +3%).
+    pub relative: f64,
+    #[serde(default)]
+    pub low: Option<f64>,
+    #[serde(default)]
+    pub high: Option<f64>,
+    #[serde(default)]
+    pub p_value: Option<f64>,
+    /// The change shipped as a statistically significant win.
+    #[serde(default)]
+    pub significant_win: bool,
+}
+
+impl Observed {
+    /// Checks the numbers are finite and ordered.
+    pub fn validate(&self) -> Result<()> {
+        let finite = |name: &str, v: f64| {
+            if v.is_finite() {
+                Ok(())
+            } else {
+                Err(Error::invalid(name, format!("must be a finite number, got {v}")))
+            }
+        };
+        finite("relative", self.relative)?;
+        if self.relative <= -1.0 {
+            return Err(Error::invalid("relative", "a relative lift must be above -1 (-100%)"));
+        }
+        if let Some(l) = self.low {
+            finite("low", l)?;
+            if l > self.relative {
+                return Err(Error::invalid("low", format!("{l} is above the observed lift {}", self.relative)));
+            }
+        }
+        if let Some(h) = self.high {
+            finite("high", h)?;
+            if h < self.relative {
+                return Err(Error::invalid("high", format!("{h} is below the observed lift {}", self.relative)));
+            }
+        }
+        if self.low.is_some() != self.high.is_some() {
+            return Err(Error::invalid("low", "give both `low` and `high` or neither"));
+        }
+        if let Some(p) = self.p_value {
+            if !(0.0..=1.0).contains(&p) {
+                return Err(Error::invalid("p_value", format!("must be in [0, 1], got {p}")));
+            }
+        }
+        Ok(())
+    }
+
+    /// The standard error implied by a 95% interval, for the empirical-Bayes prior.
+    pub fn std_err(&self) -> Option<f64> {
+        match (self.low, self.high) {
+            (Some(l), Some(h)) if h > l => Some((h - l) / (2.0 * norm_ppf(0.975))),
+            _ => None,
+        }
+    }
+}
+
+/// Reads the observed result of `metric` (variant `variant` against control) from an analysis
+/// report. With no variant, the report must have exactly one treatment.
+pub fn observed_from_report(report: &Report, metric: &str, variant: Option<&str>) -> Result<Observed> {
+    let names = || report.metrics.iter().map(|m| m.name.as_str()).collect::<Vec<_>>().join(", ");
+    let m = report.metrics.iter().find(|m| m.name == metric).ok_or_else(|| {
+        Error::invalid("metric", format!("the report has no metric '{metric}' (it has: {})", names()))
+    })?;
+    let effect = match variant {
+        Some(v) => m.effects.iter().find(|e| e.variant == v).ok_or_else(|| {
+            let have: Vec<&str> = m.effects.iter().map(|e| e.variant.as_str()).collect();
+            Error::invalid("variant", format!("the report has no treatment '{v}' (it has: {})", have.join(", ")))
+        })?,
+        None => match m.effects.as_slice() {
+            [e] => e,
+            [] => return Err(Error::invalid("metric", format!("metric '{metric}' has no effect in the report"))),
+            many => {
+                let have: Vec<&str> = many.iter().map(|e| e.variant.as_str()).collect();
+                return Err(Error::invalid(
+                    "variant",
+                    format!("the report has several treatments ({}); name one", have.join(", ")),
+                ));
+            }
+        },
+    };
+    let relative = effect.rel_effect.ok_or_else(|| {
+        Error::invalid("metric", format!("metric '{metric}' has no relative effect in the report (zero control mean?)"))
+    })?;
+    let good = match m.direction {
+        Direction::Increase => relative > 0.0,
+        Direction::Decrease => relative < 0.0,
+    };
+    let significant = effect.significant.unwrap_or(effect.p_value < report.settings.alpha);
+    let obs = Observed {
+        relative,
+        low: effect.rel_ci_low,
+        high: effect.rel_ci_high,
+        p_value: Some(effect.p_adjusted.unwrap_or(effect.p_value)),
+        significant_win: significant && good,
+    };
+    obs.validate().map_err(|e| e.within("report"))?;
+    Ok(obs)
+}
+
+/// A forecast set against what happened.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Reconciliation {
+    pub forecast: f64,
+    pub observed: f64,
+    /// forecast − observed (positive: the forecast was optimistic).
+    pub error: f64,
+    /// The observed lift lies inside the forecast's interval.
+    pub covered: bool,
+    /// The observed lift has the forecast's sign.
+    pub direction_hit: bool,
+}
+
+/// Sets a forecast's relative interval against the observed lift.
+pub fn reconcile(forecast: &Interval, observed: &Observed) -> Reconciliation {
+    Reconciliation {
+        forecast: forecast.estimate,
+        observed: observed.relative,
+        error: forecast.estimate - observed.relative,
+        covered: forecast.low <= observed.relative && observed.relative <= forecast.high,
+        direction_hit: forecast.estimate.signum() == observed.relative.signum()
+            && forecast.estimate != 0.0
+            && observed.relative != 0.0,
+    }
+}
+
+/// One ledger row, as calibration needs it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct CalibrationRecord {
+    pub author: String,
+    pub team: String,
+    /// RFC 3339 time the forecast was saved; its first 7 characters are the month.
+    pub created_at: String,
+    pub forecast: Interval,
+    /// The level of the forecast's interval.
+    pub confidence: f64,
+    pub observed: Option<Observed>,
+}
+
+/// Calibration of a group of forecasts; the rates are `None` until one is reconciled.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct CalibrationGroup {
+    pub key: String,
+    pub forecasts: usize,
+    pub reconciled: usize,
+    /// Share of observed lifts inside the forecast interval.
+    pub coverage: Option<f64>,
+    /// Wilson 95% interval of that share.
+    pub coverage_low: Option<f64>,
+    pub coverage_high: Option<f64>,
+    /// The mean level the intervals claimed (compare with `coverage`).
+    pub nominal_coverage: Option<f64>,
+    pub mean_abs_error: Option<f64>,
+    /// Mean of forecast − observed: positive means optimistic.
+    pub bias: Option<f64>,
+    pub hit_rate: Option<f64>,
+    pub win_share: Option<f64>,
+}
+
+/// Calibration overall and per team, author and month (of saving), keys in order.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct Calibration {
+    pub overall: CalibrationGroup,
+    pub by_team: Vec<CalibrationGroup>,
+    pub by_author: Vec<CalibrationGroup>,
+    pub by_month: Vec<CalibrationGroup>,
+}
+
+/// The Wilson score interval for `k` successes in `n` (Wilson 1927), at 95%.
+pub fn wilson_interval(k: usize, n: usize) -> (f64, f64) {
+    let (k, n) = (k as f64, n as f64);
+    let z = norm_ppf(0.975);
+    let p = k / n;
+    let denom = 1.0 + z * z / n;
+    let centre = (p + z * z / (2.0 * n)) / denom;
+    let half = z * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt() / denom;
+    ((centre - half).max(0.0), (centre + half).min(1.0))
+}
+
+fn group(key: String, records: &[&CalibrationRecord]) -> CalibrationGroup {
+    let done: Vec<(&CalibrationRecord, Reconciliation, bool)> = records
+        .iter()
+        .filter_map(|r| r.observed.as_ref().map(|o| (*r, reconcile(&r.forecast, o), o.significant_win)))
+        .collect();
+    let n = done.len();
+    let mean = |f: &dyn Fn(&(&CalibrationRecord, Reconciliation, bool)) -> f64| {
+        (n > 0).then(|| done.iter().map(f).sum::<f64>() / n as f64)
+    };
+    let covered = done.iter().filter(|d| d.1.covered).count();
+    let (lo, hi) = if n > 0 { wilson_interval(covered, n) } else { (f64::NAN, f64::NAN) };
+    CalibrationGroup {
+        key,
+        forecasts: records.len(),
+        reconciled: n,
+        coverage: mean(&|d| f64::from(u8::from(d.1.covered))),
+        coverage_low: (n > 0).then_some(lo),
+        coverage_high: (n > 0).then_some(hi),
+        nominal_coverage: mean(&|d| d.0.confidence),
+        mean_abs_error: mean(&|d| d.1.error.abs()),
+        bias: mean(&|d| d.1.error),
+        hit_rate: mean(&|d| f64::from(u8::from(d.1.direction_hit))),
+        win_share: mean(&|d| f64::from(u8::from(d.2))),
+    }
+}
+
+fn grouped(records: &[CalibrationRecord], key: impl Fn(&CalibrationRecord) -> String) -> Vec<CalibrationGroup> {
+    let mut by: BTreeMap<String, Vec<&CalibrationRecord>> = BTreeMap::new();
+    for r in records {
+        by.entry(key(r)).or_default().push(r);
+    }
+    by.into_iter().map(|(k, v)| group(k, &v)).collect()
+}
+
+/// The calibration of a set of saved forecasts.
+pub fn calibration(records: &[CalibrationRecord]) -> Calibration {
+    let all: Vec<&CalibrationRecord> = records.iter().collect();
+    Calibration {
+        overall: group("all".into(), &all),
+        by_team: grouped(records, |r| r.team.clone()),
+        by_author: grouped(records, |r| r.author.clone()),
+        by_month: grouped(records, |r| r.created_at.chars().take(7).collect()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rec(author: &str, team: &str, month: &str, f: (f64, f64, f64), obs: Option<(f64, bool)>) -> CalibrationRecord {
+        CalibrationRecord {
+            author: author.into(),
+            team: team.into(),
+            created_at: format!("{month}-15T10:00:00Z"),
+            forecast: Interval { estimate: f.0, low: f.1, high: f.2 },
+            confidence: 0.95,
+            observed: obs.map(|(relative, w)| Observed {
+                relative,
+                low: None,
+                high: None,
+                p_value: None,
+                significant_win: w,
+            }),
+        }
+    }
+
+    /// Hand-computed: four reconciled forecasts of which three are covered, errors
+    /// 0.05−0.02 = 0.03, 0.10−0.01 = 0.09, 0.02−(−0.01) = 0.03, −0.01−(−0.02) = 0.01.
+    #[test]
+    fn calibration_by_hand() {
+        let recs = vec![
+            rec("ana", "crm", "2026-01", (0.05, 0.01, 0.09), Some((0.02, true))),
+            rec("ana", "crm", "2026-02", (0.10, 0.06, 0.14), Some((0.01, false))),
+            rec("bo", "sales", "2026-02", (0.02, -0.01, 0.05), Some((-0.01, false))),
+            rec("bo", "sales", "2026-02", (-0.01, -0.03, 0.01), Some((-0.02, false))),
+            rec("bo", "sales", "2026-03", (0.04, 0.0, 0.08), None),
+        ];
+        let c = calibration(&recs);
+        let o = &c.overall;
+        assert_eq!((o.forecasts, o.reconciled), (5, 4));
+        assert!((o.coverage.unwrap() - 0.75).abs() < 1e-12);
+        assert!((o.mean_abs_error.unwrap() - 0.16 / 4.0).abs() < 1e-12);
+        assert!((o.bias.unwrap() - 0.16 / 4.0).abs() < 1e-12);
+        // signs: +/+ hit, +/+ hit, +/− miss, −/− hit
+        assert!((o.hit_rate.unwrap() - 0.75).abs() < 1e-12);
+        assert!((o.win_share.unwrap() - 0.25).abs() < 1e-12);
+        assert_eq!(c.by_team.iter().map(|g| g.key.as_str()).collect::<Vec<_>>(), ["crm", "sales"]);
+        let sales = &c.by_team[1];
+        assert_eq!((sales.forecasts, sales.reconciled), (3, 2));
+        assert!((sales.bias.unwrap() - 0.02).abs() < 1e-12);
+        assert_eq!(
+            c.by_month.iter().map(|g| (g.key.as_str(), g.forecasts)).collect::<Vec<_>>(),
+            [("2026-01", 1), ("2026-02", 3), ("2026-03", 1)]
+        );
+        let march = &c.by_month[2];
+        assert_eq!(march.coverage, None);
+        assert_eq!(march.bias, None);
+    }
+
+    /// statsmodels 0.15.0 `proportion_confint(3, 4, alpha=0.05, method="wilson")`
+    /// = (0.3006418426, 0.9544127392); `proportion_confint(0, 5, method="wilson")` = (0, 0.4344824648).
+    #[test]
+    fn wilson_matches_statsmodels() {
+        let (l, h) = wilson_interval(3, 4);
+        assert!((l - 0.300_641_842_6).abs() < 1e-9, "{l}");
+        assert!((h - 0.954_412_739_2).abs() < 1e-9, "{h}");
+        let (l, h) = wilson_interval(0, 5);
+        assert!(l.abs() < 1e-12);
+        assert!((h - 0.434_482_464_8).abs() < 1e-9, "{h}");
+    }
+
+    #[test]
+    fn observed_is_validated() {
+        let ok =
+            Observed { relative: 0.02, low: Some(0.0), high: Some(0.04), p_value: Some(0.04), significant_win: true };
+        ok.validate().unwrap();
+        assert!((ok.std_err().unwrap() - 0.04 / (2.0 * 1.959_963_984_540_054)).abs() < 1e-15);
+        let bad = |o: Observed, field: &str| assert_eq!(o.validate().unwrap_err().field(), Some(field));
+        bad(Observed { relative: f64::NAN, ..ok.clone() }, "relative");
+        bad(Observed { low: Some(0.03), ..ok.clone() }, "low");
+        bad(Observed { high: Some(0.01), ..ok.clone() }, "high");
+        bad(Observed { high: None, ..ok.clone() }, "low");
+        bad(Observed { p_value: Some(1.5), ..ok.clone() }, "p_value");
+        bad(Observed { relative: -1.0, low: None, high: None, ..ok }, "relative");
+    }
+
+    #[test]
+    fn meta_is_trimmed_and_checked() {
+        let m = ForecastMeta {
+            title: " SMS reminder ".into(),
+            author: "ana".into(),
+            team: "crm".into(),
+            metric: "deals".into(),
+        };
+        assert_eq!(m.clone().validated().unwrap().title, "SMS reminder");
+        let e = ForecastMeta { team: "  ".into(), ..m.clone() }.validated().unwrap_err();
+        assert_eq!(e.field(), Some("team"));
+        let e = ForecastMeta { title: "x".repeat(201), ..m }.validated().unwrap_err();
+        assert_eq!(e.field(), Some("title"));
+    }
+}

@@ -1,0 +1,423 @@
+//! The forecast ledger over HTTP: save, list, get, attach outcomes (typed or from an analysis
+//! report), calibration; and durability against the real binary: 50 concurrent clients lose
+//! nothing, and a `kill -9` during writes loses no acknowledged forecast.
+
+use std::io::{Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::body::Body;
+use axum::http::{Request, StatusCode};
+use http_body_util::BodyExt;
+use liftlab::server::{AppState, ServerConfig};
+use serde_json::{json, Value};
+use tower::ServiceExt;
+
+const TOKEN: &str = "ledger-test-token";
+
+fn request(draws: u64) -> Value {
+    let text = std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/forecast.toml")).unwrap();
+    let mut v: Value = toml::from_str(&text).unwrap();
+    v["model"]["draws"] = json!(draws);
+    v
+}
+
+fn save_body(title: &str, team: &str, author: &str, draws: u64) -> Value {
+    json!({"title": title, "author": author, "team": team, "metric": "deals", "request": request(draws)})
+}
+
+struct App {
+    app: axum::Router,
+    _dir: tempfile::TempDir,
+}
+
+fn app() -> App {
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig {
+        database: dir.path().join("ledger.db").to_str().unwrap().to_string(),
+        tokens: vec![TOKEN.into()],
+        ..Default::default()
+    };
+    App { app: liftlab::server::app(AppState::new(config, None).unwrap()), _dir: dir }
+}
+
+async fn call(app: &App, method: &str, uri: &str, body: Option<&Value>, token: bool) -> (StatusCode, Value) {
+    let mut req = Request::builder().method(method).uri(uri).header("content-type", "application/json");
+    if token {
+        req = req.header("authorization", format!("Bearer {TOKEN}"));
+    }
+    let req = req.body(body.map_or_else(Body::empty, |b| Body::from(b.to_string()))).unwrap();
+    let res = app.app.clone().oneshot(req).await.unwrap();
+    let status = res.status();
+    let bytes = res.into_body().collect().await.unwrap().to_bytes();
+    (status, serde_json::from_slice(&bytes).unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn save_list_get_and_the_report_is_computed_not_trusted() {
+    let a = app();
+    let body = save_body("SMS reminder", "crm", "ana", 20_000);
+    let (s, v) = call(&a, "POST", "/v1/forecasts", Some(&body), false).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{v}");
+    let (s, saved) = call(&a, "POST", "/v1/forecasts", Some(&body), true).await;
+    assert_eq!(s, StatusCode::CREATED, "{saved}");
+    assert_eq!(saved["id"], 1);
+    assert_eq!(saved["outcome"], Value::Null);
+    // the stored report is the one the stateless route computes for the same request
+    let (_, direct) = call(&a, "POST", "/v1/forecast", Some(&body["request"]), false).await;
+    assert_eq!(saved["report"], direct);
+    let (s, got) = call(&a, "GET", "/v1/forecasts/1", None, false).await;
+    assert_eq!(s, StatusCode::OK);
+    assert_eq!(got, saved);
+
+    call(&a, "POST", "/v1/forecasts", Some(&save_body("Callback", "sales", "bo", 20_000)), true).await;
+    call(&a, "POST", "/v1/forecasts", Some(&save_body("Push", "crm", "bo", 20_000)), true).await;
+    let ids =
+        |v: &Value| v["forecasts"].as_array().unwrap().iter().map(|f| f["id"].as_i64().unwrap()).collect::<Vec<_>>();
+    let (_, all) = call(&a, "GET", "/v1/forecasts", None, false).await;
+    assert_eq!(ids(&all), [3, 2, 1]);
+    assert_eq!(all["forecasts"][2]["relative"], saved["report"]["forecast"]["relative"]);
+    let (_, crm) = call(&a, "GET", "/v1/forecasts?team=crm", None, false).await;
+    assert_eq!(ids(&crm), [3, 1]);
+    let (_, page) = call(&a, "GET", "/v1/forecasts?limit=1&before=3", None, false).await;
+    assert_eq!(ids(&page), [2]);
+}
+
+#[tokio::test]
+async fn ledger_bad_input_is_a_clear_error() {
+    let a = app();
+    let mut bad_rate = save_body("x", "crm", "ana", 1000);
+    bad_rate["request"]["model"]["nodes"][1]["baseline"] = json!(1.5);
+    let mut blank = save_body("x", "crm", "ana", 1000);
+    blank["author"] = json!("   ");
+    let mut unknown = save_body("x", "crm", "ana", 1000);
+    unknown["request"]["model"]["changes"][0]["node"] = json!("checkout");
+    for (body, field) in
+        [(bad_rate, "request.model.nodes[1].baseline"), (blank, "author"), (unknown, "request.model.changes[0].node")]
+    {
+        let (s, v) = call(&a, "POST", "/v1/forecasts", Some(&body), true).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+    }
+    let (s, v) = call(&a, "GET", "/v1/forecasts/7", None, false).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::NOT_FOUND, Some("not_found")), "{v}");
+    let (s, v) = call(&a, "GET", "/v1/forecasts/abc", None, false).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("id")), "{v}");
+    let (s, v) = call(&a, "GET", "/v1/forecasts?limit=0", None, false).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("limit")), "{v}");
+    let (s, v) = call(&a, "GET", "/v1/forecasts?colour=red", None, false).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    assert_eq!(v["error"]["field"], "colour", "{v}");
+    let (s, v) = call(&a, "POST", "/v1/forecasts/7/outcome", Some(&json!({"observed": {"relative": 0.1}})), true).await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "{v}");
+    // nothing was saved by the failed writes
+    let (_, all) = call(&a, "GET", "/v1/forecasts", None, false).await;
+    assert_eq!(all["forecasts"], json!([]));
+    call(&a, "POST", "/v1/forecasts", Some(&save_body("ok", "crm", "ana", 1000)), true).await;
+    for (body, field) in [
+        (json!({}), "observed"),
+        (json!({"observed": {"relative": 0.1, "low": 0.2, "high": 0.3}}), "observed.low"),
+        (json!({"observed": {"relative": 0.1}, "report": {}}), "report"),
+    ] {
+        let (s, v) = call(&a, "POST", "/v1/forecasts/1/outcome", Some(&body), true).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+        assert!(v["error"]["field"].as_str().unwrap().starts_with(field), "{field}: {v}");
+    }
+}
+
+/// A real liftlab analysis report (examples/hillstrom.toml's experiment on summary statistics):
+/// 20,000 units per arm, visit rates 10% (control), `mens`% and `womens`%.
+fn real_report(mens: f64, womens: f64) -> Value {
+    let spec = liftlab::spec::Spec::from_toml(
+        &std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/hillstrom.toml")).unwrap(),
+    )
+    .unwrap();
+    let arm = |rate: f64| {
+        let x = (20_000.0 * rate).round();
+        liftlab::stats::moments::SuffStats {
+            n: 20_000,
+            sum_x: x,
+            sum_x2: x,
+            sum_y: 20_000.0,
+            sum_y2: 20_000.0,
+            sum_xy: x,
+            ..Default::default()
+        }
+    };
+    let data = liftlab::report::ExperimentData {
+        exposures: vec![20_000; 3],
+        metrics: vec![vec![arm(0.10), arm(mens), arm(womens)]; 5],
+        ..Default::default()
+    };
+    serde_json::to_value(liftlab::report::analyze_experiment(&spec, "hillstrom", &data).unwrap()).unwrap()
+}
+
+#[tokio::test]
+async fn outcomes_reconcile_and_calibrate() {
+    let a = app();
+    for (title, team, author) in [("a", "crm", "ana"), ("b", "crm", "bo"), ("c", "sales", "bo")] {
+        let (s, v) = call(&a, "POST", "/v1/forecasts", Some(&save_body(title, team, author, 20_000)), true).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+    }
+    let (_, f1) = call(&a, "GET", "/v1/forecasts/1", None, false).await;
+    let rel = &f1["report"]["forecast"]["relative"];
+    let (est, lo, hi) =
+        (rel["estimate"].as_f64().unwrap(), rel["low"].as_f64().unwrap(), rel["high"].as_f64().unwrap());
+    assert!(lo < est && est < hi && lo > 0.0, "{rel}");
+
+    // 1: typed, inside the interval
+    let inside = (lo + est) / 2.0;
+    let (s, v) = call(
+        &a,
+        "POST",
+        "/v1/forecasts/1/outcome",
+        Some(&json!({"observed": {"relative": inside}, "note": "typed"})),
+        true,
+    )
+    .await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["outcome"]["source"], "typed");
+    assert_eq!(v["outcome"]["reconciliation"]["covered"], true);
+    assert!((v["outcome"]["reconciliation"]["error"].as_f64().unwrap() - (est - inside)).abs() < 1e-15);
+
+    // 2: from a real analysis report: the women's e-mail lifts visits 10% -> 11%, a significant
+    // win (+10% relative) far outside the forecast's interval
+    let report = real_report(0.10, 0.11);
+    let effect = report["metrics"][0]["effects"][1].clone();
+    assert_eq!(effect["variant"], "Womens E-Mail");
+    let rel_obs = effect["rel_effect"].as_f64().unwrap();
+    assert!((rel_obs - 0.1).abs() < 1e-12, "{effect}");
+    let body = json!({"report": report.clone(), "metric": "visit"});
+    let (s, v) = call(&a, "POST", "/v1/forecasts/2/outcome", Some(&body), true).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("variant")), "{v}");
+    let body = json!({"report": report.clone(), "metric": "visit", "variant": "Womens E-Mail"});
+    let (s, v) = call(&a, "POST", "/v1/forecasts/2/outcome", Some(&body), true).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["outcome"]["source"], "report:hillstrom/visit/Womens E-Mail");
+    let obs = &v["outcome"]["observed"];
+    assert_eq!(obs["relative"], effect["rel_effect"]);
+    assert_eq!(obs["low"], effect["rel_ci_low"]);
+    assert_eq!(obs["high"], effect["rel_ci_high"]);
+    assert_eq!(obs["significant_win"], true);
+    assert_eq!(v["outcome"]["reconciliation"]["covered"], rel_obs >= lo && rel_obs <= hi);
+    assert!(!(rel_obs >= lo && rel_obs <= hi), "the case must test a miss: {rel_obs} vs [{lo}, {hi}]");
+    let body = json!({"report": report, "metric": "visits", "variant": "Womens E-Mail"});
+    let (s, v) = call(&a, "POST", "/v1/forecasts/2/outcome", Some(&body), true).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("metric")), "{v}");
+    let outside = rel_obs;
+
+    // calibration by hand: forecasts 1 and 2 have the same request, so the same interval
+    let (s, c) = call(&a, "GET", "/v1/calibration", None, false).await;
+    assert_eq!(s, StatusCode::OK, "{c}");
+    let o = &c["overall"];
+    assert_eq!((o["forecasts"].as_u64(), o["reconciled"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(o["coverage"], 0.5);
+    assert_eq!(o["hit_rate"], 1.0);
+    assert_eq!(o["win_share"], 0.5);
+    let bias = ((est - inside) + (est - outside)) / 2.0;
+    assert!((o["bias"].as_f64().unwrap() - bias).abs() < 1e-12, "{o}");
+    let keys =
+        |k: &str| c[k].as_array().unwrap().iter().map(|g| g["key"].as_str().unwrap().to_string()).collect::<Vec<_>>();
+    assert_eq!(keys("by_team"), ["crm", "sales"]);
+    assert_eq!(keys("by_author"), ["ana", "bo"]);
+    let (_, sales) = call(&a, "GET", "/v1/calibration?team=sales", None, false).await;
+    assert_eq!(sales["overall"]["reconciled"], 0);
+    assert_eq!(sales["overall"]["coverage"], Value::Null);
+
+    // the reconciled outcomes feed the empirical-Bayes prior of a new forecast
+    let mut req = request(20_000);
+    req["history"] = json!({"from_ledger": {"team": "crm"}, "past": [{"effect": 0.01, "std_err": 0.01}]});
+    let (s, v) = call(&a, "POST", "/v1/forecast", Some(&req), false).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+    // the typed outcome has no interval, so 1 given + 1 from the report = 2 past effects: too few
+    assert_eq!(v["error"]["field"], "history.past", "{v}");
+    req["history"]["past"] = json!([{"effect": 0.01, "std_err": 0.01}, {"effect": -0.005, "std_err": 0.008}]);
+    let (s, v) = call(&a, "POST", "/v1/forecast", Some(&req), false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["prior"]["experiments"], 3, "{v}");
+}
+
+// ---- the real binary ----------------------------------------------------------------------
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+struct Server {
+    child: Child,
+    port: u16,
+}
+
+impl Server {
+    fn start(db: &Path, port: u16) -> Server {
+        let child = Command::new(env!("CARGO_BIN_EXE_liftlab"))
+            .args([
+                "serve",
+                "--bind",
+                &format!("127.0.0.1:{port}"),
+                "--database",
+                db.to_str().unwrap(),
+                "--token",
+                TOKEN,
+            ])
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let s = Server { child, port };
+        let t0 = Instant::now();
+        while !matches!(http(port, "GET", "/healthz", None), Ok((200, _))) {
+            assert!(t0.elapsed() < Duration::from_secs(30), "service did not start");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+        s
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A minimal HTTP/1.1 client (one request per connection), so the test needs no client crate.
+fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
+    let mut s = TcpStream::connect(("127.0.0.1", port))?;
+    s.set_read_timeout(Some(Duration::from_secs(30)))?;
+    let body = body.map(Value::to_string).unwrap_or_default();
+    write!(
+        s,
+        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
+         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    )?;
+    let mut out = Vec::new();
+    s.read_to_end(&mut out)?;
+    let text = String::from_utf8_lossy(&out);
+    let (head, rest) = text.split_once("\r\n\r\n").ok_or_else(|| std::io::Error::other("no header end"))?;
+    let status: u16 =
+        head.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| std::io::Error::other("no status"))?;
+    let body =
+        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
+    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
+}
+
+fn dechunk(mut s: &str) -> String {
+    let mut out = String::new();
+    while let Some((size, rest)) = s.split_once("\r\n") {
+        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
+        if n == 0 || rest.len() < n {
+            break;
+        }
+        out.push_str(&rest[..n]);
+        s = rest[n..].trim_start_matches("\r\n");
+    }
+    out
+}
+
+fn all_titles(port: u16) -> std::collections::BTreeMap<i64, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let mut before: Option<i64> = None;
+    loop {
+        let path = match before {
+            Some(b) => format!("/v1/forecasts?limit=500&before={b}"),
+            None => "/v1/forecasts?limit=500".to_string(),
+        };
+        let (s, v) = http(port, "GET", &path, None).unwrap();
+        assert_eq!(s, 200, "{v}");
+        let page = v["forecasts"].as_array().unwrap();
+        if page.is_empty() {
+            return out;
+        }
+        for f in page {
+            out.insert(f["id"].as_i64().unwrap(), f["title"].as_str().unwrap().to_string());
+        }
+        before = out.keys().next().copied();
+    }
+}
+
+#[test]
+fn fifty_concurrent_clients_lose_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = Server::start(&dir.path().join("ledger.db"), free_port());
+    let port = server.port;
+    let acked: Vec<(i64, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..50)
+            .map(|c| {
+                scope.spawn(move || {
+                    (0..4)
+                        .map(|i| {
+                            let title = format!("client {c} save {i}");
+                            let (s, v) =
+                                http(port, "POST", "/v1/forecasts", Some(&save_body(&title, "crm", "ana", 2000)))
+                                    .unwrap();
+                            assert_eq!(s, 201, "{v}");
+                            (v["id"].as_i64().unwrap(), title)
+                        })
+                        .collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert_eq!(acked.len(), 200);
+    let stored = all_titles(port);
+    assert_eq!(stored.len(), 200);
+    for (id, title) in &acked {
+        assert_eq!(stored.get(id), Some(title), "forecast {id}");
+    }
+}
+
+#[test]
+fn kill_9_during_writes_loses_no_acknowledged_forecast() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("ledger.db");
+    let port = free_port();
+    let mut server = Server::start(&db, port);
+    let stop = std::sync::atomic::AtomicBool::new(false);
+    let acked: Vec<(i64, String)> = std::thread::scope(|scope| {
+        let handles: Vec<_> = (0..8)
+            .map(|c| {
+                let stop = &stop;
+                scope.spawn(move || {
+                    let mut mine = Vec::new();
+                    for i in 0.. {
+                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                            break;
+                        }
+                        let title = format!("writer {c} save {i}");
+                        match http(port, "POST", "/v1/forecasts", Some(&save_body(&title, "crm", "ana", 2000))) {
+                            Ok((201, v)) => mine.push((v["id"].as_i64().unwrap(), title)),
+                            // the server is gone: what was not acknowledged may be lost
+                            _ => break,
+                        }
+                    }
+                    mine
+                })
+            })
+            .collect();
+        // let writes run, then SIGKILL the server in the middle of them
+        let t0 = Instant::now();
+        while t0.elapsed() < Duration::from_secs(20) {
+            std::thread::sleep(Duration::from_millis(100));
+            if t0.elapsed() > Duration::from_millis(1500) {
+                break;
+            }
+        }
+        server.child.kill().unwrap(); // SIGKILL on Unix
+        server.child.wait().unwrap();
+        stop.store(true, std::sync::atomic::Ordering::Relaxed);
+        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+    });
+    assert!(acked.len() >= 10, "too few writes before the kill to test anything: {}", acked.len());
+    let restarted = Server::start(&db, free_port());
+    let stored = all_titles(restarted.port);
+    for (id, title) in &acked {
+        assert_eq!(stored.get(id), Some(title), "acknowledged forecast {id} lost after kill -9");
+    }
+    println!("kill -9: {} acknowledged saves, {} stored after restart", acked.len(), stored.len());
+}
