@@ -6,7 +6,7 @@ PYTHON ?= python3
 export LIFTLAB_SHARED ?= $(abspath ../shared)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-python develop venv cli lint bench bench-python bench-analysis clean
+.PHONY: help run test test-rust test-python develop venv cli browser lint bench bench-python bench-analysis clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -28,7 +28,7 @@ cli: ## Build the liftlab binary used by the Python-side tests
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff
+	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels
 	touch $@
 
 venv: $(VENV)/.ready ## Create .venv with the Python tools
@@ -36,7 +36,13 @@ venv: $(VENV)/.ready ## Create .venv with the Python tools
 develop: venv ## Build the Python extension into .venv (release mode)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
 
-test-python: develop cli ## pytest: the Python face, README snippets, notebooks, doctests
+browser: ## Debian's chromium and chromium-driver for the page's end-to-end test (if missing)
+	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; \
+	fi
+
+test-python: develop cli browser ## pytest: the Python face, README snippets, notebooks, doctests
 	LIFTLAB_BIN=$(abspath target/debug/liftlab) $(PY) -m pytest -q python tests/python; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 

@@ -1,7 +1,8 @@
 """liftlab: experimentation and A/B-test analysis.
 
 Assignment (GrowthBook-compatible hashing, layers, holdouts, targeting) and experiment analysis
-(effects with honest intervals, CUPED, sequential and Bayesian views, reports) with a Rust core.
+(effects with honest intervals, CUPED, sequential and Bayesian views, reports) and pre-launch
+forecasts (``forecast_impact``: projected lift, test plan, realism from history) with a Rust core.
 """
 
 from liftlab import exceptions
@@ -31,10 +32,14 @@ from liftlab._core import (
     hash_unit,
     in_namespace,
 )
+from liftlab._forecast import FanChart, Forecast, Reconciliation, TornadoChart, forecast_impact
 
 __all__ = [
     "Assignment",
+    "FanChart",
+    "Forecast",
     "ForestPlot",
+    "Reconciliation",
     "Report",
     "adjust_p_values",
     "analyze",
@@ -42,12 +47,14 @@ __all__ = [
     "bayes_effect",
     "compare_arms",
     "confidence_sequence",
+    "forecast_impact",
     "group_sequential_design",
     "minimum_detectable_effect",
     "power",
     "sample_size",
     "Spec",
     "SrmResult",
+    "TornadoChart",
     "check_srm",
     "__version__",
     "assign",

@@ -163,3 +163,25 @@ def _group_sequential_design(info_fractions: list[float], alpha: float = 0.05, a
 def _power(
     what: str, baseline_json: str, options_json: str, effect_json: str | None = None, n_control: float | None = None
 ) -> str: ...
+def _forecast_impact(request_json: str) -> str:
+    """``liftlab::forecast::forecast_impact`` over JSON: the request of ``POST /v1/forecast`` in,
+    its answer out; a bad request raises InvalidInputError naming the field from the root.
+
+    >>> import json
+    >>> from liftlab import _core
+    >>> req = {"model": {"nodes": [{"name": "visitors", "kind": "count", "baseline": 1000},
+    ...                            {"name": "conversion", "kind": "rate", "baseline": 0.05}],
+    ...                  "changes": [{"node": "conversion", "low": 0.1, "likely": 0.1, "high": 0.1}]}}
+    >>> round(json.loads(_core._forecast_impact(json.dumps(req)))["forecast"]["relative"]["estimate"], 12)
+    0.1
+    >>> req["model"]["nodes"][1]["baseline"] = 1.5
+    >>> _core._forecast_impact(json.dumps(req))
+    Traceback (most recent call last):
+    ...
+    liftlab.InvalidInputError: model.nodes[1].baseline: 1.5 is a rate outside [0, 1]
+
+    """
+
+def _reconcile(forecast_relative_json: str, report_json: str, metric: str, variant: str | None = None) -> str:
+    """A forecast's relative interval (``{"estimate", "low", "high"}``) against the observed lift
+    of ``metric`` in an analysis report: ``{"observed": {...}, "reconciliation": {...}}``."""

@@ -78,7 +78,8 @@ pub fn fit_prior(past: &[PastEffect]) -> Result<EffectPrior> {
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Realism {
-    /// The shrunk expectation of the relative lift.
+    /// The shrunk expectation of the relative lift among the units the change reaches (the
+    /// scale of past tests' effects and of the plan's MDE; the topline lift is this × coverage).
     pub expected_lift: f64,
     pub std_dev: f64,
     pub prob_positive: f64,

@@ -322,6 +322,12 @@ fn quantile_sorted(v: &[f64], q: f64) -> f64 {
     v[lo] + (pos - lo as f64) * (v[hi] - v[lo])
 }
 
+/// Days without trailing zeros: 7, 30.5.
+fn fmt_days(d: f64) -> String {
+    let s = format!("{d:.2}");
+    s.trim_end_matches('0').trim_end_matches('.').to_string()
+}
+
 fn fmt_num(x: f64) -> String {
     if x.abs() >= 100.0 {
         let s = format!("{:.0}", x.abs());
@@ -452,7 +458,7 @@ fn formula_text(
     let period = if input.period_days == 1.0 {
         "per day".to_string()
     } else {
-        format!("per {} days", fmt_num(input.period_days))
+        format!("per {} days", fmt_days(input.period_days))
     };
     let level = (input.confidence * 100.0).round();
     format!(
@@ -542,7 +548,10 @@ pub fn forecast_impact(req: &ForecastRequest) -> Result<ForecastReport> {
         if !h.past.is_empty() {
             let p = history::fit_prior(&h.past).map_err(|e| e.within("history"))?;
             let mde = plan.as_ref().map(|p| p.mde_at_max_days.rel_effect);
-            realism = Some(history::realism(&p, forecast.relative.estimate, forecast.relative_std_dev, mde)?);
+            // Past tests measured effects among the units they reached, as the plan's MDE is, so
+            // realism judges the lift among reached units: the topline lift / coverage.
+            let c = req.model.coverage;
+            realism = Some(history::realism(&p, forecast.relative.estimate / c, forecast.relative_std_dev / c, mde)?);
             prior = Some(p);
         }
         if let Some(w) = h.win_rate {

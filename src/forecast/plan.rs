@@ -105,7 +105,14 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
             "the likely per-unit change is 0: there is nothing for a test to detect",
         ));
     }
-    let within = |e: Error| e.within("plan");
+    // The power functions name design fields bare (`power`) and the rest by their own names.
+    let within = |e: Error| {
+        let design = matches!(
+            e.field(),
+            Some("alpha" | "power" | "alternative" | "ratio" | "variants" | "variance_reduction" | "sequential")
+        ) || e.field().is_some_and(|f| f.starts_with("sequential."));
+        e.within(if design { "plan.design" } else { "plan" })
+    };
     let daily_units = first.baseline / input.period_days * input.coverage;
     let o = &plan.design;
     let size = sample_size(&baseline, EffectSize::Relative(rel_effect), o).map_err(within)?;

@@ -4,6 +4,7 @@
 //! place a [`crate::Error`] becomes a Python exception.
 
 mod assign;
+mod forecast;
 mod report;
 mod stats;
 
@@ -49,6 +50,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("LiftlabIOError", py.get_type::<LiftlabIOError>())?;
     assign::register(m)?;
+    forecast::register(m)?;
     report::register(m)?;
     stats::register(m)
 }

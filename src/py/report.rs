@@ -12,7 +12,7 @@ use crate::error::{Error, Result};
 use crate::report::{self, Codes, Exposures, Ids, Outcomes, Report};
 use crate::stats;
 
-fn from_json<T: DeserializeOwned>(text: &str, field: &str) -> PyResult<T> {
+pub(super) fn from_json<T: DeserializeOwned>(text: &str, field: &str) -> PyResult<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
@@ -21,7 +21,7 @@ fn from_json<T: DeserializeOwned>(text: &str, field: &str) -> PyResult<T> {
     })
 }
 
-fn to_json<T: Serialize>(v: &T) -> PyResult<String> {
+pub(super) fn to_json<T: Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| to_py_err(Error::Internal(e.to_string())))
 }
 

@@ -1,0 +1,433 @@
+"""The Python door of forecasting: the same numbers as the CLI, checked against independent references.
+
+References (computed in the test, so they replay on every run):
+- a single changed node with a symmetric range is a normal change (the core's split normal with
+  equal halves), so the relative lift ``coverage · δ`` is normal: its quantiles are
+  ``scipy.stats.norm.ppf``; an asymmetric range is a two-piece normal with closed-form quantiles;
+- Monte Carlo tolerances are 4 standard errors of the estimated quantity: a sample p-quantile
+  over n draws has standard error ``sqrt(p (1 − p) / n) / f(q_p)`` (the asymptotic variance of a
+  sample quantile; e.g. Serfling 1980, *Approximation Theorems of Mathematical Statistics*, 2.3.3),
+  the mean ``sd / sqrt(n)``;
+- the test plan's sample sizes: statsmodels 0.15 ``NormalIndPower`` for a mean (the formula the
+  core uses, ``effect_size = δ/σ``) and, for a proportion, statsmodels' ``power_proportions_2indep``
+  (pooled variance under H0, unpooled under H1, both tails: R's ``power.prop.test(strict=TRUE)``
+  formula) solved with scipy's ``brentq``, plus its closed form ``samplesize_proportions_2indep_onetail``;
+  ``proportion_effectsize`` + ``NormalIndPower`` is Cohen's arcsine h, a different formula, and is
+  not used;
+- the prior: statsmodels ``combine_effects(method_re="dl")``; the false-positive risk: Kohavi, Deng
+  & Vermeer (2022), ``(α/2)(1 − w) / ((α/2)(1 − w) + power · w)``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import math
+import subprocess
+
+import liftlab
+import numpy as np
+import polars as pl
+import pytest
+from conftest import ROOT
+from liftlab import _core
+from liftlab.exceptions import InvalidInputError
+from scipy import optimize, stats
+
+EXAMPLE = ROOT / "examples" / "forecast.toml"
+Z95 = stats.norm.ppf(0.95)  # a PM's low/high are the 5th and 95th percentiles
+
+
+def cli_json(liftlab_bin: str, path) -> dict:
+    r = subprocess.run([liftlab_bin, "forecast", "--spec", str(path), "--json"], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0, r.stderr
+    return json.loads(r.stdout)
+
+
+def funnel(**kw):
+    """A proportion funnel: 5,000 e-mails a day, delivered, clicked; the click rate changes."""
+    nodes = [("emails", "count", 5000), ("delivered", "rate", 0.95), ("clicked", "rate", 0.04)]
+    return liftlab.forecast_impact(nodes, [("clicked", 0.05, 0.10, 0.15)], **kw)
+
+
+# --- the four doors agree ------------------------------------------------------------------
+
+
+def test_python_equals_cli_json(liftlab_bin):
+    """`liftlab forecast --spec examples/forecast.toml --json` and the Python door: identical JSON."""
+    want = cli_json(liftlab_bin, EXAMPLE)
+    assert liftlab.forecast_impact(EXAMPLE).to_dict() == want
+    assert liftlab.forecast_impact(str(EXAMPLE)).to_dict() == want
+    assert liftlab.forecast_impact(request=EXAMPLE).to_dict() == want
+    import tomllib
+
+    assert liftlab.forecast_impact(tomllib.loads(EXAMPLE.read_text())).to_dict() == want
+
+
+def test_cli_and_python_agree_on_an_edited_request(liftlab_bin, tmp_path):
+    """A keyword that differs from its default overrides the request's; the CLI reads the same edit."""
+    text = EXAMPLE.read_text().replace("seed = 1", "seed = 7")
+    (tmp_path / "f.toml").write_text(text)
+    assert liftlab.forecast_impact(EXAMPLE, seed=7).to_dict() == cli_json(liftlab_bin, tmp_path / "f.toml")
+
+
+def test_list_tuple_and_mapping_inputs_agree():
+    nodes = [("emails", "count", 5000), ("delivered", "rate", 0.95), ("clicked", "rate", 0.04)]
+    as_dicts = [{"name": n, "kind": k, "baseline": b} for n, k, b in nodes]
+    a = liftlab.forecast_impact(nodes, [("clicked", 0.05, 0.10, 0.15)])
+    b = liftlab.forecast_impact(as_dicts, [{"node": "clicked", "low": 0.05, "likely": 0.10, "high": 0.15}])
+    c = liftlab.forecast_impact(pl.DataFrame(as_dicts), {"clicked": (0.05, 0.10, 0.15)})
+    d = liftlab.forecast_impact(nodes, [("clicked", np.float64(0.05), 0.10, np.float64(0.15))])
+    assert a.to_dict() == b.to_dict() == c.to_dict() == d.to_dict()
+    assert a.request["model"]["nodes"] == as_dicts
+
+
+def test_python_defaults_are_the_core_defaults():
+    """Defaults live once, in Rust: a request without them gives what the Python signature sends."""
+    sig = inspect.signature(liftlab.forecast_impact).parameters
+    assert {k: sig[k].default for k in ("coverage", "dilution", "period_days", "draws", "seed", "confidence")} == {
+        "coverage": 1.0,
+        "dilution": 0.0,
+        "period_days": 1.0,
+        "draws": 100_000,
+        "seed": 0,
+        "confidence": 0.95,
+    }
+    nodes = [{"name": "visits", "kind": "count", "baseline": 800}, {"name": "conversion", "kind": "rate", "baseline": 0.1}]
+    changes = [{"node": "conversion", "low": -0.02, "likely": 0.03, "high": 0.1}]
+    bare = json.loads(_core._forecast_impact(json.dumps({"model": {"nodes": nodes, "changes": changes}})))
+    assert liftlab.forecast_impact(nodes, changes).to_dict() == bare
+
+
+def test_same_seed_same_numbers():
+    a, b = funnel(seed=11).to_dict(), funnel(seed=11).to_dict()
+    assert a == b
+    c = funnel(seed=12).to_dict()
+    assert c["forecast"]["relative"] != a["forecast"]["relative"]
+    # the likely-change figures do not depend on the draws
+    assert c["forecast"]["relative_likely"] == a["forecast"]["relative_likely"]
+
+
+# --- independent references ----------------------------------------------------------------
+
+
+def quantile_se(p: float, n: int, density: float) -> float:
+    """Asymptotic standard error of the sample p-quantile of n draws."""
+    return math.sqrt(p * (1 - p) / n) / density
+
+
+def test_single_symmetric_node_is_a_normal_lift():
+    """One rate node changes by +2% / +5% / +8% (symmetric): δ ~ N(0.05, (0.06 / (2 · 1.6449))²);
+    half the units are reached, so the lift is 0.5 · δ. Its quantiles, mean and sd must be
+    scipy's normal ones within 4 Monte Carlo standard errors (n = 1,000,000 draws)."""
+    n, cov = 1_000_000, 0.5
+    f = liftlab.forecast_impact(
+        [("visitors", "count", 10_000), ("conversion", "rate", 0.04)],
+        [("conversion", 0.02, 0.05, 0.08)],
+        coverage=cov,
+        draws=n,
+        seed=3,
+    )
+    mu, sd = cov * 0.05, cov * 0.06 / (2 * Z95)
+    assert f.relative_likely == pytest.approx(mu, abs=1e-15)
+    assert abs(f.relative.estimate - mu) < 4 * sd / math.sqrt(n)
+    assert abs(f.relative_std_dev - sd) < 4 * sd / math.sqrt(2 * (n - 1))  # sd of a normal sample sd
+    for p, got in f.quantiles.items():
+        want = stats.norm.ppf(p, mu, sd)
+        se = quantile_se(p, n, stats.norm.pdf(want, mu, sd))
+        assert abs(got - want) < 4 * se, (p, got, want, se)
+    assert (f.relative.low, f.relative.high) == (f.quantiles[0.025], f.quantiles[0.975])
+    # the same against a numpy Monte Carlo of its own (another generator): 4 · sqrt(2) standard errors
+    own = cov * np.random.default_rng(20260101).normal(0.05, 0.06 / (2 * Z95), n)
+    for p, got in f.quantiles.items():
+        se = quantile_se(p, n, stats.norm.pdf(stats.norm.ppf(p, mu, sd), mu, sd))
+        assert abs(got - np.quantile(own, p)) < 4 * math.sqrt(2) * se
+    assert abs(f.relative.estimate - own.mean()) < 4 * math.sqrt(2) * sd / math.sqrt(n)
+    # the delta method on the log scale has a closed form here: g = ln(1 + cov·m), sd_g = cov·σ / (1 + cov·m)
+    g, sg, z = math.log1p(mu), sd / (1 + mu), stats.norm.ppf(0.975)
+    assert f.relative_delta.estimate == pytest.approx(mu, rel=1e-12)
+    assert f.relative_delta.low == pytest.approx(math.expm1(g - z * sg), rel=1e-12)
+    assert f.relative_delta.high == pytest.approx(math.expm1(g + z * sg), rel=1e-12)
+    # absolute = relative × baseline, per year = per day × 365.25
+    assert f.baseline == 400.0
+    assert f.per_year.estimate == pytest.approx(f.relative.estimate * 400 * 365.25, rel=1e-12)
+
+
+def split_normal_quantile(p: float, m: float, lo: float, hi: float) -> float:
+    """Two-piece normal (mode m, scale lo below and hi above): F(x) = 2·lo/(lo+hi)·Φ((x−m)/lo) below m."""
+    w = lo / (lo + hi)
+    return m + lo * stats.norm.ppf(p / (2 * w)) if p <= w else m + hi * stats.norm.ppf(0.5 + (p - w) / (2 * (1 - w)))
+
+
+def split_normal_pdf(x: float, m: float, lo: float, hi: float) -> float:
+    s = lo if x < m else hi
+    return 2 / (math.sqrt(2 * math.pi) * (lo + hi)) * math.exp(-((x - m) ** 2) / (2 * s * s))
+
+
+def test_example_matches_the_two_piece_normal():
+    """examples/forecast.toml changes one node by +2% / +6% / +12% with coverage 0.6: the lift is
+    0.6 · δ, δ two-piece normal with σ₋ = 0.04 / 1.6449 and σ₊ = 0.06 / 1.6449. Quantiles by the
+    closed form above (checked by numerical integration when written), within 4 standard errors
+    at the example's 100,000 draws; the mean is m + sqrt(2/π)(σ₊ − σ₋)."""
+    f = liftlab.forecast_impact(EXAMPLE)
+    n, c, m, lo, hi = f.draws, 0.6, 0.06, 0.04 / Z95, 0.06 / Z95
+    sd = math.sqrt((1 - 2 / math.pi) * (hi - lo) ** 2 + lo * hi)
+    assert abs(f.relative.estimate - c * (m + math.sqrt(2 / math.pi) * (hi - lo))) < 4 * c * sd / math.sqrt(n)
+    for p, got in f.quantiles.items():
+        q = split_normal_quantile(p, m, lo, hi)
+        se = c * quantile_se(p, n, split_normal_pdf(q, m, lo, hi))
+        assert abs(got - c * q) < 4 * se, (p, got, c * q, se)
+    # the tornado bar: the node at its low / high with coverage applied
+    s = f.sensitivity()
+    assert s["at_low"][0] == pytest.approx(0.6 * 0.02, abs=1e-15) and s["at_high"][0] == pytest.approx(0.6 * 0.12, abs=1e-15)
+
+
+def test_monte_carlo_agrees_with_the_delta_method():
+    """Two narrow symmetric changes (+1/+3/+5% and 0/+2/+4%): the Monte Carlo 95% interval of
+    (1 + δ₁)(1 + δ₂) − 1 and the log-scale delta-method interval agree within 1% of the interval's
+    width. Measured: both bounds about 0.5% of the width apart (the log-normal approximation),
+    and the Monte Carlo standard error of a 2.5% quantile at 10⁶ draws is 0.07% of the width."""
+    f = liftlab.forecast_impact(
+        [("visitors", "count", 10_000), ("ctr", "rate", 0.3), ("conversion", "rate", 0.05)],
+        [("ctr", 0.01, 0.03, 0.05), ("conversion", 0.0, 0.02, 0.04)],
+        draws=1_000_000,
+        seed=5,
+    )
+    mc, dm = f.relative, f.relative_delta
+    width = mc.high - mc.low
+    assert abs(mc.low - dm.low) < 0.01 * width
+    assert abs(mc.high - dm.high) < 0.01 * width
+    assert abs(mc.estimate - dm.estimate) < 0.01 * width
+    assert f.relative_likely == pytest.approx(1.03 * 1.02 - 1, rel=1e-12)
+
+
+def test_plan_of_a_mean_matches_statsmodels_normal_ind_power():
+    """The example's per-lead topline is a mean (12.6, sd 80): statsmodels NormalIndPower's power
+    with effect_size = δ/σ, δ = 12.6 × 6%, solved with scipy's brentq to 1e-14. (NormalIndPower's
+    own solve_power stops earlier: its MDE here is 2e-6 off, and the core's value is the one whose
+    power is 0.8 to 1e-11.)"""
+    from statsmodels.stats.power import NormalIndPower
+
+    p = liftlab.forecast_impact(EXAMPLE).plan
+    mean, sd = 0.35 * 0.08 * 450, 80.0
+    assert p["baseline"] == {"kind": "mean", "mean": pytest.approx(mean, rel=1e-15), "std_dev": sd}
+    delta = mean * 0.06
+    nip = NormalIndPower()
+    def power_at(n, es=delta / sd):
+        return nip.power(es, n, 0.05, ratio=1.0, alternative="two-sided")
+
+    n = optimize.brentq(lambda n: power_at(n) - 0.8, 100, 1e8, xtol=1e-9, rtol=1e-14)
+    assert p["sample_size"]["n_control_exact"] == pytest.approx(n, rel=1e-9)
+    assert p["sample_size"]["n_control_exact"] == pytest.approx(
+        nip.solve_power(effect_size=delta / sd, alpha=0.05, power=0.8, ratio=1.0, alternative="two-sided"), rel=1e-6
+    )
+    assert p["sample_size"]["n_control"] == math.ceil(p["sample_size"]["n_control_exact"])
+    # 60% of 2,000 leads a day are reached; the test needs n_total of them
+    assert p["daily_units"] == pytest.approx(1200)
+    assert p["duration_days"] == math.ceil(p["sample_size"]["n_total"] / 1200)
+    # what 28 days (16,800 per arm) can see, and the power for the likely change in that time
+    n28 = 1200 * 28 / 2
+    es = optimize.brentq(lambda e: power_at(n28, e) - 0.8, 1e-4, 1.0, xtol=1e-15, rtol=1e-14)
+    assert p["mde_at_max_days"]["rel_effect"] == pytest.approx(es * sd / mean, rel=1e-9)
+    assert p["power_at_max_days"] == pytest.approx(power_at(n28), rel=1e-9)
+
+
+def test_plan_of_a_proportion_matches_power_prop_test_formula():
+    """A funnel of rates below a count is a proportion: 0.95 × 0.04 = 0.038, +10% likely. The core
+    implements R's power.prop.test (pooled variance under H0, unpooled under H1, both tails):
+    statsmodels' power_proportions_2indep is that formula, solved here with scipy's brentq."""
+    from statsmodels.stats.proportion import power_proportions_2indep, samplesize_proportions_2indep_onetail
+
+    p = funnel(plan=True).plan
+    rate = 0.95 * 0.04
+    assert p["baseline"] == {"kind": "proportion", "rate": pytest.approx(rate, rel=1e-15)}
+    assert p["rel_effect"] == pytest.approx(0.10, rel=1e-12)
+    diff = rate * 0.10
+
+    def power_at(n):
+        return power_proportions_2indep(diff, rate, n, ratio=1, alpha=0.05, alternative="two-sided", return_results=False)
+
+    n = optimize.brentq(lambda n: power_at(n) - 0.8, 100, 1e7, xtol=1e-9, rtol=1e-14)
+    got = p["sample_size"]["n_control_exact"]
+    assert got == pytest.approx(n, rel=1e-9)
+    # the closed form counts one tail; the other adds 1e-6 of power here, so it asks 2.5e-6 more units
+    closed = samplesize_proportions_2indep_onetail(diff, rate, 0.8, alpha=0.05)
+    assert closed > got and got == pytest.approx(closed, rel=1e-5)
+    # the same number as liftlab.sample_size, the analysis door's planner
+    assert liftlab.sample_size(rate=rate, rel_effect=0.10)["n_control_exact"] == pytest.approx(got, rel=1e-12)
+    assert p["duration_days"] == math.ceil(p["sample_size"]["n_total"] / 5000)
+
+
+def test_realism_and_false_positive_risk_match_references():
+    from statsmodels.stats.meta_analysis import combine_effects
+
+    f = liftlab.forecast_impact(EXAMPLE)
+    past = [(0.021, 0.010), (-0.004, 0.008), (0.013, 0.012), (0.035, 0.015), (0.002, 0.006)]
+    x, s = np.array([e for e, _ in past]), np.array([e for _, e in past])
+    res = combine_effects(x, s**2, method_re="dl")
+    assert f.prior["mean"] == pytest.approx(res.mean_effect_re, rel=1e-12)
+    assert f.prior["tau2"] == pytest.approx(res.tau2, rel=1e-12)
+    # precision weighting of the prior and the forecast N(mean, sd²), on the scale of past tests:
+    # the lift among the reached units, i.e. the topline lift / coverage (0.6 in the example)
+    c = 0.6
+    wp, wf = 1 / res.tau2, 1 / (f.relative_std_dev / c) ** 2
+    mean = (wp * res.mean_effect_re + wf * f.relative.estimate / c) / (wp + wf)
+    assert f.realism["expected_lift"] == pytest.approx(mean, rel=1e-12)
+    assert f.realism["prob_positive"] == pytest.approx(stats.norm.sf(0, mean, math.sqrt(1 / (wp + wf))), rel=1e-9)
+    power = min(f.plan["power_at_max_days"], f.plan["sample_size"]["power"])
+    a, w = 0.05 / 2, 0.2
+    assert f.false_positive_risk == pytest.approx(a * (1 - w) / (a * (1 - w) + power * w), rel=1e-12)
+
+
+def test_history_as_a_table():
+    past = pl.DataFrame({"name": ["a", "b", "c", "d"], "effect": [0.01, 0.03, -0.01, 0.02], "std_err": [0.01, 0.01, 0.01, 0.01]})
+    a = funnel(plan=True, history={"past": past, "win_rate": 0.3})
+    b = funnel(plan=True, history={"past": [(0.01, 0.01), (0.03, 0.01), (-0.01, 0.01), (0.02, 0.01)], "win_rate": 0.3})
+    assert a.to_dict() == b.to_dict()
+    assert a.prior["experiments"] == 4 and 0 < a.realism["prob_positive"] < 1
+
+
+# --- the fan chart's numbers -----------------------------------------------------------------
+
+
+def test_cumulative_gain_is_the_lift_times_time():
+    f = liftlab.forecast_impact(EXAMPLE)
+    g = f.cumulative_gain(12)
+    assert g.height == 13 and g["q0.5"][0] == 0
+    year = g.filter(pl.col("month") == 12)
+    assert year["q0.025"][0] == pytest.approx(f.per_year.low, rel=1e-12)
+    assert year["q0.975"][0] == pytest.approx(f.per_year.high, rel=1e-12)
+    month = g.filter(pl.col("month") == 1)
+    assert month["q0.025"][0] == pytest.approx(f.per_month.low, rel=1e-12)
+
+
+# --- bad input names the field -------------------------------------------------------------
+
+NODES = [("leads", "count", 1000), ("answered", "rate", 0.3), ("deal", "rate", 0.1)]
+CHANGE = [("answered", 0.0, 0.05, 0.1)]
+
+
+@pytest.mark.parametrize(
+    ("nodes", "changes", "field"),
+    [
+        ([("leads", "count", 1000), ("answered", "rate", 1.5)], CHANGE, r"model\.nodes\[1\]\.baseline"),
+        (NODES, [("answered", 0.1, 0.05, 0.0)], r"model\.changes\[0\]"),
+        ([("leads", "count", 0), ("answered", "rate", 0.3)], CHANGE, r"model\.nodes\[0\]\.baseline"),
+        ([], CHANGE, r"model\.nodes"),
+        (NODES, [("replied", 0.0, 0.05, 0.1)], r"model\.changes\[0\]\.node"),
+        (NODES, [], r"model\.changes"),
+        ([("leads", "ratio", 1000)], CHANGE, r"model\.nodes\[0\]\.kind"),
+        (NODES, [("answered", 0.0, 0.05, 4.0)], r"model\.changes\[0\]\.high"),
+        ([("leads", "count", float("nan"))], CHANGE, r"model\.nodes\[0\]\.baseline"),
+        ([("leads", "count")], CHANGE, r"nodes\[0\]"),
+    ],
+    ids=["rate-above-1", "low-above-high", "zero-count", "empty-funnel", "unknown-node", "no-change", "bad-kind",
+         "rate-pushed-above-1", "nan", "short-tuple"],
+)
+def test_bad_input_names_the_field(nodes, changes, field):
+    with pytest.raises(InvalidInputError, match=rf"^{field}: "):
+        liftlab.forecast_impact(nodes, changes)
+
+
+def test_bad_options_name_the_field():
+    with pytest.raises(InvalidInputError, match=r"^model\.coverage: "):
+        liftlab.forecast_impact(NODES, CHANGE, coverage=0)
+    with pytest.raises(InvalidInputError, match=r"^model\.draws: "):
+        liftlab.forecast_impact(NODES, CHANGE, draws=10)
+    with pytest.raises(InvalidInputError, match=r"^plan\.std_dev: "):  # revenue per lead is not a proportion
+        liftlab.forecast_impact([*NODES, ("deal_value", "value", 300)], CHANGE, plan=True)
+    # the design's checks name the option within the plan (`plan.power`, the request path is plan.design.power)
+    with pytest.raises(InvalidInputError, match=r"^plan\.(design\.)?power: "):
+        liftlab.forecast_impact(NODES, CHANGE, plan={"power": 1.5})
+    with pytest.raises(InvalidInputError, match=r"^plan\.max_days: "):
+        liftlab.forecast_impact(NODES, CHANGE, plan={"max_days": 0})
+    with pytest.raises(InvalidInputError, match=r"^history\.past\[1\]\.std_err: "):
+        liftlab.forecast_impact(NODES, CHANGE, history={"past": [(0.01, 0.01), (0.02, 0), (0.0, 0.01)]})
+    with pytest.raises(InvalidInputError, match=r"^request: cannot read"):
+        liftlab.forecast_impact("no/such/forecast.toml")
+    with pytest.raises(InvalidInputError, match=r"^model\.nodes\[0\]\.name: "):
+        liftlab.forecast_impact(request={"model": {"nodes": [{"name": " ", "kind": "count", "baseline": 1}], "changes": []}})
+
+
+# --- the display ----------------------------------------------------------------------------
+
+
+def test_html_has_the_tables_and_two_charts():
+    f = liftlab.forecast_impact(EXAMPLE)
+    h = f._repr_html_()
+    assert h.count("<svg") == 2
+    for text in ("Projection", "Test plan", "Realism from history", "answered", "false-positive risk"):
+        assert text in h
+    assert f.fan_chart()._repr_svg_().startswith("<svg") and f.fan_chart(24).svg != f.fan_chart().svg
+    assert f.tornado_chart()._repr_svg_().count("<rect") == 2  # one bar, two halves
+    assert "liftlab.Forecast" in repr(f)
+    with pytest.raises(InvalidInputError, match="^months: "):
+        f.fan_chart(0)
+    # names are escaped
+    g = liftlab.forecast_impact([("a<b>", "count", 10)], [("a<b>", 0.0, 0.1, 0.2)])
+    assert "<b>" not in g._repr_html_() and "a&lt;b&gt;" in g._repr_html_()
+
+
+def test_prd_paragraph_states_the_numbers():
+    f = liftlab.forecast_impact(EXAMPLE)
+    text = f.prd_paragraph()
+    p = f.plan
+    for needle in (
+        f"{f.relative.estimate * 100:+.2f}%",
+        f"{f.relative.low * 100:+.2f}%",
+        f"{p['sample_size']['n_control']:,}",
+        f"{p['duration_days']} days",
+        f"{f.realism['prob_positive'] * 100:.0f}%",  # 98%: neither tail is rounded
+        f"{f.false_positive_risk * 100:.1f}%",
+        f.formula,
+    ):
+        assert needle in text, needle
+    assert f"{p['sample_size']['n_control']:,} units per arm" in text
+    # without plan or history the paragraph has neither
+    bare = funnel().prd_paragraph()
+    assert "units in control" not in bare and "past experiments" not in bare
+
+
+# --- reconciliation -------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def small_report():
+    spec = """
+[[experiments]]
+key = "sms"
+variants = ["control", "sms"]
+[[metrics]]
+name = "converted"
+kind = "binary"
+"""
+    rng = np.random.default_rng(1)
+    n = 4000
+    variant = np.where(np.arange(n) % 2 == 0, "control", "sms")
+    converted = (rng.random(n) < np.where(variant == "sms", 0.12, 0.10)).astype(int)
+    ids = list(range(n))
+    return liftlab.analyze(
+        spec, pl.DataFrame({"unit_id": ids, "variant": variant}), pl.DataFrame({"unit_id": ids, "converted": converted})
+    )
+
+
+def test_reconcile_reads_the_report(small_report):
+    f = liftlab.forecast_impact([("leads", "count", 1000), ("converted", "rate", 0.10)], [("converted", 0.05, 0.15, 0.30)], seed=2)
+    row = small_report.to_polars().row(0, named=True)
+    for given in (small_report, small_report.to_dict(), small_report.to_json()):
+        r = f.reconcile(given, "converted")
+        assert r.observed == row["rel_effect"]
+        assert (r.observed_low, r.observed_high) == (row["rel_ci_low"], row["rel_ci_high"])
+        assert r.forecast == f.relative.estimate
+        assert r.error == pytest.approx(f.relative.estimate - row["rel_effect"], abs=1e-15)
+        assert r.covered == (f.relative.low <= row["rel_effect"] <= f.relative.high)
+        assert r.direction_hit == (np.sign(row["rel_effect"]) == np.sign(f.relative.estimate))
+    assert f.reconcile(small_report, "converted", "sms").to_dict() == r.to_dict()
+    assert "Forecast vs observed" in r._repr_html_() and r._repr_html_().count("<svg") == 1
+    assert "liftlab.Reconciliation" in repr(r)
+    with pytest.raises(InvalidInputError, match="^metric: "):
+        f.reconcile(small_report, "revenue")
+    with pytest.raises(InvalidInputError, match="^variant: "):
+        f.reconcile(small_report, "converted", "email")
+    with pytest.raises(InvalidInputError, match="^report"):
+        f.reconcile({"experiment": "x"}, "converted")
