@@ -4,6 +4,7 @@ mod analysis;
 mod assign;
 mod forecast;
 mod meta;
+mod page;
 mod stats;
 
 use super::ApiRouter;
@@ -16,6 +17,7 @@ pub(super) fn read_routes() -> ApiRouter {
         .merge(stats::read_routes())
         .merge(analysis::read_routes())
         .merge(forecast::read_routes())
+        .merge(page::routes())
 }
 
 /// Routes that change stored state; the caller adds the bearer-token check.
