@@ -315,11 +315,55 @@ fn lift(input: &ForecastInput, changed: &[(usize, &Change)], deltas: &[f64]) -> 
     input.coverage * (prod - 1.0)
 }
 
-fn quantile_sorted(v: &[f64], q: f64) -> f64 {
-    let pos = q * (v.len() - 1) as f64;
-    let lo = pos.floor() as usize;
-    let hi = (lo + 1).min(v.len() - 1);
-    v[lo] + (pos - lo as f64) * (v[hi] - v[lo])
+/// Sample quantiles with linear interpolation between order statistics (numpy's default,
+/// "linear"), found by selection rather than a full sort: O(n log k) for k quantiles.
+struct Quantiles {
+    /// (index, value) of each order statistic needed, sorted by index.
+    stats: Vec<(usize, f64)>,
+    n: usize,
+}
+
+impl Quantiles {
+    fn positions(n: usize, q: f64) -> (usize, usize, f64) {
+        let pos = q * (n - 1) as f64;
+        let lo = pos.floor() as usize;
+        (lo, (lo + 1).min(n - 1), pos - lo as f64)
+    }
+
+    fn new(v: &mut [f64], probs: &[f64]) -> Self {
+        let n = v.len();
+        let mut idx: Vec<usize> = probs
+            .iter()
+            .flat_map(|&q| {
+                let (lo, hi, _) = Self::positions(n, q);
+                [lo, hi]
+            })
+            .collect();
+        idx.sort_unstable();
+        idx.dedup();
+        select_many(v, &idx, 0);
+        Quantiles { stats: idx.iter().map(|&i| (i, v[i])).collect(), n }
+    }
+
+    fn at(&self, q: f64) -> f64 {
+        let (lo, hi, frac) = Self::positions(self.n, q);
+        let get = |i: usize| self.stats[self.stats.binary_search_by_key(&i, |s| s.0).expect("selected")].1;
+        let (a, b) = (get(lo), get(hi));
+        a + frac * (b - a)
+    }
+}
+
+/// Puts the order statistics at `idx` (sorted, relative to the whole slice at `offset`) in place.
+fn select_many(v: &mut [f64], idx: &[usize], offset: usize) {
+    if idx.is_empty() || v.is_empty() {
+        return;
+    }
+    let mid = idx.len() / 2;
+    let k = idx[mid] - offset;
+    v.select_nth_unstable_by(k, f64::total_cmp);
+    let (left, right) = v.split_at_mut(k);
+    select_many(left, &idx[..mid], offset);
+    select_many(&mut right[1..], &idx[mid + 1..], offset + k + 1);
 }
 
 /// Days without trailing zeros: 7, 30.5.
@@ -359,22 +403,23 @@ pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
 
     // Monte Carlo
     let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
+    let factors: Vec<f64> = changed.iter().map(|&(k, _)| dilution_factor(input, k)).collect();
     let mut draws = Vec::with_capacity(input.draws);
-    let mut deltas = vec![0.0; changed.len()];
     for _ in 0..input.draws {
-        for ((d, dist), &(min, max)) in deltas.iter_mut().zip(&dists).zip(&limits) {
+        let mut prod = 1.0;
+        for ((dist, &(min, max)), &f) in dists.iter().zip(&limits).zip(&factors) {
             let z: f64 = StandardNormal.sample(&mut rng);
             let u: f64 = rand::RngExt::random(&mut rng);
-            *d = dist.draw(z, u).clamp(min, max);
+            prod *= 1.0 + dist.draw(z, u).clamp(min, max) * f;
         }
-        draws.push(lift(input, &changed, &deltas));
+        draws.push(input.coverage * (prod - 1.0));
     }
     let mean = draws.iter().sum::<f64>() / draws.len() as f64;
     let relative_std_dev = (draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (draws.len() - 1) as f64).sqrt();
-    draws.sort_unstable_by(f64::total_cmp);
     let tail = (1.0 - input.confidence) / 2.0;
-    let relative =
-        Interval { estimate: mean, low: quantile_sorted(&draws, tail), high: quantile_sorted(&draws, 1.0 - tail) };
+    let probs: Vec<f64> = [tail, 1.0 - tail].into_iter().chain(FAN_LEVELS).collect();
+    let q = Quantiles::new(&mut draws, &probs);
+    let relative = Interval { estimate: mean, low: q.at(tail), high: q.at(1.0 - tail) };
 
     // delta method on g = ln(1 + L) at the means
     let means: Vec<f64> = dists.iter().map(SplitNormal::mean).collect();
@@ -415,7 +460,7 @@ pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
     let most_sensitive = sensitivity.first().filter(|s| s.swing > 0.0).map(|s| s.node.clone());
 
     let formula = formula_text(input, &changed, baseline, relative_likely, &relative);
-    let quantiles = FAN_LEVELS.iter().map(|&p| [p, quantile_sorted(&draws, p)]).collect();
+    let quantiles = FAN_LEVELS.iter().map(|&p| [p, q.at(p)]).collect();
     Ok(Forecast {
         baseline,
         relative,

@@ -200,3 +200,27 @@ fn plan_of_a_funnel() {
     let only_traffic = ForecastInput { changes: vec![change("list", 0.0, 0.05, 0.1)], ..input };
     assert_eq!(test_plan(&only_traffic, &PlanInput::default()).unwrap_err().field(), Some("model.changes"));
 }
+
+/// Quantiles by selection equal the sorted-array definition (numpy "linear") exactly.
+#[test]
+fn quantiles_by_selection_equal_sorting() {
+    use rand::SeedableRng;
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
+    for n in [1usize, 2, 3, 10, 101, 1000] {
+        let v: Vec<f64> = (0..n).map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng)).collect();
+        let mut sorted = v.clone();
+        sorted.sort_by(f64::total_cmp);
+        let slow = |q: f64| {
+            let pos = q * (n - 1) as f64;
+            let lo = pos.floor() as usize;
+            let hi = (lo + 1).min(n - 1);
+            sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
+        };
+        let probs = [0.0, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 1.0];
+        let mut work = v.clone();
+        let q = super::Quantiles::new(&mut work, &probs);
+        for p in probs {
+            assert_eq!(q.at(p), slow(p), "n={n} p={p}");
+        }
+    }
+}
