@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -41,6 +42,8 @@ def run_sh(script: str, cwd: Path, env: dict) -> str:
 def test_cli_snippet_runs(tmp_path, liftlab_bin):
     (script,) = re.findall(r"```sh\n(.*?)```", section("CLI"), flags=re.S)
     env = dict(os.environ, PATH=f"{Path(liftlab_bin).parent}:{os.environ['PATH']}")
+    (tmp_path / "examples").mkdir()
+    shutil.copy(ROOT / "examples" / "forecast.toml", tmp_path / "examples")
     out = run_sh(script, tmp_path, env)
     assert '"valid":true' in out and "unit_id,experiment,variant,reason,bucket" in out
     assert '{"hash":0.0505}' in out and '{"result":true}' in out
@@ -48,19 +51,26 @@ def test_cli_snippet_runs(tmp_path, liftlab_bin):
     assert "call-script" in out and "booked" in out
     assert (tmp_path / "report.html").read_text().lower().startswith("<!doctype html>")
     assert "<testsuite" in (tmp_path / "junit.xml").read_text()
+    assert "Formula" in out or "formula" in out
 
 
 def test_http_snippet_runs(tmp_path, liftlab_bin):
-    (script,) = re.findall(r"```sh\n(.*?)```", section("HTTP"), flags=re.S)
+    scripts = re.findall(r"```sh\n(.*?)```", section("HTTP"), flags=re.S)
+    assert len(scripts) == 2, "the HTTP tour: assignment/analysis, then forecasting"
+    script = "\n".join(scripts)
     svc = start_service(tmp_path, "--spec", str(ROOT / "examples" / "experiments.toml"))
     try:
         port = svc.url.rsplit(":", 1)[1]
-        out = run_sh(script.replace("127.0.0.1:8080", f"127.0.0.1:{port}"), tmp_path, dict(os.environ))
+        env = dict(os.environ, LIFTLAB_TOKEN=svc.token)
+        out = run_sh(script.replace("127.0.0.1:8080", f"127.0.0.1:{port}"), tmp_path, env)
     finally:
         svc.proc.terminate()
         svc.proc.wait(timeout=10)
     assert '"status":"ok"' in out and '"assignments"' in out and '"hash":0.0505' in out and '"openapi"' in out
     assert '"schema_version":1' in out and '"experiment":"push"' in out
+    # forecasting: a projection, a saved forecast with its outcome, the ledger and the calibration
+    assert '{"forecast":{"baseline":' in out and '{"id":1,"title":"SMS reminder before the call"' in out
+    assert '"reconciliation":{' in out and '{"forecasts":[{"id":1' in out and '{"overall":{"key":"all"' in out
 
 
 def test_readme_commands_are_what_ci_runs():
