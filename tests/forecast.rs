@@ -97,3 +97,55 @@ fn cli_runs_the_example_and_rejects_bad_files() {
     assert_eq!(cli(&["forecast", "--spec", bad.to_str().unwrap()]), 2);
     assert_eq!(cli(&["forecast", "--spec", "missing.toml"]), 2);
 }
+
+/// The experiment spec carries forecasts too: `[[forecasts]]` tied to an experiment, whose arms
+/// the test plan takes.
+#[test]
+fn experiment_spec_forecasts_take_the_experiments_arms() {
+    let spec_path = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/experiments.toml");
+    let spec = liftlab::spec::Spec::from_toml(&std::fs::read_to_string(&spec_path).unwrap()).unwrap();
+    let req = spec.forecast_request(Some("sms-reminder")).unwrap();
+    assert_eq!(spec.forecast_request(None).unwrap(), req, "the only forecast");
+    let plan = req.plan.as_ref().unwrap();
+    assert_eq!((plan.design.variants, plan.design.ratio), (1, 1.0));
+    let p = spec_path.to_str().unwrap();
+    assert_eq!(cli(&["forecast", "--spec", p, "--experiment", "sms-reminder"]), 0);
+    assert_eq!(cli(&["forecast", "--spec", p, "--experiment", "call-script"]), 2);
+    assert_eq!(cli(&["forecast", "--spec", &example(), "--experiment", "sms-reminder"]), 2);
+
+    let three_arms = r#"
+[[experiments]]
+key = "call-script"
+variants = ["control", "short", "long"]
+weights = [0.5, 0.25, 0.25]
+
+[[forecasts]]
+experiment = "call-script"
+model = { nodes = [{ name = "leads", kind = "count", baseline = 900 }, { name = "booked", kind = "rate", baseline = 0.1 }],
+          changes = [{ node = "booked", low = 0.0, likely = 0.1, high = 0.2 }] }
+plan = { max_days = 28 }
+"#;
+    let spec = liftlab::spec::Spec::from_toml(three_arms).unwrap();
+    let req = spec.forecast_request(Some("call-script")).unwrap();
+    let d = req.plan.as_ref().unwrap().design;
+    assert_eq!((d.variants, d.ratio), (2, 0.5));
+    // the plan of two treatments at half the control's size, as the power functions compute it
+    let plan = forecast_impact(&req).unwrap().plan.unwrap();
+    assert!((plan.rel_effect - 0.1).abs() < 1e-15);
+    let direct = liftlab::stats::power::sample_size(
+        &liftlab::stats::power::Baseline::Proportion { rate: 0.1 },
+        liftlab::stats::power::EffectSize::Relative(plan.rel_effect),
+        &d,
+    )
+    .unwrap();
+    assert_eq!(plan.sample_size, direct);
+    assert_eq!((direct.n_control, direct.n_per_variant), (26_624, 13_312));
+
+    let bad = |text: &str, field: &str| {
+        let e = liftlab::spec::Spec::from_toml(text).unwrap_err();
+        assert_eq!(e.field(), Some(field), "{e}");
+    };
+    bad(&three_arms.replace("experiment = \"call-script\"", "experiment = \"nope\""), "forecasts[0].experiment");
+    bad(&three_arms.replace("baseline = 0.1 }", "baseline = 1.1 }"), "forecasts[0].model.nodes[1].baseline");
+    bad(&three_arms.replace("node = \"booked\"", "node = \"sold\""), "forecasts[0].model.changes[0].node");
+}

@@ -421,3 +421,29 @@ fn kill_9_during_writes_loses_no_acknowledged_forecast() {
     }
     println!("kill -9: {} acknowledged saves, {} stored after restart", acked.len(), stored.len());
 }
+
+/// A repeated request is answered from the cache with the same numbers; a different seed is not.
+#[tokio::test]
+async fn repeated_forecasts_are_identical_and_a_new_seed_is_recomputed() {
+    let a = app();
+    let mut req = request(20_000);
+    let (_, first) = call(&a, "POST", "/v1/forecast", Some(&req), false).await;
+    let (_, again) = call(&a, "POST", "/v1/forecast", Some(&req), false).await;
+    assert_eq!(first, again);
+    let core: liftlab::forecast::ForecastRequest = serde_json::from_value(req.clone()).unwrap();
+    assert_eq!(first, serde_json::to_value(liftlab::forecast::forecast_impact(&core).unwrap()).unwrap());
+    req["model"]["seed"] = json!(2);
+    let (_, other) = call(&a, "POST", "/v1/forecast", Some(&req), false).await;
+    assert_ne!(first["forecast"]["relative"], other["forecast"]["relative"]);
+    // more distinct requests than the cache holds: every answer is still the core's
+    for seed in 0..1100u64 {
+        req["model"]["seed"] = json!(seed);
+        req["model"]["draws"] = json!(1000);
+        let (s, v) = call(&a, "POST", "/v1/forecast", Some(&req), false).await;
+        assert_eq!(s, StatusCode::OK);
+        if seed % 250 == 0 {
+            let core: liftlab::forecast::ForecastRequest = serde_json::from_value(req.clone()).unwrap();
+            assert_eq!(v, serde_json::to_value(liftlab::forecast::forecast_impact(&core).unwrap()).unwrap());
+        }
+    }
+}

@@ -123,9 +123,12 @@ enum Command {
     /// Project the topline change of an expected change: the interval, the PRD formula, the
     /// test plan and a reality check from history (TOML with [model], [plan], [history]).
     Forecast {
-        /// Forecast file (TOML).
+        /// Forecast file (TOML with [model]), or an experiment spec with [[forecasts]].
         #[arg(long)]
         spec: String,
+        /// With an experiment spec: the experiment whose forecast to run (needed when it has several).
+        #[arg(long)]
+        experiment: Option<String>,
         /// Print the full result as JSON instead of the summary.
         #[arg(long)]
         json: bool,
@@ -433,18 +436,34 @@ fn run(cli: Cli) -> Result<i32> {
                 junit.as_deref(),
             )
         }
-        Command::Forecast { spec, json } => run_forecast(&spec, json).map(|()| 0),
+        Command::Forecast { spec, experiment, json } => run_forecast(&spec, experiment.as_deref(), json).map(|()| 0),
         other => run_simple(other).map(|()| 0),
     }
 }
 
-fn run_forecast(path: &str, json: bool) -> Result<()> {
+fn run_forecast(path: &str, experiment: Option<&str>, json: bool) -> Result<()> {
     let text = read_file(path)?;
-    let de = toml::Deserializer::parse(&text).map_err(|e| Error::invalid(path, e.to_string().replace('\n', " ")))?;
-    let req: crate::forecast::ForecastRequest = serde_path_to_error::deserialize(de).map_err(|e| {
-        let field = e.path().to_string();
-        Error::invalid(if field == "." { path.to_string() } else { field }, e.inner().to_string().replace('\n', " "))
-    })?;
+    let table: toml::Table =
+        toml::from_str(&text).map_err(|e| Error::invalid(path, e.to_string().replace('\n', " ")))?;
+    let req: crate::forecast::ForecastRequest = if table.contains_key("model") {
+        if experiment.is_some() {
+            return Err(Error::invalid(
+                "experiment",
+                "a forecast file has one forecast; --experiment is for experiment specs",
+            ));
+        }
+        let de =
+            toml::Deserializer::parse(&text).map_err(|e| Error::invalid(path, e.to_string().replace('\n', " ")))?;
+        serde_path_to_error::deserialize(de).map_err(|e| {
+            let field = e.path().to_string();
+            Error::invalid(
+                if field == "." { path.to_string() } else { field },
+                e.inner().to_string().replace('\n', " "),
+            )
+        })?
+    } else {
+        Spec::from_toml(&text)?.forecast_request(experiment)?
+    };
     let out = crate::forecast::forecast_impact(&req)?;
     if json {
         return print_json(&serde_json::to_value(&out).map_err(|e| Error::Internal(e.to_string()))?);

@@ -216,6 +216,11 @@ fn bounds(node: &Node) -> (f64, f64) {
     }
 }
 
+/// Checks a model without running it (the checks `forecast` starts with).
+pub fn validate_input(input: &ForecastInput) -> Result<()> {
+    validate(input).map(|_| ())
+}
+
 fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
     if input.nodes.is_empty() {
         return Err(Error::invalid("nodes", "the metric tree is empty: give at least one node"));

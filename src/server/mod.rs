@@ -42,6 +42,8 @@ pub struct AppState {
     pub config: Arc<ServerConfig>,
     pub store: Arc<Store>,
     pub spec: Arc<RwLock<Option<Arc<ActiveSpec>>>>,
+    /// Answers of recent forecast requests (a forecast is a pure function of its request).
+    pub(crate) forecasts: Arc<routes::ForecastCache>,
 }
 
 impl AppState {
@@ -66,7 +68,12 @@ impl AppState {
             }
             (None, None) => None,
         };
-        Ok(AppState { config: Arc::new(config), store: Arc::new(store), spec: Arc::new(RwLock::new(active)) })
+        Ok(AppState {
+            config: Arc::new(config),
+            store: Arc::new(store),
+            spec: Arc::new(RwLock::new(active)),
+            forecasts: Arc::new(routes::ForecastCache::default()),
+        })
     }
 
     /// The active spec, if one is loaded.

@@ -64,6 +64,25 @@ pub struct SpecFile {
     /// Analysis settings for every experiment (each may override them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analysis: Option<AnalysisSpec>,
+    /// Pre-launch forecasts of experiments' changes (`liftlab forecast --spec … --experiment …`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub forecasts: Vec<ForecastSpec>,
+}
+
+/// The forecast of one experiment's change: the fields of a forecast request, tied to the
+/// experiment whose test will check it. The test plan takes the experiment's arms: with the
+/// default design (one treatment, equal split) it uses the experiment's number of treatments and
+/// its treatment/control weight ratio.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ForecastSpec {
+    /// The key of the experiment that will test the change.
+    pub experiment: String,
+    pub model: crate::forecast::ForecastInput,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plan: Option<crate::forecast::PlanInput>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history: Option<crate::forecast::HistoryInput>,
 }
 
 /// One experiment as written in the spec.
@@ -398,7 +417,47 @@ impl Spec {
                 None => analysis.clone(),
             };
         }
+        for (i, f) in file.forecasts.iter().enumerate() {
+            let at = |field: &str| format!("forecasts[{i}].{field}");
+            if !experiments.iter().any(|e| e.key == f.experiment) {
+                return Err(Error::invalid(at("experiment"), format!("no experiment '{}' in the spec", f.experiment)));
+            }
+            crate::forecast::validate_input(&f.model).map_err(|e| e.within(&at("model")))?;
+        }
         Ok(Spec { version, groups, holdouts, experiments, metrics, analysis, source: file })
+    }
+
+    /// The forecast request of experiment `key` (or of the only forecast when `key` is `None`),
+    /// its plan set to the experiment's arms.
+    pub fn forecast_request(&self, key: Option<&str>) -> Result<crate::forecast::ForecastRequest> {
+        let all = &self.source.forecasts;
+        let f = match key {
+            Some(k) => all.iter().find(|f| f.experiment == k).ok_or_else(|| {
+                let have: Vec<&str> = all.iter().map(|f| f.experiment.as_str()).collect();
+                Error::invalid(
+                    "experiment",
+                    format!("the spec has no forecast for '{k}' (it has: {})", have.join(", ")),
+                )
+            })?,
+            None => match all.as_slice() {
+                [f] => f,
+                [] => return Err(Error::invalid("forecasts", "the spec has no [[forecasts]]")),
+                _ => return Err(Error::invalid("experiment", "the spec has several forecasts; name the experiment")),
+            },
+        };
+        let exp = self.experiment(&f.experiment)?;
+        let mut plan = f.plan.clone();
+        if let Some(p) = plan.as_mut() {
+            let d = &mut p.design;
+            if d.variants == 1 && d.ratio == 1.0 {
+                d.variants = exp.variants.len() - 1;
+                let w = &exp.weights;
+                if w[1..].iter().all(|x| (x - w[1]).abs() < 1e-12) && w[0] > 0.0 {
+                    d.ratio = w[1] / w[0];
+                }
+            }
+        }
+        Ok(crate::forecast::ForecastRequest { model: f.model.clone(), plan, history: f.history.clone() })
     }
 
     fn validate_experiment(x: &ExperimentSpec, groups: &SavedGroups) -> Result<Experiment> {

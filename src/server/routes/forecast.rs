@@ -62,6 +62,49 @@ fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result
     Ok(())
 }
 
+/// The most answers [`ForecastCache`] keeps (each a few kB of JSON).
+const CACHE_ENTRIES: usize = 1024;
+
+/// Recent forecast answers keyed by the canonical JSON of their (resolved) request: a forecast
+/// is a pure function of its request, seed included, so a repeated request (a page projecting
+/// again, a save after a projection) is answered without re-running the Monte Carlo. Bounded:
+/// when full, the oldest half is dropped.
+#[derive(Default)]
+pub(crate) struct ForecastCache {
+    inner: std::sync::Mutex<CacheInner>,
+}
+
+#[derive(Default)]
+struct CacheInner {
+    map: std::collections::HashMap<String, (u64, std::sync::Arc<ForecastReport>)>,
+    tick: u64,
+}
+
+impl ForecastCache {
+    fn get_or_compute(&self, req: &ForecastRequest) -> crate::Result<std::sync::Arc<ForecastReport>> {
+        let key = to_json(req)?;
+        if let Ok(mut c) = self.inner.lock() {
+            c.tick += 1;
+            let tick = c.tick;
+            if let Some(hit) = c.map.get_mut(&key) {
+                hit.0 = tick;
+                return Ok(hit.1.clone());
+            }
+        }
+        let out = std::sync::Arc::new(forecast_impact(req)?);
+        if let Ok(mut c) = self.inner.lock() {
+            if c.map.len() >= CACHE_ENTRIES {
+                let mut ticks: Vec<u64> = c.map.values().map(|v| v.0).collect();
+                let (_, &mut median, _) = ticks.select_nth_unstable(CACHE_ENTRIES / 2);
+                c.map.retain(|_, v| v.0 > median);
+            }
+            let tick = c.tick;
+            c.map.insert(key, (tick, out.clone()));
+        }
+        Ok(out)
+    }
+}
+
 /// Projects the topline change of an expected change to a metric tree, with its interval, the
 /// PRD formula, sensitivities, and (optionally) the test plan and a reality check from history.
 /// `history.from_ledger` takes the past effects from the ledger's reconciled forecasts.
@@ -73,10 +116,10 @@ async fn forecast(
 ) -> Result<Json<ForecastReport>, ApiError> {
     let out = blocking(move || {
         resolve_history(&state, &mut req)?;
-        forecast_impact(&req)
+        state.forecasts.get_or_compute(&req)
     })
     .await?;
-    Ok(Json(out))
+    Ok(Json(out.as_ref().clone()))
 }
 
 /// A forecast to save in the ledger.
@@ -184,9 +227,9 @@ async fn save_forecast(
             .validated()?;
         let mut req = body.request;
         resolve_history(&state, &mut req).map_err(|e| e.within("request"))?;
-        let report = forecast_impact(&req).map_err(|e| e.within("request"))?;
+        let report = state.forecasts.get_or_compute(&req).map_err(|e| e.within("request"))?;
         let request_json = to_json(&req)?;
-        let report_json = to_json(&report)?;
+        let report_json = to_json(report.as_ref())?;
         let stored = state.store.save_forecast(&NewForecast {
             meta: &meta,
             request_json: &request_json,

@@ -8,6 +8,7 @@ mod page;
 mod stats;
 
 use super::ApiRouter;
+pub(crate) use forecast::ForecastCache;
 
 /// Routes anyone may call.
 pub(super) fn read_routes() -> ApiRouter {
