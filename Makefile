@@ -6,7 +6,7 @@ PYTHON ?= python3
 export LIFTLAB_SHARED ?= $(abspath ../shared)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-python develop venv cli browser lint bench bench-python bench-analysis clean
+.PHONY: help run test test-rust test-python develop venv cli browser lint bench bench-python bench-analysis bench-forecast clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -55,11 +55,17 @@ lint: venv ## cargo fmt --check, clippy -D warnings, ruff
 bench: ## Criterion benches (Rust)
 	cargo bench --bench assign
 	cargo bench --bench analysis
+	cargo bench --bench forecast
 
 bench-analysis: develop ## liftlab analyze vs pandas + scipy on 10,000,000 units from Parquet
 	cargo build --release --bin liftlab
 	$(PY) -m pip install -q pyarrow
 	$(PY) bench/analysis_vs_pandas.py
+
+bench-forecast: develop ## a 100,000-draw forecast: liftlab vs the same Monte Carlo in numpy; POST /v1/forecast under wrk
+	$(PY) bench/forecast_vs_numpy.py
+	bench/http_forecast.sh 200 15
+	SAME=1 bench/http_forecast.sh 200 15
 
 bench-python: develop ## liftlab vs the GrowthBook Python SDK on the same 1,000,000 ids
 	$(PY) -m pip install -q growthbook
