@@ -9,13 +9,12 @@ Usage: .venv/bin/python bench/forecast_vs_numpy.py   (`make bench-forecast`)
 from __future__ import annotations
 
 import time
-import tomllib
 from pathlib import Path
 
-import numpy as np
-from scipy import stats
-
 import liftlab
+import numpy as np
+import tomllib
+from scipy import stats
 
 ROOT = Path(__file__).resolve().parents[1]
 REQ = tomllib.loads((ROOT / "examples" / "forecast.toml").read_text())

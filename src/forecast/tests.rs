@@ -207,7 +207,8 @@ fn quantiles_by_selection_equal_sorting() {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
     for n in [1usize, 2, 3, 10, 101, 1000] {
-        let v: Vec<f64> = (0..n).map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng)).collect();
+        let v: Vec<f64> =
+            (0..n).map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng)).collect();
         let mut sorted = v.clone();
         sorted.sort_by(f64::total_cmp);
         let slow = |q: f64| {
