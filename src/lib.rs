@@ -35,6 +35,7 @@ pub mod forecast;
 pub mod report;
 pub mod spec;
 pub mod stats;
+pub mod uplift;
 
 #[cfg(feature = "cli")]
 pub mod cli;
