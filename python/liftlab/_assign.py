@@ -16,6 +16,18 @@ from liftlab.exceptions import InvalidInputError, SchemaError
 SpecLike = Union[Spec, str, os.PathLike, Mapping[str, Any]]
 
 
+def _toml_text(value: Any, field: str) -> str | None:
+    """The TOML text of a path to a `.toml` file or of TOML given as a string; None otherwise."""
+    if isinstance(value, os.PathLike) or (isinstance(value, str) and "\n" not in value and value.endswith(".toml")):
+        path = os.fspath(value)
+        try:
+            with open(path, encoding="utf-8") as f:
+                return f.read()
+        except OSError as e:
+            raise InvalidInputError(f"{field}: cannot read {path}: {e.strerror}") from None
+    return value if isinstance(value, str) else None
+
+
 def load_spec(spec: SpecLike) -> Spec:
     """Returns a validated :class:`Spec` from a Spec, a path to a TOML file, TOML text or a dict.
 
@@ -27,16 +39,9 @@ def load_spec(spec: SpecLike) -> Spec:
         return spec
     if isinstance(spec, Mapping):
         return Spec.from_json(json.dumps(spec))
-    if isinstance(spec, os.PathLike) or (isinstance(spec, str) and "\n" not in spec and spec.endswith(".toml")):
-        path = os.fspath(spec)
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as e:
-            raise InvalidInputError(f"spec: cannot read {path}: {e.strerror}") from None
+    text = _toml_text(spec, "spec")
+    if text is not None:
         return Spec.from_toml(text)
-    if isinstance(spec, str):
-        return Spec.from_toml(spec)
     raise InvalidInputError(f"spec: expected a Spec, a path, TOML text or a dict, got {type(spec).__name__}")
 
 

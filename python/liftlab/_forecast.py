@@ -18,6 +18,7 @@ from typing import Any, NamedTuple, Union
 import polars as pl
 
 from liftlab import _core
+from liftlab._assign import _toml_text
 from liftlab.exceptions import InvalidInputError
 
 RequestLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
@@ -127,17 +128,8 @@ def _history(history: Any) -> dict[str, Any] | None:
 def _read_request(request: RequestLike) -> dict[str, Any]:
     if isinstance(request, Mapping):
         return dict(request)
-    text = None
-    if isinstance(request, os.PathLike) or (isinstance(request, str) and "\n" not in request and request.endswith(".toml")):
-        path = os.fspath(request)
-        try:
-            with open(path, encoding="utf-8") as f:
-                text = f.read()
-        except OSError as e:
-            raise InvalidInputError(f"request: cannot read {path}: {e.strerror}") from None
-    elif isinstance(request, str):
-        text = request
-    else:
+    text = _toml_text(request, "request")
+    if text is None:
         raise InvalidInputError(f"request: expected a dict, a path to a TOML file or TOML text, got {type(request).__name__}")
     try:
         import tomllib

@@ -41,17 +41,16 @@ async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send
     Ok(tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(e.to_string()))??)
 }
 
+/// Every saved forecast of a team and/or author.
+fn all_forecasts(state: &AppState, team: Option<String>, author: Option<String>) -> crate::Result<Vec<StoredForecast>> {
+    state.store.list_forecasts(&ForecastFilter { team, author, before: None, limit: usize::MAX })
+}
+
 /// Fills `history.past` from the ledger's reconciled forecasts when the request asks for it.
 fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result<()> {
     let Some(h) = req.history.as_mut() else { return Ok(()) };
     let Some(q) = h.from_ledger.take() else { return Ok(()) };
-    let rows = state.store.list_forecasts(&ForecastFilter {
-        team: q.team.clone(),
-        author: q.author.clone(),
-        before: None,
-        limit: usize::MAX,
-    })?;
-    for f in rows {
+    for f in all_forecasts(state, q.team.clone(), q.author.clone())? {
         if let Some(o) = f.outcome {
             let obs: Observed = parse_stored(&o.observed_json)?;
             if let Some(se) = obs.std_err() {
@@ -403,13 +402,7 @@ async fn get_calibration(
 ) -> Result<Json<Calibration>, ApiError> {
     let Query(q) = q.map_err(query_error)?;
     let cal = blocking(move || {
-        let rows = state.store.list_forecasts(&ForecastFilter {
-            team: q.team,
-            author: q.author,
-            before: None,
-            limit: usize::MAX,
-        })?;
-        let records = rows
+        let records = all_forecasts(&state, q.team, q.author)?
             .into_iter()
             .map(|f| {
                 let observed = f.outcome.as_ref().map(|o| parse_stored::<Observed>(&o.observed_json)).transpose()?;
