@@ -10,9 +10,11 @@
 
 pub mod forest;
 pub mod metrics;
+pub mod policy;
 
 pub use forest::{fit_uplift_forest, ForestParams, SplitCriterion, UpliftForest};
 pub use metrics::{
     bootstrap_uplift_auc, perfect_qini_curve, perfect_uplift_curve, qini_auc, qini_auc_score, qini_curve,
     standardized_mean_differences, uplift_at_k, uplift_auc, uplift_auc_score, uplift_by_percentile, uplift_curve,
 };
+pub use policy::{plan_contact_policy, Budget, ContactPolicy, ProfitCurve, UnitDecision};

@@ -1,0 +1,339 @@
+//! Tests of the contact policy: hand-computed small cases, brute-force enumeration of every
+//! assignment on small random instances, invariants (sleeping dogs, determinism) and every error.
+
+use super::*;
+
+const TOL: f64 = 1e-12;
+
+fn close(a: f64, b: f64) -> bool {
+    (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
+}
+
+fn channels(policy: &ContactPolicy) -> Vec<Option<usize>> {
+    policy.units.iter().map(|u| u.channel).collect()
+}
+
+// ---- hand-computed cases ----------------------------------------------------------------------
+
+/// value 10; channels A (cost 1), B (cost 3).
+/// unit 0: uplift A 0.3, B 0.6 → gains 2, 3
+/// unit 1: uplift A 0.25, B 0.5 → gains 1.5, 2
+/// unit 2: uplift A 0.05, B 0.2 → gains −0.5, −1 (never contacted)
+fn two_channel_case() -> (Vec<Vec<f64>>, Vec<f64>) {
+    (vec![vec![0.3, 0.6], vec![0.25, 0.5], vec![0.05, 0.2]], vec![1.0, 3.0])
+}
+
+#[test]
+fn no_budget_takes_each_units_best_positive_channel() {
+    let (u, c) = two_channel_case();
+    let p = plan_contact_policy(&u, &c, 10.0, &[]).unwrap();
+    assert_eq!(channels(&p), vec![Some(1), Some(1), None]);
+    assert_eq!(p.n_contacts, 2);
+    assert!(close(p.spend, 6.0));
+    assert!(close(p.expected_conversions, 1.1));
+    assert!(close(p.expected_net_gain, 5.0));
+    assert!(close(p.units[0].expected_gain, 3.0) && close(p.units[2].expected_gain, 0.0));
+    assert!(close(p.units[2].score, -0.5)); // best of −0.5 and −1
+    assert_eq!(p.order, vec![0, 1, 2]);
+    assert_eq!(p.profit_curve.n_contacted, vec![0, 1, 2, 3]);
+    let want = [0.0, 3.0, 5.0, 4.5];
+    assert!(p.profit_curve.net_gain.iter().zip(want).all(|(a, b)| close(*a, b)));
+    assert_eq!(p.profit_curve.peak_n_contacted, 2);
+    assert!(close(p.profit_curve.peak_net_gain, 5.0));
+}
+
+#[test]
+fn contact_budget_takes_the_top_k_best_gains() {
+    let (u, c) = two_channel_case();
+    let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxContacts(1)]).unwrap();
+    assert_eq!(channels(&p), vec![Some(1), None, None]);
+    assert!(close(p.expected_net_gain, 3.0));
+    // The curve goes on past the budget: unit 1 (best gain 2), then unit 2 (−0.5).
+    assert_eq!(p.order, vec![0, 1, 2]);
+    assert_eq!(p.units[1].rank, 1);
+    assert!(close(p.profit_curve.net_gain[2], 5.0));
+    // A budget above the number of positive units changes nothing.
+    let q = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxContacts(10)]).unwrap();
+    assert_eq!(channels(&q), vec![Some(1), Some(1), None]);
+}
+
+#[test]
+fn spend_budget_forces_a_cheaper_channel() {
+    // Spend 4: hull segments by efficiency: u0 A (2/1), u1 A (1.5/1), u0 A→B (1/2 = 0.5),
+    // u1 A→B (0.5/2 = 0.25). Taken: u0 A (1), u1 A (2), u0 B (4); u1 B would need 6.
+    // Enumeration: {u0 B, u1 A} = 4.5 is the optimum at spend 4 ({u0 A, u1 B} = 4, both A = 3.5).
+    let (u, c) = two_channel_case();
+    let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxSpend(4.0)]).unwrap();
+    assert_eq!(channels(&p), vec![Some(1), Some(0), None]);
+    assert!(close(p.spend, 4.0));
+    assert!(close(p.expected_net_gain, 4.5));
+    assert_eq!(p.order, vec![0, 1, 2]);
+    // Spend 3: u0 A, u1 A (spend 2), u0 B needs 4 → skipped; gain 3.5 (= the optimum:
+    // u0 B alone is 3).
+    let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxSpend(3.0)]).unwrap();
+    assert_eq!(channels(&p), vec![Some(0), Some(0), None]);
+    assert!(close(p.expected_net_gain, 3.5));
+}
+
+#[test]
+fn both_budgets_hold_at_once() {
+    let (u, c) = two_channel_case();
+    // One contact, spend 2: only channel A fits → u0 A (gain 2).
+    let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxContacts(1), Budget::MaxSpend(2.0)]).unwrap();
+    assert_eq!(channels(&p), vec![Some(0), None, None]);
+    // One contact, spend 10: the hull greedy alone would stop at u0 A; the gain rule gives u0 B.
+    let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxContacts(1), Budget::MaxSpend(10.0)]).unwrap();
+    assert_eq!(channels(&p), vec![Some(1), None, None]);
+    assert!(close(p.expected_net_gain, 3.0));
+    // The tighter of two budgets of the same kind holds.
+    let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxSpend(10.0), Budget::MaxSpend(3.0)]).unwrap();
+    assert!(close(p.spend, 2.0));
+}
+
+#[test]
+fn a_free_channel_is_taken_first() {
+    // e-mail costs nothing: every unit with a positive e-mail uplift gets at least e-mail.
+    let u = vec![vec![0.01, 0.3], vec![0.02, 0.1]];
+    let c = vec![0.0, 2.0];
+    let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxSpend(2.0)]).unwrap();
+    // Unit 0: e-mail 0.1, call 1.0 (upgrade 0.9 for 2). Unit 1: e-mail 0.2, call −1.
+    assert_eq!(channels(&p), vec![Some(1), Some(0)]);
+    assert!(close(p.expected_net_gain, 1.2));
+}
+
+// ---- invariants -------------------------------------------------------------------------------
+
+#[test]
+fn sleeping_dogs_are_never_contacted() {
+    // Channel 1 is free, so a negative uplift on it has a gain of exactly uplift · value < 0;
+    // channel 0 has a large negative uplift everywhere.
+    let u = vec![vec![-0.5, -0.01], vec![-0.2, 0.3], vec![-0.1, -0.0]];
+    let c = vec![0.0, 0.0];
+    for budgets in [vec![], vec![Budget::MaxContacts(3)], vec![Budget::MaxSpend(5.0)]] {
+        let p = plan_contact_policy(&u, &c, 10.0, &budgets).unwrap();
+        for (i, d) in p.units.iter().enumerate() {
+            if let Some(j) = d.channel {
+                assert!(u[i][j] > 0.0, "unit {i} contacted on sleeping-dog channel {j}");
+            }
+        }
+        assert_eq!(channels(&p), vec![None, Some(1), None]);
+    }
+}
+
+#[test]
+fn equal_gains_break_ties_by_unit_then_channel_index() {
+    // Four identical units, two identical channels: the budget decides who, the index decides
+    // which; permuting the (identical) rows cannot change anything.
+    let row = vec![0.2, 0.2];
+    let u = vec![row.clone(); 4];
+    let c = vec![1.0, 1.0];
+    for budgets in
+        [vec![Budget::MaxContacts(2)], vec![Budget::MaxSpend(2.0)], vec![Budget::MaxContacts(2), Budget::MaxSpend(9.0)]]
+    {
+        let p = plan_contact_policy(&u, &c, 10.0, &budgets).unwrap();
+        assert_eq!(channels(&p), vec![Some(0), Some(0), None, None], "{budgets:?}");
+        assert_eq!(p.order, vec![0, 1, 2, 3]);
+    }
+    // Permuting units with equal gains among units with other gains: the chosen set among the
+    // tied ones is always the lower indices, and the result moves with the permutation otherwise.
+    let base = [vec![0.5, 0.1], vec![0.3, 0.3], vec![0.3, 0.3], vec![0.3, 0.3], vec![0.1, 0.05]];
+    let c = vec![1.0, 1.0];
+    let perms: [[usize; 5]; 3] = [[0, 1, 2, 3, 4], [4, 3, 2, 1, 0], [2, 0, 4, 1, 3]];
+    for perm in perms {
+        let u: Vec<Vec<f64>> = perm.iter().map(|&k| base[k].clone()).collect();
+        for budgets in [vec![Budget::MaxContacts(2)], vec![Budget::MaxSpend(2.0)]] {
+            let p = plan_contact_policy(&u, &c, 10.0, &budgets).unwrap();
+            let picked: Vec<usize> = (0..5).filter(|&i| p.units[i].channel.is_some()).collect();
+            // The unique best unit plus the lowest-index tied unit.
+            let best = perm.iter().position(|&k| k == 0).unwrap();
+            let tied_low = (0..5).find(|&i| (1..=3).contains(&perm[i])).unwrap();
+            let mut want = vec![best, tied_low];
+            want.sort();
+            assert_eq!(picked, want, "{perm:?} {budgets:?}");
+            let again = plan_contact_policy(&u, &c, 10.0, &budgets).unwrap();
+            assert_eq!(p, again);
+        }
+    }
+}
+
+// ---- brute force ------------------------------------------------------------------------------
+
+/// splitmix64: a tiny deterministic generator so the instances do not depend on rand's version.
+struct Rng(u64);
+
+impl Rng {
+    fn next_f64(&mut self) -> f64 {
+        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = self.0;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^= z >> 31;
+        (z >> 11) as f64 / (1u64 << 53) as f64
+    }
+
+    fn uniform(&mut self, lo: f64, hi: f64) -> f64 {
+        lo + (hi - lo) * self.next_f64()
+    }
+}
+
+/// The best total gain over every assignment (each unit: no contact or any channel) within the
+/// limits, by enumeration of all (m + 1)^n of them.
+fn brute_force(u: &[Vec<f64>], c: &[f64], value: f64, max_contacts: usize, max_spend: f64) -> f64 {
+    let (n, m) = (u.len(), c.len());
+    let total = (m + 1).pow(n as u32);
+    let mut best = 0.0f64;
+    for code in 0..total {
+        let (mut rest, mut gain, mut spend, mut contacts) = (code, 0.0, 0.0, 0);
+        for row in u {
+            let k = rest % (m + 1);
+            rest /= m + 1;
+            if k > 0 {
+                gain += row[k - 1] * value - c[k - 1];
+                spend += c[k - 1];
+                contacts += 1;
+            }
+        }
+        if contacts <= max_contacts && fits(spend, max_spend) {
+            best = best.max(gain);
+        }
+    }
+    best
+}
+
+fn random_instance(rng: &mut Rng, n: usize, m: usize) -> (Vec<Vec<f64>>, Vec<f64>) {
+    let c: Vec<f64> = (0..m).map(|_| rng.uniform(0.1, 1.5)).collect();
+    let u = (0..n).map(|_| (0..m).map(|_| rng.uniform(-0.05, 0.25)).collect()).collect();
+    (u, c)
+}
+
+fn check_feasible(p: &ContactPolicy, u: &[Vec<f64>], c: &[f64], value: f64, max_contacts: usize, max_spend: f64) {
+    assert!(p.n_contacts <= max_contacts);
+    assert!(fits(p.spend, max_spend), "spend {} > {max_spend}", p.spend);
+    let mut gain = 0.0;
+    for (i, d) in p.units.iter().enumerate() {
+        if let Some(j) = d.channel {
+            assert!(u[i][j] > 0.0 && u[i][j] * value - c[j] > 0.0);
+            gain += u[i][j] * value - c[j];
+        }
+    }
+    assert!(close(gain, p.expected_net_gain));
+}
+
+/// 400 instances of 6 units × 3 channels (4^6 = 4096 assignments each), value 10, uplift
+/// U(−0.05, 0.25), costs U(0.1, 1.5), spend budget U(cheapest, 4). The greedy is feasible, never
+/// beats the optimum, and is within the largest single option's gain of it (the LP bound). Measured
+/// with this seed: exactly optimal in 346 of 400 instances (86.5 %); the seed is fixed, so the
+/// count is reproducible, and the assertion (>= 80 %) leaves room for a change of tie-breaking.
+#[test]
+fn spend_greedy_is_within_one_item_of_brute_force() {
+    let (n, m, value, runs) = (6, 3, 10.0, 400);
+    let mut rng = Rng(20_261_129);
+    let (mut exact, mut worst_gap) = (0, 0.0f64);
+    for _ in 0..runs {
+        let (u, c) = random_instance(&mut rng, n, m);
+        let cheapest = c.iter().copied().fold(f64::INFINITY, f64::min);
+        let s = rng.uniform(cheapest, 4.0);
+        let p = plan_contact_policy(&u, &c, value, &[Budget::MaxSpend(s)]).unwrap();
+        check_feasible(&p, &u, &c, value, usize::MAX, s);
+        let opt = brute_force(&u, &c, value, usize::MAX, s);
+        let max_item = u.iter().flat_map(|r| r.iter().zip(&c).map(|(x, cj)| x * value - cj)).fold(0.0, f64::max);
+        assert!(p.expected_net_gain <= opt + TOL);
+        assert!(
+            p.expected_net_gain >= opt - max_item - TOL,
+            "greedy {} opt {opt} max item {max_item}",
+            p.expected_net_gain
+        );
+        if p.expected_net_gain >= opt - 1e-9 {
+            exact += 1;
+        }
+        worst_gap = worst_gap.max((opt - p.expected_net_gain) / max_item);
+    }
+    eprintln!("spend greedy exactly optimal in {exact} of {runs} instances; worst gap / max item {worst_gap:.3}");
+    assert!(exact * 100 >= runs * 80, "exact in only {exact} of {runs}");
+}
+
+/// No budget and a contact budget are exact: equal to brute force on every instance.
+#[test]
+fn unbudgeted_and_contact_budget_match_brute_force() {
+    let mut rng = Rng(7);
+    for run in 0..200 {
+        let (u, c) = random_instance(&mut rng, 6, 3);
+        let k = 1 + run % 6;
+        let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxContacts(k)]).unwrap();
+        check_feasible(&p, &u, &c, 10.0, k, f64::INFINITY);
+        assert!(close(p.expected_net_gain, brute_force(&u, &c, 10.0, k, f64::INFINITY)));
+        let p = plan_contact_policy(&u, &c, 10.0, &[]).unwrap();
+        assert!(close(p.expected_net_gain, brute_force(&u, &c, 10.0, usize::MAX, f64::INFINITY)));
+        // The profit curve ends at the sum of all units' best gains and peaks at the policy's gain.
+        let end: f64 = p.units.iter().map(|d| d.score).sum();
+        assert!(close(*p.profit_curve.net_gain.last().unwrap(), end));
+        assert!(close(p.profit_curve.peak_net_gain, p.expected_net_gain));
+        assert_eq!(p.profit_curve.peak_n_contacted, p.n_contacts);
+    }
+}
+
+/// Both budgets: always feasible and never above the optimum; no bound is claimed. Measured
+/// with this seed (K = 1..4, spend U(cheapest, 4)): exactly optimal in 297 of 300 instances (99 %);
+/// asserted at >= 90 %.
+#[test]
+fn both_budgets_are_feasible_against_brute_force() {
+    let mut rng = Rng(99);
+    let runs = 300;
+    let mut exact = 0;
+    for run in 0..runs {
+        let (u, c) = random_instance(&mut rng, 6, 3);
+        let cheapest = c.iter().copied().fold(f64::INFINITY, f64::min);
+        let s = rng.uniform(cheapest, 4.0);
+        let k = 1 + run % 4;
+        let p = plan_contact_policy(&u, &c, 10.0, &[Budget::MaxContacts(k), Budget::MaxSpend(s)]).unwrap();
+        check_feasible(&p, &u, &c, 10.0, k, s);
+        let opt = brute_force(&u, &c, 10.0, k, s);
+        assert!(p.expected_net_gain <= opt + TOL);
+        if p.expected_net_gain >= opt - 1e-9 {
+            exact += 1;
+        }
+    }
+    eprintln!("both budgets: exactly optimal in {exact} of {runs} instances");
+    assert!(exact * 100 >= runs * 90, "exact in only {exact} of {runs}");
+}
+
+// ---- errors -----------------------------------------------------------------------------------
+
+fn field_of(r: Result<ContactPolicy>) -> (String, String) {
+    let e = r.unwrap_err();
+    (e.field().unwrap_or_default().to_string(), e.to_string())
+}
+
+#[test]
+fn every_error_names_its_field() {
+    let u = vec![vec![0.1, 0.2], vec![0.3, 0.0]];
+    let c = vec![1.0, 0.5];
+    let run = |u: &[Vec<f64>], c: &[f64], v: f64, b: &[Budget]| field_of(plan_contact_policy(u, c, v, b));
+
+    assert_eq!(run(&u, &[], 10.0, &[]).0, "cost"); // no channels
+    assert_eq!(run(&u, &[1.0, -0.1], 10.0, &[]).0, "cost[1]");
+    assert_eq!(run(&u, &[f64::NAN, 1.0], 10.0, &[]).0, "cost[0]");
+    assert_eq!(run(&u, &c, 0.0, &[]).0, "value");
+    assert_eq!(run(&u, &c, -1.0, &[]).0, "value");
+    assert_eq!(run(&u, &c, f64::NAN, &[]).0, "value");
+    assert_eq!(
+        run(&[vec![0.1, 0.2], vec![0.3]], &c, 10.0, &[]),
+        ("uplift[1]".into(), "uplift[1]: has 1 channels but cost has 2".into())
+    );
+    assert_eq!(run(&[vec![0.1, f64::NAN]], &c, 10.0, &[]).0, "uplift[0][1]");
+    assert_eq!(run(&[vec![f64::INFINITY, 0.0]], &c, 10.0, &[]).0, "uplift[0][0]");
+    assert_eq!(
+        run(&u, &c, 10.0, &[Budget::MaxSpend(0.4)]),
+        ("budget".into(), "budget: is below the cheapest contact (0.5)".into())
+    );
+    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(-1.0)]).0, "budget");
+    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(f64::NAN)]).0, "budget");
+    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxContacts(0)]).0, "budget");
+    let e = plan_contact_policy(&[], &c, 10.0, &[]).unwrap_err();
+    assert_eq!((e.code(), e.field()), ("insufficient_data", Some("uplift")));
+    for (u, c, v) in [(vec![vec![0.1]], vec![-1.0], 1.0), (vec![vec![0.1]], vec![1.0], 0.0)] {
+        assert_eq!(plan_contact_policy(&u, &c, v, &[]).unwrap_err().code(), "invalid_input");
+    }
+    // A budget exactly at the cheapest contact is fine.
+    assert!(plan_contact_policy(&u, &c, 10.0, &[Budget::MaxSpend(0.5)]).is_ok());
+}
