@@ -2,10 +2,11 @@
 
 Assignment (GrowthBook-compatible hashing, layers, holdouts, targeting) and experiment analysis
 (effects with honest intervals, CUPED, sequential and Bayesian views, reports) and pre-launch
-forecasts (``forecast_impact``: projected lift, test plan, realism from history) with a Rust core.
+forecasts (``forecast_impact``: projected lift, test plan, realism from history) and uplift metrics
+(``liftlab.uplift``: scikit-uplift's Qini and uplift curves and scores) with a Rust core.
 """
 
-from liftlab import exceptions
+from liftlab import exceptions, uplift
 from liftlab._analysis import (
     ForestPlot,
     Report,
@@ -66,4 +67,5 @@ __all__ = [
     "hash_unit",
     "in_namespace",
     "load_spec",
+    "uplift",
 ]

@@ -185,3 +185,89 @@ def _forecast_impact(request_json: str) -> str:
 def _reconcile(forecast_relative_json: str, report_json: str, metric: str, variant: str | None = None) -> str:
     """A forecast's relative interval (``{"estimate", "low", "high"}``) against the observed lift
     of ``metric`` in an analysis report: ``{"observed": {...}, "reconciliation": {...}}``."""
+
+# Uplift metrics (``liftlab.uplift`` wraps these). Columns are numpy float64 / uint8 arrays (a
+# contiguous one is read without a copy) or anything ``numpy.asarray(x, dtype="float64")`` reads;
+# treatment values must be 0 or 1. Order and names are scikit-uplift's ``(y_true, uplift,
+# treatment)``, and errors name them so. The computations run without the GIL.
+
+_Column = npt.ArrayLike
+
+def _uplift_curve(y_true: _Column, uplift: _Column, treatment: _Column) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """sklift's ``uplift_curve``: ``(n_targeted, value)`` at each distinct score, from ``(0, 0)``.
+
+    >>> from liftlab import _core
+    >>> _core._uplift_curve([1, 0, 1, 0], [0.4, 0.3, 0.2, 0.1], [1, 1, 0, 0])[1].tolist()
+    [0.0, 1.0, 1.0, -1.5, 0.0]
+    >>> _core._uplift_curve([1, 0, 1], [0.4, 0.3], [1, 1, 0])
+    Traceback (most recent call last):
+    ...
+    liftlab.InvalidInputError: uplift: has 2 values but y_true has 3
+
+    """
+
+def _qini_curve(y_true: _Column, uplift: _Column, treatment: _Column) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def _perfect_uplift_curve(y_true: _Column, treatment: _Column) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def _perfect_qini_curve(
+    y_true: _Column, treatment: _Column, negative_effect: bool = True
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+def _uplift_auc(y_true: _Column, uplift: _Column, treatment: _Column) -> dict[str, float | None]: ...
+def _qini_auc(y_true: _Column, uplift: _Column, treatment: _Column, negative_effect: bool = True) -> dict[str, float | None]: ...
+def _uplift_auc_score(y_true: _Column, uplift: _Column, treatment: _Column) -> float: ...
+def _qini_auc_score(y_true: _Column, uplift: _Column, treatment: _Column, negative_effect: bool = True) -> float: ...
+def _uplift_at_k(
+    y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", k: float | int | None = None
+) -> float: ...
+def _uplift_by_percentile(
+    y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", bins: int = 10
+) -> dict[str, list[Any]]: ...
+def _bootstrap_uplift_auc(
+    y_true: _Column,
+    uplift: _Column,
+    treatment: _Column,
+    n_resamples: int = 1000,
+    confidence_level: float = 0.95,
+    seed: int = 0,
+    negative_effect: bool = True,
+    statistic: str = "normalized",
+) -> dict[str, Any]: ...
+def _standardized_mean_differences(
+    features: list[_Column], treatment: _Column, names: list[str] | None = None
+) -> dict[str, list[Any]]: ...
+
+# The uplift forest (``liftlab.uplift.UpliftForest`` wraps these). Features are a list of float64
+# columns (NaN = missing; categorical ones as codes, listed by index in ``categorical``); ``names``
+# name the columns in errors (``X["city"]: ...``). Fitting and predicting run without the GIL.
+
+class _UpliftForest:
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_trees(self) -> int: ...
+    def predict(self, x: list[_Column], names: list[str] | None = None) -> npt.NDArray[np.float64]: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str, field: str = "forest") -> _UpliftForest: ...
+
+def _fit_uplift_forest(
+    x: list[_Column],
+    treatment: _Column,
+    y: _Column,
+    *,
+    names: list[str] | None = None,
+    categorical: list[int] = ...,
+    n_trees: int,
+    max_depth: int,
+    min_samples_leaf: int,
+    min_samples_treatment: int,
+    n_reg: float,
+    criterion: str,
+    max_features: int | None,
+    bootstrap: bool,
+    max_bins: int,
+    normalization: bool,
+    seed: int,
+    n_jobs: int | None = None,
+) -> _UpliftForest: ...
+def _uplift_forest_defaults() -> dict[str, Any]:
+    """The core's ``ForestParams::default()``: the defaults of ``UpliftForest``."""

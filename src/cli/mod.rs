@@ -3,6 +3,8 @@
 //! Exit codes: 0 success; 1 a check found a regression; 2 bad input (one line on stderr naming
 //! the field); 3 an internal error.
 
+mod uplift;
+
 use std::io::Write;
 
 use clap::{Parser, Subcommand};
@@ -132,6 +134,11 @@ enum Command {
         /// Print the full result as JSON instead of the summary.
         #[arg(long)]
         json: bool,
+    },
+    /// Uplift modelling: fit an uplift random forest, score units with it.
+    Uplift {
+        #[command(subcommand)]
+        command: uplift::UpliftCommand,
     },
     /// Evaluate a targeting condition (JSON) against attributes (JSON).
     EvalCondition {
@@ -437,6 +444,7 @@ fn run(cli: Cli) -> Result<i32> {
             )
         }
         Command::Forecast { spec, experiment, json } => run_forecast(&spec, experiment.as_deref(), json).map(|()| 0),
+        Command::Uplift { command } => uplift::run_uplift(command).map(|()| 0),
         other => run_simple(other).map(|()| 0),
     }
 }
@@ -533,7 +541,7 @@ fn run_forecast(path: &str, experiment: Option<&str>, json: bool) -> Result<()> 
 
 fn run_simple(command: Command) -> Result<()> {
     match command {
-        Command::Analyze(_) | Command::Check { .. } | Command::Forecast { .. } => {
+        Command::Analyze(_) | Command::Check { .. } | Command::Forecast { .. } | Command::Uplift { .. } => {
             Err(Error::Internal("dispatched by run".into()))
         }
         Command::Serve(args) => {

@@ -264,6 +264,22 @@ fn no_column(path: &str, name: &str, have: &[String]) -> Error {
     Error::schema(name, format!("no column '{name}' in {path} (columns: {})", have.join(", ")))
 }
 
+/// The column names of a CSV or Parquet file, in order (reads only the header / schema).
+pub fn column_names(path: &str) -> Result<Vec<String>> {
+    match Format::of(path)? {
+        Format::Csv => {
+            let mut rdr = csv::Reader::from_path(path).map_err(|e| Error::io(path, e))?;
+            Ok(rdr.headers().map_err(|e| Error::io(path, e))?.iter().map(str::to_string).collect())
+        }
+        Format::Parquet => {
+            let file = File::open(path).map_err(|e| Error::io(path, e))?;
+            let builder = parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder::try_new(file)
+                .map_err(|e| Error::io(path, format!("not a readable Parquet file: {e}")))?;
+            Ok(builder.schema().fields().iter().map(|f| f.name().clone()).collect())
+        }
+    }
+}
+
 /// Reads the named columns of a CSV or Parquet file (Parquet reads only those columns).
 pub fn read_columns(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>> {
     match Format::of(path)? {

@@ -7,6 +7,8 @@ mod assign;
 mod forecast;
 mod report;
 mod stats;
+mod uplift;
+mod uplift_model;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -52,5 +54,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     assign::register(m)?;
     forecast::register(m)?;
     report::register(m)?;
-    stats::register(m)
+    stats::register(m)?;
+    uplift::register(m)?;
+    uplift_model::register(m)
 }

@@ -1,0 +1,345 @@
+"""``liftlab.uplift.UpliftForest``: the core's uplift random forest with a scikit-learn face.
+
+The estimator turns a polars or pandas DataFrame (or a 2-D numpy array) into float64 columns:
+numeric and boolean columns as numbers, string / categorical columns as categorical features
+coded by their sorted distinct values at fit time (the mapping is kept in the model, so a value
+keeps its code across calls and files), null / NaN as missing. A category unseen at fit time is
+missing at predict time.
+
+The saved file is JSON, shared with the command line (``liftlab uplift fit`` / ``score``)::
+
+    {"format": "liftlab.uplift_forest", "format_version": 1,
+     "features": [{"name": "x0", "categories": null}, {"name": "city", "categories": ["a", "b"]}],
+     "params": {...the Python parameters...},
+     "forest": {...the core model, with its own format_version...}}
+"""
+
+from __future__ import annotations
+
+import inspect
+import json
+import os
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from liftlab import _core
+from liftlab.exceptions import InvalidInputError, SchemaError
+
+FILE_FORMAT = "liftlab.uplift_forest"
+FILE_FORMAT_VERSION = 1
+
+_CRITERIA = ("KL", "ED", "Chi", "DDP")
+
+
+def _is_pandas(obj: Any) -> bool:
+    return type(obj).__module__.split(".")[0] == "pandas"
+
+
+def _is_text_dtype_polars(dtype: Any) -> bool:
+    return dtype == pl.String or isinstance(dtype, (pl.Enum, pl.Categorical)) or dtype == pl.Categorical
+
+
+def _pandas_is_text(col: Any) -> bool:
+    import pandas as pd
+
+    dtype = col.dtype
+    return bool(
+        isinstance(dtype, pd.CategoricalDtype) or pd.api.types.is_string_dtype(dtype) or pd.api.types.is_object_dtype(dtype)
+    )
+
+
+def _table(X: Any) -> tuple[list[str] | None, dict[str, Any]]:
+    """Column names (None for an array) and, per name, ``("num", float64 array)`` or
+    ``("cat", list of str | None)``."""
+    if isinstance(X, pl.DataFrame):
+        out: dict[str, Any] = {}
+        for name in X.columns:
+            s = X.get_column(name)
+            if _is_text_dtype_polars(s.dtype):
+                out[str(name)] = ("cat", s.cast(pl.String).to_list())
+            elif s.dtype.is_numeric() or s.dtype == pl.Boolean or s.dtype == pl.Null:
+                out[str(name)] = ("num", np.ascontiguousarray(s.cast(pl.Float64).to_numpy(), dtype="float64"))
+            else:
+                raise SchemaError(f'X["{name}"]: has type {s.dtype}; use numbers, booleans or strings')
+        return [str(c) for c in X.columns], out
+    if _is_pandas(X) and hasattr(X, "columns"):
+        import pandas as pd
+
+        out = {}
+        for name in X.columns:
+            col = X[name]
+            if _pandas_is_text(col):
+                out[str(name)] = ("cat", [None if pd.isna(v) else str(v) for v in col.tolist()])
+            else:
+                try:
+                    out[str(name)] = ("num", col.to_numpy(dtype="float64", na_value=np.nan))
+                except (TypeError, ValueError) as e:
+                    raise SchemaError(f'X["{name}"]: cannot be read as numbers: {e}') from None
+        return [str(c) for c in X.columns], out
+    try:
+        arr = np.asarray(X, dtype="float64")
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"X: must be a DataFrame or a 2-D array of numbers: {e}") from None
+    if arr.ndim != 2:
+        raise InvalidInputError(f"X: must be two-dimensional (units x features), got {arr.ndim} dimensions")
+    return None, {f"x{j}": ("num", np.ascontiguousarray(arr[:, j])) for j in range(arr.shape[1])}
+
+
+def _codes(values: list[str | None], categories: list[str]) -> np.ndarray:
+    index = {c: float(k) for k, c in enumerate(categories)}
+    return np.array([np.nan if v is None else index.get(v, np.nan) for v in values], dtype="float64")
+
+
+def _vector(v: Any, field: str) -> np.ndarray:
+    if isinstance(v, pl.Series):
+        v = v.cast(pl.Float64).to_numpy()
+    elif _is_pandas(v) and hasattr(v, "to_numpy"):
+        try:
+            v = v.to_numpy(dtype="float64", na_value=np.nan)
+        except (TypeError, ValueError) as e:
+            raise InvalidInputError(f"{field}: must be numbers: {e}") from None
+    try:
+        a = np.asarray(v, dtype="float64")
+    except (TypeError, ValueError) as e:
+        raise InvalidInputError(f"{field}: must be numbers: {e}") from None
+    if a.ndim != 1:
+        raise InvalidInputError(f"{field}: must be one-dimensional, got {a.ndim} dimensions")
+    return a
+
+
+class UpliftForest:
+    """An uplift random forest for a binary outcome (Rzepakowski & Jaroszewicz 2012 split
+    criteria, causalml's ``UpliftRandomForestClassifier`` parameters), grown by liftlab's core.
+
+    Parameters mirror the core's ``ForestParams`` and their defaults (``n_reg`` is 10, as in
+    causalml). ``criterion`` is ``"KL"``, ``"ED"``, ``"Chi"`` or ``"DDP"``; ``max_depth`` counts
+    splits (1 = a stump); ``max_features`` None is ``ceil(sqrt(p))``; ``n_jobs`` None uses every
+    core; the seed alone fixes the forest, whatever the thread count.
+
+    >>> import numpy as np
+    >>> from liftlab.uplift import UpliftForest
+    >>> rng = np.random.default_rng(0)
+    >>> X = rng.normal(size=(2000, 2)); t = rng.integers(0, 2, 2000)
+    >>> y = (rng.random(2000) < 0.3 + 0.2 * t * (X[:, 0] > 0)).astype(float)
+    >>> m = UpliftForest(n_trees=10, min_samples_leaf=50).fit(X, t, y)
+    >>> m.predict(X).shape
+    (2000,)
+    """
+
+    def __init__(
+        self,
+        n_trees: int = 100,
+        max_depth: int = 5,
+        min_samples_leaf: int = 100,
+        min_samples_treatment: int = 10,
+        n_reg: float = 10.0,
+        criterion: str = "KL",
+        max_features: int | None = None,
+        bootstrap: bool = True,
+        max_bins: int = 255,
+        normalization: bool = True,
+        seed: int = 0,
+        n_jobs: int | None = None,
+    ) -> None:
+        self.n_trees = n_trees
+        self.max_depth = max_depth
+        self.min_samples_leaf = min_samples_leaf
+        self.min_samples_treatment = min_samples_treatment
+        self.n_reg = n_reg
+        self.criterion = criterion
+        self.max_features = max_features
+        self.bootstrap = bootstrap
+        self.max_bins = max_bins
+        self.normalization = normalization
+        self.seed = seed
+        self.n_jobs = n_jobs
+
+    # scikit-learn's estimator protocol ---------------------------------------------------------
+
+    @classmethod
+    def _param_names(cls) -> list[str]:
+        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
+
+    def get_params(self, deep: bool = True) -> dict[str, Any]:
+        """The constructor's parameters, as scikit-learn's ``BaseEstimator.get_params``."""
+        return {p: getattr(self, p) for p in self._param_names()}
+
+    def set_params(self, **params: Any) -> UpliftForest:
+        """Sets constructor parameters; an unknown name raises ``InvalidInputError``."""
+        valid = self._param_names()
+        for k, v in params.items():
+            if k not in valid:
+                raise InvalidInputError(f"{k}: not a parameter of UpliftForest (parameters: {', '.join(valid)})")
+            setattr(self, k, v)
+        return self
+
+    def __repr__(self) -> str:
+        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
+        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
+        return f"UpliftForest({', '.join(changed)})"
+
+    # fit / predict -------------------------------------------------------------------------------
+
+    def _core_params(self) -> dict[str, Any]:
+        if self.criterion not in _CRITERIA and str(self.criterion).upper() not in ("KL", "ED", "CHI", "DDP"):
+            raise InvalidInputError(f"criterion: must be one of {', '.join(_CRITERIA)}, got {self.criterion!r}")
+        for name in ("n_trees", "max_depth", "min_samples_leaf", "min_samples_treatment", "max_bins", "seed"):
+            v = getattr(self, name)
+            if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
+                raise InvalidInputError(f"{name}: must be a non-negative integer, got {v!r}")
+        for name in ("max_features", "n_jobs"):
+            v = getattr(self, name)
+            if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
+                raise InvalidInputError(f"{name}: must be None or a positive integer, got {v!r}")
+        return {
+            "n_trees": int(self.n_trees),
+            "max_depth": int(self.max_depth),
+            "min_samples_leaf": int(self.min_samples_leaf),
+            "min_samples_treatment": int(self.min_samples_treatment),
+            "n_reg": float(self.n_reg),
+            "criterion": str(self.criterion),
+            "max_features": None if self.max_features is None else int(self.max_features),
+            "bootstrap": bool(self.bootstrap),
+            "max_bins": int(self.max_bins),
+            "normalization": bool(self.normalization),
+            "seed": int(self.seed),
+            "n_jobs": None if self.n_jobs is None else int(self.n_jobs),
+        }
+
+    def fit(self, X: Any, treatment: Any, y: Any) -> UpliftForest:
+        """Grows the forest on features ``X`` (DataFrame or 2-D array), ``treatment`` (0 = control,
+        1 = treated) and a binary outcome ``y`` (0/1; a missing outcome is an error). Returns self."""
+        params = self._core_params()
+        names, table = _table(X)
+        if not table:
+            raise InvalidInputError("X: has no feature columns")
+        features: list[dict[str, Any]] = []
+        columns: list[np.ndarray] = []
+        categorical: list[int] = []
+        for j, (name, (kind, values)) in enumerate(table.items()):
+            if kind == "cat":
+                categories = sorted({v for v in values if v is not None})
+                features.append({"name": name, "categories": categories})
+                columns.append(_codes(values, categories))
+                categorical.append(j)
+            else:
+                features.append({"name": name, "categories": None})
+                columns.append(values)
+        t = _vector(treatment, "treatment")
+        yv = _vector(y, "y")
+        n = len(columns[0])
+        if len(t) != n:
+            raise InvalidInputError(f"treatment: has {len(t)} values but X has {n} rows")
+        if len(yv) != n:
+            raise InvalidInputError(f"y: has {len(yv)} values but X has {n} rows")
+        missing = np.flatnonzero(np.isnan(yv))
+        if missing.size:
+            raise InvalidInputError(f"y[{missing[0]}]: missing outcome (NaN or null); drop or fill it before fitting")
+        col_names = [f["name"] for f in features]
+        self._forest = _core._fit_uplift_forest(columns, t, yv, names=col_names, categorical=categorical, **params)
+        self._features = features
+        if names is not None:
+            self.feature_names_in_ = np.array(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = len(features)
+        return self
+
+    def _check_fitted(self) -> None:
+        if not hasattr(self, "_forest"):
+            raise InvalidInputError("UpliftForest: not fitted yet; call fit(X, treatment, y) or UpliftForest.load(path)")
+
+    def predict(self, X: Any) -> np.ndarray:
+        """Predicted uplift ``P(y=1 | treated) - P(y=1 | control)`` of each row, as float64.
+
+        A DataFrame must have the fitted columns (matched by name, in any order) and no others;
+        a 2-D array, as many columns as at fit time, in the same order.
+        """
+        self._check_fitted()
+        names, table = _table(X)
+        expected = [f["name"] for f in self._features]
+        fitted_with_names = hasattr(self, "feature_names_in_")
+        if names is not None and fitted_with_names:
+            absent = [c for c in expected if c not in table]
+            if absent:
+                raise SchemaError(
+                    f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})"
+                )
+            unknown = [c for c in names if c not in set(expected)]
+            if unknown:
+                raise SchemaError(
+                    f"X: unknown column {', '.join(repr(c) for c in unknown)} "
+                    f"(the model was fitted on {', '.join(expected)}); drop it before predict"
+                )
+            items = [(f, table[f["name"]]) for f in self._features]
+        else:
+            if len(table) != len(expected):
+                raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
+            items = list(zip(self._features, table.values()))
+        columns: list[np.ndarray] = []
+        for f, (kind, values) in items:
+            if f["categories"] is not None:
+                if kind == "num":
+                    # numbers where text was fitted: compare as text, the way they print
+                    values = [None if v != v else (str(int(v)) if float(v).is_integer() else str(v)) for v in values]
+                columns.append(_codes(values, f["categories"]))
+            else:
+                if kind == "cat":
+                    raise SchemaError(f'X["{f["name"]}"]: is text but was numeric at fit time')
+                columns.append(values)
+        return self._forest.predict(columns, names=expected)
+
+    # persistence -----------------------------------------------------------------------------------
+
+    def to_dict(self) -> dict[str, Any]:
+        """The saved form (see the module documentation)."""
+        self._check_fitted()
+        return {
+            "format": FILE_FORMAT,
+            "format_version": FILE_FORMAT_VERSION,
+            "features": self._features,
+            "feature_names_in": hasattr(self, "feature_names_in_"),
+            "params": self.get_params(),
+            "forest": json.loads(self._forest.to_json()),
+        }
+
+    def save(self, path: str | os.PathLike[str]) -> None:
+        """Writes the model as versioned JSON; :meth:`load` gives identical predictions."""
+        with open(path, "w", encoding="utf-8") as f:
+            json.dump(self.to_dict(), f)
+            f.write("\n")
+
+    @classmethod
+    def from_dict(cls, d: dict[str, Any], source: str = "model") -> UpliftForest:
+        if not isinstance(d, dict) or d.get("format") != FILE_FORMAT:
+            raise InvalidInputError(f'{source}: not a liftlab uplift forest (no "format": "{FILE_FORMAT}")')
+        if d.get("format_version") != FILE_FORMAT_VERSION:
+            raise InvalidInputError(
+                f"{source}.format_version: is {d.get('format_version')!r}; this liftlab reads {FILE_FORMAT_VERSION}"
+            )
+        features = d.get("features")
+        if not isinstance(features, list) or not all(isinstance(f, dict) and "name" in f for f in features):
+            raise InvalidInputError(f"{source}.features: must be a list of {{name, categories}}")
+        forest = _core._UpliftForest.from_json(json.dumps(d.get("forest")), f"{source}.forest")
+        if forest.n_features != len(features):
+            raise InvalidInputError(f"{source}.features: lists {len(features)} features but the forest has {forest.n_features}")
+        params = {k: v for k, v in (d.get("params") or {}).items() if k in cls._param_names()}
+        model = cls(**params)
+        model._forest = forest
+        model._features = [{"name": str(f["name"]), "categories": f.get("categories")} for f in features]
+        if d.get("feature_names_in", True):
+            model.feature_names_in_ = np.array([f["name"] for f in model._features], dtype=object)
+        model.n_features_in_ = len(features)
+        return model
+
+    @classmethod
+    def load(cls, path: str | os.PathLike[str]) -> UpliftForest:
+        """Reads a model written by :meth:`save` or by ``liftlab uplift fit``."""
+        try:
+            with open(path, encoding="utf-8") as f:
+                d = json.load(f)
+        except json.JSONDecodeError as e:
+            raise InvalidInputError(f"{os.fspath(path)}: is not JSON: {e}") from None
+        return cls.from_dict(d, os.fspath(path))

@@ -1,0 +1,406 @@
+//! `liftlab uplift fit` / `liftlab uplift score`: the uplift forest over CSV / Parquet files.
+//!
+//! The model file is the one `liftlab.uplift.UpliftForest.save` writes, so a model fitted on
+//! either face scores on the other:
+//!
+//! ```text
+//! {"format": "liftlab.uplift_forest", "format_version": 1,
+//!  "features": [{"name": "x0", "categories": null}, {"name": "city", "categories": ["a", "b"]}],
+//!  "feature_names_in": true, "params": {...}, "forest": {...the core model...}}
+//! ```
+//!
+//! A categorical feature's code is the index of its value among the sorted distinct values seen
+//! at fit time; an empty cell, or a value not seen at fit time, is missing.
+
+use clap::Subcommand;
+use serde_json::{json, Value};
+
+use crate::data::{self, ColData, Column, Table, Want};
+use crate::error::{Error, Result};
+use crate::uplift::forest::{fit_uplift_forest, ForestParams, SplitCriterion, UpliftForest, FORMAT_VERSION};
+
+const FILE_FORMAT: &str = "liftlab.uplift_forest";
+const FILE_FORMAT_VERSION: u64 = 1;
+
+#[derive(Subcommand, Debug)]
+pub(super) enum UpliftCommand {
+    /// Fit an uplift random forest (binary outcome, 0/1 treatment) and save it as JSON.
+    Fit(FitArgs),
+    /// Score a file with a saved model: id column(s) plus `uplift`.
+    Score(ScoreArgs),
+}
+
+#[derive(clap::Args, Debug)]
+pub(super) struct FitArgs {
+    /// Training data (.csv or .parquet).
+    #[arg(long)]
+    data: String,
+    /// Treatment column: 0 = control, 1 = treated (true/false also read).
+    #[arg(long)]
+    treatment_col: String,
+    /// Outcome column: 0 or 1.
+    #[arg(long)]
+    outcome_col: String,
+    /// Comma-separated feature columns (default: every column but the treatment, outcome and id ones).
+    #[arg(long, value_delimiter = ',')]
+    features: Option<Vec<String>>,
+    /// Comma-separated categorical feature columns (read as text; at most 255 values each).
+    #[arg(long, value_delimiter = ',')]
+    categorical: Vec<String>,
+    /// Comma-separated id column(s), left out of the default features.
+    #[arg(long, value_delimiter = ',')]
+    id_col: Vec<String>,
+    /// Number of trees.
+    #[arg(long, default_value_t = ForestParams::default().n_trees)]
+    trees: usize,
+    /// Maximum number of splits from the root to a leaf.
+    #[arg(long, default_value_t = ForestParams::default().max_depth)]
+    max_depth: usize,
+    /// Minimum units in each child of a split.
+    #[arg(long, default_value_t = ForestParams::default().min_samples_leaf)]
+    min_samples_leaf: usize,
+    /// Minimum units of each group in each child of a split.
+    #[arg(long, default_value_t = ForestParams::default().min_samples_treatment)]
+    min_samples_treatment: usize,
+    /// Weight (in units) of the parent's rates in a child's summary.
+    #[arg(long, default_value_t = ForestParams::default().n_reg)]
+    n_reg: f64,
+    /// Split criterion: kl, ed, chi or ddp.
+    #[arg(long, default_value = "kl")]
+    criterion: String,
+    /// Features tried at each node [default: ceil(sqrt(number of features))].
+    #[arg(long)]
+    max_features: Option<usize>,
+    /// Histogram bins per numeric feature (2..=255).
+    #[arg(long, default_value_t = ForestParams::default().max_bins)]
+    max_bins: usize,
+    /// Grow every tree on all rows instead of a bootstrap sample.
+    #[arg(long)]
+    no_bootstrap: bool,
+    /// Seed: the same seed gives the same forest whatever the thread count.
+    #[arg(long, default_value_t = ForestParams::default().seed)]
+    seed: u64,
+    /// Model output (JSON).
+    #[arg(short = 'o', long)]
+    output: String,
+}
+
+#[derive(clap::Args, Debug)]
+pub(super) struct ScoreArgs {
+    /// Model from `liftlab uplift fit` or `UpliftForest.save`.
+    #[arg(long)]
+    model: String,
+    /// Units to score (.csv or .parquet) with the model's feature columns.
+    #[arg(long)]
+    data: String,
+    /// Comma-separated id column(s) copied to the output.
+    #[arg(long, value_delimiter = ',')]
+    id_col: Vec<String>,
+    /// Output (.csv or .parquet): the id column(s) and `uplift`.
+    #[arg(short = 'o', long)]
+    output: String,
+}
+
+pub(super) fn run_uplift(command: UpliftCommand) -> Result<()> {
+    match command {
+        UpliftCommand::Fit(a) => run_fit(a),
+        UpliftCommand::Score(a) => run_score(a),
+    }
+}
+
+fn criterion(s: &str) -> Result<(SplitCriterion, &'static str)> {
+    match s.to_ascii_lowercase().as_str() {
+        "kl" => Ok((SplitCriterion::Kl, "KL")),
+        "ed" => Ok((SplitCriterion::Ed, "ED")),
+        "chi" => Ok((SplitCriterion::Chi, "Chi")),
+        "ddp" => Ok((SplitCriterion::Ddp, "DDP")),
+        _ => Err(Error::invalid("criterion", format!("must be kl, ed, chi or ddp, got '{s}'"))),
+    }
+}
+
+/// One feature of the model file: its column and, for a categorical one, its sorted values.
+struct Feature {
+    name: String,
+    categories: Option<Vec<String>>,
+}
+
+/// The core's field names (`x[j]`, `treatment[i]`, `y[i]`) become the file's column names.
+fn rename_error(e: Error, features: &[Feature], treatment_col: &str, outcome_col: &str) -> Error {
+    let rename = |field: String| -> String {
+        let (head, tail) = match field.find('[') {
+            Some(k) => field.split_at(k),
+            None => (field.as_str(), ""),
+        };
+        match head {
+            "treatment" => format!("{treatment_col}{tail}"),
+            "y" => format!("{outcome_col}{tail}"),
+            "x" => {
+                let parsed = tail
+                    .strip_prefix('[')
+                    .and_then(|r| r.split_once(']'))
+                    .and_then(|(j, rest)| Some((features.get(j.parse::<usize>().ok()?)?, rest)));
+                match parsed {
+                    Some((f, rest)) => format!("{}{rest}", f.name),
+                    None => "features".into(),
+                }
+            }
+            _ => field,
+        }
+    };
+    match e {
+        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason },
+        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field), reason },
+        other => other,
+    }
+}
+
+/// Reads the feature columns as the core wants them: numbers (empty = NaN) and categorical codes.
+/// When `fitting`, a categorical feature's values are collected and sorted into its categories.
+fn feature_columns(
+    path: &str,
+    features: &mut [Feature],
+    extra: &[(&str, Want)],
+    fitting: bool,
+) -> Result<(Vec<Vec<f64>>, Vec<ColData>)> {
+    let mut wanted: Vec<(&str, Want)> = extra.to_vec();
+    for f in features.iter() {
+        wanted.push((&f.name, if f.categories.is_some() { Want::Text } else { Want::Number }));
+    }
+    let mut cols = data::read_columns(path, &wanted).map_err(|e| match e {
+        Error::Schema { field, reason } if reason.contains("is not a number") => {
+            Error::Schema { field, reason: format!("{reason} (list the column in --categorical if it is categorical)") }
+        }
+        other => other,
+    })?;
+    let feature_cols = cols.split_off(extra.len());
+    let mut x = Vec::with_capacity(features.len());
+    for (f, col) in features.iter_mut().zip(feature_cols) {
+        x.push(match col {
+            ColData::Number(v) => v,
+            ColData::Text(codes) => {
+                let categories = f.categories.get_or_insert_with(Vec::new);
+                if fitting {
+                    let mut names = codes.names.clone();
+                    names.sort();
+                    *categories = names;
+                }
+                let index: std::collections::HashMap<&str, f64> =
+                    categories.iter().enumerate().map(|(k, c)| (c.as_str(), k as f64)).collect();
+                let remap: Vec<f64> =
+                    codes.names.iter().map(|n| index.get(n.as_str()).copied().unwrap_or(f64::NAN)).collect();
+                codes.codes.iter().map(|&c| remap.get(c as usize).copied().unwrap_or(f64::NAN)).collect()
+            }
+            _ => return Err(Error::Internal(format!("column '{}' read as the wrong type", f.name))),
+        });
+    }
+    Ok((x, cols))
+}
+
+fn run_fit(a: FitArgs) -> Result<()> {
+    let (crit, crit_name) = criterion(&a.criterion)?;
+    let columns = data::column_names(&a.data)?;
+    for (col, flag) in [(&a.treatment_col, "treatment_col"), (&a.outcome_col, "outcome_col")] {
+        if !columns.contains(col) {
+            return Err(Error::schema(
+                col.as_str(),
+                format!(
+                    "no column '{col}' in {} (--{}; columns: {})",
+                    a.data,
+                    flag.replace('_', "-"),
+                    columns.join(", ")
+                ),
+            ));
+        }
+    }
+    let names: Vec<String> = match &a.features {
+        Some(f) => f.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect(),
+        None => columns
+            .iter()
+            .filter(|c| **c != a.treatment_col && **c != a.outcome_col && !a.id_col.contains(c))
+            .cloned()
+            .collect(),
+    };
+    if names.is_empty() {
+        return Err(Error::invalid("features", "no feature columns (name them with --features)"));
+    }
+    for n in &names {
+        if *n == a.treatment_col || *n == a.outcome_col {
+            return Err(Error::invalid("features", format!("'{n}' is the treatment or outcome column")));
+        }
+        if !columns.contains(n) {
+            return Err(Error::schema(
+                n.as_str(),
+                format!("no column '{n}' in {} (columns: {})", a.data, columns.join(", ")),
+            ));
+        }
+    }
+    if let Some(c) = a.categorical.iter().find(|c| !names.contains(c)) {
+        return Err(Error::invalid("categorical", format!("'{c}' is not one of the features ({})", names.join(", "))));
+    }
+    let mut features: Vec<Feature> = names
+        .iter()
+        .map(|n| Feature { name: n.clone(), categories: a.categorical.contains(n).then(Vec::new) })
+        .collect();
+    let categorical: Vec<usize> = (0..features.len()).filter(|&j| features[j].categories.is_some()).collect();
+    let params = ForestParams {
+        n_trees: a.trees,
+        criterion: crit,
+        max_depth: a.max_depth,
+        min_samples_leaf: a.min_samples_leaf,
+        min_samples_treatment: a.min_samples_treatment,
+        n_reg: a.n_reg,
+        max_features: a.max_features,
+        max_bins: a.max_bins,
+        bootstrap: !a.no_bootstrap,
+        categorical,
+        seed: a.seed,
+        ..ForestParams::default()
+    };
+    if let Some(dir) = std::path::Path::new(&a.output).parent().filter(|d| !d.as_os_str().is_empty()) {
+        if !dir.is_dir() {
+            return Err(Error::io(&a.output, "its folder does not exist"));
+        }
+    }
+
+    let pb = super::spinner(&format!("reading {}", a.data));
+    let extra = [(a.treatment_col.as_str(), Want::Number), (a.outcome_col.as_str(), Want::Number)];
+    let (x, cols) = feature_columns(&a.data, &mut features, &extra, true)?;
+    let mut cols = cols.into_iter();
+    let (Some(ColData::Number(t)), Some(ColData::Number(y))) = (cols.next(), cols.next()) else {
+        return Err(Error::Internal("treatment / outcome read as the wrong type".into()));
+    };
+    let mut treatment = Vec::with_capacity(t.len());
+    for (i, &v) in t.iter().enumerate() {
+        if v == 0.0 || v == 1.0 {
+            treatment.push(v as u8);
+        } else if v.is_nan() {
+            return Err(Error::invalid(format!("{}[{i}]", a.treatment_col), "missing treatment (empty cell)"));
+        } else {
+            return Err(Error::invalid(
+                format!("{}[{i}]", a.treatment_col),
+                format!("must be 0 (control) or 1 (treated), got {v}"),
+            ));
+        }
+    }
+    if let Some(i) = y.iter().position(|v| v.is_nan()) {
+        return Err(Error::invalid(format!("{}[{i}]", a.outcome_col), "missing outcome (empty cell)"));
+    }
+    // The core grows the trees in parallel and reports no per-tree progress: a spinner, not a bar.
+    pb.set_message(format!(
+        "growing {} trees on {} rows x {} features (no per-tree progress)",
+        params.n_trees,
+        y.len(),
+        features.len()
+    ));
+    let slices: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
+    let forest = fit_uplift_forest(&slices, &treatment, &y, &params)
+        .map_err(|e| rename_error(e, &features, &a.treatment_col, &a.outcome_col))?;
+    pb.finish_and_clear();
+
+    let file = json!({
+        "format": FILE_FORMAT,
+        "format_version": FILE_FORMAT_VERSION,
+        "features": features.iter().map(|f| json!({"name": f.name, "categories": f.categories})).collect::<Vec<_>>(),
+        "feature_names_in": true,
+        "params": {
+            "n_trees": params.n_trees,
+            "max_depth": params.max_depth,
+            "min_samples_leaf": params.min_samples_leaf,
+            "min_samples_treatment": params.min_samples_treatment,
+            "n_reg": params.n_reg,
+            "criterion": crit_name,
+            "max_features": params.max_features,
+            "bootstrap": params.bootstrap,
+            "max_bins": params.max_bins,
+            "normalization": params.normalization,
+            "seed": params.seed,
+            "n_jobs": null,
+        },
+        "forest": serde_json::to_value(&forest).map_err(|e| Error::Internal(e.to_string()))?,
+    });
+    let text = serde_json::to_string(&file).map_err(|e| Error::Internal(e.to_string()))?;
+    super::write_file(&a.output, &(text + "\n"))?;
+    eprintln!(
+        "fitted {} trees on {} rows x {} features ({} treated) -> {}",
+        forest.trees.len(),
+        y.len(),
+        features.len(),
+        treatment.iter().filter(|&&t| t == 1).count(),
+        a.output
+    );
+    Ok(())
+}
+
+/// Reads a model file: its features and the core forest.
+fn load_model(path: &str) -> Result<(Vec<Feature>, UpliftForest)> {
+    let text = super::read_file(path)?;
+    let v: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path, format!("is not JSON: {e}")))?;
+    if v.get("format").and_then(Value::as_str) != Some(FILE_FORMAT) {
+        return Err(Error::invalid(path, format!("is not a liftlab uplift forest (no \"format\": \"{FILE_FORMAT}\")")));
+    }
+    let version = v.get("format_version").and_then(Value::as_u64);
+    if version != Some(FILE_FORMAT_VERSION) {
+        return Err(Error::invalid(
+            format!("{path}.format_version"),
+            format!("is {}; this liftlab reads {FILE_FORMAT_VERSION}", v.get("format_version").unwrap_or(&Value::Null)),
+        ));
+    }
+    let bad_features = || Error::invalid(format!("{path}.features"), "must be a list of {name, categories}");
+    let features: Vec<Feature> = v
+        .get("features")
+        .and_then(Value::as_array)
+        .ok_or_else(bad_features)?
+        .iter()
+        .map(|f| {
+            let name = f.get("name").and_then(Value::as_str).ok_or_else(bad_features)?.to_string();
+            let categories = match f.get("categories") {
+                None | Some(Value::Null) => None,
+                Some(Value::Array(c)) => Some(
+                    c.iter().map(|s| s.as_str().map(str::to_string).ok_or_else(bad_features)).collect::<Result<_>>()?,
+                ),
+                Some(_) => return Err(bad_features()),
+            };
+            Ok(Feature { name, categories })
+        })
+        .collect::<Result<_>>()?;
+    let forest: UpliftForest = serde_json::from_value(v.get("forest").cloned().unwrap_or(Value::Null))
+        .map_err(|e| Error::invalid(format!("{path}.forest"), format!("is not an uplift forest: {e}")))?;
+    if forest.format_version != FORMAT_VERSION {
+        return Err(Error::invalid(
+            format!("{path}.forest.format_version"),
+            format!("is {}; this liftlab reads {FORMAT_VERSION}", forest.format_version),
+        ));
+    }
+    if forest.n_features != features.len() {
+        return Err(Error::invalid(
+            format!("{path}.features"),
+            format!("lists {} features but the forest has {}", features.len(), forest.n_features),
+        ));
+    }
+    Ok((features, forest))
+}
+
+fn run_score(a: ScoreArgs) -> Result<()> {
+    data::Format::of(&a.output)?;
+    let (mut features, forest) = load_model(&a.model)?;
+    let pb = super::spinner(&format!("reading {}", a.data));
+    let extra: Vec<(&str, Want)> = a.id_col.iter().map(|c| (c.as_str(), Want::Text)).collect();
+    let (x, ids) = feature_columns(&a.data, &mut features, &extra, false)?;
+    pb.set_message(format!("scoring {} rows with {} trees", x.first().map_or(0, Vec::len), forest.trees.len()));
+    let slices: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
+    let uplift = forest.predict(&slices).map_err(|e| rename_error(e, &features, "treatment", "y"))?;
+    pb.finish_and_clear();
+    let mut columns: Vec<(String, Column)> = Vec::new();
+    for (name, col) in a.id_col.iter().zip(ids) {
+        let ColData::Text(codes) = col else {
+            return Err(Error::Internal(format!("id column '{name}' read as the wrong type")));
+        };
+        let values = codes.codes.iter().map(|&c| codes.names.get(c as usize).cloned()).collect();
+        columns.push((name.clone(), Column::Text(values)));
+    }
+    let n = uplift.len();
+    columns.push(("uplift".into(), Column::Float(uplift.into_iter().map(Some).collect())));
+    data::write_table(&a.output, &Table { columns })?;
+    eprintln!("scored {n} rows -> {}", a.output);
+    Ok(())
+}

@@ -1,0 +1,269 @@
+//! Python bindings of `uplift::forest`: the fitted forest as an opaque `_UpliftForest`; the
+//! wrapper (`liftlab/_uplift_forest.py`) turns DataFrames into columns and keeps the column and
+//! category mapping.
+//!
+//! Features cross as a list of one-dimensional float64 columns (column-major, NaN = missing,
+//! categorical features as their codes), borrowed when contiguous; treatment as 0/1 numbers, the
+//! outcome as float64. Fitting and predicting run without the GIL. Errors name the wrapper's
+//! fields: the core's `x[j]` becomes `X[<name of column j>]`, its `y` stays `y`.
+
+use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyDict, PyList};
+
+use super::to_py_err;
+use crate::error::Error;
+use crate::uplift::forest::{self as core, ForestParams, SplitCriterion, UpliftForest};
+
+/// A column: a borrowed contiguous float64 array or an owned copy.
+enum Floats<'py> {
+    Array(PyReadonlyArray1<'py, f64>),
+    Owned(Vec<f64>),
+}
+
+impl Floats<'_> {
+    fn as_slice(&self) -> &[f64] {
+        match self {
+            // Only contiguous arrays are kept borrowed (`floats`), so `as_slice` succeeds.
+            Floats::Array(a) => a.as_slice().unwrap_or_default(),
+            Floats::Owned(v) => v,
+        }
+    }
+}
+
+fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
+    to_py_err(Error::invalid(field, reason))
+}
+
+fn floats<'py>(obj: &Bound<'py, PyAny>, field: &str) -> PyResult<Floats<'py>> {
+    let a = match obj.extract::<PyReadonlyArray1<'py, f64>>() {
+        Ok(a) => a,
+        Err(_) => {
+            let converted = obj
+                .py()
+                .import("numpy")?
+                .call_method1("asarray", (obj, "float64"))
+                .map_err(|e| invalid(field, format!("must be numbers: {e}")))?;
+            let ndim: usize = converted.getattr("ndim")?.extract()?;
+            if ndim != 1 {
+                return Err(invalid(field, format!("must be one-dimensional, got {ndim} dimensions")));
+            }
+            converted.extract::<PyReadonlyArray1<'py, f64>>()?
+        }
+    };
+    Ok(if a.is_contiguous() { Floats::Array(a) } else { Floats::Owned(a.as_array().iter().copied().collect()) })
+}
+
+/// The feature columns; `names` (one per column) name them in errors.
+fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Floats<'py>>> {
+    x.iter().enumerate().map(|(j, c)| floats(&c, &field_name(names, j))).collect()
+}
+
+fn field_name(names: &[String], j: usize) -> String {
+    match names.get(j) {
+        Some(n) => format!("X[{n:?}]"),
+        None => format!("X[{j}]"),
+    }
+}
+
+/// The core's `x` / `x[j]...` fields become `X` / `X["name"]...`.
+fn py_err(e: Error, names: &[String]) -> PyErr {
+    let rename = |field: String| -> String {
+        let Some(rest) = field.strip_prefix('x') else { return field };
+        if rest.is_empty() {
+            return "X".into();
+        }
+        let parsed = rest
+            .strip_prefix('[')
+            .and_then(|r| r.split_once(']'))
+            .and_then(|(j, tail)| j.parse::<usize>().ok().map(|j| (j, tail)));
+        match parsed {
+            Some((j, tail)) => format!("{}{tail}", field_name(names, j)),
+            None => field,
+        }
+    };
+    to_py_err(match e {
+        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason },
+        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field), reason },
+        other => other,
+    })
+}
+
+fn criterion(s: &str) -> PyResult<SplitCriterion> {
+    match s.to_ascii_lowercase().as_str() {
+        "kl" => Ok(SplitCriterion::Kl),
+        "ed" => Ok(SplitCriterion::Ed),
+        "chi" => Ok(SplitCriterion::Chi),
+        "ddp" => Ok(SplitCriterion::Ddp),
+        _ => Err(invalid("criterion", format!("must be one of 'KL', 'ED', 'Chi', 'DDP', got {s:?}"))),
+    }
+}
+
+fn criterion_name(c: SplitCriterion) -> &'static str {
+    match c {
+        SplitCriterion::Kl => "KL",
+        SplitCriterion::Ed => "ED",
+        SplitCriterion::Chi => "Chi",
+        SplitCriterion::Ddp => "DDP",
+    }
+}
+
+/// A fitted uplift forest (`liftlab.uplift.UpliftForest` holds one).
+#[pyclass(name = "_UpliftForest", module = "liftlab._core", frozen)]
+struct PyUpliftForest {
+    forest: UpliftForest,
+}
+
+#[pymethods]
+impl PyUpliftForest {
+    /// Predicted uplift of each row; `x` is a list of float64 columns, `names` names them in errors.
+    #[pyo3(signature = (x, names = None))]
+    fn predict<'py>(
+        &self,
+        py: Python<'py>,
+        x: &Bound<'py, PyList>,
+        names: Option<Vec<String>>,
+    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+        let names = names.unwrap_or_default();
+        let cols = columns(x, &names)?;
+        let slices: Vec<&[f64]> = cols.iter().map(Floats::as_slice).collect();
+        let out = py.detach(|| self.forest.predict(&slices)).map_err(|e| py_err(e, &names))?;
+        Ok(out.into_pyarray(py))
+    }
+
+    /// The core model as JSON (serde; includes its `format_version`).
+    fn to_json(&self) -> PyResult<String> {
+        serde_json::to_string(&self.forest).map_err(|e| to_py_err(Error::Internal(e.to_string())))
+    }
+
+    /// A model from [`to_json`]'s text; `field` names it in errors.
+    #[staticmethod]
+    #[pyo3(signature = (text, field = "forest"))]
+    fn from_json(text: &str, field: &str) -> PyResult<Self> {
+        let forest: UpliftForest =
+            serde_json::from_str(text).map_err(|e| invalid(field, format!("is not an uplift forest: {e}")))?;
+        if forest.format_version != core::FORMAT_VERSION {
+            return Err(invalid(
+                format!("{field}.format_version"),
+                format!("is {}; this liftlab reads {}", forest.format_version, core::FORMAT_VERSION),
+            ));
+        }
+        Ok(PyUpliftForest { forest })
+    }
+
+    #[getter]
+    fn n_features(&self) -> usize {
+        self.forest.n_features
+    }
+
+    #[getter]
+    fn n_trees(&self) -> usize {
+        self.forest.trees.len()
+    }
+
+    fn __repr__(&self) -> String {
+        format!("_UpliftForest(n_trees={}, n_features={})", self.forest.trees.len(), self.forest.n_features)
+    }
+}
+
+/// Fits an uplift forest. `x` is a list of float64 columns (categorical ones as codes, listed in
+/// `categorical` by index); `names` name the columns in errors; `n_jobs` threads (None = all cores;
+/// the result does not depend on it).
+#[pyfunction]
+#[pyo3(signature = (
+    x, treatment, y, *, names = None, categorical = Vec::new(), n_trees, max_depth, min_samples_leaf,
+    min_samples_treatment, n_reg, criterion, max_features, bootstrap, max_bins, normalization, seed, n_jobs = None
+))]
+#[allow(clippy::too_many_arguments)]
+fn _fit_uplift_forest(
+    py: Python<'_>,
+    x: &Bound<'_, PyList>,
+    treatment: &Bound<'_, PyAny>,
+    y: &Bound<'_, PyAny>,
+    names: Option<Vec<String>>,
+    categorical: Vec<usize>,
+    n_trees: usize,
+    max_depth: usize,
+    min_samples_leaf: usize,
+    min_samples_treatment: usize,
+    n_reg: f64,
+    criterion: &str,
+    max_features: Option<usize>,
+    bootstrap: bool,
+    max_bins: usize,
+    normalization: bool,
+    seed: u64,
+    n_jobs: Option<usize>,
+) -> PyResult<PyUpliftForest> {
+    let names = names.unwrap_or_default();
+    let params = ForestParams {
+        n_trees,
+        criterion: self::criterion(criterion)?,
+        max_depth,
+        min_samples_leaf,
+        min_samples_treatment,
+        n_reg,
+        max_features,
+        max_bins,
+        bootstrap,
+        normalization,
+        categorical,
+        seed,
+    };
+    if n_jobs == Some(0) {
+        return Err(invalid("n_jobs", "must be at least 1 (or None for all cores)"));
+    }
+    let cols = columns(x, &names)?;
+    let t = floats(treatment, "treatment")?;
+    let mut flags = Vec::with_capacity(t.as_slice().len());
+    for (i, &v) in t.as_slice().iter().enumerate() {
+        if v == 0.0 || v == 1.0 {
+            flags.push(v as u8);
+        } else {
+            return Err(invalid(format!("treatment[{i}]"), format!("must be 0 (control) or 1, got {v}")));
+        }
+    }
+    let y = floats(y, "y")?;
+    let slices: Vec<&[f64]> = cols.iter().map(Floats::as_slice).collect();
+    let y = y.as_slice();
+    let forest = py
+        .detach(|| {
+            let fit = || core::fit_uplift_forest(&slices, &flags, y, &params);
+            match n_jobs {
+                None => fit(),
+                Some(n) => rayon::ThreadPoolBuilder::new()
+                    .num_threads(n)
+                    .build()
+                    .map_err(|e| Error::Internal(format!("thread pool: {e}")))?
+                    .install(fit),
+            }
+        })
+        .map_err(|e| py_err(e, &names))?;
+    Ok(PyUpliftForest { forest })
+}
+
+/// The core's defaults (`ForestParams::default()`), for the wrapper's signature test.
+#[pyfunction]
+fn _uplift_forest_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
+    let p = ForestParams::default();
+    let d = PyDict::new(py);
+    d.set_item("n_trees", p.n_trees)?;
+    d.set_item("max_depth", p.max_depth)?;
+    d.set_item("min_samples_leaf", p.min_samples_leaf)?;
+    d.set_item("min_samples_treatment", p.min_samples_treatment)?;
+    d.set_item("n_reg", p.n_reg)?;
+    d.set_item("criterion", criterion_name(p.criterion))?;
+    d.set_item("max_features", p.max_features)?;
+    d.set_item("bootstrap", p.bootstrap)?;
+    d.set_item("max_bins", p.max_bins)?;
+    d.set_item("normalization", p.normalization)?;
+    d.set_item("seed", p.seed)?;
+    Ok(d)
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_class::<PyUpliftForest>()?;
+    m.add_function(wrap_pyfunction!(_fit_uplift_forest, m)?)?;
+    m.add_function(wrap_pyfunction!(_uplift_forest_defaults, m)?)?;
+    Ok(())
+}

@@ -1,0 +1,192 @@
+//! `liftlab uplift fit` / `score`: the uplift forest on the command line.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn liftlab(args: &[&str], dir: &Path) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_liftlab")).args(args).current_dir(dir).output().unwrap()
+}
+
+fn stderr(o: &Output) -> String {
+    String::from_utf8_lossy(&o.stderr).into_owned()
+}
+
+/// A small training file with a known uplift: +0.2 where x0 > 0 and +0.2 in the city "south", on
+/// a base rate of 0.2 (xorshift draws, so the file is the same on every run).
+fn training_csv(n: usize) -> String {
+    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
+    let mut uniform = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let cities = ["north", "south", "east", "west"];
+    let mut out = String::from("id,x0,city,t,y\n");
+    for i in 0..n {
+        let x0 = uniform() * 2.0 - 1.0;
+        let city = cities[(uniform() * 4.0) as usize % 4];
+        let t = u8::from(uniform() < 0.5);
+        let tau = 0.2 * f64::from(u8::from(x0 > 0.0)) + 0.2 * f64::from(u8::from(city == "south"));
+        let y = u8::from(uniform() < 0.2 + f64::from(t) * tau);
+        out.push_str(&format!("u{i},{x0},{city},{t},{y}\n"));
+    }
+    out
+}
+
+const FIT: &[&str] = &[
+    "uplift",
+    "fit",
+    "--data",
+    "train.csv",
+    "--treatment-col",
+    "t",
+    "--outcome-col",
+    "y",
+    "--id-col",
+    "id",
+    "--categorical",
+    "city",
+    "--trees",
+    "20",
+    "--min-samples-leaf",
+    "50",
+    "-o",
+    "model.json",
+];
+
+#[test]
+fn fit_then_score_writes_ids_and_uplift() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("train.csv"), training_csv(4000)).unwrap();
+    let o = liftlab(FIT, d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("model.json")).unwrap()).unwrap();
+    assert_eq!(model["format"], "liftlab.uplift_forest");
+    assert_eq!(model["format_version"], 1);
+    // default features: every column but the id, treatment and outcome ones; categories sorted
+    assert_eq!(
+        model["features"],
+        serde_json::json!([
+            {"name": "x0", "categories": null},
+            {"name": "city", "categories": ["east", "north", "south", "west"]}
+        ])
+    );
+    assert_eq!(model["forest"]["trees"].as_array().map(Vec::len), Some(20));
+
+    // the pool: the training rows plus a row with an unseen city and one with missing cells
+    let mut pool = std::fs::read_to_string(d.path().join("train.csv")).unwrap();
+    pool.push_str("new1,0.5,atlantis,,\nnew2,,,,\n");
+    std::fs::write(d.path().join("pool.csv"), pool).unwrap();
+    let o = liftlab(
+        &["uplift", "score", "--model", "model.json", "--data", "pool.csv", "--id-col", "id", "-o", "scored.csv"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(d.path().join("scored.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("id,uplift"));
+    let rows: Vec<(String, f64)> = lines
+        .map(|l| {
+            let (id, u) = l.split_once(',').unwrap();
+            (id.to_string(), u.parse().unwrap())
+        })
+        .collect();
+    assert_eq!(rows.len(), 4002);
+    assert_eq!(rows[0].0, "u0");
+    assert_eq!(rows[4001].0, "new2");
+    assert!(rows.iter().all(|(_, u)| u.is_finite() && u.abs() <= 1.0));
+    // the forest finds the categorical effect: "south" scores about 0.2 above the rest
+    let train = training_csv(4000);
+    let south: Vec<bool> = train.lines().skip(1).map(|l| l.split(',').nth(2) == Some("south")).collect();
+    let mean = |want: bool| {
+        let v: Vec<f64> = rows.iter().zip(&south).filter(|(_, &s)| s == want).map(|((_, u), _)| *u).collect();
+        v.iter().sum::<f64>() / v.len() as f64
+    };
+    let gap = mean(true) - mean(false);
+    assert!(gap > 0.1 && gap < 0.3, "south - rest = {gap}");
+
+    // Parquet output
+    let o = liftlab(
+        &["uplift", "score", "--model", "model.json", "--data", "pool.csv", "--id-col", "id", "-o", "scored.parquet"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(std::fs::read(d.path().join("scored.parquet")).unwrap().starts_with(b"PAR1"));
+}
+
+#[test]
+fn bad_input_exits_2_with_one_line_naming_the_field() {
+    let d = tempfile::tempdir().unwrap();
+    let train = training_csv(400);
+    std::fs::write(d.path().join("train.csv"), &train).unwrap();
+    // every unit in control
+    let control: String = train
+        .lines()
+        .enumerate()
+        .map(|(i, l)| {
+            if i == 0 {
+                format!("{l}\n")
+            } else {
+                let f: Vec<&str> = l.split(',').collect();
+                format!("{},{},{},0,{}\n", f[0], f[1], f[2], f[4])
+            }
+        })
+        .collect();
+    std::fs::write(d.path().join("control.csv"), control).unwrap();
+    // the outcome of row 3 missing
+    let nan: String = train
+        .lines()
+        .enumerate()
+        .map(|(i, l)| if i == 4 { format!("{}\n", &l[..l.rfind(',').unwrap() + 1]) } else { format!("{l}\n") })
+        .collect();
+    std::fs::write(d.path().join("nan.csv"), nan).unwrap();
+    assert_eq!(liftlab(FIT, d.path()).status.code(), Some(0));
+    std::fs::write(d.path().join("pool.csv"), "id,x0\nu1,0.5\n").unwrap();
+
+    // FIT with some flags' values replaced (a value "" drops the flag) and others added
+    let with = |data: &str, changes: &[(&str, &str)]| -> Vec<String> {
+        let mut v: Vec<String> = FIT.iter().map(|s| s.to_string()).collect();
+        v[3] = data.to_string();
+        v[FIT.len() - 1] = "other.json".into();
+        for &(flag, value) in changes {
+            match v.iter().position(|a| a == flag) {
+                Some(k) if value.is_empty() => {
+                    v.drain(k..k + 2);
+                }
+                Some(k) => v[k + 1] = value.to_string(),
+                None => v.extend([flag.to_string(), value.to_string()]),
+            }
+        }
+        v
+    };
+    let cases: Vec<(Vec<String>, &str)> = vec![
+        (with("train.csv", &[("--treatment-col", "treated")]), "treated"),
+        (with("train.csv", &[("--features", "x0,income")]), "income"),
+        (with("control.csv", &[]), "error: invalid_input: t: all units are control"),
+        (with("nan.csv", &[]), "y[3]: missing outcome"),
+        // a text column not declared categorical
+        (with("train.csv", &[("--categorical", "")]), "city[0]"),
+        (with("train.csv", &[("--criterion", "gini")]), "criterion"),
+        (
+            ["uplift", "score", "--model", "model.json", "--data", "pool.csv", "-o", "s.csv"]
+                .map(String::from)
+                .to_vec(),
+            "city",
+        ),
+        (
+            ["uplift", "score", "--model", "train.csv", "--data", "pool.csv", "-o", "s.csv"].map(String::from).to_vec(),
+            "train.csv",
+        ),
+    ];
+    for (args, field) in cases {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let o = liftlab(&args, d.path());
+        let err = stderr(&o);
+        assert_eq!(o.status.code(), Some(2), "{args:?}: {err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "{args:?}: {err}");
+        assert!(err.contains(field), "{args:?}: {err} does not name {field}");
+    }
+    assert!(!d.path().join("other.json").exists());
+}
