@@ -28,7 +28,7 @@ cli: ## Build the liftlab binary used by the Python-side tests
 $(VENV)/.ready: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels
+	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels scikit-learn
 	touch $@
 
 venv: $(VENV)/.ready ## Create .venv with the Python tools

@@ -271,3 +271,36 @@ def _fit_uplift_forest(
 ) -> _UpliftForest: ...
 def _uplift_forest_defaults() -> dict[str, Any]:
     """The core's ``ForestParams::default()``: the defaults of ``UpliftForest``."""
+
+# The meta-learners over the built-in ridge / L2-logistic base learners (``liftlab.uplift.TLearner``
+# / ``XLearner`` wrap these). Features are a list of contiguous float64 columns (all finite);
+# treatment uint8 codes 0 (control) and 1..k; ``names`` name the columns in errors.
+
+class _MetaLearner:
+    @property
+    def n_features(self) -> int: ...
+    @property
+    def n_treatments(self) -> int: ...
+    @property
+    def learner(self) -> str: ...
+    @property
+    def outcome(self) -> str: ...
+    def predict(self, x: list[npt.NDArray[np.float64]], names: list[str] | None = None) -> list[npt.NDArray[np.float64]]: ...
+    def to_json(self) -> str: ...
+    @staticmethod
+    def from_json(text: str, field: str = "model") -> _MetaLearner: ...
+
+def _fit_meta_learner(
+    x: list[npt.NDArray[np.float64]],
+    treatment: npt.NDArray[np.uint8],
+    y: npt.NDArray[np.float64],
+    *,
+    names: list[str] | None = None,
+    learner: str,
+    outcome: str,
+    alpha: float,
+    tol: float,
+    max_iter: int,
+) -> _MetaLearner: ...
+def _meta_learner_defaults() -> dict[str, Any]:
+    """The core's ``MetaParams::default()``: the defaults of ``TLearner`` / ``XLearner``."""

@@ -246,3 +246,16 @@ def balance(X: Any, treatment: Any) -> pl.DataFrame:
             "smd": pl.Float64,
         },
     )
+
+
+from liftlab._uplift_plots import UpliftPlot, qini_plot, uplift_plot  # noqa: E402  (re-export; it imports this module)
+
+__all__ += ["UpliftPlot", "qini_plot", "uplift_plot"]
+
+from liftlab._uplift_policy import ContactPlan, plan_contacts  # noqa: E402  (re-export)
+
+__all__ += ["ContactPlan", "plan_contacts"]
+
+from liftlab._uplift_meta import TLearner, XLearner  # noqa: E402  (re-export)
+
+__all__ += ["TLearner", "XLearner"]

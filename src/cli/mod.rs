@@ -4,6 +4,7 @@
 //! the field); 3 an internal error.
 
 mod uplift;
+mod uplift_plan;
 
 use std::io::Write;
 
@@ -135,7 +136,7 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
-    /// Uplift modelling: fit an uplift random forest, score units with it.
+    /// Uplift modelling: fit an uplift random forest, score units with it, plan whom to contact.
     Uplift {
         #[command(subcommand)]
         command: uplift::UpliftCommand,

@@ -28,6 +28,8 @@ pub(super) enum UpliftCommand {
     Fit(FitArgs),
     /// Score a file with a saved model: id column(s) plus `uplift`.
     Score(ScoreArgs),
+    /// Whom to contact, through which channel, within a contact and/or spend budget.
+    Plan(super::uplift_plan::PlanArgs),
 }
 
 #[derive(clap::Args, Debug)]
@@ -105,6 +107,7 @@ pub(super) fn run_uplift(command: UpliftCommand) -> Result<()> {
     match command {
         UpliftCommand::Fit(a) => run_fit(a),
         UpliftCommand::Score(a) => run_score(a),
+        UpliftCommand::Plan(a) => super::uplift_plan::run_plan(a),
     }
 }
 

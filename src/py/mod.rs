@@ -8,7 +8,9 @@ mod forecast;
 mod report;
 mod stats;
 mod uplift;
+mod uplift_meta;
 mod uplift_model;
+mod uplift_policy;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -56,5 +58,7 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     report::register(m)?;
     stats::register(m)?;
     uplift::register(m)?;
-    uplift_model::register(m)
+    uplift_meta::register(m)?;
+    uplift_model::register(m)?;
+    uplift_policy::register(m)
 }

@@ -1,0 +1,310 @@
+"""The contact policy (``liftlab.uplift.plan_contacts``): whom to contact, through which channel,
+to maximise the expected net gain ``uplift * value - cost`` within a contact and/or spend budget.
+
+The rules (best eligible channel per unit, predicted sleeping dogs never contacted, the spend
+budget by the multiple-choice knapsack's convex-hull greedy) and their guarantees are the Rust
+core's, ``liftlab::uplift::policy::plan_contact_policy``; this module only converts.
+
+>>> from liftlab import uplift
+>>> plan = uplift.plan_contacts({"a": [0.3, 0.25, 0.05], "b": [0.6, 0.5, 0.2]}, {"a": 1.0, "b": 3.0}, 10.0)
+>>> plan.contacts()["channel"].to_list(), round(plan.expected_net_gain, 9)
+(['b', 'b'], 5.0)
+"""
+
+from __future__ import annotations
+
+import html
+import numbers
+from collections.abc import Mapping
+from typing import Any
+
+import numpy as np
+import polars as pl
+
+from liftlab import _core
+from liftlab.exceptions import InvalidInputError
+
+__all__ = ["ContactPlan", "plan_contacts"]
+
+#: The channel name of an unnamed one-channel uplift (a 1-D array or list), as the CLI's default
+#: ``uplift`` column.
+DEFAULT_CHANNEL = "uplift"
+
+#: The columns of the written files and of the CLI's output, in order.
+FILE_COLUMNS = ["id", "channel", "uplift", "expected_gain", "score"]
+
+
+def _is_pandas(x: Any) -> bool:
+    return type(x).__module__.split(".")[0] == "pandas"
+
+
+def _as_floats(x: Any) -> Any:
+    """A polars or pandas column as a float64 numpy array (missing values as NaN); other inputs
+    as they are (the extension reads anything ``numpy.asarray`` reads)."""
+    if isinstance(x, pl.Series):
+        return x.cast(pl.Float64).to_numpy() if x.dtype.is_numeric() or x.dtype == pl.Boolean else x.to_numpy()
+    if _is_pandas(x) and hasattr(x, "to_numpy"):
+        try:
+            return x.to_numpy(dtype="float64", na_value=np.nan)
+        except (TypeError, ValueError):
+            return x.to_numpy()
+    return x
+
+
+def _channels(uplift: Any) -> tuple[list[str], list[Any]]:
+    """The channel names and columns of ``uplift``."""
+    if isinstance(uplift, pl.DataFrame) or (_is_pandas(uplift) and hasattr(uplift, "columns")):
+        names = [str(c) for c in uplift.columns]
+        cols = [_as_floats(uplift[c]) for c in uplift.columns]
+    elif isinstance(uplift, Mapping):
+        names = [str(c) for c in uplift]
+        cols = [_as_floats(v) for v in uplift.values()]
+    elif isinstance(uplift, pl.Series) or _is_pandas(uplift):
+        name = getattr(uplift, "name", None)
+        names = [str(name) if name not in (None, "") else DEFAULT_CHANNEL]
+        cols = [_as_floats(uplift)]
+    else:
+        try:
+            arr = np.asarray(uplift, dtype="float64")
+        except (TypeError, ValueError) as e:
+            raise InvalidInputError(f"uplift: must be a DataFrame, a dict of arrays or a 1-D array of numbers: {e}") from None
+        if arr.ndim != 1:
+            raise InvalidInputError(
+                f"uplift: an array must be one-dimensional (one channel), got {arr.ndim} dimensions; "
+                "give several channels as a DataFrame or a dict channel -> array"
+            )
+        names, cols = [DEFAULT_CHANNEL], [arr]
+    if not names:
+        raise InvalidInputError("uplift: has no channels (columns)")
+    if len(set(names)) != len(names):
+        raise InvalidInputError(f"uplift: channel names must be unique, got {names}")
+    return names, cols
+
+
+def _number(x: Any, field: str) -> float:
+    if isinstance(x, bool) or not isinstance(x, numbers.Real):
+        raise InvalidInputError(f"{field}: must be a number, got {x!r}")
+    return float(x)
+
+
+def _costs(cost: Any, names: list[str]) -> list[float]:
+    if isinstance(cost, Mapping):
+        keys = {str(k): v for k, v in cost.items()}
+        for k in keys:
+            if k not in names:
+                raise InvalidInputError(f"cost: {k!r} is not a channel (channels: {', '.join(names)})")
+        out = []
+        for n in names:
+            if n not in keys:
+                raise InvalidInputError(f"cost: no cost for channel {n!r}")
+            out.append(_number(keys[n], f"cost[{n!r}]"))
+        return out
+    if isinstance(cost, numbers.Real) and not isinstance(cost, bool):
+        if len(names) != 1:
+            raise InvalidInputError(
+                f"cost: a single number is for one channel; uplift has {len(names)} ({', '.join(names)}): "
+                "give a dict channel -> cost"
+            )
+        return [float(cost)]
+    raise InvalidInputError(f"cost: must be a dict channel -> cost or a number (one channel), got {cost!r}")
+
+
+def _ids(ids: Any, n: int) -> pl.Series:
+    if ids is None:
+        return pl.Series("id", np.arange(n, dtype=np.int64))
+    s = ids.rename("id") if isinstance(ids, pl.Series) else pl.Series("id", ids.to_numpy() if _is_pandas(ids) else list(ids))
+    if s.len() != n:
+        raise InvalidInputError(f"ids: has {s.len()} values but uplift has {n} units")
+    return s
+
+
+def _fmt(x: float) -> str:
+    return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+def _curve_svg(n: list[int], gain: list[float], budget_n: int, peak_n: int, w: int = 420, h: int = 220) -> str:
+    """The profit curve as an inline SVG, the plan's point and the peak marked."""
+    pad_l, pad_r, pad_t, pad_b = 56, 12, 12, 30
+    step = max(1, len(n) // 400)
+    keep = sorted(set(range(0, len(n), step)) | {len(n) - 1, budget_n, peak_n})
+    xmax = max(n[-1], 1)
+    lo, hi = min(0.0, min(gain)), max(0.0, max(gain))
+    if hi - lo <= 0:
+        hi = lo + 1.0
+
+    def x(v: float) -> float:
+        return pad_l + (w - pad_l - pad_r) * v / xmax
+
+    def y(v: float) -> float:
+        return pad_t + (h - pad_t - pad_b) * (hi - v) / (hi - lo)
+
+    pts = " ".join(f"{x(n[i]):.1f},{y(gain[i]):.1f}" for i in keep)
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
+        'aria-label="profit curve" font-family="system-ui, sans-serif" font-size="11">',
+        f'<line x1="{pad_l}" y1="{y(0):.1f}" x2="{w - pad_r}" y2="{y(0):.1f}" stroke="#999" stroke-dasharray="3,3"/>',
+        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{h - pad_b}" stroke="#333"/>',
+        f'<text x="{pad_l - 4}" y="{y(hi) + 4:.1f}" text-anchor="end">{_fmt(hi)}</text>',
+        f'<text x="{pad_l - 4}" y="{y(lo) + 4:.1f}" text-anchor="end">{_fmt(lo)}</text>',
+        f'<text x="{pad_l}" y="{h - 8}">0</text>',
+        f'<text x="{w - pad_r}" y="{h - 8}" text-anchor="end">{n[-1]:,} units</text>',
+        f'<text x="{(pad_l + w) / 2:.0f}" y="{h - 8}" text-anchor="middle">units contacted (priority order)</text>',
+        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{pts}"/>',
+        f'<circle class="peak" cx="{x(n[peak_n]):.1f}" cy="{y(gain[peak_n]):.1f}" r="4" fill="none" stroke="#2ca02c" '
+        f'stroke-width="2"><title>peak: {_fmt(gain[peak_n])} at {peak_n:,}</title></circle>',
+        f'<circle class="budget" cx="{x(n[budget_n]):.1f}" cy="{y(gain[budget_n]):.1f}" r="3.5" fill="#d62728">'
+        f"<title>plan: {_fmt(gain[budget_n])} at {budget_n:,}</title></circle>",
+        f'<text x="{w - pad_r}" y="{pad_t + 10}" text-anchor="end"><tspan fill="#d62728">● plan</tspan> '
+        '<tspan fill="#2ca02c">○ peak</tspan></text>',
+        "</svg>",
+    ]
+    return "".join(parts)
+
+
+class ContactPlan:
+    """The chosen contacts (from :func:`plan_contacts`) with their totals.
+
+    Attributes: ``channels`` (names, in input order), ``value``, ``max_contacts``, ``max_spend``,
+    ``n_units``, ``n_contacts``, ``spend`` (total cost of the contacts), ``expected_conversions``
+    (sum of the chosen channels' uplift), ``expected_net_gain`` (sum of ``uplift * value - cost``),
+    ``peak_n_contacted`` and ``peak_net_gain`` (the profit curve's highest point).
+    """
+
+    def __init__(
+        self,
+        out: dict[str, Any],
+        channels: list[str],
+        ids: pl.Series,
+        value: float,
+        max_contacts: int | None,
+        max_spend: float | None,
+    ):
+        self.channels = channels
+        self.value = value
+        self.max_contacts = max_contacts
+        self.max_spend = max_spend
+        self.n_units = ids.len()
+        self.n_contacts: int = out["n_contacts"]
+        self.spend: float = out["spend"]
+        self.expected_conversions: float = out["expected_conversions"]
+        self.expected_net_gain: float = out["expected_net_gain"]
+        self.peak_n_contacted: int = out["peak_n_contacted"]
+        self.peak_net_gain: float = out["peak_net_gain"]
+        self._units = pl.DataFrame(
+            {
+                "id": ids,
+                "channel": pl.Series([None if j is None else channels[j] for j in out["channel"]], dtype=pl.String),
+                "uplift": pl.Series(out["uplift"], dtype=pl.Float64),
+                "expected_gain": pl.Series(out["expected_gain"], dtype=pl.Float64),
+                "score": pl.Series(out["score"], dtype=pl.Float64),
+                "rank": pl.Series(out["rank"], dtype=pl.Int64),
+            }
+        )
+        self._curve = pl.DataFrame(
+            {
+                "n_contacted": pl.Series(out["curve_n_contacted"], dtype=pl.Int64),
+                "net_gain": pl.Series(out["curve_net_gain"], dtype=pl.Float64),
+            }
+        )
+
+    def to_polars(self) -> pl.DataFrame:
+        """One row per unit, in input order: ``id``, ``channel`` (null: no contact), ``uplift``
+        (of the chosen channel; null: no contact), ``expected_gain`` (0 for no contact), ``score``
+        (the best net gain over all channels, the ranking key) and ``rank`` (0-based position in
+        the policy's priority order, contacted units first)."""
+        return self._units.clone()
+
+    def contacts(self) -> pl.DataFrame:
+        """The contacted units only, by rank (the order the policy picked them)."""
+        return self._units.filter(pl.col("channel").is_not_null()).sort("rank")
+
+    def profit_curve(self) -> pl.DataFrame:
+        """Cumulative expected net gain along the priority order: ``n_contacted`` (0..n_units) and
+        ``net_gain``. Past the plan's contacts it adds each further unit's best channel, so it shows
+        what contacting more would add or lose."""
+        return self._curve.clone()
+
+    def _file_frame(self) -> pl.DataFrame:
+        return self.contacts().select(FILE_COLUMNS)
+
+    def write_csv(self, path: str) -> None:
+        """The contacts, by rank, with the columns of ``liftlab uplift plan``: ``id``, ``channel``,
+        ``uplift``, ``expected_gain``, ``score``."""
+        self._file_frame().write_csv(path)
+
+    def write_parquet(self, path: str) -> None:
+        """As :meth:`write_csv`, in Parquet."""
+        self._file_frame().write_parquet(path)
+
+    def totals(self) -> dict[str, Any]:
+        """The totals as a dict."""
+        return {
+            "n_units": self.n_units,
+            "n_contacts": self.n_contacts,
+            "spend": self.spend,
+            "expected_conversions": self.expected_conversions,
+            "expected_net_gain": self.expected_net_gain,
+            "peak_n_contacted": self.peak_n_contacted,
+            "peak_net_gain": self.peak_net_gain,
+        }
+
+    def __repr__(self) -> str:
+        return (
+            f"ContactPlan(n_contacts={self.n_contacts} of {self.n_units}, spend={self.spend:.6g}, "
+            f"expected_net_gain={self.expected_net_gain:.6g})"
+        )
+
+    def _repr_html_(self) -> str:
+        budget = [f"at most {self.max_contacts:,} contacts" if self.max_contacts is not None else None]
+        budget.append(f"at most {_fmt(self.max_spend)} spent" if self.max_spend is not None else None)
+        budget_text = ", ".join(b for b in budget if b) or "none"
+        by_channel = self.contacts().group_by("channel").len().sort("channel")
+        mix = ", ".join(f"{c}: {k:,}" for c, k in by_channel.iter_rows()) or "–"
+        rows = [
+            ("Budget", budget_text),
+            ("Units contacted", f"{self.n_contacts:,} of {self.n_units:,} ({mix})"),
+            ("Spend", _fmt(self.spend)),
+            ("Expected conversions", _fmt(self.expected_conversions)),
+            ("Expected net gain", _fmt(self.expected_net_gain)),
+            ("Profit curve peak", f"{_fmt(self.peak_net_gain)} at {self.peak_n_contacted:,} contacts"),
+        ]
+        table = "".join(f'<tr><th style="text-align:left">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>' for k, v in rows)
+        curve = self._curve
+        svg = _curve_svg(curve["n_contacted"].to_list(), curve["net_gain"].to_list(), self.n_contacts, self.peak_n_contacted)
+        return f'<div class="liftlab-contact-plan"><table>{table}</table>{svg}</div>'
+
+
+def plan_contacts(
+    uplift: Any,
+    cost: Any,
+    value: float,
+    *,
+    max_contacts: int | None = None,
+    max_spend: float | None = None,
+    ids: Any = None,
+) -> ContactPlan:
+    """Whom to contact, and through which channel, to maximise the expected net gain
+    ``sum(uplift * value - cost)`` within the budgets.
+
+    ``uplift`` is the predicted uplift per unit and channel (against no contact): a polars or
+    pandas DataFrame or a dict of arrays with one column per channel (the column name is the
+    channel's), or a 1-D array / Series for one channel (named ``"uplift"``, or the Series' name).
+    ``cost`` is a dict channel -> cost of one contact (or one number for one channel), ``value``
+    the value of one conversion. ``max_contacts`` and ``max_spend`` bound the number of contacts
+    and the total cost (both may be given; without either every unit with a profitable channel is
+    contacted). ``ids`` label the units (default: the row number).
+
+    A channel is considered for a unit only when its uplift and its net gain are both positive, so
+    predicted sleeping dogs are never contacted. Errors (:class:`liftlab.exceptions.InvalidInputError`,
+    :class:`~liftlab.exceptions.InsufficientDataError`) name the argument:
+    ``cost: no cost for channel 'call'``, ``uplift['sms'][3]: must be finite, got NaN``,
+    ``max_spend: is below the cheapest contact (0.05)``.
+    """
+    names, cols = _channels(uplift)
+    costs = _costs(cost, names)
+    value = _number(value, "value")
+    if max_spend is not None:
+        max_spend = _number(max_spend, "max_spend")
+    out = _core._plan_contact_policy(cols, names, costs, value, max_contacts, max_spend)
+    n = len(out["channel"])
+    return ContactPlan(out, names, _ids(ids, n), value, int(max_contacts) if max_contacts is not None else None, max_spend)

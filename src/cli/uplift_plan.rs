@@ -1,0 +1,203 @@
+//! `liftlab uplift plan`: the contact policy (`uplift::policy::plan_contact_policy`) over a scored
+//! CSV / Parquet file, one uplift column per channel.
+//!
+//! The output lists the contacted units in the policy's priority order with the columns `id`,
+//! `channel`, `uplift` (of the chosen channel), `expected_gain` and `score`, the same as
+//! `liftlab.uplift.ContactPlan.write_csv`; the totals are printed. Errors name the flag
+//! (`--cost: no cost for channel 'call'`), the column and row (`sms[3]: missing uplift`) or the
+//! `budget` (`budget: is below the cheapest contact (0.05)`).
+
+use std::io::Write;
+
+use crate::data::{self, ColData, Column, Table, Want};
+use crate::error::{Error, Result};
+use crate::uplift::policy::{plan_contact_policy, Budget};
+
+#[derive(clap::Args, Debug)]
+pub(super) struct PlanArgs {
+    /// Scored units (.csv or .parquet), e.g. from `liftlab uplift score`.
+    #[arg(long)]
+    scored: String,
+    /// Comma-separated uplift columns, one per channel (the column name is the channel's).
+    #[arg(long, value_delimiter = ',', default_value = "uplift")]
+    uplift_cols: Vec<String>,
+    /// Cost of one contact: `sms=0.05,call=2.0`, or one number for one channel.
+    #[arg(long)]
+    cost: String,
+    /// Value of one conversion (or of one unit of the outcome).
+    #[arg(long, allow_negative_numbers = true)]
+    value: f64,
+    /// At most this many contacts.
+    #[arg(long)]
+    max_contacts: Option<usize>,
+    /// At most this much spent on contacts.
+    #[arg(long, allow_negative_numbers = true)]
+    max_spend: Option<f64>,
+    /// Id column copied to the output [default: `id` if the file has one, else the row number].
+    #[arg(long)]
+    id_col: Option<String>,
+    /// Output (.csv or .parquet): the contacted units by priority.
+    #[arg(short = 'o', long)]
+    output: String,
+}
+
+/// `--cost` as one cost per channel, in the order of `channels`.
+fn parse_cost(text: &str, channels: &[String]) -> Result<Vec<f64>> {
+    let number = |s: &str| -> Result<f64> {
+        s.trim().parse::<f64>().map_err(|_| Error::invalid("--cost", format!("'{}' is not a number", s.trim())))
+    };
+    if !text.contains('=') {
+        if channels.len() != 1 {
+            return Err(Error::invalid(
+                "--cost",
+                format!("a single number is for one channel; give name=cost for each of {}", channels.join(", ")),
+            ));
+        }
+        return Ok(vec![number(text)?]);
+    }
+    let mut given: Vec<(String, f64)> = Vec::new();
+    for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        let Some((name, value)) = part.split_once('=') else {
+            return Err(Error::invalid("--cost", format!("'{part}' is not name=cost")));
+        };
+        let name = name.trim();
+        if !channels.iter().any(|c| c == name) {
+            return Err(Error::invalid(
+                "--cost",
+                format!("'{name}' is not a channel (--uplift-cols: {})", channels.join(", ")),
+            ));
+        }
+        if given.iter().any(|(n, _)| n == name) {
+            return Err(Error::invalid("--cost", format!("channel '{name}' is given twice")));
+        }
+        given.push((name.to_string(), number(value)?));
+    }
+    channels
+        .iter()
+        .map(|c| {
+            given
+                .iter()
+                .find(|(n, _)| n == c)
+                .map(|(_, v)| *v)
+                .ok_or_else(|| Error::invalid("--cost", format!("no cost for channel '{c}'")))
+        })
+        .collect()
+}
+
+/// The core's field names become the flags and columns.
+fn rename_error(e: Error, channels: &[String]) -> Error {
+    let rename = |field: String| -> String {
+        if field == "value" {
+            return "--value".into();
+        }
+        if field.starts_with("cost") {
+            return "--cost".into();
+        }
+        if let Some((i, rest)) = field.strip_prefix("uplift[").and_then(|r| r.split_once(']')) {
+            let j = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|j| j.parse::<usize>().ok());
+            if let Some(name) = j.and_then(|j| channels.get(j)) {
+                return format!("{name}[{i}]");
+            }
+        }
+        field
+    };
+    match e {
+        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason },
+        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field), reason },
+        other => other,
+    }
+}
+
+pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
+    data::Format::of(&a.output)?;
+    let channels: Vec<String> = a.uplift_cols.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
+    if channels.is_empty() {
+        return Err(Error::invalid("--uplift-cols", "no columns given"));
+    }
+    if let Some(c) = channels.iter().enumerate().find_map(|(k, c)| channels[..k].contains(c).then_some(c)) {
+        return Err(Error::invalid("--uplift-cols", format!("'{c}' is given twice")));
+    }
+    let cost = parse_cost(&a.cost, &channels)?;
+    let columns = data::column_names(&a.scored)?;
+    let id_col = match &a.id_col {
+        Some(c) => Some(c.clone()),
+        None => columns.iter().any(|c| c == "id").then(|| "id".to_string()),
+    };
+    for (c, flag) in channels.iter().map(|c| (c, "--uplift-cols")).chain(id_col.iter().map(|c| (c, "--id-col"))) {
+        if !columns.contains(c) {
+            return Err(Error::schema(
+                c.as_str(),
+                format!("no column '{c}' in {} ({flag}; columns: {})", a.scored, columns.join(", ")),
+            ));
+        }
+    }
+    let mut wanted: Vec<(&str, Want)> = channels.iter().map(|c| (c.as_str(), Want::Number)).collect();
+    if let Some(c) = &id_col {
+        wanted.push((c.as_str(), Want::Text));
+    }
+    let mut cols = data::read_columns(&a.scored, &wanted)?;
+    let ids: Option<Vec<Option<String>>> = match id_col.as_ref().and(cols.pop()) {
+        Some(ColData::Text(codes)) => Some(codes.codes.iter().map(|&c| codes.names.get(c as usize).cloned()).collect()),
+        Some(_) => return Err(Error::Internal("id column read as the wrong type".into())),
+        None => None,
+    };
+    let mut uplift_cols: Vec<Vec<f64>> = Vec::with_capacity(channels.len());
+    for (name, col) in channels.iter().zip(cols) {
+        let ColData::Number(v) = col else {
+            return Err(Error::Internal(format!("column '{name}' read as the wrong type")));
+        };
+        if let Some(i) = v.iter().position(|u| u.is_nan()) {
+            return Err(Error::invalid(format!("{name}[{i}]"), "missing uplift (empty cell)"));
+        }
+        uplift_cols.push(v);
+    }
+    let n = uplift_cols.first().map_or(0, Vec::len);
+    let rows: Vec<Vec<f64>> = (0..n).map(|i| uplift_cols.iter().map(|c| c[i]).collect()).collect();
+    let mut budgets = Vec::new();
+    budgets.extend(a.max_contacts.map(Budget::MaxContacts));
+    budgets.extend(a.max_spend.map(Budget::MaxSpend));
+    let policy = plan_contact_policy(&rows, &cost, a.value, &budgets).map_err(|e| rename_error(e, &channels))?;
+
+    let contacted = &policy.order[..policy.n_contacts];
+    let id_name = id_col.clone().unwrap_or_else(|| "id".into());
+    let id_values: Vec<Option<String>> = contacted
+        .iter()
+        .map(|&i| match &ids {
+            Some(ids) => ids[i].clone(),
+            None => Some(i.to_string()),
+        })
+        .collect();
+    let chosen = |i: usize| policy.units[i].channel.unwrap_or(0);
+    let table = Table {
+        columns: vec![
+            (id_name, Column::Text(id_values)),
+            ("channel".into(), Column::Text(contacted.iter().map(|&i| Some(channels[chosen(i)].clone())).collect())),
+            ("uplift".into(), Column::Float(contacted.iter().map(|&i| Some(rows[i][chosen(i)])).collect())),
+            (
+                "expected_gain".into(),
+                Column::Float(contacted.iter().map(|&i| Some(policy.units[i].expected_gain)).collect()),
+            ),
+            ("score".into(), Column::Float(contacted.iter().map(|&i| Some(policy.units[i].score)).collect())),
+        ],
+    };
+    data::write_table(&a.output, &table)?;
+
+    let mut lines = vec![format!("contacts: {} of {n} units", policy.n_contacts)];
+    for (k, c) in channels.iter().enumerate() {
+        let count = contacted.iter().filter(|&&i| policy.units[i].channel == Some(k)).count();
+        lines.push(format!("  {c}: {count}"));
+    }
+    lines.push(format!("spend: {}", policy.spend));
+    lines.push(format!("expected conversions: {}", policy.expected_conversions));
+    lines.push(format!("expected net gain: {}", policy.expected_net_gain));
+    lines.push(format!(
+        "profit curve peak: {} at {} contacts",
+        policy.profit_curve.peak_net_gain, policy.profit_curve.peak_n_contacted
+    ));
+    let mut stdout = std::io::stdout().lock();
+    for l in lines {
+        writeln!(stdout, "{l}").map_err(|e| Error::io("stdout", e))?;
+    }
+    eprintln!("planned {} contacts -> {}", policy.n_contacts, a.output);
+    Ok(())
+}

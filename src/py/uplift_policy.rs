@@ -1,0 +1,146 @@
+//! Python binding of `uplift::policy`; the wrapper (`liftlab/_uplift_policy.py`) turns DataFrames
+//! and dicts into columns and builds the `ContactPlan`.
+//!
+//! The uplift crosses **channel-major**, one float64 column per channel (as a DataFrame holds it),
+//! with the channels' `names`; the binding transposes it to the core's unit-major rows. Errors name
+//! the Python arguments: the core's `uplift[i][j]` becomes `uplift['sms'][i]`, `cost[j]` becomes
+//! `cost['sms']`, and a `budget` error names `max_contacts` or `max_spend`. The policy runs without
+//! the GIL.
+
+use numpy::{PyReadonlyArray1, PyUntypedArrayMethods};
+use pyo3::prelude::*;
+use pyo3::types::{PyBool, PyDict};
+
+use super::to_py_err;
+use crate::error::Error;
+use crate::uplift::policy::{plan_contact_policy, Budget};
+
+fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
+    to_py_err(Error::invalid(field, reason))
+}
+
+/// One channel's uplift as float64 (any `numpy.asarray(x, dtype="float64")` input, one-dimensional).
+fn column(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Vec<f64>> {
+    if let Ok(a) = obj.extract::<PyReadonlyArray1<'_, f64>>() {
+        return Ok(a.as_array().iter().copied().collect());
+    }
+    let converted = obj
+        .py()
+        .import("numpy")?
+        .call_method1("asarray", (obj, "float64"))
+        .map_err(|e| invalid(field, format!("must be numbers: {e}")))?;
+    let ndim: usize = converted.getattr("ndim")?.extract()?;
+    if ndim != 1 {
+        return Err(invalid(field, format!("must be one-dimensional, got {ndim} dimensions")));
+    }
+    let a = converted.extract::<PyReadonlyArray1<'_, f64>>()?;
+    let v = if a.is_contiguous() { a.as_slice()?.to_vec() } else { a.as_array().iter().copied().collect() };
+    Ok(v)
+}
+
+/// `max_contacts`: a positive integer (not a bool).
+fn contacts_budget(k: &Bound<'_, PyAny>) -> PyResult<usize> {
+    if k.is_instance_of::<PyBool>() || !k.hasattr("__index__")? {
+        return Err(invalid("max_contacts", format!("must be a whole number of contacts, got {k}")));
+    }
+    let k: i64 = k.extract().map_err(|e| invalid("max_contacts", e))?;
+    match usize::try_from(k) {
+        Ok(k) => Ok(k),
+        Err(_) => Err(invalid("max_contacts", format!("must be >= 1, got {k}"))),
+    }
+}
+
+/// The core's field names become the wrapper's arguments (see the module docs).
+fn rename(field: String, reason: &str, names: &[String]) -> String {
+    let channel = |j: &str| j.parse::<usize>().ok().and_then(|j| names.get(j)).map(|n| format!("'{n}'"));
+    if let Some(rest) = field.strip_prefix("uplift[") {
+        // uplift[i][j] -> uplift['name'][i]; uplift[i] (a row) stays
+        if let Some((i, rest)) = rest.split_once(']') {
+            if let Some(j) = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
+                if let Some(n) = channel(j) {
+                    return format!("uplift[{n}][{i}]");
+                }
+            }
+        }
+    } else if let Some(j) = field.strip_prefix("cost[").and_then(|r| r.strip_suffix(']')) {
+        if let Some(n) = channel(j) {
+            return format!("cost[{n}]");
+        }
+    } else if field == "budget" {
+        return if reason.contains("max_contacts") { "max_contacts".into() } else { "max_spend".into() };
+    }
+    field
+}
+
+/// The contact policy over channel columns. Returns `{"channel": [index or None], "uplift":
+/// [chosen channel's uplift or None], "expected_gain", "score", "rank", "n_contacts", "spend",
+/// "expected_conversions", "expected_net_gain", "curve_n_contacted", "curve_net_gain",
+/// "peak_n_contacted", "peak_net_gain"}`.
+#[pyfunction]
+#[pyo3(signature = (uplift, names, cost, value, max_contacts = None, max_spend = None))]
+fn _plan_contact_policy<'py>(
+    py: Python<'py>,
+    uplift: Vec<Bound<'py, PyAny>>,
+    names: Vec<String>,
+    cost: Vec<f64>,
+    value: f64,
+    max_contacts: Option<&Bound<'py, PyAny>>,
+    max_spend: Option<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    if names.len() != uplift.len() || cost.len() != uplift.len() {
+        return Err(invalid(
+            "cost",
+            format!("has {} channels but uplift has {} ({} names)", cost.len(), uplift.len(), names.len()),
+        ));
+    }
+    let cols =
+        uplift.iter().zip(&names).map(|(c, n)| column(c, &format!("uplift['{n}']"))).collect::<PyResult<Vec<_>>>()?;
+    let n_units = cols.first().map_or(0, Vec::len);
+    if let Some((c, n)) = cols.iter().zip(&names).find(|(c, _)| c.len() != n_units) {
+        return Err(invalid(
+            format!("uplift['{n}']"),
+            format!("has {} values but uplift['{}'] has {n_units}", c.len(), names[0]),
+        ));
+    }
+    let rows: Vec<Vec<f64>> = (0..n_units).map(|i| cols.iter().map(|c| c[i]).collect()).collect();
+    let mut budgets = Vec::new();
+    if let Some(k) = max_contacts {
+        budgets.push(Budget::MaxContacts(contacts_budget(k)?));
+    }
+    if let Some(s) = max_spend {
+        budgets.push(Budget::MaxSpend(s));
+    }
+    let policy = py.detach(|| plan_contact_policy(&rows, &cost, value, &budgets)).map_err(|e| {
+        to_py_err(match e {
+            Error::InvalidInput { field, reason } => {
+                Error::InvalidInput { field: rename(field, &reason, &names), reason }
+            }
+            Error::InsufficientData { field, reason } => {
+                Error::InsufficientData { field: rename(field, &reason, &names), reason }
+            }
+            other => other,
+        })
+    })?;
+    let d = PyDict::new(py);
+    let u = &policy.units;
+    d.set_item("channel", u.iter().map(|x| x.channel).collect::<Vec<_>>())?;
+    d.set_item("uplift", u.iter().enumerate().map(|(i, x)| x.channel.map(|j| rows[i][j])).collect::<Vec<_>>())?;
+    d.set_item("expected_gain", u.iter().map(|x| x.expected_gain).collect::<Vec<_>>())?;
+    d.set_item("score", u.iter().map(|x| x.score).collect::<Vec<_>>())?;
+    d.set_item("rank", u.iter().map(|x| x.rank).collect::<Vec<_>>())?;
+    d.set_item("n_contacts", policy.n_contacts)?;
+    d.set_item("spend", policy.spend)?;
+    d.set_item("expected_conversions", policy.expected_conversions)?;
+    d.set_item("expected_net_gain", policy.expected_net_gain)?;
+    let curve = policy.profit_curve;
+    d.set_item("curve_n_contacted", curve.n_contacted)?;
+    d.set_item("curve_net_gain", curve.net_gain)?;
+    d.set_item("peak_n_contacted", curve.peak_n_contacted)?;
+    d.set_item("peak_net_gain", curve.peak_net_gain)?;
+    Ok(d)
+}
+
+pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
+    m.add_function(wrap_pyfunction!(_plan_contact_policy, m)?)?;
+    Ok(())
+}
