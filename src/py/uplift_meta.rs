@@ -12,42 +12,13 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::to_py_err;
+use super::uplift_model::{field_name, py_err};
 use crate::error::Error;
 use crate::uplift::linear::{LogisticParams, RidgeParams};
 use crate::uplift::meta::{self as core, MetaLearner, MetaLearnerKind, MetaParams, OutcomeType};
 
 fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
     to_py_err(Error::invalid(field, reason))
-}
-
-fn field_name(names: &[String], j: usize) -> String {
-    match names.get(j) {
-        Some(n) => format!("X[{n:?}]"),
-        None => format!("X[{j}]"),
-    }
-}
-
-/// The core's `x` / `x[j]...` fields become `X` / `X["name"]...`.
-fn py_err(e: Error, names: &[String]) -> PyErr {
-    let rename = |field: String| -> String {
-        let Some(rest) = field.strip_prefix('x') else { return field };
-        if rest.is_empty() {
-            return "X".into();
-        }
-        let parsed = rest
-            .strip_prefix('[')
-            .and_then(|r| r.split_once(']'))
-            .and_then(|(j, tail)| j.parse::<usize>().ok().map(|j| (j, tail)));
-        match parsed {
-            Some((j, tail)) => format!("{}{tail}", field_name(names, j)),
-            None => field,
-        }
-    };
-    to_py_err(match e {
-        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason },
-        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field), reason },
-        other => other,
-    })
 }
 
 /// Borrows each column as a slice; the wrapper passes contiguous float64 arrays.

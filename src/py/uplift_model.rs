@@ -59,7 +59,8 @@ fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Floats
     x.iter().enumerate().map(|(j, c)| floats(&c, &field_name(names, j))).collect()
 }
 
-fn field_name(names: &[String], j: usize) -> String {
+/// The Python name of feature column `j` in errors (shared with the meta-learners' door).
+pub(super) fn field_name(names: &[String], j: usize) -> String {
     match names.get(j) {
         Some(n) => format!("X[{n:?}]"),
         None => format!("X[{j}]"),
@@ -67,7 +68,7 @@ fn field_name(names: &[String], j: usize) -> String {
 }
 
 /// The core's `x` / `x[j]...` fields become `X` / `X["name"]...`.
-fn py_err(e: Error, names: &[String]) -> PyErr {
+pub(super) fn py_err(e: Error, names: &[String]) -> PyErr {
     let rename = |field: String| -> String {
         let Some(rest) = field.strip_prefix('x') else { return field };
         if rest.is_empty() {
