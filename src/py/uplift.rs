@@ -18,7 +18,7 @@ use crate::uplift::metrics::{
 };
 
 /// A one-dimensional column: a borrowed contiguous numpy array or an owned copy.
-enum Column<'py, T: numpy::Element> {
+pub(super) enum Column<'py, T: numpy::Element> {
     Array(PyReadonlyArray1<'py, T>),
     Owned(Vec<T>),
 }
@@ -32,7 +32,7 @@ impl<T: numpy::Element + Copy> Column<'_, T> {
         }
     }
 
-    fn as_slice(&self) -> &[T] {
+    pub(super) fn as_slice(&self) -> &[T] {
         match self {
             // Only contiguous arrays are kept borrowed (`from_array`), so `as_slice` succeeds.
             Column::Array(a) => a.as_slice().unwrap_or_default(),
@@ -41,12 +41,12 @@ impl<T: numpy::Element + Copy> Column<'_, T> {
     }
 }
 
-fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
+pub(super) fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
     to_py_err(Error::invalid(field, reason))
 }
 
-/// Numbers of one field as float64.
-fn floats<'py>(obj: &Bound<'py, PyAny>, field: &str) -> PyResult<Column<'py, f64>> {
+/// Numbers of one field as float64 (shared by the uplift doors).
+pub(super) fn floats<'py>(obj: &Bound<'py, PyAny>, field: &str) -> PyResult<Column<'py, f64>> {
     if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, f64>>() {
         return Ok(Column::from_array(a));
     }

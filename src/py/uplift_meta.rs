@@ -12,14 +12,11 @@ use pyo3::prelude::*;
 use pyo3::types::PyDict;
 
 use super::to_py_err;
+use super::uplift::invalid;
 use super::uplift_model::{field_name, py_err};
 use crate::error::Error;
 use crate::uplift::linear::{LogisticParams, RidgeParams};
 use crate::uplift::meta::{self as core, MetaLearner, MetaLearnerKind, MetaParams, OutcomeType};
-
-fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
-    to_py_err(Error::invalid(field, reason))
-}
 
 /// Borrows each column as a slice; the wrapper passes contiguous float64 arrays.
 fn slices<'a>(cols: &'a [PyReadonlyArray1<'_, f64>], names: &[String]) -> PyResult<Vec<&'a [f64]>> {

@@ -7,55 +7,17 @@
 //! outcome as float64. Fitting and predicting run without the GIL. Errors name the wrapper's
 //! fields: the core's `x[j]` becomes `X[<name of column j>]`, its `y` stays `y`.
 
-use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyUntypedArrayMethods};
+use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use super::to_py_err;
+use super::uplift::{floats, invalid, Column};
 use crate::error::Error;
 use crate::uplift::forest::{self as core, ForestParams, SplitCriterion, UpliftForest};
 
-/// A column: a borrowed contiguous float64 array or an owned copy.
-enum Floats<'py> {
-    Array(PyReadonlyArray1<'py, f64>),
-    Owned(Vec<f64>),
-}
-
-impl Floats<'_> {
-    fn as_slice(&self) -> &[f64] {
-        match self {
-            // Only contiguous arrays are kept borrowed (`floats`), so `as_slice` succeeds.
-            Floats::Array(a) => a.as_slice().unwrap_or_default(),
-            Floats::Owned(v) => v,
-        }
-    }
-}
-
-fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
-    to_py_err(Error::invalid(field, reason))
-}
-
-fn floats<'py>(obj: &Bound<'py, PyAny>, field: &str) -> PyResult<Floats<'py>> {
-    let a = match obj.extract::<PyReadonlyArray1<'py, f64>>() {
-        Ok(a) => a,
-        Err(_) => {
-            let converted = obj
-                .py()
-                .import("numpy")?
-                .call_method1("asarray", (obj, "float64"))
-                .map_err(|e| invalid(field, format!("must be numbers: {e}")))?;
-            let ndim: usize = converted.getattr("ndim")?.extract()?;
-            if ndim != 1 {
-                return Err(invalid(field, format!("must be one-dimensional, got {ndim} dimensions")));
-            }
-            converted.extract::<PyReadonlyArray1<'py, f64>>()?
-        }
-    };
-    Ok(if a.is_contiguous() { Floats::Array(a) } else { Floats::Owned(a.as_array().iter().copied().collect()) })
-}
-
 /// The feature columns; `names` (one per column) name them in errors.
-fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Floats<'py>>> {
+fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Column<'py, f64>>> {
     x.iter().enumerate().map(|(j, c)| floats(&c, &field_name(names, j))).collect()
 }
 
@@ -127,7 +89,7 @@ impl PyUpliftForest {
     ) -> PyResult<Bound<'py, PyArray1<f64>>> {
         let names = names.unwrap_or_default();
         let cols = columns(x, &names)?;
-        let slices: Vec<&[f64]> = cols.iter().map(Floats::as_slice).collect();
+        let slices: Vec<&[f64]> = cols.iter().map(Column::as_slice).collect();
         let out = py.detach(|| self.forest.predict(&slices)).map_err(|e| py_err(e, &names))?;
         Ok(out.into_pyarray(py))
     }
@@ -225,7 +187,7 @@ fn _fit_uplift_forest(
         }
     }
     let y = floats(y, "y")?;
-    let slices: Vec<&[f64]> = cols.iter().map(Floats::as_slice).collect();
+    let slices: Vec<&[f64]> = cols.iter().map(Column::as_slice).collect();
     let y = y.as_slice();
     let forest = py
         .detach(|| {

@@ -7,35 +7,17 @@
 //! `cost['sms']`, and a `budget` error names `max_contacts` or `max_spend`. The policy runs without
 //! the GIL.
 
-use numpy::{PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 
 use super::to_py_err;
+use super::uplift::{floats, invalid};
 use crate::error::Error;
 use crate::uplift::policy::{plan_contact_policy, Budget};
 
-fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
-    to_py_err(Error::invalid(field, reason))
-}
-
 /// One channel's uplift as float64 (any `numpy.asarray(x, dtype="float64")` input, one-dimensional).
 fn column(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Vec<f64>> {
-    if let Ok(a) = obj.extract::<PyReadonlyArray1<'_, f64>>() {
-        return Ok(a.as_array().iter().copied().collect());
-    }
-    let converted = obj
-        .py()
-        .import("numpy")?
-        .call_method1("asarray", (obj, "float64"))
-        .map_err(|e| invalid(field, format!("must be numbers: {e}")))?;
-    let ndim: usize = converted.getattr("ndim")?.extract()?;
-    if ndim != 1 {
-        return Err(invalid(field, format!("must be one-dimensional, got {ndim} dimensions")));
-    }
-    let a = converted.extract::<PyReadonlyArray1<'_, f64>>()?;
-    let v = if a.is_contiguous() { a.as_slice()?.to_vec() } else { a.as_array().iter().copied().collect() };
-    Ok(v)
+    Ok(floats(obj, field)?.as_slice().to_vec())
 }
 
 /// `max_contacts`: a positive integer (not a bool).

@@ -204,7 +204,7 @@ impl UpliftForest {
         if self.trees.is_empty() || self.n_groups != 2 {
             return Err(Error::invalid("trees", "the model has no trees or not exactly one treatment"));
         }
-        let n = check_features(x, self.n_features)?;
+        let n = super::check_features(x, self.n_features, true)?;
         let mut out = vec![0.0; n];
         for tree in &self.trees {
             for (row, o) in out.iter_mut().enumerate() {
@@ -217,30 +217,6 @@ impl UpliftForest {
         out.iter_mut().for_each(|o| *o /= k);
         Ok(out)
     }
-}
-
-/// Checks the feature columns: the expected count (when given), equal lengths, no infinities.
-/// Returns the number of rows.
-fn check_features(x: &[&[f64]], expected: usize) -> Result<usize> {
-    if x.is_empty() {
-        return Err(Error::invalid("x", "has no feature columns"));
-    }
-    if expected != 0 && x.len() != expected {
-        return Err(Error::invalid(
-            "x",
-            format!("has {} feature columns; the model was fitted on {expected}", x.len()),
-        ));
-    }
-    let n = x[0].len();
-    for (j, col) in x.iter().enumerate() {
-        if col.len() != n {
-            return Err(Error::invalid(format!("x[{j}]"), format!("has {} rows but x[0] has {n}", col.len())));
-        }
-        if let Some(i) = col.iter().position(|v| v.is_infinite()) {
-            return Err(Error::invalid(format!("x[{j}][{i}]"), "must be finite or NaN (missing)"));
-        }
-    }
-    Ok(n)
 }
 
 fn check_params(p: &ForestParams, n_features: usize) -> Result<()> {
@@ -598,7 +574,7 @@ fn grow(
 /// on features `x` given column-major (one slice per feature, NaN = missing). See the module
 /// documentation for the algorithm.
 pub fn fit_uplift_forest(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &ForestParams) -> Result<UpliftForest> {
-    let n = check_features(x, 0)?;
+    let n = super::check_features(x, 0, true)?;
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));
     }

@@ -75,7 +75,7 @@ pub struct LinearModel {
 impl LinearModel {
     /// The linear predictor of each row of `x` (column-major, one slice per feature, no NaN).
     pub fn decision_function(&self, x: &[&[f64]]) -> Result<Vec<f64>> {
-        let n = check_finite_features(x, self.coef.len())?;
+        let n = super::check_features(x, self.coef.len(), false)?;
         let mut out = vec![self.intercept; n];
         for (col, &c) in x.iter().zip(&self.coef) {
             if c != 0.0 {
@@ -89,33 +89,6 @@ impl LinearModel {
     pub fn predict_proba(&self, x: &[&[f64]]) -> Result<Vec<f64>> {
         Ok(self.decision_function(x)?.into_iter().map(sigmoid).collect())
     }
-}
-
-/// Checks the feature columns: at least one, the expected count (when not 0), equal lengths, all
-/// finite (these learners do not handle missing values). Returns the number of rows.
-pub(crate) fn check_finite_features(x: &[&[f64]], expected: usize) -> Result<usize> {
-    if x.is_empty() {
-        return Err(Error::invalid("x", "has no feature columns"));
-    }
-    if expected != 0 && x.len() != expected {
-        return Err(Error::invalid(
-            "x",
-            format!("has {} feature columns; the model was fitted on {expected}", x.len()),
-        ));
-    }
-    let n = x[0].len();
-    for (j, col) in x.iter().enumerate() {
-        if col.len() != n {
-            return Err(Error::invalid(format!("x[{j}]"), format!("has {} rows but x[0] has {n}", col.len())));
-        }
-        if let Some(i) = col.iter().position(|v| !v.is_finite()) {
-            return Err(Error::invalid(
-                format!("x[{j}][{i}]"),
-                format!("is {}; the linear learners need finite features (impute missing values first)", col[i]),
-            ));
-        }
-    }
-    Ok(n)
 }
 
 fn check_y(y: &[f64], n: usize) -> Result<()> {
@@ -197,7 +170,7 @@ pub(crate) fn solve_cholesky(a: &[f64], b: &[f64], m: usize) -> Option<Vec<f64>>
 /// Fits ridge regression of `y` on `x` (column-major, one slice per feature, all finite); see the
 /// module documentation for the objective and the standardisation.
 pub fn fit_ridge(x: &[&[f64]], y: &[f64], params: &RidgeParams) -> Result<LinearModel> {
-    let n = check_finite_features(x, 0)?;
+    let n = super::check_features(x, 0, false)?;
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));
     }
@@ -239,7 +212,7 @@ pub fn fit_ridge(x: &[&[f64]], y: &[f64], params: &RidgeParams) -> Result<Linear
 /// Fits L2-penalised logistic regression of a binary `y` (0/1) on `x` (column-major, all finite)
 /// by Newton's method; see the module documentation. Both classes must be present.
 pub fn fit_logistic(x: &[&[f64]], y: &[f64], params: &LogisticParams) -> Result<LinearModel> {
-    let n = check_finite_features(x, 0)?;
+    let n = super::check_features(x, 0, false)?;
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));
     }

@@ -32,7 +32,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::linear::{check_finite_features, fit_logistic, fit_ridge, LinearModel, LogisticParams, RidgeParams};
+use super::linear::{fit_logistic, fit_ridge, LinearModel, LogisticParams, RidgeParams};
 use crate::error::{Error, Result};
 
 /// The version of the serialised model; bumped on any change that alters predictions.
@@ -132,7 +132,7 @@ impl MetaLearner {
                 format!("the model has format {}; this liftlab reads {FORMAT_VERSION}", self.format_version),
             ));
         }
-        check_finite_features(x, self.n_features)?;
+        super::check_features(x, self.n_features, false)?;
         let mu0 = match self.params.learner {
             MetaLearnerKind::TLearner => Some(self.control.predict(x)?),
             MetaLearnerKind::XLearner => None,
@@ -178,7 +178,7 @@ fn as_cols(x: &[Vec<f64>]) -> Vec<&[f64]> {
 /// Fits a T- or X-learner (see the module documentation) to outcome `y` with `treatment` codes
 /// 0 (control) and 1..=k, on features `x` given column-major (one slice per feature, all finite).
 pub fn fit_meta_learner(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &MetaParams) -> Result<MetaLearner> {
-    let n = check_finite_features(x, 0)?;
+    let n = super::check_features(x, 0, false)?;
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));
     }

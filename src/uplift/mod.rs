@@ -22,3 +22,36 @@ pub use metrics::{
     standardized_mean_differences, uplift_at_k, uplift_auc, uplift_auc_score, uplift_by_percentile, uplift_curve,
 };
 pub use policy::{plan_contact_policy, Budget, ContactPolicy, ProfitCurve, UnitDecision};
+
+use crate::error::{Error, Result};
+
+/// Checks feature columns (column-major): at least one, `expected` of them (when not 0), equal
+/// lengths, no infinities, and NaN only where `missing_ok` (the forest takes NaN as missing; the
+/// linear learners need finite values). Returns the number of rows.
+pub(crate) fn check_features(x: &[&[f64]], expected: usize, missing_ok: bool) -> Result<usize> {
+    if x.is_empty() {
+        return Err(Error::invalid("x", "has no feature columns"));
+    }
+    if expected != 0 && x.len() != expected {
+        return Err(Error::invalid(
+            "x",
+            format!("has {} feature columns; the model was fitted on {expected}", x.len()),
+        ));
+    }
+    let n = x[0].len();
+    for (j, col) in x.iter().enumerate() {
+        if col.len() != n {
+            return Err(Error::invalid(format!("x[{j}]"), format!("has {} rows but x[0] has {n}", col.len())));
+        }
+        let bad = |v: &f64| if missing_ok { v.is_infinite() } else { !v.is_finite() };
+        if let Some(i) = col.iter().position(bad) {
+            let reason = if missing_ok {
+                "must be finite or NaN (missing)".to_string()
+            } else {
+                format!("is {}; the linear learners need finite features (impute missing values first)", col[i])
+            };
+            return Err(Error::invalid(format!("x[{j}][{i}]"), reason));
+        }
+    }
+    Ok(n)
+}
