@@ -142,6 +142,8 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
         .map(|(i, l)| if i == 4 { format!("{}\n", &l[..l.rfind(',').unwrap() + 1]) } else { format!("{l}\n") })
         .collect();
     std::fs::write(d.path().join("nan.csv"), nan).unwrap();
+    let labels = train.replace(",0,", ",none,").replace(",1,", ",sms,");
+    std::fs::write(d.path().join("labels.csv"), labels).unwrap();
     assert_eq!(liftlab(FIT, d.path()).status.code(), Some(0));
     std::fs::write(d.path().join("pool.csv"), "id,x0\nu1,0.5\n").unwrap();
 
@@ -169,6 +171,9 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
         // a text column not declared categorical
         (with("train.csv", &[("--categorical", "")]), "city[0]"),
         (with("train.csv", &[("--criterion", "gini")]), "criterion"),
+        // codes must be integers 0..=63; text labels need --control, which must be a label
+        (with("labels.csv", &[]), "t[0]"),
+        (with("labels.csv", &[("--control", "nobody")]), "--control"),
         (
             ["uplift", "score", "--model", "model.json", "--data", "pool.csv", "-o", "s.csv"]
                 .map(String::from)
@@ -189,4 +194,131 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
         assert!(err.contains(field), "{args:?}: {err} does not name {field}");
     }
     assert!(!d.path().join("other.json").exists());
+}
+
+/// Three groups as text labels: "none" (control), "sms" with uplift +0.25 where x0 > 0, "call" with
+/// +0.25 in the city "south"; base rate 0.2 (xorshift draws, the same file on every run).
+fn channels_csv(n: usize) -> String {
+    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
+    let mut uniform = move || {
+        s ^= s << 13;
+        s ^= s >> 7;
+        s ^= s << 17;
+        (s >> 11) as f64 / (1u64 << 53) as f64
+    };
+    let cities = ["north", "south", "east", "west"];
+    let mut out = String::from("id,x0,city,channel,y\n");
+    for i in 0..n {
+        let x0 = uniform() * 2.0 - 1.0;
+        let city = cities[(uniform() * 4.0) as usize % 4];
+        let g = (uniform() * 3.0) as usize % 3;
+        let tau = match g {
+            1 => 0.25 * f64::from(u8::from(x0 > 0.0)),
+            2 => 0.25 * f64::from(u8::from(city == "south")),
+            _ => 0.0,
+        };
+        let y = u8::from(uniform() < 0.2 + tau);
+        out.push_str(&format!("u{i},{x0},{city},{},{y}\n", ["none", "sms", "call"][g]));
+    }
+    out
+}
+
+#[test]
+fn several_treatments_as_labels_score_one_column_each_and_feed_the_plan() {
+    let d = tempfile::tempdir().unwrap();
+    let train = channels_csv(9000);
+    std::fs::write(d.path().join("train.csv"), &train).unwrap();
+    let fit = [
+        "uplift",
+        "fit",
+        "--data",
+        "train.csv",
+        "--treatment-col",
+        "channel",
+        "--control",
+        "none",
+        "--outcome-col",
+        "y",
+        "--id-col",
+        "id",
+        "--categorical",
+        "city",
+        "--trees",
+        "20",
+        "--min-samples-leaf",
+        "100",
+        "-o",
+        "model.json",
+    ];
+    let o = liftlab(&fit, d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(stderr(&o).contains("2 treatments"), "{}", stderr(&o));
+    let model: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("model.json")).unwrap()).unwrap();
+    // the other labels, sorted, are treatments 1 and 2
+    assert_eq!(model["treatments"], serde_json::json!(["call", "sms"]));
+    assert_eq!(model["forest"]["n_groups"], 3);
+
+    let o = liftlab(
+        &["uplift", "score", "--model", "model.json", "--data", "train.csv", "--id-col", "id", "-o", "scored.csv"],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let text = std::fs::read_to_string(d.path().join("scored.csv")).unwrap();
+    let mut lines = text.lines();
+    assert_eq!(lines.next(), Some("id,call,sms"));
+    let rows: Vec<Vec<String>> = lines.map(|l| l.split(',').map(str::to_string).collect()).collect();
+    assert_eq!(rows.len(), 9000);
+    // each channel's column finds its own effect
+    let feats: Vec<(f64, bool)> = train
+        .lines()
+        .skip(1)
+        .map(|l| {
+            let f: Vec<&str> = l.split(',').collect();
+            (f[1].parse().unwrap(), f[2] == "south")
+        })
+        .collect();
+    let gap = |col: usize, pick: &dyn Fn(&(f64, bool)) -> bool| {
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        for (r, f) in rows.iter().zip(&feats) {
+            let u: f64 = r[col].parse().unwrap();
+            if pick(f) {
+                a.push(u)
+            } else {
+                b.push(u)
+            }
+        }
+        a.iter().sum::<f64>() / a.len() as f64 - b.iter().sum::<f64>() / b.len() as f64
+    };
+    let call_south = gap(1, &|f| f.1);
+    let sms_x0 = gap(2, &|f| f.0 > 0.0);
+    let call_x0 = gap(1, &|f| f.0 > 0.0);
+    assert!(call_south > 0.12, "call: south - rest = {call_south}");
+    assert!(sms_x0 > 0.12, "sms: x0 > 0 minus the rest = {sms_x0}");
+    assert!(call_x0.abs() < 0.06, "call should not follow x0: {call_x0}");
+
+    // the scored columns are the plan's channels
+    let o = liftlab(
+        &[
+            "uplift",
+            "plan",
+            "--scored",
+            "scored.csv",
+            "--uplift-cols",
+            "call,sms",
+            "--cost",
+            "call=2,sms=0.1",
+            "--value",
+            "20",
+            "--max-contacts",
+            "1000",
+            "-o",
+            "plan.csv",
+        ],
+        d.path(),
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let plan = std::fs::read_to_string(d.path().join("plan.csv")).unwrap();
+    let used: std::collections::BTreeSet<&str> = plan.lines().skip(1).filter_map(|l| l.split(',').nth(1)).collect();
+    assert!(used.contains("sms") && used.contains("call"), "{used:?}");
 }

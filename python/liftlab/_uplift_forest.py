@@ -6,6 +6,10 @@ coded by their sorted distinct values at fit time (the mapping is kept in the mo
 keeps its code across calls and files), null / NaN as missing. A category unseen at fit time is
 missing at predict time.
 
+Treatment is codes 0 (control) and 1..k: one forest takes several treatments at once (SMS, call,
+e-mail against no contact), and ``predict`` returns the uplift of each, a 2-D array ``(n, k)``
+(a 1-D array for one treatment, as the meta-learners do).
+
 The saved file is JSON, shared with the command line (``liftlab uplift fit`` / ``score``)::
 
     {"format": "liftlab.uplift_forest", "format_version": 1,
@@ -25,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from liftlab import _core
-from liftlab.exceptions import InvalidInputError, SchemaError
+from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 
 FILE_FORMAT = "liftlab.uplift_forest"
 FILE_FORMAT_VERSION = 1
@@ -84,7 +88,8 @@ def _table(X: Any) -> tuple[list[str] | None, dict[str, Any]]:
         raise InvalidInputError(f"X: must be a DataFrame or a 2-D array of numbers: {e}") from None
     if arr.ndim != 2:
         raise InvalidInputError(f"X: must be two-dimensional (units x features), got {arr.ndim} dimensions")
-    return None, {f"x{j}": ("num", np.ascontiguousarray(arr[:, j])) for j in range(arr.shape[1])}
+    # column views, not copies: the core bins one column at a time (copying a strided one alone)
+    return None, {f"x{j}": ("num", arr[:, j]) for j in range(arr.shape[1])}
 
 
 def _codes(values: list[str | None], categories: list[str]) -> np.ndarray:
@@ -107,6 +112,32 @@ def _vector(v: Any, field: str) -> np.ndarray:
     if a.ndim != 1:
         raise InvalidInputError(f"{field}: must be one-dimensional, got {a.ndim} dimensions")
     return a
+
+
+def _treatment_codes(t: np.ndarray) -> np.ndarray:
+    """0 (control) and 1..k, every code present and with at least 2 units (the core's rules)."""
+    bad = np.flatnonzero(~np.isfinite(t) | (t != np.round(t)) | (t < 0) | (t > 255))
+    if bad.size:
+        i = int(bad[0])
+        raise InvalidInputError(f"treatment[{i}]: must be an integer code 0 (control) or 1..k, got {t[i]}")
+    codes = t.astype(np.uint8)
+    counts = np.bincount(codes)
+    present = np.flatnonzero(counts)
+    if present.size < 2:
+        raise InvalidInputError(
+            f"treatment: every unit has code {codes[0]}; control (0) and at least one treatment (1..) are needed"
+        )
+    absent = np.flatnonzero(counts == 0)
+    if absent.size:
+        code = int(absent[0])
+        what = "control (0)" if code == 0 else f"treatment {code}"
+        raise InvalidInputError(
+            f"treatment: no unit has {what}; codes must be 0 (control) and 1..={len(counts) - 1} with every code present"
+        )
+    single = np.flatnonzero(counts < 2)
+    if single.size:
+        raise InsufficientDataError(f"treatment: code {int(single[0])} has a single unit; at least 2 are needed")
+    return np.ascontiguousarray(codes)
 
 
 class UpliftForest:
@@ -209,8 +240,9 @@ class UpliftForest:
         }
 
     def fit(self, X: Any, treatment: Any, y: Any) -> UpliftForest:
-        """Grows the forest on features ``X`` (DataFrame or 2-D array), ``treatment`` (0 = control,
-        1 = treated) and a binary outcome ``y`` (0/1; a missing outcome is an error). Returns self."""
+        """Grows the forest on features ``X`` (DataFrame or 2-D array), ``treatment`` codes
+        (0 = control, 1..k = treatments such as SMS, call, e-mail; every code present) and a
+        binary outcome ``y`` (0/1; a missing outcome is an error). Returns self."""
         params = self._core_params()
         names, table = _table(X)
         if not table:
@@ -237,8 +269,10 @@ class UpliftForest:
         missing = np.flatnonzero(np.isnan(yv))
         if missing.size:
             raise InvalidInputError(f"y[{missing[0]}]: missing outcome (NaN or null); drop or fill it before fitting")
+        codes = _treatment_codes(t)
         col_names = [f["name"] for f in features]
-        self._forest = _core._fit_uplift_forest(columns, t, yv, names=col_names, categorical=categorical, **params)
+        self._forest = _core._fit_uplift_forest(columns, codes, yv, names=col_names, categorical=categorical, **params)
+        self.treatments_ = np.arange(1, self._forest.n_treatments + 1)
         self._features = features
         if names is not None:
             self.feature_names_in_ = np.array(names, dtype=object)
@@ -252,7 +286,9 @@ class UpliftForest:
             raise InvalidInputError("UpliftForest: not fitted yet; call fit(X, treatment, y) or UpliftForest.load(path)")
 
     def predict(self, X: Any) -> np.ndarray:
-        """Predicted uplift ``P(y=1 | treated) - P(y=1 | control)`` of each row, as float64.
+        """Predicted uplift ``P(y=1 | treatment k) - P(y=1 | control)`` of each row, as float64:
+        a 1-D array for one treatment, a 2-D array ``(n, k)`` for several (column ``k - 1`` is
+        treatment ``k``), as the meta-learners give.
 
         A DataFrame must have the fitted columns (matched by name, in any order) and no others;
         a 2-D array, as many columns as at fit time, in the same order.
@@ -289,7 +325,8 @@ class UpliftForest:
                 if kind == "cat":
                     raise SchemaError(f'X["{f["name"]}"]: is text but was numeric at fit time')
                 columns.append(values)
-        return self._forest.predict(columns, names=expected)
+        out = self._forest.predict(columns, names=expected)
+        return out[0] if len(out) == 1 else np.column_stack(out)
 
     # persistence -----------------------------------------------------------------------------------
 
@@ -332,6 +369,7 @@ class UpliftForest:
         if d.get("feature_names_in", True):
             model.feature_names_in_ = np.array([f["name"] for f in model._features], dtype=object)
         model.n_features_in_ = len(features)
+        model.treatments_ = np.arange(1, forest.n_treatments + 1)
         return model
 
     @classmethod

@@ -47,8 +47,8 @@ import numpy as np
 import polars as pl
 
 from liftlab import _core
-from liftlab._uplift_forest import _is_pandas, _table, _vector
-from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
+from liftlab._uplift_forest import _is_pandas, _table, _treatment_codes, _vector
+from liftlab.exceptions import InvalidInputError, SchemaError
 
 FILE_FORMAT = "liftlab.meta_learner"
 FILE_FORMAT_VERSION = 1
@@ -69,32 +69,6 @@ def _check_estimator(est: Any, field: str) -> None:
     for method in ("fit", "predict"):
         if not callable(getattr(est, method, None)):
             raise InvalidInputError(f"{field}: must have fit(X, y) and predict(X) methods; {type(est).__name__} has no {method}")
-
-
-def _treatment_codes(t: np.ndarray) -> np.ndarray:
-    """0 (control) and 1..k, every code present and with at least 2 units (the core's rules)."""
-    bad = np.flatnonzero(~np.isfinite(t) | (t != np.round(t)) | (t < 0) | (t > 255))
-    if bad.size:
-        i = int(bad[0])
-        raise InvalidInputError(f"treatment[{i}]: must be an integer code 0 (control) or 1..k, got {t[i]}")
-    codes = t.astype(np.uint8)
-    counts = np.bincount(codes)
-    present = np.flatnonzero(counts)
-    if present.size < 2:
-        raise InvalidInputError(
-            f"treatment: every unit has code {codes[0]}; control (0) and at least one treatment (1..) are needed"
-        )
-    absent = np.flatnonzero(counts == 0)
-    if absent.size:
-        code = int(absent[0])
-        what = "control (0)" if code == 0 else f"treatment {code}"
-        raise InvalidInputError(
-            f"treatment: no unit has {what}; codes must be 0 (control) and 1..={len(counts) - 1} with every code present"
-        )
-    single = np.flatnonzero(counts < 2)
-    if single.size:
-        raise InsufficientDataError(f"treatment: code {int(single[0])} has a single unit; at least 2 are needed")
-    return np.ascontiguousarray(codes)
 
 
 def _shape(X: Any) -> tuple[int, int, list[str] | None]:

@@ -6,27 +6,37 @@
 //! ```text
 //! {"format": "liftlab.uplift_forest", "format_version": 1,
 //!  "features": [{"name": "x0", "categories": null}, {"name": "city", "categories": ["a", "b"]}],
-//!  "feature_names_in": true, "params": {...}, "forest": {...the core model...}}
+//!  "feature_names_in": true, "treatments": ["call", "sms"], "params": {...},
+//!  "forest": {...the core model...}}
 //! ```
+//!
+//! **Treatments.** The treatment column holds codes 0 (control) and 1..k, or, with `--control
+//! LABEL`, text labels: that one is control and the others, sorted, are treatments 1..k (kept in
+//! the file's `"treatments"`). `score` writes `uplift` for a model of one treatment; for several, one
+//! column per treatment, named by its label (`call`, `sms`: ready for `liftlab uplift plan
+//! --uplift-cols call,sms`) or `uplift_<code>` when it has none.
 //!
 //! A categorical feature's code is the index of its value among the sorted distinct values seen
 //! at fit time; an empty cell, or a value not seen at fit time, is missing.
 
 use clap::Subcommand;
+use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::data::{self, ColData, Column, Table, Want};
 use crate::error::{Error, Result};
-use crate::uplift::forest::{fit_uplift_forest, ForestParams, SplitCriterion, UpliftForest, FORMAT_VERSION};
+use crate::uplift::forest::{
+    fit_binned, BinnedFeature, ForestParams, SplitCriterion, UpliftForest, FORMAT_VERSION, MAX_GROUPS,
+};
 
 const FILE_FORMAT: &str = "liftlab.uplift_forest";
 const FILE_FORMAT_VERSION: u64 = 1;
 
 #[derive(Subcommand, Debug)]
 pub(super) enum UpliftCommand {
-    /// Fit an uplift random forest (binary outcome, 0/1 treatment) and save it as JSON.
+    /// Fit an uplift random forest (binary outcome; one or several treatments) and save it as JSON.
     Fit(FitArgs),
-    /// Score a file with a saved model: id column(s) plus `uplift`.
+    /// Score a file with a saved model: id column(s) plus `uplift` (one column per treatment).
     Score(ScoreArgs),
     /// Whom to contact, through which channel, within a contact and/or spend budget.
     Plan(super::uplift_plan::PlanArgs),
@@ -37,9 +47,13 @@ pub(super) struct FitArgs {
     /// Training data (.csv or .parquet).
     #[arg(long)]
     data: String,
-    /// Treatment column: 0 = control, 1 = treated (true/false also read).
+    /// Treatment column: codes 0 = control, 1..k = treatments (true/false also read), or text
+    /// labels with --control.
     #[arg(long)]
     treatment_col: String,
+    /// Read the treatment column as text labels; this label is control, the others treatments.
+    #[arg(long)]
+    control: Option<String>,
     /// Outcome column: 0 or 1.
     #[arg(long)]
     outcome_col: String,
@@ -98,7 +112,7 @@ pub(super) struct ScoreArgs {
     /// Comma-separated id column(s) copied to the output.
     #[arg(long, value_delimiter = ',')]
     id_col: Vec<String>,
-    /// Output (.csv or .parquet): the id column(s) and `uplift`.
+    /// Output (.csv or .parquet): the id column(s) and `uplift` (or one column per treatment).
     #[arg(short = 'o', long)]
     output: String,
 }
@@ -171,7 +185,15 @@ fn feature_columns(
     }
     let mut cols = data::read_columns(path, &wanted).map_err(|e| match e {
         Error::Schema { field, reason } if reason.contains("is not a number") => {
-            Error::Schema { field, reason: format!("{reason} (list the column in --categorical if it is categorical)") }
+            let column = field.split('[').next().unwrap_or_default();
+            let hint = if features.iter().any(|f| f.name == column) {
+                " (list the column in --categorical if it is categorical)"
+            } else if fitting && extra.first().is_some_and(|(c, _)| *c == column) {
+                " (give --control LABEL to read text treatment labels)"
+            } else {
+                ""
+            };
+            Error::Schema { field, reason: format!("{reason}{hint}") }
         }
         other => other,
     })?;
@@ -197,6 +219,64 @@ fn feature_columns(
         });
     }
     Ok((x, cols))
+}
+
+/// The treatment codes (0 = control, 1..k) and, for text labels, the treatments' labels in code
+/// order. Numbers must be integer codes below [`MAX_GROUPS`]; with `control`, the column is text
+/// and the other labels, sorted, become 1..k. The core checks that every code is present.
+fn treatment_codes(col: ColData, name: &str, control: Option<&str>) -> Result<(Vec<u8>, Option<Vec<String>>)> {
+    match (col, control) {
+        (ColData::Number(t), None) => {
+            let mut codes = Vec::with_capacity(t.len());
+            for (i, &v) in t.iter().enumerate() {
+                if v.is_nan() {
+                    return Err(Error::invalid(format!("{name}[{i}]"), "missing treatment (empty cell)"));
+                }
+                if !(v >= 0.0 && v < MAX_GROUPS as f64 && v.fract() == 0.0) {
+                    return Err(Error::invalid(
+                        format!("{name}[{i}]"),
+                        format!(
+                            "must be a code 0 (control) or 1..={} (a treatment), got {v}; \
+                             give --control LABEL for text labels",
+                            MAX_GROUPS - 1
+                        ),
+                    ));
+                }
+                codes.push(v as u8);
+            }
+            Ok((codes, None))
+        }
+        (ColData::Text(c), Some(control)) => {
+            if !c.names.iter().any(|n| n == control) {
+                return Err(Error::invalid(
+                    "--control",
+                    format!("no row of '{name}' is '{control}' (labels: {})", c.names.join(", ")),
+                ));
+            }
+            let mut labels: Vec<String> = c.names.iter().filter(|n| *n != control).cloned().collect();
+            labels.sort();
+            if labels.len() >= MAX_GROUPS {
+                return Err(Error::invalid(
+                    name,
+                    format!("has {} treatment labels; at most {} are supported", labels.len(), MAX_GROUPS - 1),
+                ));
+            }
+            let remap: Vec<u8> = c
+                .names
+                .iter()
+                .map(|n| if n == control { 0 } else { labels.binary_search(n).map_or(0, |k| k as u8 + 1) })
+                .collect();
+            let mut codes = Vec::with_capacity(c.codes.len());
+            for (i, &k) in c.codes.iter().enumerate() {
+                match remap.get(k as usize) {
+                    Some(&code) => codes.push(code),
+                    None => return Err(Error::invalid(format!("{name}[{i}]"), "missing treatment (empty cell)")),
+                }
+            }
+            Ok((codes, Some(labels)))
+        }
+        _ => Err(Error::Internal("treatment column read as the wrong type".into())),
+    }
 }
 
 fn run_fit(a: FitArgs) -> Result<()> {
@@ -266,45 +346,37 @@ fn run_fit(a: FitArgs) -> Result<()> {
     }
 
     let pb = super::spinner(&format!("reading {}", a.data));
-    let extra = [(a.treatment_col.as_str(), Want::Number), (a.outcome_col.as_str(), Want::Number)];
+    let t_want = if a.control.is_some() { Want::Text } else { Want::Number };
+    let extra = [(a.treatment_col.as_str(), t_want), (a.outcome_col.as_str(), Want::Number)];
     let (x, cols) = feature_columns(&a.data, &mut features, &extra, true)?;
     let mut cols = cols.into_iter();
-    let (Some(ColData::Number(t)), Some(ColData::Number(y))) = (cols.next(), cols.next()) else {
+    let (Some(t), Some(ColData::Number(y))) = (cols.next(), cols.next()) else {
         return Err(Error::Internal("treatment / outcome read as the wrong type".into()));
     };
-    let mut treatment = Vec::with_capacity(t.len());
-    for (i, &v) in t.iter().enumerate() {
-        if v == 0.0 || v == 1.0 {
-            treatment.push(v as u8);
-        } else if v.is_nan() {
-            return Err(Error::invalid(format!("{}[{i}]", a.treatment_col), "missing treatment (empty cell)"));
-        } else {
-            return Err(Error::invalid(
-                format!("{}[{i}]", a.treatment_col),
-                format!("must be 0 (control) or 1 (treated), got {v}"),
-            ));
-        }
-    }
+    let (treatment, labels) = treatment_codes(t, &a.treatment_col, a.control.as_deref())?;
     if let Some(i) = y.iter().position(|v| v.is_nan()) {
         return Err(Error::invalid(format!("{}[{i}]", a.outcome_col), "missing outcome (empty cell)"));
     }
-    // The core grows the trees in parallel and reports no per-tree progress: a spinner, not a bar.
-    pb.set_message(format!(
-        "growing {} trees on {} rows x {} features (no per-tree progress)",
-        params.n_trees,
-        y.len(),
-        features.len()
-    ));
-    let slices: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
-    let forest = fit_uplift_forest(&slices, &treatment, &y, &params)
+    params.check(features.len()).map_err(|e| rename_error(e, &features, &a.treatment_col, &a.outcome_col))?;
+    pb.set_message(format!("binning {} features", features.len()));
+    let binned: Vec<BinnedFeature> = x
+        .into_par_iter()
+        .enumerate()
+        .map(|(j, c)| BinnedFeature::new(&c, j, params.categorical.contains(&j), params.max_bins))
+        .collect::<Result<_>>()
         .map_err(|e| rename_error(e, &features, &a.treatment_col, &a.outcome_col))?;
     pb.finish_and_clear();
+    let bar = super::progress_bar(params.n_trees as u64, &format!("growing trees on {} rows", y.len()));
+    let forest = fit_binned(&binned, &treatment, &y, &params, &|| bar.inc(1))
+        .map_err(|e| rename_error(e, &features, &a.treatment_col, &a.outcome_col))?;
+    bar.finish_and_clear();
 
     let file = json!({
         "format": FILE_FORMAT,
         "format_version": FILE_FORMAT_VERSION,
         "features": features.iter().map(|f| json!({"name": f.name, "categories": f.categories})).collect::<Vec<_>>(),
         "feature_names_in": true,
+        "treatments": labels,
         "params": {
             "n_trees": params.n_trees,
             "max_depth": params.max_depth,
@@ -324,18 +396,20 @@ fn run_fit(a: FitArgs) -> Result<()> {
     let text = serde_json::to_string(&file).map_err(|e| Error::Internal(e.to_string()))?;
     super::write_file(&a.output, &(text + "\n"))?;
     eprintln!(
-        "fitted {} trees on {} rows x {} features ({} treated) -> {}",
+        "fitted {} trees on {} rows x {} features ({} treated, {} treatment{}) -> {}",
         forest.trees.len(),
         y.len(),
         features.len(),
-        treatment.iter().filter(|&&t| t == 1).count(),
+        treatment.iter().filter(|&&t| t > 0).count(),
+        forest.n_groups - 1,
+        if forest.n_groups == 2 { "" } else { "s" },
         a.output
     );
     Ok(())
 }
 
-/// Reads a model file: its features and the core forest.
-fn load_model(path: &str) -> Result<(Vec<Feature>, UpliftForest)> {
+/// Reads a model file: its features, the core forest and its treatments' labels (if any).
+fn load_model(path: &str) -> Result<(Vec<Feature>, UpliftForest, Option<Vec<String>>)> {
     let text = super::read_file(path)?;
     let v: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path, format!("is not JSON: {e}")))?;
     if v.get("format").and_then(Value::as_str) != Some(FILE_FORMAT) {
@@ -380,18 +454,42 @@ fn load_model(path: &str) -> Result<(Vec<Feature>, UpliftForest)> {
             format!("lists {} features but the forest has {}", features.len(), forest.n_features),
         ));
     }
-    Ok((features, forest))
+    let labels = match v.get("treatments") {
+        None | Some(Value::Null) => None,
+        Some(Value::Array(l)) if l.len() + 1 == forest.n_groups => Some(
+            l.iter()
+                .map(|s| s.as_str().map(str::to_string))
+                .collect::<Option<Vec<_>>>()
+                .ok_or_else(|| Error::invalid(format!("{path}.treatments"), "must be a list of labels"))?,
+        ),
+        Some(_) => {
+            return Err(Error::invalid(
+                format!("{path}.treatments"),
+                format!("must list the {} treatments' labels", forest.n_groups - 1),
+            ))
+        }
+    };
+    Ok((features, forest, labels))
 }
 
 fn run_score(a: ScoreArgs) -> Result<()> {
     data::Format::of(&a.output)?;
-    let (mut features, forest) = load_model(&a.model)?;
+    let (mut features, forest, labels) = load_model(&a.model)?;
+    let k = forest.n_groups.saturating_sub(1);
+    let out_names: Vec<String> = match (k, labels) {
+        (1, _) => vec!["uplift".into()],
+        (_, Some(l)) => l,
+        (_, None) => (1..=k).map(|g| format!("uplift_{g}")).collect(),
+    };
+    if let Some(c) = out_names.iter().find(|c| a.id_col.contains(c)) {
+        return Err(Error::invalid("--id-col", format!("'{c}' is also the name of an uplift column of the output")));
+    }
     let pb = super::spinner(&format!("reading {}", a.data));
     let extra: Vec<(&str, Want)> = a.id_col.iter().map(|c| (c.as_str(), Want::Text)).collect();
     let (x, ids) = feature_columns(&a.data, &mut features, &extra, false)?;
     pb.set_message(format!("scoring {} rows with {} trees", x.first().map_or(0, Vec::len), forest.trees.len()));
     let slices: Vec<&[f64]> = x.iter().map(Vec::as_slice).collect();
-    let uplift = forest.predict(&slices).map_err(|e| rename_error(e, &features, "treatment", "y"))?;
+    let uplift = forest.predict_all(&slices).map_err(|e| rename_error(e, &features, "treatment", "y"))?;
     pb.finish_and_clear();
     let mut columns: Vec<(String, Column)> = Vec::new();
     for (name, col) in a.id_col.iter().zip(ids) {
@@ -401,8 +499,10 @@ fn run_score(a: ScoreArgs) -> Result<()> {
         let values = codes.codes.iter().map(|&c| codes.names.get(c as usize).cloned()).collect();
         columns.push((name.clone(), Column::Text(values)));
     }
-    let n = uplift.len();
-    columns.push(("uplift".into(), Column::Float(uplift.into_iter().map(Some).collect())));
+    let n = uplift.first().map_or(0, Vec::len);
+    for (name, u) in out_names.into_iter().zip(uplift) {
+        columns.push((name, Column::Float(u.into_iter().map(Some).collect())));
+    }
     data::write_table(&a.output, &Table { columns })?;
     eprintln!("scored {n} rows -> {}", a.output);
     Ok(())

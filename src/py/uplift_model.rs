@@ -3,9 +3,11 @@
 //! category mapping.
 //!
 //! Features cross as a list of one-dimensional float64 columns (column-major, NaN = missing,
-//! categorical features as their codes), borrowed when contiguous; treatment as 0/1 numbers, the
-//! outcome as float64. Fitting and predicting run without the GIL. Errors name the wrapper's
-//! fields: the core's `x[j]` becomes `X[<name of column j>]`, its `y` stays `y`.
+//! categorical features as their codes), borrowed when contiguous. Fitting bins one column at a
+//! time, so a strided column (a column view of a row-major 2-D array) is copied alone and dropped
+//! once binned: the fit never holds a column-major copy of the whole matrix. Treatment is codes
+//! 0 (control) and 1..=k, the outcome float64. Fitting and predicting run without the GIL. Errors
+//! name the wrapper's fields: the core's `x[j]` becomes `X[<name of column j>]`, its `y` stays `y`.
 
 use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
@@ -14,7 +16,7 @@ use pyo3::types::{PyDict, PyList};
 use super::to_py_err;
 use super::uplift::{floats, invalid, Column};
 use crate::error::Error;
-use crate::uplift::forest::{self as core, ForestParams, SplitCriterion, UpliftForest};
+use crate::uplift::forest::{self as core, BinnedFeature, ForestParams, SplitCriterion, UpliftForest, MAX_GROUPS};
 
 /// The feature columns; `names` (one per column) name them in errors.
 fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Column<'py, f64>>> {
@@ -79,19 +81,26 @@ struct PyUpliftForest {
 
 #[pymethods]
 impl PyUpliftForest {
-    /// Predicted uplift of each row; `x` is a list of float64 columns, `names` names them in errors.
+    /// Predicted uplift of each row over control, one float64 array per treatment; `x` is a list
+    /// of float64 columns, `names` names them in errors.
     #[pyo3(signature = (x, names = None))]
     fn predict<'py>(
         &self,
         py: Python<'py>,
         x: &Bound<'py, PyList>,
         names: Option<Vec<String>>,
-    ) -> PyResult<Bound<'py, PyArray1<f64>>> {
+    ) -> PyResult<Vec<Bound<'py, PyArray1<f64>>>> {
         let names = names.unwrap_or_default();
         let cols = columns(x, &names)?;
         let slices: Vec<&[f64]> = cols.iter().map(Column::as_slice).collect();
-        let out = py.detach(|| self.forest.predict(&slices)).map_err(|e| py_err(e, &names))?;
-        Ok(out.into_pyarray(py))
+        let out = py.detach(|| self.forest.predict_all(&slices)).map_err(|e| py_err(e, &names))?;
+        Ok(out.into_iter().map(|v| v.into_pyarray(py)).collect())
+    }
+
+    /// Number of treatments (groups other than control).
+    #[getter]
+    fn n_treatments(&self) -> usize {
+        self.forest.n_groups.saturating_sub(1)
     }
 
     /// The core model as JSON (serde; includes its `format_version`).
@@ -176,32 +185,69 @@ fn _fit_uplift_forest(
     if n_jobs == Some(0) {
         return Err(invalid("n_jobs", "must be at least 1 (or None for all cores)"));
     }
-    let cols = columns(x, &names)?;
+    params.check(x.len()).map_err(|e| py_err(e, &names))?;
     let t = floats(treatment, "treatment")?;
-    let mut flags = Vec::with_capacity(t.as_slice().len());
+    let mut codes = Vec::with_capacity(t.as_slice().len());
     for (i, &v) in t.as_slice().iter().enumerate() {
-        if v == 0.0 || v == 1.0 {
-            flags.push(v as u8);
+        if v >= 0.0 && v < MAX_GROUPS as f64 && v.fract() == 0.0 {
+            codes.push(v as u8);
         } else {
-            return Err(invalid(format!("treatment[{i}]"), format!("must be 0 (control) or 1, got {v}")));
+            return Err(invalid(
+                format!("treatment[{i}]"),
+                format!("must be an integer code 0 (control) or 1..={} (a treatment), got {v}", MAX_GROUPS - 1),
+            ));
         }
     }
+    drop(t);
     let y = floats(y, "y")?;
-    let slices: Vec<&[f64]> = cols.iter().map(Column::as_slice).collect();
     let y = y.as_slice();
-    let forest = py
-        .detach(|| {
-            let fit = || core::fit_uplift_forest(&slices, &flags, y, &params);
-            match n_jobs {
-                None => fit(),
-                Some(n) => rayon::ThreadPoolBuilder::new()
-                    .num_threads(n)
-                    .build()
-                    .map_err(|e| Error::Internal(format!("thread pool: {e}")))?
-                    .install(fit),
-            }
-        })
-        .map_err(|e| py_err(e, &names))?;
+    let pool = match n_jobs {
+        None => None,
+        Some(n) => Some(
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(n)
+                .build()
+                .map_err(|e| to_py_err(Error::Internal(format!("thread pool: {e}"))))?,
+        ),
+    };
+    let run = |f: &(dyn Fn() -> crate::error::Result<core::UpliftForest> + Sync)| match &pool {
+        None => f(),
+        Some(p) => p.install(f),
+    };
+    // A few columns at a time (one per thread), binned in parallel: a strided column's copy lives
+    // only while it is binned.
+    let threads = pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads()).max(1);
+    let items: Vec<Bound<'_, PyAny>> = x.iter().collect();
+    let mut binned: Vec<BinnedFeature> = Vec::with_capacity(items.len());
+    for (chunk_no, chunk) in items.chunks(threads).enumerate() {
+        let first = chunk_no * threads;
+        let cols: Vec<Column<'_, f64>> = chunk
+            .iter()
+            .enumerate()
+            .map(|(k, c)| floats(c, &field_name(&names, first + k)))
+            .collect::<PyResult<_>>()?;
+        let slices: Vec<&[f64]> = cols.iter().map(Column::as_slice).collect();
+        let bin = || -> crate::error::Result<Vec<BinnedFeature>> {
+            use rayon::prelude::*;
+            slices
+                .par_iter()
+                .enumerate()
+                .map(|(k, c)| {
+                    let j = first + k;
+                    BinnedFeature::new(c, j, params.categorical.contains(&j), params.max_bins)
+                })
+                .collect()
+        };
+        let done = py
+            .detach(|| match &pool {
+                None => bin(),
+                Some(p) => p.install(bin),
+            })
+            .map_err(|e| py_err(e, &names))?;
+        binned.extend(done);
+    }
+    let forest =
+        py.detach(|| run(&|| core::fit_binned(&binned, &codes, y, &params, &|| {}))).map_err(|e| py_err(e, &names))?;
     Ok(PyUpliftForest { forest })
 }
 

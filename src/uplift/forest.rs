@@ -1,4 +1,4 @@
-//! An uplift random forest for a binary outcome, grown natively.
+//! An uplift random forest for a binary outcome and one or several treatments, grown natively.
 //!
 //! **Trees** follow causalml's `UpliftTreeClassifier` (causalml/inference/tree/uplift.pyx,
 //! `growDecisionTreeFrom`), which implements Rzepakowski & Jaroszewicz (2012), "Decision trees for
@@ -10,7 +10,7 @@
 //!   KL `p_g ln(p_g/p_0) + (1 − p_g) ln((1 − p_g)/(1 − p_0))` (with `p_0` clipped to
 //!   `[1e-6, 1 − 1e-6]`, and 0 when `p_0` is exactly 0, as causalml's `kl_divergence` has it),
 //!   Euclidean `2 (p_g − p_0)²`, chi-square `(p_g − p_0)²/max(1e-6, p_0) +
-//!   (p_g − p_0)²/max(1e-6, 1 − p_0)`; DDP is `p_1 − p_0` (one treatment only);
+//!   (p_g − p_0)²/max(1e-6, 1 − p_0)`; DDP `p_g − p_0`;
 //! - the gain of a split into left/right with shares `w_l = n_l/n`, `w_r = 1 − w_l` is
 //!   `w_l D(left) + w_r D(right) − D(node)`, divided when `normalization` is on by causalml's
 //!   `arr_normI` (Rzepakowski & Jaroszewicz's normalisation `I`, with `α = 0.9` and causalml's
@@ -47,10 +47,18 @@
 //! collected in index order, so a given seed gives bit-identical forests whatever rayon's thread
 //! count. The model serialises with serde, with a `format_version` checked on prediction.
 //!
-//! **Several treatments** fit the types (groups are indexed `0..n_groups`, summaries and leaf
-//! rates are per group, and the KL/ED/chi-square divergences and `norm_i` sum over treatments);
-//! only the input check, `predict` (which returns `p_1 − p_0`), DDP and the ordering of
-//! categorical codes (by treatment 1's uplift) assume one treatment today.
+//! **Several treatments** (codes `1..=k` against control `0`, at most [`MAX_GROUPS`] groups): the
+//! summaries and leaf rates are per group; the KL / ED / chi-square divergences, causalml's DDP
+//! (`Σ_k (p_k − p_0)`, its `evaluate_DDP`) and `norm_i` sum over the treatments, as
+//! Rzepakowski & Jaroszewicz (2012, sec. 6) define the multiple-treatment divergence; a
+//! categorical feature's codes are tried in the order of each treatment's uplift in turn; every
+//! group must have `min_samples_treatment` units in each child. [`UpliftForest::predict_all`]
+//! gives the uplift of each treatment over control.
+//!
+//! **Speed.** Features are binned once to `u8`; a tree's bootstrap sample is kept as a
+//! multiplicity per row, so a node's rows are distinct, in increasing order (memory is read
+//! forward), and each histogram cell (`2·group + y`) adds the row's multiplicity as an integer.
+//! The trees are the ones a list of `n` bootstrap draws gives (same multiset, exact integer sums).
 
 use rand::{RngExt, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -154,17 +162,19 @@ pub struct UpliftTree {
 }
 
 impl UpliftTree {
-    fn leaf(&self, x: &[&[f64]], row: usize) -> &Node {
+    /// The leaf row `row` of `x` falls in; `None` for a malformed tree (a child index or feature
+    /// out of range, or a path longer than the tree, as a hand-edited model file may have).
+    fn leaf(&self, x: &[&[f64]], row: usize) -> Option<&Node> {
         let mut k = 0;
-        loop {
-            match &self.nodes[k] {
+        for _ in 0..=self.nodes.len() {
+            match self.nodes.get(k)? {
                 Node::Split { feature, threshold, missing_left, left, right } => {
-                    let v = x[*feature][row];
+                    let v = *x.get(*feature)?.get(row)?;
                     let go_left = if v.is_nan() { *missing_left } else { v <= *threshold };
                     k = if go_left { *left } else { *right };
                 }
                 Node::CategoricalSplit { feature, left_codes, right_codes, missing_left, left, right } => {
-                    let v = x[*feature][row];
+                    let v = *x.get(*feature)?.get(row)?;
                     let go_left = if left_codes.contains(&v) {
                         true
                     } else if right_codes.contains(&v) {
@@ -174,9 +184,10 @@ impl UpliftTree {
                     };
                     k = if go_left { *left } else { *right };
                 }
-                leaf => return leaf,
+                leaf => return Some(leaf),
             }
         }
+        None
     }
 }
 
@@ -185,7 +196,7 @@ impl UpliftTree {
 pub struct UpliftForest {
     pub format_version: u32,
     pub n_features: usize,
-    /// Control plus treatments (2 today).
+    /// Control plus treatments.
     pub n_groups: usize,
     pub params: ForestParams,
     pub trees: Vec<UpliftTree>,
@@ -194,28 +205,64 @@ pub struct UpliftForest {
 impl UpliftForest {
     /// Predicted uplift `P(y = 1 | treated) − P(y = 1 | control)` of each row of `x` (column-major,
     /// one slice per feature, NaN = missing): the mean over the trees of the leaf's difference.
+    /// For a model with one treatment; [`predict_all`](Self::predict_all) gives every treatment's.
     pub fn predict(&self, x: &[&[f64]]) -> Result<Vec<f64>> {
+        if self.n_groups != 2 {
+            return Err(Error::invalid(
+                "treatments",
+                format!(
+                    "the model has {} treatments; predict_all gives the uplift of each",
+                    self.n_groups.saturating_sub(1)
+                ),
+            ));
+        }
+        Ok(self.predict_all(x)?.swap_remove(0))
+    }
+
+    /// Predicted uplift of each treatment over control, `P(y = 1 | k) − P(y = 1 | control)`: one
+    /// vector per treatment `k = 1..n_groups` (element `k − 1`), each the mean over the trees of
+    /// the leaf's difference.
+    pub fn predict_all(&self, x: &[&[f64]]) -> Result<Vec<Vec<f64>>> {
         if self.format_version != FORMAT_VERSION {
             return Err(Error::invalid(
                 "format_version",
                 format!("the model has format {}; this liftlab reads {FORMAT_VERSION}", self.format_version),
             ));
         }
-        if self.trees.is_empty() || self.n_groups != 2 {
-            return Err(Error::invalid("trees", "the model has no trees or not exactly one treatment"));
+        if self.trees.is_empty() || !(2..=MAX_GROUPS).contains(&self.n_groups) {
+            return Err(Error::invalid("trees", "the model has no trees or no treatment"));
         }
         let n = super::check_features(x, self.n_features, true)?;
-        let mut out = vec![0.0; n];
+        let k = self.n_groups - 1;
+        let mut out = vec![vec![0.0; n]; k];
         for tree in &self.trees {
-            for (row, o) in out.iter_mut().enumerate() {
-                if let Node::Leaf { rates, .. } = tree.leaf(x, row) {
-                    *o += rates[1] - rates[0];
+            for row in 0..n {
+                match tree.leaf(x, row) {
+                    Some(Node::Leaf { rates, .. }) if rates.len() == self.n_groups => {
+                        for (g, o) in out.iter_mut().enumerate() {
+                            o[row] += rates[g + 1] - rates[0];
+                        }
+                    }
+                    _ => {
+                        return Err(Error::invalid(
+                            "trees",
+                            "the model is malformed (a node index, feature or leaf's rates do not fit)",
+                        ))
+                    }
                 }
             }
         }
-        let k = self.trees.len() as f64;
-        out.iter_mut().for_each(|o| *o /= k);
+        let trees = self.trees.len() as f64;
+        out.iter_mut().flatten().for_each(|o| *o /= trees);
         Ok(out)
+    }
+}
+
+impl ForestParams {
+    /// Checks the parameters for `n_features` features (what [`fit_binned`] checks first; a door
+    /// that bins column by column calls it before binning).
+    pub fn check(&self, n_features: usize) -> Result<()> {
+        check_params(self, n_features)
     }
 }
 
@@ -251,11 +298,10 @@ fn check_params(p: &ForestParams, n_features: usize) -> Result<()> {
 /// falls in bin `#{edges < v}`, so `bin ≤ b ⇔ v ≤ edges[b]`.
 fn bin_edges(col: &[f64], max_bins: usize) -> Vec<f64> {
     let mut v: Vec<f64> = col.iter().copied().filter(|x| !x.is_nan()).collect();
-    v.sort_by(f64::total_cmp);
-    let mut distinct = v.clone();
-    distinct.dedup();
-    let mut edges: Vec<f64> = if distinct.len() <= max_bins {
-        distinct.windows(2).map(|w| w[0] + (w[1] - w[0]) / 2.0).collect()
+    v.sort_unstable_by(f64::total_cmp);
+    let n_distinct = v.windows(2).filter(|w| w[0] != w[1]).count() + usize::from(!v.is_empty());
+    let mut edges: Vec<f64> = if n_distinct <= max_bins {
+        v.windows(2).filter(|w| w[0] != w[1]).map(|w| w[0] + (w[1] - w[0]) / 2.0).collect()
     } else {
         (1..max_bins).map(|k| v[k * v.len() / max_bins]).collect()
     };
@@ -349,7 +395,7 @@ fn divergence(criterion: SplitCriterion, p: &[f64]) -> f64 {
         SplitCriterion::Chi => {
             p[1..].iter().map(|&pt| (pt - pc).powi(2) / pc.max(EPS) + (pt - pc).powi(2) / (1.0 - pc).max(EPS)).sum()
         }
-        SplitCriterion::Ddp => p[1] - pc,
+        SplitCriterion::Ddp => p[1..].iter().map(|&pt| pt - pc).sum(),
     }
 }
 
@@ -373,14 +419,52 @@ fn summary_rates(stats: &[f64], parent: Option<&[f64]>, p: &ForestParams) -> Vec
         .collect()
 }
 
+/// The most groups (control plus treatments) a forest takes.
+pub const MAX_GROUPS: usize = 64;
+
+/// One feature prepared for growing: its bin edges (numeric) or sorted codes (categorical), and
+/// the bin of each row. Binning a column at a time lets a caller holding row-major data convert
+/// one column, bin it and drop the copy ([`fit_binned`]), instead of holding a column-major copy
+/// of the whole matrix.
+#[derive(Clone, Debug)]
+pub struct BinnedFeature {
+    edges: Vec<f64>,
+    bins: Vec<u8>,
+    categorical: bool,
+}
+
+impl BinnedFeature {
+    /// Bins feature `j` (its index names it in errors: `x[j][i]`): quantile bins for a numeric
+    /// feature, one bin per code for a categorical one; NaN is missing, infinities are errors.
+    pub fn new(col: &[f64], j: usize, categorical: bool, max_bins: usize) -> Result<Self> {
+        if !(2..=255).contains(&max_bins) {
+            return Err(Error::invalid("max_bins", format!("must be in 2..=255, got {max_bins}")));
+        }
+        if let Some(i) = col.iter().position(|v| v.is_infinite()) {
+            return Err(Error::invalid(format!("x[{j}][{i}]"), "must be finite or NaN (missing)"));
+        }
+        let edges = if categorical { category_codes(col, j)? } else { bin_edges(col, max_bins) };
+        let bins = col.iter().map(|&v| bin_of(&edges, v)).collect();
+        Ok(BinnedFeature { edges, bins, categorical })
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.bins.len()
+    }
+
+    /// Whether the column has no rows.
+    pub fn is_empty(&self) -> bool {
+        self.bins.is_empty()
+    }
+}
+
 struct Data<'a> {
-    bins: Vec<Vec<u8>>,
-    edges: Vec<Vec<f64>>,
-    treatment: &'a [u8],
-    y: &'a [f64],
+    features: &'a [BinnedFeature],
+    /// Per row, its histogram cell `2·group + y`.
+    cell: Vec<u8>,
     n_groups: usize,
     max_features: usize,
-    categorical: Vec<bool>,
 }
 
 struct Best {
@@ -397,22 +481,35 @@ struct Best {
     n_left: f64,
 }
 
+/// Per-group units and positives from cell counts: `stats[2g]` = units of group g,
+/// `stats[2g + 1]` = its positives (the layout of [`summary_rates`]).
+fn stats_of(cells: &[u32], stats: &mut [f64]) {
+    for g in 0..cells.len() / 2 {
+        stats[2 * g] = f64::from(cells[2 * g]) + f64::from(cells[2 * g + 1]);
+        stats[2 * g + 1] = f64::from(cells[2 * g + 1]);
+    }
+}
+
+/// Grows the subtree of the units `rows` (sorted row indices, each counted `weight[row]` times:
+/// the bootstrap multiplicity) and returns its root's index in `nodes`.
+#[allow(clippy::too_many_arguments)]
 fn grow(
     d: &Data,
     p: &ForestParams,
     rows: Vec<u32>,
+    weight: &[u32],
     depth: usize,
     parent: Option<&[f64]>,
     nodes: &mut Vec<Node>,
     rng: &mut ChaCha8Rng,
 ) -> usize {
     let width = 2 * d.n_groups;
-    let mut total = vec![0.0; width];
+    let mut total_cells = vec![0u32; width];
     for &r in &rows {
-        let g = d.treatment[r as usize] as usize;
-        total[2 * g] += 1.0;
-        total[2 * g + 1] += d.y[r as usize];
+        total_cells[d.cell[r as usize] as usize] += weight[r as usize];
     }
+    let mut total = vec![0.0; width];
+    stats_of(&total_cells, &mut total);
     let me = nodes.len();
     let leaf = Node::Leaf {
         rates: (0..d.n_groups)
@@ -421,36 +518,43 @@ fn grow(
         counts: (0..d.n_groups).map(|g| total[2 * g] as usize).collect(),
     };
     nodes.push(leaf);
-    if depth >= p.max_depth || rows.len() < 2 * p.min_samples_leaf {
+    let n: f64 = (0..d.n_groups).map(|g| total[2 * g]).sum();
+    if depth >= p.max_depth || n < 2.0 * p.min_samples_leaf as f64 {
         return me;
     }
     let cur = summary_rates(&total, parent, p);
     let cur_score = divergence(p.criterion, &cur);
     let cur_n: Vec<f64> = (0..d.n_groups).map(|g| total[2 * g]).collect();
-    let n = rows.len() as f64;
 
     // the node's feature subsample: a partial Fisher–Yates shuffle
-    let mut features: Vec<usize> = (0..d.bins.len()).collect();
+    let mut features: Vec<usize> = (0..d.features.len()).collect();
     for k in 0..d.max_features {
         let j = rng.random_range(k..features.len());
         features.swap(k, j);
     }
     let mut best: Option<Best> = None;
+    let mut cells = vec![0u32; 256 * width];
     let mut hist = vec![0.0; 256 * width];
     let mut left = vec![0.0; width];
     let mut right = vec![0.0; width];
+    let mut left_n = vec![0.0; d.n_groups];
     for &f in &features[..d.max_features] {
-        hist.iter_mut().for_each(|h| *h = 0.0);
+        let feature = &d.features[f];
+        cells.iter_mut().for_each(|h| *h = 0);
+        let col = &feature.bins;
         for &r in &rows {
-            let (b, g) = (d.bins[f][r as usize] as usize, d.treatment[r as usize] as usize);
-            hist[b * width + 2 * g] += 1.0;
-            hist[b * width + 2 * g + 1] += d.y[r as usize];
+            let r = r as usize;
+            cells[col[r] as usize * width + d.cell[r] as usize] += weight[r];
+        }
+        for (h, c) in hist.chunks_exact_mut(width).zip(cells.chunks_exact(width)) {
+            stats_of(c, h);
         }
         let missing = &hist[MISSING as usize * width..];
         let has_missing = missing.iter().any(|&m| m > 0.0);
-        // The order in which bins join the left child: numeric bins in order; categorical codes
-        // present at this node by their uplift here (p_1 − p_0, an absent group at the node's rate).
-        let order: Vec<usize> = if d.categorical[f] {
+        // The orders in which bins join the left child: numeric bins in order; categorical codes
+        // present at this node by their uplift here (p_k − p_0, an absent group at the node's
+        // rate), one order per treatment k.
+        let orders: Vec<Vec<usize>> = if feature.categorical {
             let rate = |b: usize, g: usize| {
                 let (n_g, pos) = (hist[b * width + 2 * g], hist[b * width + 2 * g + 1]);
                 if n_g > 0.0 {
@@ -461,92 +565,100 @@ fn grow(
                     0.0
                 }
             };
-            let mut present: Vec<(f64, usize)> = (0..d.edges[f].len())
-                .filter(|&b| (0..d.n_groups).any(|g| hist[b * width + 2 * g] > 0.0))
-                .map(|b| (rate(b, 1) - rate(b, 0), b))
-                .collect();
-            present.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
-            present.into_iter().map(|(_, b)| b).collect()
+            let present: Vec<usize> =
+                (0..feature.edges.len()).filter(|&b| (0..d.n_groups).any(|g| hist[b * width + 2 * g] > 0.0)).collect();
+            (1..d.n_groups)
+                .map(|k| {
+                    let mut by: Vec<(f64, usize)> = present.iter().map(|&b| (rate(b, k) - rate(b, 0), b)).collect();
+                    by.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+                    by.into_iter().map(|(_, b)| b).collect()
+                })
+                .collect()
         } else {
-            (0..=d.edges[f].len()).collect()
+            vec![(0..=feature.edges.len()).collect()]
         };
-        let mut cum = vec![0.0; width];
-        for pos in 0..order.len().saturating_sub(1) {
-            let b = order[pos];
-            for (c, h) in cum.iter_mut().zip(&hist[b * width..(b + 1) * width]) {
-                *c += h;
-            }
-            for missing_left in [false, true] {
-                if missing_left && !has_missing {
-                    continue;
+        for order in &orders {
+            let mut cum = vec![0.0; width];
+            for pos in 0..order.len().saturating_sub(1) {
+                let b = order[pos];
+                for (c, h) in cum.iter_mut().zip(&hist[b * width..(b + 1) * width]) {
+                    *c += h;
                 }
-                for k in 0..width {
-                    left[k] = cum[k] + if missing_left { missing[k] } else { 0.0 };
-                    right[k] = total[k] - left[k];
-                }
-                let n_l: f64 = (0..d.n_groups).map(|g| left[2 * g]).sum();
-                let n_r = n - n_l;
-                if n_l < p.min_samples_leaf as f64 || n_r < p.min_samples_leaf as f64 {
-                    continue;
-                }
-                let min_group = (0..d.n_groups).map(|g| left[2 * g].min(right[2 * g])).fold(f64::INFINITY, f64::min);
-                if min_group < p.min_samples_treatment as f64 {
-                    continue;
-                }
-                let (pl, pr) = (summary_rates(&left, Some(&cur), p), summary_rates(&right, Some(&cur), p));
-                let (sl, sr) = (divergence(p.criterion, &pl), divergence(p.criterion, &pr));
-                let gain = if p.criterion == SplitCriterion::Ddp {
-                    (sl - sr).abs()
-                } else {
-                    let w = n_l / n;
-                    let g = w * sl + (1.0 - w) * sr - cur_score;
-                    if p.normalization {
-                        let left_n: Vec<f64> = (0..d.n_groups).map(|g| left[2 * g]).collect();
-                        g / norm_i(&cur_n, &left_n)
-                    } else {
-                        g
+                for missing_left in [false, true] {
+                    if missing_left && !has_missing {
+                        continue;
                     }
-                };
-                if gain > best.as_ref().map_or(0.0, |b| b.gain) {
-                    let (left_bins, right_bins) = if d.categorical[f] {
-                        (order[..=pos].to_vec(), order[pos + 1..].to_vec())
+                    for k in 0..width {
+                        left[k] = cum[k] + if missing_left { missing[k] } else { 0.0 };
+                        right[k] = total[k] - left[k];
+                    }
+                    let n_l: f64 = (0..d.n_groups).map(|g| left[2 * g]).sum();
+                    let n_r = n - n_l;
+                    if n_l < p.min_samples_leaf as f64 || n_r < p.min_samples_leaf as f64 {
+                        continue;
+                    }
+                    let min_group =
+                        (0..d.n_groups).map(|g| left[2 * g].min(right[2 * g])).fold(f64::INFINITY, f64::min);
+                    if min_group < p.min_samples_treatment as f64 {
+                        continue;
+                    }
+                    let (pl, pr) = (summary_rates(&left, Some(&cur), p), summary_rates(&right, Some(&cur), p));
+                    let (sl, sr) = (divergence(p.criterion, &pl), divergence(p.criterion, &pr));
+                    let gain = if p.criterion == SplitCriterion::Ddp {
+                        (sl - sr).abs()
                     } else {
-                        (Vec::new(), Vec::new())
+                        let w = n_l / n;
+                        let g = w * sl + (1.0 - w) * sr - cur_score;
+                        if p.normalization {
+                            (0..d.n_groups).for_each(|g| left_n[g] = left[2 * g]);
+                            g / norm_i(&cur_n, &left_n)
+                        } else {
+                            g
+                        }
                     };
-                    best = Some(Best {
-                        gain,
-                        feature: f,
-                        bin: b,
-                        left_bins,
-                        right_bins,
-                        missing_left,
-                        has_missing,
-                        n_left: n_l,
-                    });
+                    if gain > best.as_ref().map_or(0.0, |b| b.gain) {
+                        let (left_bins, right_bins) = if feature.categorical {
+                            (order[..=pos].to_vec(), order[pos + 1..].to_vec())
+                        } else {
+                            (Vec::new(), Vec::new())
+                        };
+                        best = Some(Best {
+                            gain,
+                            feature: f,
+                            bin: b,
+                            left_bins,
+                            right_bins,
+                            missing_left,
+                            has_missing,
+                            n_left: n_l,
+                        });
+                    }
                 }
             }
         }
     }
+    drop((cells, hist));
     let Some(mut best) = best else { return me };
     if !best.has_missing {
         best.missing_left = best.n_left > n - best.n_left;
     }
-    let col = &d.bins[best.feature];
-    let categorical = d.categorical[best.feature];
+    let feature = &d.features[best.feature];
     let mut goes_left = [false; 256];
-    if categorical {
+    if feature.categorical {
         best.left_bins.iter().for_each(|&b| goes_left[b] = true);
     } else {
         goes_left[..=best.bin].iter_mut().for_each(|g| *g = true);
     }
     goes_left[MISSING as usize] = best.missing_left;
-    let (l_rows, r_rows): (Vec<u32>, Vec<u32>) = rows.iter().partition(|&&r| goes_left[col[r as usize] as usize]);
+    // a stable partition: both children's rows stay sorted
+    let (l_rows, r_rows): (Vec<u32>, Vec<u32>) =
+        rows.iter().partition(|&&r| goes_left[feature.bins[r as usize] as usize]);
     drop(rows);
-    let l = grow(d, p, l_rows, depth + 1, Some(&cur), nodes, rng);
-    let r = grow(d, p, r_rows, depth + 1, Some(&cur), nodes, rng);
-    nodes[me] = if categorical {
+    let l = grow(d, p, l_rows, weight, depth + 1, Some(&cur), nodes, rng);
+    let r = grow(d, p, r_rows, weight, depth + 1, Some(&cur), nodes, rng);
+    nodes[me] = if feature.categorical {
         let codes = |bins: &[usize]| {
-            let mut c: Vec<f64> = bins.iter().map(|&b| d.edges[best.feature][b]).collect();
+            let mut c: Vec<f64> = bins.iter().map(|&b| feature.edges[b]).collect();
             c.sort_by(f64::total_cmp);
             c
         };
@@ -561,7 +673,7 @@ fn grow(
     } else {
         Node::Split {
             feature: best.feature,
-            threshold: d.edges[best.feature][best.bin],
+            threshold: feature.edges[best.bin],
             missing_left: best.missing_left,
             left: l,
             right: r,
@@ -570,11 +682,72 @@ fn grow(
     me
 }
 
-/// Fits an uplift random forest to a binary outcome `y` (0/1) with `treatment` 0 (control) or 1,
-/// on features `x` given column-major (one slice per feature, NaN = missing). See the module
-/// documentation for the algorithm.
+/// Fits an uplift random forest to a binary outcome `y` (0/1) with `treatment` codes 0 (control)
+/// and 1..=k (every code present), on features `x` given column-major (one slice per feature,
+/// NaN = missing). See the module documentation for the algorithm.
 pub fn fit_uplift_forest(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &ForestParams) -> Result<UpliftForest> {
-    let n = super::check_features(x, 0, true)?;
+    super::check_features(x, 0, true)?;
+    check_params(params, x.len())?;
+    let features: Vec<BinnedFeature> = x
+        .par_iter()
+        .enumerate()
+        .map(|(j, c)| BinnedFeature::new(c, j, params.categorical.contains(&j), params.max_bins))
+        .collect::<Result<_>>()?;
+    fit_binned(&features, treatment, y, params, &|| {})
+}
+
+/// Checks the treatment codes: 0 (control) and 1..=k with every code present, k ≥ 1. Returns
+/// the number of groups, k + 1.
+fn check_treatment(treatment: &[u8]) -> Result<usize> {
+    let mut counts = [0usize; MAX_GROUPS];
+    for (i, &t) in treatment.iter().enumerate() {
+        match counts.get_mut(t as usize) {
+            Some(c) => *c += 1,
+            None => {
+                return Err(Error::invalid(
+                    format!("treatment[{i}]"),
+                    format!("must be a code 0 (control) or 1..={} (a treatment), got {t}", MAX_GROUPS - 1),
+                ))
+            }
+        }
+    }
+    let n_groups = counts.iter().rposition(|&c| c > 0).map_or(0, |k| k + 1);
+    if counts.iter().filter(|&&c| c > 0).count() < 2 {
+        let only = match n_groups {
+            1 => "control (0)".to_string(),
+            g => format!("code {}", g - 1),
+        };
+        return Err(Error::invalid(
+            "treatment",
+            format!("all units are {only}; control (0) and at least one treatment are needed"),
+        ));
+    }
+    if let Some(g) = (0..n_groups).find(|&g| counts[g] == 0) {
+        let what = if g == 0 { "control (0)".to_string() } else { format!("treatment {g}") };
+        return Err(Error::invalid(
+            "treatment",
+            format!("no unit has {what}; codes must be 0 (control) and 1..={} with every code present", n_groups - 1),
+        ));
+    }
+    Ok(n_groups)
+}
+
+/// [`fit_uplift_forest`] on features binned by [`BinnedFeature::new`]; `on_tree` is called once
+/// each tree is grown (from rayon's threads, in any order), for progress bars.
+pub fn fit_binned(
+    features: &[BinnedFeature],
+    treatment: &[u8],
+    y: &[f64],
+    params: &ForestParams,
+    on_tree: &(dyn Fn() + Sync),
+) -> Result<UpliftForest> {
+    if features.is_empty() {
+        return Err(Error::invalid("x", "has no feature columns"));
+    }
+    let n = features[0].len();
+    if let Some(j) = features.iter().position(|f| f.len() != n) {
+        return Err(Error::invalid(format!("x[{j}]"), format!("has {} rows but x[0] has {n}", features[j].len())));
+    }
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));
     }
@@ -587,47 +760,51 @@ pub fn fit_uplift_forest(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &For
     if let Some(i) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(Error::invalid(format!("y[{i}]"), format!("must be 0 or 1, got {}", y[i])));
     }
-    if let Some(i) = treatment.iter().position(|&t| t > 1) {
-        return Err(Error::invalid(
-            format!("treatment[{i}]"),
-            format!("must be 0 (control) or 1, got {}", treatment[i]),
-        ));
-    }
-    let n_t = treatment.iter().filter(|&&t| t == 1).count();
-    if n_t == 0 || n_t == n {
-        let only = if n_t == 0 { "control" } else { "treated" };
-        return Err(Error::invalid("treatment", format!("all units are {only}; both groups are needed")));
-    }
+    let n_groups = check_treatment(treatment)?;
     if u32::try_from(n).is_err() {
         return Err(Error::invalid("x", format!("has {n} rows; at most {} are supported", u32::MAX)));
     }
-    check_params(params, x.len())?;
-    let mut categorical = vec![false; x.len()];
-    params.categorical.iter().for_each(|&j| categorical[j] = true);
-    let edges: Vec<Vec<f64>> = x
-        .iter()
-        .enumerate()
-        .map(|(j, c)| if categorical[j] { category_codes(c, j) } else { Ok(bin_edges(c, params.max_bins)) })
-        .collect::<Result<_>>()?;
-    let bins = x.iter().zip(&edges).map(|(c, e)| c.iter().map(|&v| bin_of(e, v)).collect()).collect();
-    let max_features = params.max_features.unwrap_or_else(|| (x.len() as f64).sqrt().ceil() as usize).min(x.len());
-    let data = Data { bins, edges, treatment, y, n_groups: 2, max_features, categorical };
+    check_params(params, features.len())?;
+    if let Some(j) = (0..features.len()).find(|&j| features[j].categorical != params.categorical.contains(&j)) {
+        return Err(Error::invalid(
+            "categorical",
+            format!("feature {j} was binned as {}categorical", if features[j].categorical { "" } else { "not " }),
+        ));
+    }
+    let cell: Vec<u8> = treatment.iter().zip(y).map(|(&t, &v)| 2 * t + u8::from(v == 1.0)).collect();
+    let max_features =
+        params.max_features.unwrap_or_else(|| (features.len() as f64).sqrt().ceil() as usize).min(features.len());
+    let data = Data { features, cell, n_groups, max_features };
     let trees = (0..params.n_trees)
         .into_par_iter()
         .map(|i| {
             let mut rng = ChaCha8Rng::seed_from_u64(params.seed);
             rng.set_stream(i as u64);
-            let rows: Vec<u32> = if params.bootstrap {
-                (0..n).map(|_| rng.random_range(0..n as u32)).collect()
+            // The bootstrap sample as multiplicities: the histograms and the partition of a
+            // node see the same multiset of rows as a list of n draws would, in row order.
+            let weight: Vec<u32> = if params.bootstrap {
+                let mut w = vec![0u32; n];
+                for _ in 0..n {
+                    w[rng.random_range(0..n as u32) as usize] += 1;
+                }
+                w
             } else {
-                (0..n as u32).collect()
+                vec![1; n]
             };
+            let rows: Vec<u32> = (0..n as u32).filter(|&r| weight[r as usize] > 0).collect();
             let mut nodes = Vec::new();
-            grow(&data, params, rows, 0, None, &mut nodes, &mut rng);
+            grow(&data, params, rows, &weight, 0, None, &mut nodes, &mut rng);
+            on_tree();
             UpliftTree { nodes }
         })
         .collect();
-    Ok(UpliftForest { format_version: FORMAT_VERSION, n_features: x.len(), n_groups: 2, params: params.clone(), trees })
+    Ok(UpliftForest {
+        format_version: FORMAT_VERSION,
+        n_features: features.len(),
+        n_groups,
+        params: params.clone(),
+        trees,
+    })
 }
 
 #[cfg(test)]
