@@ -7,7 +7,7 @@ project's .venv)::
     python3 -m venv /work/causalml-venv && /work/causalml-venv/bin/pip install causalml
     .venv/bin/maturin build --release -o /tmp/wheels
     /work/causalml-venv/bin/pip install /tmp/wheels/liftlab-*.whl
-    /work/causalml-venv/bin/python bench/uplift_vs_causalml.py quality   # ~1 min
+    /work/causalml-venv/bin/python bench/uplift_vs_causalml.py quality   # ~1 min per seed
     /work/causalml-venv/bin/python bench/uplift_vs_causalml.py speed     # minutes (causalml)
 
 ``quality``: Hillstrom, women's e-mail vs no e-mail, outcome ``visit``, the split of
@@ -69,40 +69,69 @@ def hillstrom():
     return X, t, y, perm[:n_train], perm[n_train:]
 
 
-def quality() -> None:
-    import pandas as pd
+def fit_both(Xa, t, y, tr, te, seed: int) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """Held-out scores of both forests fitted with ``seed``, and their fit + predict seconds."""
     from causalml.inference.tree import UpliftRandomForestClassifier
+    from liftlab import uplift
+
+    scores, secs = {}, {}
+    start = time.perf_counter()
+    cm = UpliftRandomForestClassifier(
+        control_name="control", n_estimators=100, evaluationFunction="KL", max_features=10, random_state=seed, **FOREST
+    )
+    cm.fit(Xa[tr], treatment=np.where(t[tr] == 1, "treatment", "control"), y=y[tr])
+    scores["causalml"] = np.asarray(cm.predict(Xa[te])).reshape(len(te), -1)[:, 0]
+    secs["causalml"] = time.perf_counter() - start
+    start = time.perf_counter()
+    lm = uplift.UpliftForest(n_trees=100, criterion="KL", max_features=10, seed=seed, **FOREST)
+    lm.fit(Xa[tr], t[tr], y[tr])
+    scores["liftlab"] = lm.predict(Xa[te])
+    secs["liftlab"] = time.perf_counter() - start
+    return scores, secs
+
+
+def quality(seeds: list[int]) -> None:
+    import pandas as pd
     from causalml.metrics import qini_score
     from liftlab import uplift
 
     X, t, y, tr, te = hillstrom()
     Xa = X.to_numpy()
     print(f"Hillstrom women's e-mail vs none: {len(y)} rows, {Xa.shape[1]} numeric columns; train {len(tr)}, test {len(te)}")
-    scores = {}
-    start = time.perf_counter()
-    cm = UpliftRandomForestClassifier(
-        control_name="control", n_estimators=100, evaluationFunction="KL", max_features=10, random_state=42, **FOREST
-    )
-    cm.fit(Xa[tr], treatment=np.where(t[tr] == 1, "treatment", "control"), y=y[tr])
-    scores["causalml"] = np.asarray(cm.predict(Xa[te])).reshape(len(te), -1)[:, 0]
-    fit_c = time.perf_counter() - start
-    start = time.perf_counter()
-    lm = uplift.UpliftForest(n_trees=100, criterion="KL", max_features=10, seed=42, **FOREST)
-    lm.fit(Xa[tr], t[tr], y[tr])
-    scores["liftlab"] = lm.predict(Xa[te])
-    fit_l = time.perf_counter() - start
+    scores, secs = fit_both(Xa, t, y, tr, te, 42)
     frame = pd.DataFrame({"y": y[te], "w": t[te], **scores})
     cml = qini_score(frame, outcome_col="y", treatment_col="w")
     print()
-    print("| model | fit + predict | Qini coefficient (sklift) | AUUC score (sklift) | causalml qini_score |")
+    print("| model (seed 42) | fit + predict | Qini coefficient (sklift) | AUUC score (sklift) | causalml qini_score |")
     print("|---|---|---|---|---|")
-    for name, fit_s in (("causalml", fit_c), ("liftlab", fit_l)):
+    for name in ("causalml", "liftlab"):
         s = scores[name]
         print(
-            f"| {name} | {fit_s:.1f} s | {uplift.qini_auc_score(y[te], s, t[te]):.4f} "
+            f"| {name} | {secs[name]:.1f} s | {uplift.qini_auc_score(y[te], s, t[te]):.4f} "
             f"| {uplift.uplift_auc_score(y[te], s, t[te]):.4f} | {cml[name]:.4f} |"
         )
     print(f"\ncorrelation of the two models' held-out scores: {np.corrcoef(scores['causalml'], scores['liftlab'])[0, 1]:.3f}")
+
+    # Paired bootstrap of the difference (same resampled test units for both models), seed 42.
+    rng = np.random.default_rng(0)
+    yt, tt = y[te], t[te]
+    diffs = []
+    for _ in range(1000):
+        i = rng.integers(0, len(te), len(te))
+        q = {m: uplift.qini_auc_score(yt[i], scores[m][i], tt[i]) for m in scores}
+        diffs.append(q["liftlab"] - q["causalml"])
+    lo, hi = np.percentile(diffs, [2.5, 97.5])
+    print(f"liftlab - causalml Qini, paired bootstrap (1,000 resamples of the test set): 95% interval {lo:+.4f} to {hi:+.4f}")
+
+    # Over several forest seeds (same split): the spread a seed alone causes.
+    per: dict[str, list[float]] = {"causalml": [], "liftlab": []}
+    for seed in seeds:
+        sc, _ = fit_both(Xa, t, y, tr, te, seed)
+        for m in per:
+            per[m].append(uplift.qini_auc_score(yt, sc[m], tt))
+    print(f"\nQini coefficient over forest seeds {seeds}:")
+    for m, v in per.items():
+        print(f"  {m}: mean {np.mean(v):.4f}, sd {np.std(v, ddof=1):.4f}, min {min(v):.4f}, max {max(v):.4f}")
 
 
 # ---------------------------------------------------------------------------------------------
@@ -167,7 +196,8 @@ def speed(rows: int, trees: int, tools: list[str]) -> None:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
-    sub.add_parser("quality")
+    qp = sub.add_parser("quality")
+    qp.add_argument("--seeds", default="0,1,2,3,4", help="comma-separated forest seeds for the spread over seeds")
     sp = sub.add_parser("speed")
     sp.add_argument("--rows", type=int, default=1_000_000)
     sp.add_argument("--trees", type=int, default=10)
@@ -179,7 +209,7 @@ def main() -> None:
     ch.add_argument("n_jobs")
     a = ap.parse_args()
     if a.cmd == "quality":
-        quality()
+        quality([int(v) for v in a.seeds.split(",") if v.strip()])
     elif a.cmd == "speed":
         speed(a.rows, a.trees, a.tools.split(","))
     else:

@@ -187,11 +187,12 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
         let count = contacted.iter().filter(|&&i| policy.units[i].channel == Some(k)).count();
         lines.push(format!("  {c}: {count}"));
     }
-    lines.push(format!("spend: {}", policy.spend));
-    lines.push(format!("expected conversions: {}", policy.expected_conversions));
-    lines.push(format!("expected net gain: {}", policy.expected_net_gain));
+    // rounded for reading; the file holds the full numbers
+    lines.push(format!("spend: {:.2}", policy.spend));
+    lines.push(format!("expected conversions: {:.1}", policy.expected_conversions));
+    lines.push(format!("expected net gain: {:.2}", policy.expected_net_gain));
     lines.push(format!(
-        "profit curve peak: {} at {} contacts",
+        "profit curve peak: {:.2} at {} contacts",
         policy.profit_curve.peak_net_gain, policy.profit_curve.peak_n_contacted
     ));
     let mut stdout = std::io::stdout().lock();

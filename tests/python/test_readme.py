@@ -52,6 +52,10 @@ def test_cli_snippet_runs(tmp_path, liftlab_bin):
     assert (tmp_path / "report.html").read_text().lower().startswith("<!doctype html>")
     assert "<testsuite" in (tmp_path / "junit.xml").read_text()
     assert "Formula" in out or "formula" in out
+    # the uplift part: one score column per channel, a contact list within the spend budget
+    assert (tmp_path / "scored.csv").read_text().splitlines()[0] == "id,call,sms"
+    contacts = (tmp_path / "contacts.csv").read_text().splitlines()
+    assert contacts[0].startswith("id,channel,uplift,expected_gain") and len(contacts) > 10
 
 
 def test_http_snippet_runs(tmp_path, liftlab_bin):
