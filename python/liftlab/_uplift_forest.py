@@ -140,6 +140,30 @@ def _treatment_codes(t: np.ndarray) -> np.ndarray:
     return np.ascontiguousarray(codes)
 
 
+def _progress(progress: Any, total: int) -> tuple[Any, Any]:
+    """The per-tree callback for ``progress`` and a function closing what it opened."""
+    if progress is None or progress is False:
+        return None, lambda: None
+    if callable(progress):
+        return (lambda done: progress(done, total)), lambda: None
+    if progress is not True:
+        raise InvalidInputError(f"progress: must be True, False, None or a callable, got {progress!r}")
+    try:
+        from tqdm.auto import tqdm
+    except ImportError:
+        import sys
+
+        def line(done: int) -> None:
+            width = 30
+            filled = width * done // total
+            sys.stderr.write(f"\rgrowing trees [{'=' * filled}{' ' * (width - filled)}] {done}/{total}")
+            sys.stderr.flush()
+
+        return line, lambda: sys.stderr.write("\n")
+    bar = tqdm(total=total, desc="growing trees", unit="tree")
+    return (lambda done: bar.update(done - bar.n)), bar.close
+
+
 class UpliftForest:
     """An uplift random forest for a binary outcome (Rzepakowski & Jaroszewicz 2012 split
     criteria, causalml's ``UpliftRandomForestClassifier`` parameters), grown by liftlab's core.
@@ -239,10 +263,14 @@ class UpliftForest:
             "n_jobs": None if self.n_jobs is None else int(self.n_jobs),
         }
 
-    def fit(self, X: Any, treatment: Any, y: Any) -> UpliftForest:
+    def fit(self, X: Any, treatment: Any, y: Any, *, progress: Any = None) -> UpliftForest:
         """Grows the forest on features ``X`` (DataFrame or 2-D array), ``treatment`` codes
         (0 = control, 1..k = treatments such as SMS, call, e-mail; every code present) and a
-        binary outcome ``y`` (0/1; a missing outcome is an error). Returns self."""
+        binary outcome ``y`` (0/1; a missing outcome is an error). Returns self.
+
+        ``progress=True`` shows a bar of the trees grown (``tqdm.auto``'s in a notebook when tqdm
+        is installed, else a line on stderr); a callable is called as ``progress(done, total)``
+        after each tree."""
         params = self._core_params()
         names, table = _table(X)
         if not table:
@@ -271,7 +299,13 @@ class UpliftForest:
             raise InvalidInputError(f"y[{missing[0]}]: missing outcome (NaN or null); drop or fill it before fitting")
         codes = _treatment_codes(t)
         col_names = [f["name"] for f in features]
-        self._forest = _core._fit_uplift_forest(columns, codes, yv, names=col_names, categorical=categorical, **params)
+        on_tree, close = _progress(progress, params["n_trees"])
+        try:
+            self._forest = _core._fit_uplift_forest(
+                columns, codes, yv, names=col_names, categorical=categorical, on_tree=on_tree, **params
+            )
+        finally:
+            close()
         self.treatments_ = np.arange(1, self._forest.n_treatments + 1)
         self._features = features
         if names is not None:

@@ -140,11 +140,14 @@ impl PyUpliftForest {
 
 /// Fits an uplift forest. `x` is a list of float64 columns (categorical ones as codes, listed in
 /// `categorical` by index); `names` name the columns in errors; `n_jobs` threads (None = all cores;
-/// the result does not depend on it).
+/// the result does not depend on it); `on_tree`, if given, is called with the number of trees
+/// grown so far after each tree (from the fitting threads, holding the GIL briefly; an exception
+/// it raises is printed by Python and fitting goes on).
 #[pyfunction]
 #[pyo3(signature = (
     x, treatment, y, *, names = None, categorical = Vec::new(), n_trees, max_depth, min_samples_leaf,
-    min_samples_treatment, n_reg, criterion, max_features, bootstrap, max_bins, normalization, seed, n_jobs = None
+    min_samples_treatment, n_reg, criterion, max_features, bootstrap, max_bins, normalization, seed, n_jobs = None,
+    on_tree = None
 ))]
 #[allow(clippy::too_many_arguments)]
 fn _fit_uplift_forest(
@@ -166,6 +169,7 @@ fn _fit_uplift_forest(
     normalization: bool,
     seed: u64,
     n_jobs: Option<usize>,
+    on_tree: Option<Py<PyAny>>,
 ) -> PyResult<PyUpliftForest> {
     let names = names.unwrap_or_default();
     let params = ForestParams {
@@ -246,8 +250,19 @@ fn _fit_uplift_forest(
             .map_err(|e| py_err(e, &names))?;
         binned.extend(done);
     }
+    let grown = std::sync::atomic::AtomicUsize::new(0);
+    let tick = || {
+        let done = grown.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+        if let Some(cb) = &on_tree {
+            Python::attach(|py| {
+                if let Err(e) = cb.call1(py, (done,)) {
+                    e.print(py);
+                }
+            });
+        }
+    };
     let forest =
-        py.detach(|| run(&|| core::fit_binned(&binned, &codes, y, &params, &|| {}))).map_err(|e| py_err(e, &names))?;
+        py.detach(|| run(&|| core::fit_binned(&binned, &codes, y, &params, &tick))).map_err(|e| py_err(e, &names))?;
     Ok(PyUpliftForest { forest })
 }
 

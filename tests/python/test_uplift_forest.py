@@ -283,3 +283,15 @@ def test_row_major_arrays_are_binned_column_by_column() -> None:
     f = UpliftForest(**SMALL).fit(F, t, y)
     assert json.loads(a._forest.to_json()) == json.loads(f._forest.to_json())
     np.testing.assert_array_equal(a.predict(A), f.predict(F))
+
+
+def test_progress_reports_every_tree(capsys) -> None:
+    X, t, y, _ = make_data(6, 3_000)
+    seen: list[tuple[int, int]] = []
+    UpliftForest(n_trees=9, min_samples_leaf=100).fit(X, t, y, progress=lambda done, total: seen.append((done, total)))
+    assert sorted(seen) == [(k, 9) for k in range(1, 10)]
+    # True: a bar (tqdm's when installed, else a stderr line) that ends at 9/9
+    UpliftForest(n_trees=9, min_samples_leaf=100).fit(X, t, y, progress=True)
+    assert "9/9" in capsys.readouterr().err
+    with pytest.raises(InvalidInputError, match="^progress: must be True, False, None or a callable"):
+        UpliftForest(n_trees=2).fit(X, t, y, progress="yes")
