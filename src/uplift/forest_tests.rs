@@ -307,7 +307,7 @@ fn recovers_the_uplift_of_each_of_several_treatments() {
     let pred = forest.predict_all(&slices(&test)).unwrap();
     assert_eq!(pred.len(), 2);
     // Each treatment's predicted uplift tracks its own truth, not the other's. Measured with seed
-    // 4: r = 0.95 (treatment 1), 0.93 (treatment 2); cross-correlations near 0.
+    // 4: r = 0.978 (treatment 1), 0.953 (treatment 2); cross-correlations -0.009 and -0.056.
     let (r1, r2) = (correlation(&pred[0], &truth[0]), correlation(&pred[1], &truth[1]));
     assert!(r1 > 0.85 && r2 > 0.8, "r1 = {r1}, r2 = {r2}");
     assert!(correlation(&pred[0], &truth[1]).abs() < 0.3 && correlation(&pred[1], &truth[0]).abs() < 0.3);

@@ -251,8 +251,8 @@ def make_channels(seed: int, n: int = 30_000) -> tuple[pl.DataFrame, np.ndarray,
 
 
 def test_several_treatments_predict_one_column_each(tmp_path: Path) -> None:
-    # Measured (30,000 units, 40 trees, fresh 10,000 for testing): r = 0.93 (SMS) and 0.92
-    # (call) with their own true uplift; each column near 0 with the other's.
+    # Measured (30,000 units, 40 trees, fresh 10,000 for testing): r = 0.881 (SMS) and 0.894
+    # (call) with their own true uplift; 0.020 and 0.009 with the other's.
     X, t, y, _ = make_channels(1)
     X_test, _, _, tau = make_channels(2, 10_000)
     model = UpliftForest(n_trees=40, min_samples_leaf=200, seed=3).fit(X, t, y)
