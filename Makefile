@@ -65,6 +65,7 @@ bench-analysis: develop ## liftlab analyze vs pandas + scipy on 10,000,000 units
 bench-forecast: develop ## a 100,000-draw forecast: liftlab vs the same Monte Carlo in numpy; POST /v1/forecast under wrk
 	$(PY) bench/forecast_vs_numpy.py
 	bench/http_forecast.sh 200 15
+	FUNNELS=1 bench/http_forecast.sh 200 15
 	SAME=1 bench/http_forecast.sh 200 15
 
 bench-python: develop ## liftlab vs the GrowthBook Python SDK on the same 1,000,000 ids

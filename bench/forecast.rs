@@ -3,9 +3,11 @@
 //! * `example_100k`: examples/forecast.toml (four nodes, one changed; plan and history) with
 //!   100,000 Monte Carlo draws, through `forecast_impact` as the service runs it.
 //! * `three_changes_100k`: a six-stage CRM funnel with three changed stages and dilution.
+//! * `..._kept_draws`: the same from base draws kept from an earlier forecast of the same seed
+//!   (`forecast_impact_with`), as the service answers a request that differs only in its funnel.
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use liftlab::forecast::{forecast_impact, ForecastRequest};
+use liftlab::forecast::{forecast_impact, forecast_impact_with, BaseDraws, ForecastRequest};
 
 fn example() -> ForecastRequest {
     let text = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/examples/forecast.toml")).unwrap();
@@ -41,6 +43,12 @@ fn bench(c: &mut Criterion) {
     let (a, b) = (example(), three_changes());
     c.bench_function("example_100k", |bch| bch.iter(|| forecast_impact(std::hint::black_box(&a)).unwrap()));
     c.bench_function("three_changes_100k", |bch| bch.iter(|| forecast_impact(std::hint::black_box(&b)).unwrap()));
+    for (name, req) in [("example_100k_kept_draws", &a), ("three_changes_100k_kept_draws", &b)] {
+        let base = BaseDraws::new(req.model.seed, req.model.draws, req.model.changes.len());
+        c.bench_function(name, |bch| {
+            bch.iter(|| forecast_impact_with(std::hint::black_box(req), Some(&base)).unwrap())
+        });
+    }
 }
 
 criterion_group!(benches, bench);

@@ -50,6 +50,37 @@ async fn http_returns_what_the_core_computes() {
     assert!(got["false_positive_risk"].as_f64().unwrap() > 0.0);
 }
 
+/// Requests that differ only in their funnel, with the default seed as a PM's page sends them:
+/// from the second on the service answers from the seed's kept base draws, with what the core
+/// computes afresh, number for number.
+#[tokio::test]
+async fn http_funnels_of_one_seed_equal_fresh_forecasts() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = liftlab::server::ServerConfig {
+        database: dir.path().join("t.db").to_str().unwrap().to_string(),
+        ..Default::default()
+    };
+    let app = liftlab::server::app(liftlab::server::AppState::new(config, None).unwrap());
+    for i in 0..4 {
+        let mut req = request();
+        req.model.seed = 0;
+        req.model.nodes[1].baseline = 0.30 + 0.01 * i as f64;
+        req.model.changes[0].likely = 0.05 + 0.005 * i as f64;
+        let want = serde_json::to_value(forecast_impact(&req).unwrap()).unwrap();
+        let http = Request::builder()
+            .method("POST")
+            .uri("/v1/forecast")
+            .header("content-type", "application/json")
+            .body(Body::from(serde_json::to_string(&req).unwrap()))
+            .unwrap();
+        let res = app.clone().oneshot(http).await.unwrap();
+        assert_eq!(res.status(), StatusCode::OK);
+        assert_eq!(res.headers()["content-type"], "application/json");
+        let got: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+        assert_eq!(got, want, "funnel {i}");
+    }
+}
+
 #[tokio::test]
 async fn http_bad_input_is_a_422_naming_the_field() {
     let base = serde_json::to_value(request()).unwrap();

@@ -24,21 +24,24 @@
 //! Carlo over the node distributions (quantiles of `L`), and the delta method on the log scale,
 //! `g = ln(1 + L)` with `Var g ≈ Σ (∂g/∂δ_i)² Var δ_i` at the means, back-transformed. Both are
 //! reported; they agree when the ranges are narrow and roughly symmetric, and the Monte Carlo one
-//! is the one to quote otherwise. The same seed gives the same numbers (ChaCha8, a portable
-//! generator).
+//! is the one to quote otherwise. The same seed gives the same numbers: the draws come from
+//! ChaCha8, a portable generator, through IEEE basic operations only, so they are the same on
+//! every platform (`montecarlo.rs`, which also says how 100,000 draws take half a millisecond).
+//! They depend on the seed and the number of draws, not on the funnel: [`BaseDraws`] keeps them
+//! for [`forecast_with`].
 //!
 //! **Sensitivity.** Each changed node in turn goes from its `low` to its `high` with the others at
 //! `likely` (a tornado chart); the widest swing is the node the forecast depends on most.
 
 pub mod history;
 pub mod ledger;
+mod montecarlo;
 pub mod plan;
+mod ziggurat_tables;
 
+pub use montecarlo::BaseDraws;
 pub use plan::{test_plan, PlanInput, TestPlan};
 
-use rand::SeedableRng;
-use rand_chacha::ChaCha8Rng;
-use rand_distr::{Distribution, StandardNormal};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -193,19 +196,6 @@ impl SplitNormal {
     fn var(&self) -> f64 {
         (1.0 - 2.0 / std::f64::consts::PI) * (self.hi - self.lo).powi(2) + self.lo * self.hi
     }
-    /// A draw from a standard normal `z`: the lower half scaled by `lo`, the upper by `hi`, each
-    /// half taken with probability proportional to its scale (so the density is continuous).
-    fn draw(&self, z: f64, u: f64) -> f64 {
-        let total = self.lo + self.hi;
-        if total == 0.0 {
-            return self.m;
-        }
-        if u * total < self.lo {
-            self.m - self.lo * z.abs()
-        } else {
-            self.m + self.hi * z.abs()
-        }
-    }
 }
 
 /// The range a node's relative change may take: never below zero, a rate never above 1.
@@ -321,7 +311,7 @@ fn lift(input: &ForecastInput, changed: &[(usize, &Change)], deltas: &[f64]) -> 
 }
 
 /// Sample quantiles with linear interpolation between order statistics (numpy's default,
-/// "linear"), found by selection rather than a full sort: O(n log k) for k quantiles.
+/// "linear"), from the order statistics alone (found by `montecarlo`'s histogram, not a sort).
 struct Quantiles {
     /// (index, value) of each order statistic needed, sorted by index.
     stats: Vec<(usize, f64)>,
@@ -335,8 +325,8 @@ impl Quantiles {
         (lo, (lo + 1).min(n - 1), pos - lo as f64)
     }
 
-    fn new(v: &mut [f64], probs: &[f64]) -> Self {
-        let n = v.len();
+    /// The order statistics (sorted, distinct) that the quantiles at `probs` of `n` values need.
+    fn ranks(n: usize, probs: &[f64]) -> Vec<usize> {
         let mut idx: Vec<usize> = probs
             .iter()
             .flat_map(|&q| {
@@ -346,8 +336,7 @@ impl Quantiles {
             .collect();
         idx.sort_unstable();
         idx.dedup();
-        select_many(v, &idx, 0);
-        Quantiles { stats: idx.iter().map(|&i| (i, v[i])).collect(), n }
+        idx
     }
 
     fn at(&self, q: f64) -> f64 {
@@ -358,17 +347,11 @@ impl Quantiles {
     }
 }
 
-/// Puts the order statistics at `idx` (sorted, relative to the whole slice at `offset`) in place.
-fn select_many(v: &mut [f64], idx: &[usize], offset: usize) {
-    if idx.is_empty() || v.is_empty() {
-        return;
-    }
-    let mid = idx.len() / 2;
-    let k = idx[mid] - offset;
-    v.select_nth_unstable_by(k, f64::total_cmp);
-    let (left, right) = v.split_at_mut(k);
-    select_many(left, &idx[..mid], offset);
-    select_many(&mut right[1..], &idx[mid + 1..], offset + k + 1);
+/// The mean, standard deviation and quantiles at `probs` of lift draws.
+fn summarize(draws: montecarlo::LiftDraws, probs: &[f64]) -> (f64, f64, Quantiles) {
+    let n = draws.len();
+    let (mean, sd, stats) = draws.summarize(&Quantiles::ranks(n, probs));
+    (mean, sd, Quantiles { stats, n })
 }
 
 /// Days without trailing zeros: 7, 30.5.
@@ -399,31 +382,47 @@ fn pct(x: f64) -> String {
     format!("{:+.2}%", x * 100.0)
 }
 
+/// The interval's lower tail `(1 − confidence)/2`, rounded to 15 decimals so that a decimal
+/// confidence has its decimal tail: 0.95 gives 0.025, as in [`FAN_LEVELS`], not
+/// 0.025000000000000022 (half of `1 − 0.95` in binary), so that the interval's ends are the fan
+/// chart's 2.5% and 97.5% quantiles to the last bit.
+fn lower_tail(confidence: f64) -> f64 {
+    ((1.0 - confidence) / 2.0 * 1e15).round() / 1e15
+}
+
 /// Projects the topline change of `input`.
 pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
+    project(input, None)
+}
+
+/// [`forecast`] from base draws kept from an earlier forecast with the same seed and number of
+/// draws and at least as many changed nodes (see [`BaseDraws`]): the same numbers, bit for bit,
+/// without drawing again. Draws that do not serve `input` are not used (it draws afresh).
+pub fn forecast_with(input: &ForecastInput, base: &BaseDraws) -> Result<Forecast> {
+    project(input, Some(base))
+}
+
+fn project(input: &ForecastInput, base: Option<&BaseDraws>) -> Result<Forecast> {
     let changed = validate(input)?;
     let baseline: f64 = input.nodes.iter().map(|n| n.baseline).product();
     let dists: Vec<SplitNormal> = changed.iter().map(|(_, c)| SplitNormal::new(c)).collect();
-    let limits: Vec<(f64, f64)> = changed.iter().map(|&(k, _)| bounds(&input.nodes[k])).collect();
 
     // Monte Carlo
-    let mut rng = ChaCha8Rng::seed_from_u64(input.seed);
-    let factors: Vec<f64> = changed.iter().map(|&(k, _)| dilution_factor(input, k)).collect();
-    let mut draws = Vec::with_capacity(input.draws);
-    for _ in 0..input.draws {
-        let mut prod = 1.0;
-        for ((dist, &(min, max)), &f) in dists.iter().zip(&limits).zip(&factors) {
-            let z: f64 = StandardNormal.sample(&mut rng);
-            let u: f64 = rand::RngExt::random(&mut rng);
-            prod *= 1.0 + dist.draw(z, u).clamp(min, max) * f;
-        }
-        draws.push(input.coverage * (prod - 1.0));
-    }
-    let mean = draws.iter().sum::<f64>() / draws.len() as f64;
-    let relative_std_dev = (draws.iter().map(|x| (x - mean).powi(2)).sum::<f64>() / (draws.len() - 1) as f64).sqrt();
-    let tail = (1.0 - input.confidence) / 2.0;
+    let models: Vec<montecarlo::NodeModel> = changed
+        .iter()
+        .zip(&dists)
+        .map(|(&(k, _), &dist)| {
+            let (min, max) = bounds(&input.nodes[k]);
+            montecarlo::NodeModel { dist, min, max, factor: dilution_factor(input, k) }
+        })
+        .collect();
+    let draws = match base.filter(|b| b.serves(input.seed, input.draws, models.len())) {
+        Some(b) => montecarlo::lifts_from_base(&models, input.coverage, b),
+        None => montecarlo::draw_lifts(&models, input.coverage, input.seed, input.draws),
+    };
+    let tail = lower_tail(input.confidence);
     let probs: Vec<f64> = [tail, 1.0 - tail].into_iter().chain(FAN_LEVELS).collect();
-    let q = Quantiles::new(&mut draws, &probs);
+    let (mean, relative_std_dev, q) = summarize(draws, &probs);
     let relative = Interval { estimate: mean, low: q.at(tail), high: q.at(1.0 - tail) };
 
     // delta method on g = ln(1 + L) at the means
@@ -585,7 +584,12 @@ pub struct ForecastReport {
 
 /// Runs a whole request; every error names its field from the request's root.
 pub fn forecast_impact(req: &ForecastRequest) -> Result<ForecastReport> {
-    let forecast = forecast(&req.model).map_err(|e| e.within("model"))?;
+    forecast_impact_with(req, None)
+}
+
+/// [`forecast_impact`], from kept base draws when given (see [`forecast_with`]).
+pub fn forecast_impact_with(req: &ForecastRequest, base: Option<&BaseDraws>) -> Result<ForecastReport> {
+    let forecast = project(&req.model, base).map_err(|e| e.within("model"))?;
     let plan = req.plan.as_ref().map(|p| test_plan(&req.model, p)).transpose()?;
     let (mut prior, mut realism, mut fpr) = (None, None, None);
     if let Some(h) = &req.history {

@@ -104,6 +104,18 @@ fn monte_carlo_and_delta_method_agree() {
     }
 }
 
+/// The interval at a decimal confidence is the fan chart's quantiles to the last bit.
+#[test]
+fn the_interval_is_the_fan_charts_quantiles() {
+    for confidence in [0.5, 0.8, 0.9, 0.95] {
+        let f = forecast(&ForecastInput { confidence, ..shop(vec![change("conversion", -0.02, 0.03, 0.12)]) }).unwrap();
+        let at = |p: f64| f.quantiles.iter().find(|q| (q[0] - p).abs() < 1e-12).map(|q| q[1]);
+        let tail = (1.0 - confidence) / 2.0;
+        assert_eq!(Some(f.relative.low), at(tail), "{confidence}");
+        assert_eq!(Some(f.relative.high), at(1.0 - tail), "{confidence}");
+    }
+}
+
 #[test]
 fn the_same_seed_gives_the_same_numbers() {
     let input = shop(vec![change("conversion", -0.02, 0.03, 0.12)]);
@@ -201,27 +213,130 @@ fn plan_of_a_funnel() {
     assert_eq!(test_plan(&only_traffic, &PlanInput::default()).unwrap_err().field(), Some("model.changes"));
 }
 
-/// Quantiles by selection equal the sorted-array definition (numpy "linear") exactly.
+/// The quantiles of `v` at `probs` by the sorted-array definition (numpy "linear").
+fn sorted_quantile(v: &[f64], q: f64) -> f64 {
+    let mut sorted = v.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let n = sorted.len();
+    let pos = q * (n - 1) as f64;
+    let lo = pos.floor() as usize;
+    let hi = (lo + 1).min(n - 1);
+    sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
+}
+
+/// The quantiles `summarize` finds with its histogram, bit for bit those of sorting (and the
+/// mean and standard deviation those of the textbook sums, to rounding).
+fn assert_quantiles_equal_sorting(v: &[f64], what: &str) {
+    let probs = [0.0, 1e-4, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 0.9999, 1.0];
+    let (mean, sd, q) = summarize(montecarlo::LiftDraws::of(v), &probs);
+    for p in probs {
+        let (got, want) = (q.at(p), sorted_quantile(v, p));
+        assert!(got.to_bits() == want.to_bits() || (got.is_nan() && want.is_nan()), "{what}: p={p}: {got} vs {want}");
+    }
+    let n = v.len() as f64;
+    let m = v.iter().sum::<f64>() / n;
+    let s = (v.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (n - 1.0)).sqrt();
+    if m.is_finite() && s.is_finite() {
+        assert!((mean - m).abs() <= 1e-12 * m.abs().max(s), "{what}: mean {mean} vs {m}");
+        assert!((sd - s).abs() <= 1e-12 * s || v.len() == 1, "{what}: sd {sd} vs {s}");
+    } else if v.iter().any(|x| !x.is_finite()) {
+        assert!(!mean.is_finite(), "{what}: mean {mean}");
+    }
+}
+
+/// Quantiles equal the sorted-array definition (numpy "linear") exactly.
 #[test]
-fn quantiles_by_selection_equal_sorting() {
+fn quantiles_equal_sorting() {
     use rand::SeedableRng;
     let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(9);
-    for n in [1usize, 2, 3, 10, 101, 1000] {
+    for n in [1usize, 2, 3, 10, 101, 1000, 4099, 100_003] {
         let v: Vec<f64> =
             (0..n).map(|_| rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng)).collect();
-        let mut sorted = v.clone();
-        sorted.sort_by(f64::total_cmp);
-        let slow = |q: f64| {
-            let pos = q * (n - 1) as f64;
-            let lo = pos.floor() as usize;
-            let hi = (lo + 1).min(n - 1);
-            sorted[lo] + (pos - lo as f64) * (sorted[hi] - sorted[lo])
-        };
-        let probs = [0.0, 0.025, 0.05, 0.1, 0.25, 0.5, 0.75, 0.9, 0.95, 0.975, 1.0];
-        let mut work = v.clone();
-        let q = super::Quantiles::new(&mut work, &probs);
-        for p in probs {
-            assert_eq!(q.at(p), slow(p), "n={n} p={p}");
+        assert_quantiles_equal_sorting(&v, &format!("normal, n={n}"));
+        let skewed: Vec<f64> = v.iter().map(|x| x.exp()).collect();
+        assert_quantiles_equal_sorting(&skewed, &format!("log-normal, n={n}"));
+    }
+}
+
+/// ... also with ties, signed zeros, values far outside the range of the first 256 (which sets
+/// the histogram's range), a first block all equal, a constant sample, and infinities and NaN
+/// (ordered as `f64::total_cmp` orders them: NaN above +inf).
+#[test]
+fn quantiles_with_ties_and_extremes_equal_sorting() {
+    use rand::{RngExt, SeedableRng};
+    let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(10);
+    let mut normal = || -> f64 { rand_distr::Distribution::sample(&rand_distr::StandardNormal, &mut rng) };
+    let n = 20_001;
+    let base: Vec<f64> = (0..n).map(|_| normal()).collect();
+    let ties: Vec<f64> = base.iter().map(|x| (x * 4.0).round() / 4.0).collect();
+    assert_quantiles_equal_sorting(&ties, "a normal rounded to quarters");
+    let zeros: Vec<f64> = base
+        .iter()
+        .map(|&x| {
+            if x.abs() < 0.5 {
+                if x < 0.0 {
+                    -0.0
+                } else {
+                    0.0
+                }
+            } else {
+                x
+            }
+        })
+        .collect();
+    assert_quantiles_equal_sorting(&zeros, "signed zeros");
+    let mut outliers = base.clone();
+    for (i, x) in [f64::MAX, -f64::MAX, 1e300, -1e300, 5e-324, -5e-324, 1e6, -1e6].into_iter().enumerate() {
+        outliers[300 + 1000 * i] = x;
+    }
+    assert_quantiles_equal_sorting(&outliers, "outliers beyond the first block's range");
+    let mut outliers_first = outliers.clone();
+    outliers_first.swap(0, 300);
+    assert_quantiles_equal_sorting(&outliers_first, "an outlier in the first block");
+    let mut flat_start = base.clone();
+    flat_start[..256].fill(0.25);
+    assert_quantiles_equal_sorting(&flat_start, "the first block all equal");
+    assert_quantiles_equal_sorting(&vec![0.125; n], "a constant sample");
+    let clamped: Vec<f64> = base.iter().map(|x| x.clamp(-0.5, 1.0)).collect();
+    assert_quantiles_equal_sorting(&clamped, "masses at both ends");
+    let mut two_points: Vec<f64> = (0..n).map(|_| if rng.random::<f64>() < 0.975 { 1.0 } else { -1.0 }).collect();
+    assert_quantiles_equal_sorting(&two_points, "two points");
+    two_points[7] = f64::INFINITY;
+    assert_quantiles_equal_sorting(&two_points, "with +inf");
+    two_points[9] = f64::NAN;
+    two_points[11] = f64::NEG_INFINITY;
+    assert_quantiles_equal_sorting(&two_points, "with NaN and -inf");
+}
+
+/// Kept base draws give the same forecast as fresh ones, bit for bit, whatever the funnel;
+/// draws of another seed, size or too few nodes are not used.
+#[test]
+fn kept_base_draws_give_the_same_forecast() {
+    let funnels = [
+        shop(vec![change("conversion", -0.02, 0.03, 0.12)]),
+        shop(vec![change("conversion", 0.0, 0.05, 40.0 / 3.0 - 1.0)]), // clamped at a rate of 1
+        ForecastInput {
+            dilution: 0.3,
+            coverage: 0.4,
+            confidence: 0.8,
+            ..shop(vec![
+                change("traffic", -0.05, 0.02, 0.04),
+                change("order_value", 0.0, 0.0, 0.0),
+                change("conversion", -0.5, 0.1, 0.9),
+            ])
+        },
+    ];
+    let base = BaseDraws::new(7, 100_000, 3);
+    assert_eq!(base.bytes(), 100_000 * 3 * 16);
+    for input in &funnels {
+        let fresh = forecast(input).unwrap();
+        assert_eq!(forecast_with(input, &base).unwrap(), fresh);
+        for other in [BaseDraws::new(8, 100_000, 3), BaseDraws::new(7, 50_000, 3)] {
+            assert_eq!(forecast_with(input, &other).unwrap(), fresh, "draws that do not serve are not used");
         }
     }
+    let three = &funnels[2];
+    assert_eq!(forecast_with(three, &BaseDraws::new(7, 100_000, 2)).unwrap(), forecast(three).unwrap());
+    let req = ForecastRequest { model: funnels[0].clone(), plan: None, history: None };
+    assert_eq!(forecast_impact_with(&req, Some(&base)).unwrap(), forecast_impact(&req).unwrap());
 }

@@ -5,8 +5,11 @@
 //! A saved forecast's report is always computed here from its request, never taken from the
 //! client, so the ledger holds only numbers liftlab produced.
 
+use std::sync::Arc;
+
 use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
+use axum::http::{header, StatusCode};
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
@@ -16,7 +19,9 @@ use crate::forecast::ledger::{
     calibration, observed_from_report, reconcile, Calibration, CalibrationRecord, ForecastMeta, Observed,
     Reconciliation,
 };
-use crate::forecast::{forecast_impact, ForecastReport, ForecastRequest, Interval};
+use crate::forecast::{
+    forecast_impact, forecast_impact_with, validate_input, BaseDraws, ForecastReport, ForecastRequest, Interval,
+};
 use crate::report::Report;
 use crate::server::error::{ApiError, ErrorBody, Json};
 use crate::server::AppState;
@@ -64,34 +69,136 @@ fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result
 /// The most answers [`ForecastCache`] keeps (each a few kB of JSON).
 const CACHE_ENTRIES: usize = 1024;
 
+/// The most memory the kept base draws take: 32 MiB, e.g. the draws of 20 seeds of a 100,000-draw
+/// forecast of one changed node (1.6 MB each).
+const BASE_DRAWS_BYTES: usize = 32 << 20;
+
+/// Draws larger than this are never kept (so that one request cannot flush the rest): 100,000
+/// draws of up to 5 changed nodes, or 500,000 of one.
+const BASE_DRAWS_MAX_ENTRY: usize = BASE_DRAWS_BYTES / 4;
+
+/// How many (seed, draws) pairs seen once are remembered: a seed's draws are kept from its second
+/// forecast on, so that a stream of one-off seeds costs nothing but this list.
+const SEEN_ONCE: usize = 256;
+
 /// Recent forecast answers keyed by the canonical JSON of their (resolved) request: a forecast
 /// is a pure function of its request, seed included, so a repeated request (a page projecting
 /// again, a save after a projection) is answered without re-running the Monte Carlo. Bounded:
 /// when full, the oldest half is dropped.
-#[derive(Default)]
+///
+/// It also keeps the base draws of recent seeds ([`BaseDraws`]; at most [`BASE_DRAWS_BYTES`],
+/// least recently used dropped first): they depend on the seed and the number of draws only, so
+/// a request that differs only in its funnel, as a PM's page sends them (seed 0 by default), is
+/// answered without drawing again, with the same numbers as a fresh computation.
 pub(crate) struct ForecastCache {
-    inner: std::sync::Mutex<CacheInner>,
+    answers: std::sync::Mutex<Answers>,
+    bases: std::sync::Mutex<Bases>,
+    /// Forecasts computed at once: two per core, so that 200 waiting requests take turns (first
+    /// come, first served) instead of sharing the cores 200 ways, while a core never waits for the
+    /// next one to be handed over.
+    slots: Arc<tokio::sync::Semaphore>,
+}
+
+impl Default for ForecastCache {
+    fn default() -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        ForecastCache {
+            answers: Default::default(),
+            bases: Default::default(),
+            slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+        }
+    }
+}
+
+/// A forecast's answer, with its JSON as the route sends it.
+struct Answer {
+    report: ForecastReport,
+    json: axum::body::Bytes,
 }
 
 #[derive(Default)]
-struct CacheInner {
-    map: std::collections::HashMap<String, (u64, std::sync::Arc<ForecastReport>)>,
+struct Answers {
+    map: std::collections::HashMap<String, (u64, Arc<Answer>)>,
     tick: u64,
 }
 
-impl ForecastCache {
-    fn get_or_compute(&self, req: &ForecastRequest) -> crate::Result<std::sync::Arc<ForecastReport>> {
-        let key = to_json(req)?;
-        if let Ok(mut c) = self.inner.lock() {
-            c.tick += 1;
-            let tick = c.tick;
-            if let Some(hit) = c.map.get_mut(&key) {
-                hit.0 = tick;
-                return Ok(hit.1.clone());
+#[derive(Default)]
+struct Bases {
+    /// (last use, draws).
+    kept: Vec<(u64, Arc<BaseDraws>)>,
+    /// The memory `kept` takes.
+    bytes: usize,
+    /// (seed, draws) of forecasts whose draws are not kept, the oldest first.
+    seen_once: std::collections::VecDeque<(u64, usize)>,
+    tick: u64,
+}
+
+impl Bases {
+    /// Kept draws that serve a forecast, or whether to make and keep them (the second time a
+    /// seed and number of draws are seen).
+    fn find(&mut self, seed: u64, draws: usize, nodes: usize) -> Result<Arc<BaseDraws>, bool> {
+        self.tick += 1;
+        let tick = self.tick;
+        if let Some(k) = self.kept.iter_mut().find(|k| k.1.seed() == seed && k.1.draws() == draws) {
+            k.0 = tick;
+            if k.1.nodes() >= nodes {
+                return Ok(k.1.clone());
             }
         }
-        let out = std::sync::Arc::new(forecast_impact(req)?);
-        if let Ok(mut c) = self.inner.lock() {
+        if BaseDraws::bytes_for(draws, nodes) > BASE_DRAWS_MAX_ENTRY {
+            return Err(false);
+        }
+        if self.kept.iter().any(|k| k.1.seed() == seed && k.1.draws() == draws) {
+            return Err(true); // kept for fewer nodes: keep them for these many
+        }
+        if let Some(i) = self.seen_once.iter().position(|&s| s == (seed, draws)) {
+            self.seen_once.remove(i);
+            return Err(true);
+        }
+        if self.seen_once.len() == SEEN_ONCE {
+            self.seen_once.pop_front();
+        }
+        self.seen_once.push_back((seed, draws));
+        Err(false)
+    }
+
+    /// Keeps `base` (in place of draws of the same seed with fewer nodes), dropping the least
+    /// recently used until all fit in [`BASE_DRAWS_BYTES`].
+    fn keep(&mut self, base: Arc<BaseDraws>) {
+        self.tick += 1;
+        let (seed, draws) = (base.seed(), base.draws());
+        self.kept.retain(|k| !(k.1.seed() == seed && k.1.draws() == draws));
+        self.kept.push((self.tick, base));
+        self.kept.sort_by_key(|k| k.0);
+        self.bytes = self.kept.iter().map(|k| k.1.bytes()).sum();
+        while self.bytes > BASE_DRAWS_BYTES {
+            let (_, dropped) = self.kept.remove(0);
+            self.bytes -= dropped.bytes();
+        }
+    }
+}
+
+impl ForecastCache {
+    /// A kept answer to a request, by its key.
+    fn get(&self, key: &str) -> Option<Arc<Answer>> {
+        let mut c = self.answers.lock().ok()?;
+        c.tick += 1;
+        let tick = c.tick;
+        c.map.get_mut(key).map(|hit| {
+            hit.0 = tick;
+            hit.1.clone()
+        })
+    }
+
+    /// Computes the answer to `req` (with kept base draws when there are) and keeps it.
+    fn compute(&self, key: String, req: &ForecastRequest) -> crate::Result<Arc<Answer>> {
+        if let Some(hit) = self.get(&key) {
+            return Ok(hit);
+        }
+        let report = self.forecast(req)?;
+        let json = to_json(&report)?.into();
+        let out = Arc::new(Answer { report, json });
+        if let Ok(mut c) = self.answers.lock() {
             if c.map.len() >= CACHE_ENTRIES {
                 let mut ticks: Vec<u64> = c.map.values().map(|v| v.0).collect();
                 let (_, &mut median, _) = ticks.select_nth_unstable(CACHE_ENTRIES / 2);
@@ -102,6 +209,36 @@ impl ForecastCache {
         }
         Ok(out)
     }
+
+    /// `forecast_impact`, from kept base draws when the seed's are kept.
+    fn forecast(&self, req: &ForecastRequest) -> crate::Result<ForecastReport> {
+        let m = &req.model;
+        if validate_input(m).is_err() {
+            return forecast_impact(req); // answers with the error
+        }
+        let found = self.bases.lock().map_err(|_| false).and_then(|mut b| b.find(m.seed, m.draws, m.changes.len()));
+        match found {
+            Ok(base) => forecast_impact_with(req, Some(&base)),
+            Err(true) => {
+                let base = Arc::new(BaseDraws::new(m.seed, m.draws, m.changes.len()));
+                let report = forecast_impact_with(req, Some(&base));
+                if let Ok(mut b) = self.bases.lock() {
+                    b.keep(base);
+                }
+                report
+            }
+            Err(false) => forecast_impact(req),
+        }
+    }
+
+    fn get_or_compute(&self, req: &ForecastRequest) -> crate::Result<Arc<Answer>> {
+        self.compute(to_json(req)?, req)
+    }
+}
+
+/// A JSON body that is already serialised.
+fn json_bytes(body: axum::body::Bytes) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
 }
 
 /// Projects the topline change of an expected change to a metric tree, with its interval, the
@@ -109,16 +246,24 @@ impl ForecastCache {
 /// `history.from_ledger` takes the past effects from the ledger's reconciled forecasts.
 #[utoipa::path(post, path = "/v1/forecast", tag = "forecast", request_body = ForecastRequest,
     responses((status = 200, body = ForecastReport), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn forecast(
-    State(state): State<AppState>,
-    Json(mut req): Json<ForecastRequest>,
-) -> Result<Json<ForecastReport>, ApiError> {
+async fn forecast(State(state): State<AppState>, Json(mut req): Json<ForecastRequest>) -> Result<Response, ApiError> {
+    let cache = state.forecasts.clone();
+    if req.history.as_ref().is_some_and(|h| h.from_ledger.is_some()) {
+        req = blocking(move || resolve_history(&state, &mut req).map(|()| req)).await?;
+    }
+    let key = to_json(&req)?;
+    if let Some(hit) = cache.get(&key) {
+        return Ok(json_bytes(hit.json.clone()));
+    }
+    let slot = cache.slots.clone().acquire_owned().await.map_err(|e| Error::Internal(e.to_string()))?;
+    let worker = cache.clone();
     let out = blocking(move || {
-        resolve_history(&state, &mut req)?;
-        state.forecasts.get_or_compute(&req)
+        let out = worker.compute(key, &req);
+        drop(slot); // the next request starts as soon as this one's numbers are ready
+        out
     })
     .await?;
-    Ok(Json(out.as_ref().clone()))
+    Ok(json_bytes(out.json.clone()))
 }
 
 /// A forecast to save in the ledger.
@@ -226,9 +371,10 @@ async fn save_forecast(
             .validated()?;
         let mut req = body.request;
         resolve_history(&state, &mut req).map_err(|e| e.within("request"))?;
-        let report = state.forecasts.get_or_compute(&req).map_err(|e| e.within("request"))?;
+        let answer = state.forecasts.get_or_compute(&req).map_err(|e| e.within("request"))?;
+        let report = &answer.report;
         let request_json = to_json(&req)?;
-        let report_json = to_json(report.as_ref())?;
+        let report_json = std::str::from_utf8(&answer.json).map_err(|e| Error::Internal(e.to_string()))?.to_string();
         let stored = state.store.save_forecast(&NewForecast {
             meta: &meta,
             request_json: &request_json,
@@ -420,4 +566,76 @@ async fn get_calibration(
     })
     .await?;
     Ok(Json(cal))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A PM's request: a funnel of `n` nodes with the last `changed` changing, seed 0, 100,000 draws.
+    fn request(n: usize, changed: usize, likely: f64, seed: u64) -> ForecastRequest {
+        let nodes: Vec<serde_json::Value> = (0..n)
+            .map(|i| {
+                if i == 0 {
+                    serde_json::json!({"name": "n0", "kind": "count", "baseline": 1000 + n})
+                } else {
+                    serde_json::json!({"name": format!("n{i}"), "kind": "rate", "baseline": 0.5 / i as f64})
+                }
+            })
+            .collect();
+        let changes: Vec<serde_json::Value> = (n - changed..n)
+            .map(|i| serde_json::json!({"node": format!("n{i}"), "low": likely - 0.03, "likely": likely, "high": likely + 0.05}))
+            .collect();
+        serde_json::from_value(serde_json::json!({"model": {"nodes": nodes, "changes": changes, "seed": seed}}))
+            .unwrap()
+    }
+
+    /// From the second forecast of a seed on, its base draws are kept and reused by requests that
+    /// differ in their funnel, with the same answer as a fresh computation, bit for bit.
+    #[test]
+    fn funnels_of_one_seed_share_base_draws_and_answers_do_not_change() {
+        let cache = ForecastCache::default();
+        let reqs = [request(4, 1, 0.05, 0), request(4, 1, 0.06, 0), request(6, 2, 0.02, 0), request(3, 1, 0.1, 0)];
+        for (i, req) in reqs.iter().enumerate() {
+            let got = cache.get_or_compute(req).unwrap();
+            let fresh = forecast_impact(req).unwrap();
+            assert_eq!(got.report, fresh, "request {i}");
+            assert_eq!(&got.json[..], to_json(&fresh).unwrap().as_bytes());
+            let kept = cache.bases.lock().unwrap().kept.iter().map(|k| (k.1.seed(), k.1.nodes())).collect::<Vec<_>>();
+            let want = match i {
+                0 => vec![],       // seen once
+                1 => vec![(0, 1)], // kept from the second on
+                _ => vec![(0, 2)], // two changed nodes: kept again with both
+            };
+            assert_eq!(kept, want, "after request {i}");
+        }
+    }
+
+    /// The kept draws never take more than BASE_DRAWS_BYTES; the least recently used go first, and
+    /// draws too large to keep are computed fresh.
+    #[test]
+    fn kept_base_draws_are_bounded() {
+        let cache = ForecastCache::default();
+        let mut hot = request(3, 1, 0.05, 1);
+        for seed in 1..=40u64 {
+            for likely in [0.01, 0.02] {
+                cache.get_or_compute(&request(3, 1, likely, seed)).unwrap();
+            }
+            // seed 1 is used all along, so it stays
+            hot.model.changes[0].likely += 0.0001;
+            cache.get_or_compute(&hot).unwrap();
+        }
+        let b = cache.bases.lock().unwrap();
+        assert!(b.bytes <= BASE_DRAWS_BYTES && b.bytes == b.kept.iter().map(|k| k.1.bytes()).sum::<usize>());
+        assert_eq!(b.kept.len(), BASE_DRAWS_BYTES / BaseDraws::bytes_for(100_000, 1));
+        assert!(b.kept.iter().any(|k| k.1.seed() == 1) && b.kept.iter().any(|k| k.1.seed() == 40));
+        drop(b);
+        let mut big = request(3, 1, 0.05, 99);
+        big.model.draws = 1_000_000; // 16 MB: never kept
+        for likely in [0.05, 0.06] {
+            big.model.changes[0].likely = likely;
+            cache.get_or_compute(&big).unwrap();
+        }
+        assert!(!cache.bases.lock().unwrap().kept.iter().any(|k| k.1.seed() == 99));
+    }
 }
