@@ -11,16 +11,20 @@ fn stderr(o: &Output) -> String {
     String::from_utf8_lossy(&o.stderr).into_owned()
 }
 
-/// A small training file with a known uplift: +0.2 where x0 > 0 and +0.2 in the city "south", on
-/// a base rate of 0.2 (xorshift draws, so the file is the same on every run).
-fn training_csv(n: usize) -> String {
-    let mut s: u64 = 0x9E37_79B9_7F4A_7C15;
-    let mut uniform = move || {
+/// Uniform draws in [0, 1) from xorshift64 (Marsaglia 2003) started at `s`: the same on every run.
+fn xorshift(mut s: u64) -> impl FnMut() -> f64 {
+    move || {
         s ^= s << 13;
         s ^= s >> 7;
         s ^= s << 17;
         (s >> 11) as f64 / (1u64 << 53) as f64
-    };
+    }
+}
+
+/// A small training file with a known uplift: +0.2 where x0 > 0 and +0.2 in the city "south", on
+/// a base rate of 0.2 (xorshift draws, so the file is the same on every run).
+fn training_csv(n: usize) -> String {
+    let mut uniform = xorshift(0x9E37_79B9_7F4A_7C15);
     let cities = ["north", "south", "east", "west"];
     let mut out = String::from("id,x0,city,t,y\n");
     for i in 0..n {
@@ -199,13 +203,7 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
 /// Three groups as text labels: "none" (control), "sms" with uplift +0.25 where x0 > 0, "call" with
 /// +0.25 in the city "south"; base rate 0.2 (xorshift draws, the same file on every run).
 fn channels_csv(n: usize) -> String {
-    let mut s: u64 = 0x2545_F491_4F6C_DD1D;
-    let mut uniform = move || {
-        s ^= s << 13;
-        s ^= s >> 7;
-        s ^= s << 17;
-        (s >> 11) as f64 / (1u64 << 53) as f64
-    };
+    let mut uniform = xorshift(0x2545_F491_4F6C_DD1D);
     let cities = ["north", "south", "east", "west"];
     let mut out = String::from("id,x0,city,channel,y\n");
     for i in 0..n {
