@@ -26,7 +26,8 @@ use serde_json::{json, Value};
 use crate::data::{self, ColData, Column, Table, Want};
 use crate::error::{Error, Result};
 use crate::uplift::forest::{
-    fit_binned, BinnedFeature, ForestParams, SplitCriterion, UpliftForest, FORMAT_VERSION, MAX_GROUPS,
+    fit_binned, treatment_codes as treatment_codes_of, BinnedFeature, ForestParams, SplitCriterion, UpliftForest,
+    FORMAT_VERSION, MAX_GROUPS,
 };
 
 const FILE_FORMAT: &str = "liftlab.uplift_forest";
@@ -227,23 +228,7 @@ fn feature_columns(
 fn treatment_codes(col: ColData, name: &str, control: Option<&str>) -> Result<(Vec<u8>, Option<Vec<String>>)> {
     match (col, control) {
         (ColData::Number(t), None) => {
-            let mut codes = Vec::with_capacity(t.len());
-            for (i, &v) in t.iter().enumerate() {
-                if v.is_nan() {
-                    return Err(Error::invalid(format!("{name}[{i}]"), "missing treatment (empty cell)"));
-                }
-                if !(v >= 0.0 && v < MAX_GROUPS as f64 && v.fract() == 0.0) {
-                    return Err(Error::invalid(
-                        format!("{name}[{i}]"),
-                        format!(
-                            "must be a code 0 (control) or 1..={} (a treatment), got {v}; \
-                             give --control LABEL for text labels",
-                            MAX_GROUPS - 1
-                        ),
-                    ));
-                }
-                codes.push(v as u8);
-            }
+            let codes = treatment_codes_of(&t).map_err(|e| rename_error(e, &[], name, ""))?;
             Ok((codes, None))
         }
         (ColData::Text(c), Some(control)) => {

@@ -16,7 +16,7 @@ use pyo3::types::{PyDict, PyList};
 use super::to_py_err;
 use super::uplift::{floats, invalid, Column};
 use crate::error::Error;
-use crate::uplift::forest::{self as core, BinnedFeature, ForestParams, SplitCriterion, UpliftForest, MAX_GROUPS};
+use crate::uplift::forest::{self as core, BinnedFeature, ForestParams, SplitCriterion, UpliftForest};
 
 /// The feature columns; `names` (one per column) name them in errors.
 fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Column<'py, f64>>> {
@@ -191,17 +191,7 @@ fn _fit_uplift_forest(
     }
     params.check(x.len()).map_err(|e| py_err(e, &names))?;
     let t = floats(treatment, "treatment")?;
-    let mut codes = Vec::with_capacity(t.as_slice().len());
-    for (i, &v) in t.as_slice().iter().enumerate() {
-        if v >= 0.0 && v < MAX_GROUPS as f64 && v.fract() == 0.0 {
-            codes.push(v as u8);
-        } else {
-            return Err(invalid(
-                format!("treatment[{i}]"),
-                format!("must be an integer code 0 (control) or 1..={} (a treatment), got {v}", MAX_GROUPS - 1),
-            ));
-        }
-    }
+    let codes = core::treatment_codes(t.as_slice()).map_err(to_py_err)?;
     drop(t);
     let y = floats(y, "y")?;
     let y = y.as_slice();
@@ -213,10 +203,6 @@ fn _fit_uplift_forest(
                 .build()
                 .map_err(|e| to_py_err(Error::Internal(format!("thread pool: {e}"))))?,
         ),
-    };
-    let run = |f: &(dyn Fn() -> crate::error::Result<core::UpliftForest> + Sync)| match &pool {
-        None => f(),
-        Some(p) => p.install(f),
     };
     // A few columns at a time (one per thread), binned in parallel: a strided column's copy lives
     // only while it is binned.
@@ -242,12 +228,7 @@ fn _fit_uplift_forest(
                 })
                 .collect()
         };
-        let done = py
-            .detach(|| match &pool {
-                None => bin(),
-                Some(p) => p.install(bin),
-            })
-            .map_err(|e| py_err(e, &names))?;
+        let done = py.detach(|| in_pool(pool.as_ref(), bin)).map_err(|e| py_err(e, &names))?;
         binned.extend(done);
     }
     let grown = std::sync::atomic::AtomicUsize::new(0);
@@ -261,9 +242,18 @@ fn _fit_uplift_forest(
             });
         }
     };
-    let forest =
-        py.detach(|| run(&|| core::fit_binned(&binned, &codes, y, &params, &tick))).map_err(|e| py_err(e, &names))?;
+    let forest = py
+        .detach(|| in_pool(pool.as_ref(), || core::fit_binned(&binned, &codes, y, &params, &tick)))
+        .map_err(|e| py_err(e, &names))?;
     Ok(PyUpliftForest { forest })
+}
+
+/// Runs `f` in `pool` (rayon's global pool when `None`).
+fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
+    match pool {
+        None => f(),
+        Some(p) => p.install(f),
+    }
 }
 
 /// The core's defaults (`ForestParams::default()`), for the wrapper's signature test.

@@ -696,6 +696,26 @@ pub fn fit_uplift_forest(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &For
     fit_binned(&features, treatment, y, params, &|| {})
 }
 
+/// Treatment codes from numbers (as files and numpy hold them): each an integer 0 (control) or
+/// 1..[`MAX_GROUPS`]; NaN is a missing treatment. Errors name `treatment[i]`.
+pub fn treatment_codes(t: &[f64]) -> Result<Vec<u8>> {
+    t.iter()
+        .enumerate()
+        .map(|(i, &v)| {
+            if v.is_nan() {
+                Err(Error::invalid(format!("treatment[{i}]"), "missing treatment (empty cell or NaN)"))
+            } else if v >= 0.0 && v < MAX_GROUPS as f64 && v.fract() == 0.0 {
+                Ok(v as u8)
+            } else {
+                Err(Error::invalid(
+                    format!("treatment[{i}]"),
+                    format!("must be an integer code 0 (control) or 1..={} (a treatment), got {v}", MAX_GROUPS - 1),
+                ))
+            }
+        })
+        .collect()
+}
+
 /// Checks the treatment codes: 0 (control) and 1..=k with every code present, k ≥ 1. Returns
 /// the number of groups, k + 1.
 fn check_treatment(treatment: &[u8]) -> Result<usize> {

@@ -465,3 +465,20 @@ fn a_malformed_model_is_an_error_not_a_panic() {
     }
     assert_eq!(forest.predict(&cols).unwrap_err().field(), Some("trees"));
 }
+
+#[test]
+fn treatment_codes_from_numbers() {
+    assert_eq!(treatment_codes(&[0.0, 1.0, 2.0, 63.0]).unwrap(), vec![0, 1, 2, 63]);
+    let err = |t: &[f64]| {
+        let e = treatment_codes(t).unwrap_err();
+        (e.field().map(str::to_string), e.to_string())
+    };
+    let (field, text) = err(&[0.0, f64::NAN]);
+    assert_eq!(field.as_deref(), Some("treatment[1]"));
+    assert!(text.contains("missing treatment"), "{text}");
+    for bad in [2.5, -1.0, 64.0, f64::INFINITY] {
+        let (field, text) = err(&[1.0, 0.0, bad]);
+        assert_eq!(field.as_deref(), Some("treatment[2]"), "{bad}");
+        assert!(text.contains("integer code"), "{text}");
+    }
+}
