@@ -335,25 +335,38 @@ fn bad_input_is_a_clear_error_at_the_cli() {
 }
 
 /// An arm with no units or a metric with no variance gets no test: the metric carries its error
-/// and the decision is "keep running" with the reason, never a silent "do not ship".
+/// and the decision is "keep running" with the reason, never a silent "do not ship". When no
+/// metric at all can be analysed there is no report to read: it is an error (exit 2) naming each
+/// metric's reason, not a 200 "keep running" (issue 12).
 #[test]
 fn untestable_metrics_keep_the_test_running() {
     let dir = tempfile::tempdir().unwrap();
     let d = |name: &str| dir.path().join(name).to_str().unwrap().to_string();
     let spec =
-        "[[experiments]]\nkey = \"x\"\nvariants = [\"a\", \"b\"]\n[[metrics]]\nname = \"y\"\nkind = \"binary\"\n";
+        "[[experiments]]\nkey = \"x\"\nvariants = [\"a\", \"b\"]\n[[metrics]]\nname = \"y\"\nkind = \"binary\"\n\
+                [[metrics]]\nname = \"z\"\nkind = \"mean\"\n";
     std::fs::write(d("s.toml"), spec).unwrap();
+    std::fs::write(d("s1.toml"), spec.split("[[metrics]]\nname = \"z\"").next().unwrap()).unwrap();
     std::fs::write(d("e.csv"), "unit_id,variant\n1,a\n2,b\n3,a\n4,b\n").unwrap();
-    std::fs::write(d("o.csv"), "unit_id,y\n1,0\n2,0\n3,0\n4,0\n").unwrap();
+    std::fs::write(d("o.csv"), "unit_id,y,z\n1,0,1.5\n2,0,2\n3,0,0.5\n4,0,3\n").unwrap();
     std::fs::write(d("e_empty.csv"), "unit_id,variant\n1,a\n3,a\n").unwrap();
-    for e in ["e.csv", "e_empty.csv"] {
-        let args =
-            ["analyze", "--spec", &d("s.toml"), "--exposures", &d(e), "--outcomes", &d("o.csv"), "-o", &d("r.json")];
-        assert_eq!(cli(&args), 0, "{e}");
-        let r: Value = serde_json::from_str(&std::fs::read_to_string(d("r.json")).unwrap()).unwrap();
-        assert_eq!(r["decision"]["verdict"], "keep_running", "{e}: {}", r["decision"]);
-        assert!(r["metrics"][0]["error"].as_str().is_some_and(|m| !m.is_empty()), "{e}: {}", r["metrics"][0]);
-        assert!(r["decision"]["reasons"][0].as_str().unwrap().contains("no test possible"));
+    let args = |s: &str, e: &str| {
+        ["analyze", "--spec", &d(s), "--exposures", &d(e), "--outcomes", &d("o.csv"), "-o", &d("r.json")]
+            .map(str::to_string)
+    };
+    let run = |a: [String; 9]| cli(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    // y has no variance: it gets no test, z does
+    assert_eq!(run(args("s.toml", "e.csv")), 0);
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(d("r.json")).unwrap()).unwrap();
+    assert_eq!(r["decision"]["verdict"], "keep_running", "{}", r["decision"]);
+    assert!(r["metrics"][0]["error"].as_str().is_some_and(|m| !m.is_empty()), "{}", r["metrics"][0]);
+    assert!(r["metrics"][1]["error"].is_null(), "{}", r["metrics"][1]);
+    assert!(r["decision"]["reasons"][0].as_str().unwrap().contains("no test possible"));
+    // nothing can be analysed: every metric fails (no variance; an empty arm)
+    for (s, e) in [("s1.toml", "e.csv"), ("s.toml", "e_empty.csv")] {
+        let _ = std::fs::remove_file(d("r.json"));
+        assert_eq!(run(args(s, e)), 2, "{s} {e}");
+        assert!(!std::path::Path::new(&d("r.json")).exists(), "no report is written");
     }
 }
 

@@ -280,6 +280,7 @@ pub fn bucket_ranges(n_variants: usize, coverage: f64, weights: Option<&[f64]>) 
     if n_variants == 0 {
         return Err(Error::invalid("n_variants", "must be at least 1"));
     }
+    crate::limits::check_len("n_variants", n_variants, crate::limits::MAX_VARIANTS, "variants")?;
     validate_coverage(coverage)?;
     let equal;
     let weights = match weights {

@@ -16,6 +16,10 @@ use rustc_hash::FxHashMap;
 
 use crate::report::{Codes, Exposures, Ids, Outcomes};
 
+/// The most rows of a Parquet file reserved before reading: a file's footer may claim any number
+/// of rows (a 639-byte file can claim 2^40), so memory follows the rows decoded, not the claim.
+const PREALLOC_ROWS: usize = 1 << 20;
+
 /// File formats, by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -399,7 +403,7 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                     Field::new(
                         f.name(),
                         DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                        true,
+                        f.is_nullable(),
                     )
                 } else {
                     f.as_ref().clone()
@@ -422,11 +426,13 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
         .step_by(per)
         .map(|lo| {
             let hi = (lo + per).min(row_counts.len());
-            ((lo..hi).collect(), row_counts[..lo].iter().sum())
+            ((lo..hi).collect(), row_counts[..lo].iter().fold(0usize, |a, &n| a.saturating_add(n)))
         })
         .collect();
     let read_part = |row_groups: Vec<usize>, part_base: usize| -> Result<Vec<ColData>> {
-        let rows: usize = row_groups.iter().map(|&g| row_counts[g]).sum();
+        // The footer's row counts are a claim, not a fact: reserve at most PREALLOC_ROWS up front
+        // and let the vectors grow with the rows actually decoded.
+        let rows: usize = row_groups.iter().fold(0usize, |a, &g| a.saturating_add(row_counts[g])).min(PREALLOC_ROWS);
         let builder = open(options.clone())?.with_row_groups(row_groups);
         let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
         let reader = builder.with_projection(mask).with_batch_size(1 << 14).build().map_err(|e| Error::io(path, e))?;
@@ -660,6 +666,65 @@ pub fn read_outcomes(path: &str, unit_col: &str, columns: &[&str]) -> Result<Out
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Parquet file of one row whose footer claims `claimed` rows in its row group.
+    fn lying_parquet(path: &std::path::Path, claimed: i64) {
+        use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("unit_id", DataType::Int64, false),
+            Field::new("variant", DataType::Utf8, false),
+            Field::new("paid", DataType::Float64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(StringArray::from(vec!["control"])),
+                Arc::new(Float64Array::from(vec![1.0])),
+            ],
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let n = bytes.len();
+        let meta_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+        let meta = ParquetMetaDataReader::decode_metadata(&bytes[n - 8 - meta_len..n - 8]).unwrap();
+        let groups = meta.row_groups().iter().map(|g| g.clone().into_builder().set_num_rows(claimed).build().unwrap());
+        let lying = meta.clone().into_builder().set_row_groups(groups.collect()).build();
+        let mut out = bytes[..n - 8 - meta_len].to_vec();
+        ParquetMetaDataWriter::new(&mut out, &lying).finish().unwrap();
+        std::fs::write(path, out).unwrap();
+    }
+
+    /// Issue 12: a small Parquet file whose footer claims 2^40 rows aborted `liftlab analyze`
+    /// (8 TB reserved from the footer's count); now it is an error, and memory follows the rows
+    /// that are really there.
+    #[test]
+    fn a_footer_claiming_2_pow_40_rows_is_an_error_not_an_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lying.parquet");
+        lying_parquet(&p, 1 << 40);
+        assert!(std::fs::metadata(&p).unwrap().len() < 2000);
+        let path = p.to_str().unwrap();
+        // Either an error, or the one row that is really there; never the claim.
+        match read_exposures(path, "unit_id", "variant", None, &[]) {
+            Ok(e) => assert_eq!(e.units.len(), 1),
+            Err(e) => assert_eq!(e.code(), "io_error", "{e}"),
+        }
+        match read_outcomes(path, "unit_id", &["paid"]) {
+            Ok(o) => assert_eq!(o.units.len(), 1),
+            Err(e) => assert_eq!(e.code(), "io_error", "{e}"),
+        }
+        match read_units(path, "unit_id", true) {
+            Ok(u) => assert_eq!(u.ids.len(), 1),
+            Err(e) => assert_eq!(e.code(), "io_error", "{e}"),
+        }
+        // the honest file reads
+        lying_parquet(&p, 1);
+        assert_eq!(read_exposures(path, "unit_id", "variant", None, &[]).unwrap().units.len(), 1);
+    }
 
     /// Row groups are read in parallel and concatenated: the text dictionary of each part (which
     /// meets values in a different order) must map back to the same values, rows in order.

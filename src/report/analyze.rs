@@ -281,6 +281,13 @@ pub fn analyze_experiment(spec: &Spec, key: &str, data: &ExperimentData) -> Resu
     let exp = spec.experiment(key)?;
     let variants = &exp.variants;
     let metrics: Vec<&Metric> = exp.metrics.iter().map(|&i| &spec.metrics[i]).collect();
+    if metrics.is_empty() {
+        // Without a metric there is nothing to decide on: no verdict, not "do not ship".
+        return Err(Error::invalid(
+            "metrics",
+            format!("experiment '{key}' has no metrics to analyse; add [[metrics]] to the spec"),
+        ));
+    }
     if data.exposures.len() != variants.len() {
         return Err(Error::invalid(
             "exposures",
@@ -296,7 +303,12 @@ pub fn analyze_experiment(spec: &Spec, key: &str, data: &ExperimentData) -> Resu
     for (day, cells) in &data.timeline {
         check_shape(cells, metrics.len(), variants.len(), &format!("timeline.{day}"))?;
     }
-    let n_total: u64 = data.exposures.iter().sum();
+    let n_total = data
+        .exposures
+        .iter()
+        .try_fold(0u64, |a, &n| a.checked_add(n))
+        .filter(|&n| n <= 1 << 53)
+        .ok_or_else(|| Error::invalid("exposures", "the counts sum to more than 2^53 units"))?;
     if n_total == 0 {
         return Err(Error::insufficient("exposures", "no exposed units"));
     }
@@ -306,6 +318,12 @@ pub fn analyze_experiment(spec: &Spec, key: &str, data: &ExperimentData) -> Resu
         metrics.iter().zip(&data.metrics).map(|(m, arms)| metric_report(m, arms, variants, exp)).collect();
     for (r, cap) in metric_reports.iter_mut().zip(data.caps.iter().chain(std::iter::repeat(&None))) {
         r.cap = *cap;
+    }
+    if metric_reports.iter().all(|r| r.error.is_some()) {
+        // Not "keep running": nothing was analysed, and more of the same data may not help.
+        let why: Vec<String> =
+            metric_reports.iter().map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or_default())).collect();
+        return Err(Error::insufficient("metrics", format!("no metric could be analysed ({})", why.join("; "))));
     }
     mark_significance(&mut metric_reports, exp, n_total)?;
 

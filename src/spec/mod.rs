@@ -295,6 +295,11 @@ impl Spec {
                 format!("spec version {version} is not supported (this build reads 1..={SPEC_VERSION})"),
             ));
         }
+        use crate::limits::{check_len, MAX_EXPERIMENTS, MAX_HOLDOUTS, MAX_METRICS};
+        check_len("experiments", file.experiments.len(), MAX_EXPERIMENTS, "experiments")?;
+        check_len("holdouts", file.holdouts.len(), MAX_HOLDOUTS, "holdouts")?;
+        check_len("metrics", file.metrics.len(), MAX_METRICS, "metrics")?;
+        check_len("forecasts", file.forecasts.len(), MAX_EXPERIMENTS, "forecasts")?;
         let groups: SavedGroups = file.groups.clone();
         for name in groups.keys() {
             check_key(name, "groups")?;
@@ -462,7 +467,9 @@ impl Spec {
 
     fn validate_experiment(x: &ExperimentSpec, groups: &SavedGroups) -> Result<Experiment> {
         check_key(&x.key, "key")?;
+        crate::limits::check_name("key", &x.key)?;
         let n = x.variants.len();
+        crate::limits::check_len("variants", n, crate::limits::MAX_VARIANTS, "variants")?;
         if n < 2 {
             return Err(Error::invalid(
                 "variants",
@@ -472,6 +479,7 @@ impl Spec {
         let mut names = HashSet::new();
         for (j, v) in x.variants.iter().enumerate() {
             check_key(v, &format!("variants[{j}]"))?;
+            crate::limits::check_name(format!("variants[{j}]"), v)?;
             if !names.insert(v.as_str()) {
                 return Err(Error::invalid(format!("variants[{j}]"), format!("duplicate variant '{v}'")));
             }

@@ -143,6 +143,12 @@ fn check_options(o: &DesignOptions) -> Result<()> {
     if o.variants == 0 {
         return Err(Error::invalid("variants", "at least one variant besides control"));
     }
+    if o.variants >= crate::limits::MAX_VARIANTS {
+        return Err(Error::invalid(
+            "variants",
+            format!("{} variants besides control; at most {} are allowed", o.variants, crate::limits::MAX_VARIANTS - 1),
+        ));
+    }
     if !(0.0..1.0).contains(&o.variance_reduction) {
         return Err(Error::invalid("variance_reduction", format!("{} is not in [0, 1)", o.variance_reduction)));
     }

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
@@ -16,13 +17,16 @@ use crate::spec::Spec;
 pub(super) fn read_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(assign_one))
-        .routes(routes!(assign_many))
         .routes(routes!(hash))
         .routes(routes!(bucket_ranges))
         .routes(routes!(choose_variant))
         .routes(routes!(in_namespace))
         .routes(routes!(eval_condition))
         .routes(routes!(get_spec))
+}
+
+pub(super) fn guarded_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(assign_many))
 }
 
 pub(super) fn write_routes() -> OpenApiRouter<AppState> {
@@ -103,21 +107,38 @@ struct BatchRequest {
     spec: Option<Value>,
 }
 
-/// Assigns many units (column-oriented, long format: one row per unit and experiment).
+/// Assigns many units (column-oriented, long format: one row per unit and experiment). At most
+/// `max_batch_rows` rows (ids × experiments, 100,000 by default) per request.
 #[utoipa::path(post, path = "/v1/assign/batch", tag = "assign", request_body = BatchRequest,
+    security((), ("bearer" = [])),
     responses((status = 200, body = LongAssignments), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn assign_many(
-    State(state): State<AppState>,
-    Json(req): Json<BatchRequest>,
-) -> Result<Json<LongAssignments>, ApiError> {
-    let spec = resolve_spec(&state, req.spec.as_ref())?;
-    let out = tokio::task::spawn_blocking(move || {
+async fn assign_many(State(state): State<AppState>, Json(req): Json<BatchRequest>) -> Result<Response, ApiError> {
+    let max_rows = state.config.max_batch_rows;
+    let work = state.work.clone();
+    work.run(move |_| {
+        let spec = resolve_spec(&state, req.spec.as_ref())?;
+        let experiments = if req.experiment.is_some() { 1 } else { spec.experiments.len() };
+        let rows = req.ids.len().saturating_mul(experiments);
+        if rows > max_rows {
+            return Err(Error::invalid(
+                "ids",
+                format!(
+                    "{} ids × {experiments} experiments are {rows} rows; at most {max_rows} per request (max_batch_rows): send smaller batches",
+                    req.ids.len()
+                ),
+            ));
+        }
         let only = req.experiment.map(|k| vec![k]);
-        assign::assign_long(&spec, only.as_deref(), &req.ids, req.attributes.as_deref(), &mut |_| {})
+        let out = assign::assign_long(&spec, only.as_deref(), &req.ids, req.attributes.as_deref(), &mut |_| {})?;
+        json_response(&out)
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
-    Ok(Json(out))
+}
+
+/// A JSON answer serialised by the caller (on a blocking thread, for large answers).
+pub(super) fn json_response<T: Serialize>(v: &T) -> Result<Response, Error> {
+    let body = serde_json::to_vec(v).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
