@@ -442,6 +442,21 @@ pub fn assign_long<S: AsRef<str>>(
         Some(keys) => keys.iter().map(|k| spec.experiment(k).map(|e| e.key.as_str())).collect::<Result<_>>()?,
         None => spec.experiments.iter().map(|e| e.key.as_str()).collect(),
     };
+    // The input is checked whatever the experiments are (a spec may have none).
+    if let Some(attrs) = attributes {
+        if attrs.len() != ids.len() {
+            return Err(Error::invalid(
+                "attributes",
+                format!("has {} rows for {} ids; give one attribute row per id", attrs.len(), ids.len()),
+            ));
+        }
+        for (i, a) in attrs.iter().enumerate() {
+            check_attributes(Some(a), &format!("attributes[{i}]"))?;
+        }
+    }
+    if let Some(i) = ids.iter().position(|id| id.as_ref().is_empty()) {
+        return Err(Error::invalid(format!("ids[{i}]"), "unit id is empty"));
+    }
     let n = ids.len();
     let mut out = LongAssignments::default();
     for (e, key) in keys.iter().enumerate() {

@@ -47,6 +47,10 @@ pub struct ServerConfig {
     pub max_forecast_work: u64,
     /// Bytes the cache of recent forecast answers may hold (`LIFTLAB_CACHE_BYTES`), keys included.
     pub cache_bytes: usize,
+    /// Bytes of request bodies held at once, over all connections (`LIFTLAB_BODY_BYTES_IN_FLIGHT`):
+    /// a body reserves its length before it is read; one that cannot within the body timeout is
+    /// answered 503.
+    pub body_bytes_in_flight: usize,
 }
 
 impl Default for ServerConfig {
@@ -66,6 +70,7 @@ impl Default for ServerConfig {
             max_batch_rows: 100_000,
             max_forecast_work: 2_000_000,
             cache_bytes: 16 << 20,
+            body_bytes_in_flight: 128 << 20,
         }
     }
 }
@@ -99,6 +104,7 @@ impl ServerConfig {
             ("LIFTLAB_MAX_CONNECTIONS", &mut self.max_connections),
             ("LIFTLAB_MAX_BATCH_ROWS", &mut self.max_batch_rows),
             ("LIFTLAB_CACHE_BYTES", &mut self.cache_bytes),
+            ("LIFTLAB_BODY_BYTES_IN_FLIGHT", &mut self.body_bytes_in_flight),
         ] {
             if let Some(v) = get(name) {
                 *slot = number(name, v)?;
@@ -148,6 +154,7 @@ impl ServerConfig {
             ("max_batch_rows", self.max_batch_rows as u64, 1, 100_000_000),
             ("max_forecast_work", self.max_forecast_work, 1_000, crate::limits::MAX_FORECAST_WORK),
             ("cache_bytes", self.cache_bytes as u64, 0, 1 << 30),
+            ("body_bytes_in_flight", self.body_bytes_in_flight as u64, self.body_limit_bytes as u64, 1 << 34),
         ] {
             if !(lo..=hi).contains(&v) {
                 return Err(Error::invalid(name, format!("{v} is not between {lo} and {hi}")));

@@ -1,5 +1,6 @@
 //! HTTP errors: every failure leaves as `{"error": {"code", "message", "field"}}`.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -9,6 +10,7 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
+use tokio::sync::Semaphore;
 
 use super::strict::Strict;
 use crate::error::Error;
@@ -97,10 +99,35 @@ fn missing_field(message: &str) -> Option<&str> {
     message.split_once("missing field `").and_then(|(_, r)| r.split_once('`')).map(|(f, _)| f)
 }
 
-/// How long a client may take to send a request body; set on every request by the app (the
-/// service's `body_timeout_secs`).
-#[derive(Clone, Copy, Debug)]
-pub struct BodyTimeout(pub Duration);
+/// How request bodies are read, set on every request by the app: how long a client may take to
+/// send one (`body_timeout_secs`), how many bytes of bodies may be held at once (each body
+/// reserves its `Content-Length`, or the body limit when it has none, before it is read, so a
+/// thousand clients sending large bodies cannot exhaust memory), and how many large bodies may be
+/// parsed at once (one per core).
+#[derive(Clone, Debug)]
+pub struct BodyLimits {
+    pub timeout: Duration,
+    pub limit: usize,
+    /// KiB of bodies held at once.
+    pub kib: Arc<Semaphore>,
+    pub parsers: Arc<Semaphore>,
+}
+
+impl BodyLimits {
+    pub fn new(timeout: Duration, limit: usize, in_flight_bytes: usize) -> Self {
+        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+        BodyLimits {
+            timeout,
+            limit,
+            kib: Arc::new(Semaphore::new((in_flight_bytes / 1024).max(limit / 1024 + 1))),
+            parsers: Arc::new(Semaphore::new(cores)),
+        }
+    }
+}
+
+fn overloaded(what: &str) -> ApiError {
+    ApiError::new(StatusCode::SERVICE_UNAVAILABLE, "overloaded", format!("the service is busy {what}; try again later"))
+}
 
 /// Bodies longer than this are parsed on a blocking thread, so that parsing a large body never
 /// holds up an async worker (and with it `/healthz`).
@@ -183,13 +210,38 @@ where
                 "send the request body as JSON with `content-type: application/json`",
             ));
         }
-        let timeout = req.extensions().get::<BodyTimeout>().map_or(Duration::from_secs(30), |t| t.0);
-        let bytes = match tokio::time::timeout(timeout, Bytes::from_request(req, state)).await {
+        let limits = req
+            .extensions()
+            .get::<BodyLimits>()
+            .cloned()
+            .unwrap_or_else(|| BodyLimits::new(Duration::from_secs(30), 8 << 20, 128 << 20));
+        let until = tokio::time::Instant::now() + limits.timeout;
+        let claimed = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        if claimed.is_some_and(|n| n > limits.limit) {
+            return Err(ApiError::new(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                "payload_too_large",
+                "request body is larger than the configured limit (body_limit_bytes)",
+            ));
+        }
+        let kib = (claimed.unwrap_or(limits.limit) / 1024 + 1) as u32;
+        let _held = tokio::time::timeout_at(until, limits.kib.clone().acquire_many_owned(kib))
+            .await
+            .map_err(|_| overloaded("receiving other request bodies"))?
+            .map_err(|e| ApiError::from(Error::Internal(e.to_string())))?;
+        let bytes = match tokio::time::timeout_at(until, Bytes::from_request(req, state)).await {
             Err(_) => {
                 return Err(ApiError::new(
                     StatusCode::REQUEST_TIMEOUT,
                     "request_timeout",
-                    format!("the request body did not arrive within {} s (body_timeout_secs)", timeout.as_secs()),
+                    format!(
+                        "the request body did not arrive within {} s (body_timeout_secs)",
+                        limits.timeout.as_secs()
+                    ),
                 ))
             }
             Ok(r) => r?,
@@ -197,10 +249,17 @@ where
         if bytes.len() <= PARSE_INLINE_BYTES {
             return parse_body(&bytes).map(Json);
         }
-        tokio::task::spawn_blocking(move || parse_body(&bytes))
+        let _parser = tokio::time::timeout_at(until, limits.parsers.clone().acquire_owned())
             .await
-            .map_err(|e| ApiError::from(Error::Internal(e.to_string())))?
-            .map(Json)
+            .map_err(|_| overloaded("reading other large request bodies"))?
+            .map_err(|e| ApiError::from(Error::Internal(e.to_string())))?;
+        tokio::task::spawn_blocking(move || {
+            super::work::background_priority();
+            parse_body(&bytes)
+        })
+        .await
+        .map_err(|e| ApiError::from(Error::Internal(e.to_string())))?
+        .map(Json)
     }
 }
 

@@ -39,7 +39,7 @@ use crate::error::{Error, Result};
 use crate::spec::Spec;
 use crate::store::Store;
 pub use config::ServerConfig;
-use error::{ApiError, BodyTimeout};
+use error::{ApiError, BodyLimits};
 use work::Work;
 
 /// The active experiment spec and its stored version.
@@ -107,6 +107,58 @@ impl AppState {
 )]
 struct ApiDoc;
 
+/// Documents the error answers every route can give, in the one error shape: a malformed,
+/// late, large or mistyped body (400, 408, 413, 415, 422), a missing token (401, on routes that
+/// take one), a head over the limits (414, 431), an overloaded service or a passed deadline (503),
+/// and an internal error (500). Routes list only their own answers; this adds the rest, so the
+/// document says every status the service sends.
+struct CommonResponses;
+
+impl CommonResponses {
+    fn add(op: &mut utoipa::openapi::path::Operation) {
+        use utoipa::openapi::{ContentBuilder, Ref, ResponseBuilder};
+        let mut codes: Vec<(&str, &str)> = vec![
+            ("414", "The request target is too long"),
+            ("431", "The request headers are too large"),
+            ("500", "Internal error (details in the service's log)"),
+            ("503", "The service is overloaded or the request's deadline passed; try again later"),
+        ];
+        if op.request_body.is_some() {
+            codes.extend([
+                ("400", "The body is not valid JSON"),
+                ("408", "The body did not arrive in time"),
+                ("413", "The body is larger than the limit"),
+                ("415", "The body is not sent as application/json"),
+                ("422", "A field is missing, mistyped or not acceptable"),
+            ]);
+        }
+        if op.parameters.as_ref().is_some_and(|p| !p.is_empty()) {
+            codes.push(("422", "A parameter is not acceptable"));
+        }
+        if op.security.as_ref().is_some_and(|s| !s.is_empty()) {
+            codes.push(("401", "A token is needed and was missing or wrong"));
+        }
+        for (code, what) in codes {
+            op.responses.responses.entry(code.to_string()).or_insert_with(|| {
+                let content = ContentBuilder::new().schema(Some(Ref::from_schema_name("ErrorBody"))).build();
+                ResponseBuilder::new().description(what).content("application/json", content).build().into()
+            });
+        }
+    }
+}
+
+impl utoipa::Modify for CommonResponses {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        for item in openapi.paths.paths.values_mut() {
+            for op in
+                [&mut item.get, &mut item.put, &mut item.post, &mut item.delete, &mut item.patch].into_iter().flatten()
+            {
+                Self::add(op);
+            }
+        }
+    }
+}
+
 struct BearerAuth;
 
 impl utoipa::Modify for BearerAuth {
@@ -135,8 +187,11 @@ pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
     doc.merge(open_doc);
     doc.merge(guarded_doc);
     doc.merge(write_doc);
+    utoipa::Modify::modify(&CommonResponses, &mut doc);
     let doc_json = Arc::new(doc.clone());
-    let body_timeout = BodyTimeout(Duration::from_secs(state.config.body_timeout_secs));
+    let c = &state.config;
+    let body_limits =
+        BodyLimits::new(Duration::from_secs(c.body_timeout_secs), c.body_limit_bytes, c.body_bytes_in_flight);
     let router = Router::new()
         .merge(open)
         .merge(guarded)
@@ -158,7 +213,7 @@ pub fn router_and_openapi(state: AppState) -> (Router, utoipa::openapi::OpenApi)
         })
         .layer(DefaultBodyLimit::max(state.config.body_limit_bytes))
         .layer(axum::middleware::from_fn(limit_head))
-        .layer(axum::Extension(body_timeout))
+        .layer(axum::Extension(body_limits))
         .layer(
             TraceLayer::new_for_http()
                 .make_span_with(

@@ -8,10 +8,11 @@ use serde::Deserialize;
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::assign::{json_response, resolve_spec};
+use super::assign::{json_response, resolve_spec, LIGHT_ROWS};
 use crate::error::Error;
 use crate::report::{self, Codes, ExperimentData, Exposures, Ids, Outcomes, Report};
 use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::work::Cost;
 use crate::server::AppState;
 
 pub(super) fn guarded_routes() -> OpenApiRouter<AppState> {
@@ -55,6 +56,15 @@ struct RawExposures {
 struct RawOutcomes {
     unit: RawIds,
     columns: BTreeMap<String, Vec<Option<f64>>>,
+}
+
+impl RawOutcomes {
+    fn unit_len(&self) -> usize {
+        match &self.unit {
+            RawIds::Int(v) => v.len(),
+            RawIds::Str(v) => v.len(),
+        }
+    }
 }
 
 /// Small raw arrays instead of sufficient statistics.
@@ -101,7 +111,9 @@ fn parse_days(v: Vec<Option<String>>) -> Result<Vec<Option<i64>>, Error> {
     responses((status = 200, body = Report), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
 async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>) -> Result<Response, ApiError> {
     let work = state.work.clone();
-    work.run(move |_| {
+    let rows = req.raw.as_ref().map_or(0, |r| r.exposures.variant.len().max(r.outcomes.unit_len()));
+    let cost = if rows > LIGHT_ROWS { Cost::Heavy } else { Cost::Light };
+    work.run(cost, move |_| {
         let spec = resolve_spec(&state, req.spec.as_ref())?;
         let key = match req.experiment {
             Some(k) => spec.experiment(&k)?.key.clone(),

@@ -11,6 +11,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 use crate::assign::{self, Assignment, HashVersion, LongAssignments, SavedGroups};
 use crate::error::Error;
 use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::work::Cost;
 use crate::server::{ActiveSpec, AppState};
 use crate::spec::Spec;
 
@@ -115,7 +116,8 @@ struct BatchRequest {
 async fn assign_many(State(state): State<AppState>, Json(req): Json<BatchRequest>) -> Result<Response, ApiError> {
     let max_rows = state.config.max_batch_rows;
     let work = state.work.clone();
-    work.run(move |_| {
+    let cost = if req.ids.len() > LIGHT_ROWS { Cost::Heavy } else { Cost::Light };
+    work.run(cost, move |_| {
         let spec = resolve_spec(&state, req.spec.as_ref())?;
         let experiments = if req.experiment.is_some() { 1 } else { spec.experiments.len() };
         let rows = req.ids.len().saturating_mul(experiments);
@@ -134,6 +136,9 @@ async fn assign_many(State(state): State<AppState>, Json(req): Json<BatchRequest
     })
     .await
 }
+
+/// Batches and raw analyses up to this many rows are light work ([`Cost`]).
+pub(super) const LIGHT_ROWS: usize = 10_000;
 
 /// A JSON answer serialised by the caller (on a blocking thread, for large answers).
 pub(super) fn json_response<T: Serialize>(v: &T) -> Result<Response, Error> {
@@ -196,7 +201,9 @@ async fn bucket_ranges(Json(req): Json<RangesRequest>) -> Result<Json<RangesResp
 #[serde(deny_unknown_fields)]
 struct ChooseRequest {
     hash: f64,
-    ranges: Vec<[f64; 2]>,
+    /// `[start, end)` pairs.
+    #[schema(value_type = Vec<Vec<f64>>)]
+    ranges: Vec<Vec<f64>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -212,7 +219,17 @@ async fn choose_variant(Json(req): Json<ChooseRequest>) -> Result<Json<ChooseRes
     if !req.hash.is_finite() {
         return Err(Error::invalid("hash", "must be a finite number").into());
     }
-    let ranges: Vec<(f64, f64)> = req.ranges.iter().map(|r| (r[0], r[1])).collect();
+    let ranges = req
+        .ranges
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r.as_slice() {
+            &[s, e] => Ok((s, e)),
+            _ => {
+                Err(Error::invalid(format!("ranges[{i}]"), format!("has {} numbers; a range is [start, end)", r.len())))
+            }
+        })
+        .collect::<Result<Vec<(f64, f64)>, Error>>()?;
     Ok(Json(ChooseResponse { variant_index: assign::choose_variant(req.hash, &ranges) }))
 }
 
@@ -242,8 +259,9 @@ async fn in_namespace(Json(req): Json<NamespaceRequest>) -> Result<Json<Namespac
 struct ConditionRequest {
     #[schema(value_type = Object)]
     condition: Value,
+    /// The unit's attributes (an object; null or absent is `{}`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     attributes: Value,
     /// Saved groups for `$inGroup`.
     #[serde(default)]
@@ -261,7 +279,14 @@ struct ConditionResponse {
     responses((status = 200, body = ConditionResponse), (status = 422, body = ErrorBody)))]
 async fn eval_condition(Json(req): Json<ConditionRequest>) -> Result<Json<ConditionResponse>, ApiError> {
     let groups = req.groups.unwrap_or_default();
-    let attrs = if req.attributes.is_null() { Value::Object(Default::default()) } else { req.attributes };
+    if !req.condition.is_object() {
+        return Err(Error::invalid("condition", "must be a JSON object (a GrowthBook condition)").into());
+    }
+    let attrs = match req.attributes {
+        Value::Null => Value::Object(Default::default()),
+        a @ Value::Object(_) => a,
+        _ => return Err(Error::invalid("attributes", "must be a JSON object of attributes").into()),
+    };
     Ok(Json(ConditionResponse { result: assign::eval_condition(&req.condition, &attrs, &groups)? }))
 }
 

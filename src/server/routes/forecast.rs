@@ -25,6 +25,7 @@ use crate::interrupt::Interrupt;
 use crate::limits::MAX_PAST_EFFECTS;
 use crate::report::Report;
 use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::work::Cost;
 use crate::server::AppState;
 use crate::store::{ForecastFilter, ForecastLine, Idempotency, NewForecast, NewOutcome, StoredForecast, Written};
 
@@ -55,6 +56,18 @@ fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result
         }
     }
     Ok(())
+}
+
+/// Forecasts up to twice the default size (100,000 draws of two changed nodes) are light work;
+/// larger ones, and those that read the ledger, are heavy ([`Cost`]).
+fn cost(req: &ForecastRequest) -> Cost {
+    let m = &req.model;
+    let ledger = req.history.as_ref().is_some_and(|h| h.from_ledger.is_some());
+    if ledger || m.draws as u64 * m.changes.len() as u64 > 200_000 {
+        Cost::Heavy
+    } else {
+        Cost::Light
+    }
 }
 
 /// Checks the service's budget for one forecast: draws × changed nodes at most
@@ -294,7 +307,7 @@ async fn forecast(State(state): State<AppState>, Json(req): Json<ForecastRequest
     }
     let work = state.work.clone();
     let out = work
-        .run(move |stop| {
+        .run(cost(&req), move |stop| {
             let mut req = req;
             resolve_history(&state, &mut req)?;
             state.forecasts.get_or_compute(&req, stop)
@@ -460,7 +473,7 @@ async fn save_forecast(
     )?;
     let work = state.work.clone();
     let w = work
-        .run(move |stop| {
+        .run(cost(&body.request), move |stop| {
             let meta = ForecastMeta { title: body.title, author: body.author, team: body.team, metric: body.metric }
                 .validated()?;
             let mut req = body.request;
@@ -490,6 +503,7 @@ fn to_json<T: Serialize>(v: &T) -> crate::Result<String> {
 
 /// Filters of the ledger list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
     team: Option<String>,
@@ -497,6 +511,7 @@ struct ListParams {
     /// Only forecasts with an id below this (paging, newest first).
     before: Option<i64>,
     /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -538,7 +553,7 @@ async fn list_forecasts(
         return Err(Error::invalid("limit", format!("must be between 1 and {MAX_LIMIT}, got {limit}")).into());
     }
     let work = state.work.clone();
-    work.run(move |_| {
+    work.run(Cost::Light, move |_| {
         let rows =
             state.store.list_forecasts(&ForecastFilter { team: q.team, author: q.author, before: q.before, limit })?;
         let forecasts = rows.into_iter().map(summary).collect::<crate::Result<Vec<_>>>()?;
@@ -559,13 +574,13 @@ fn not_found(id: i64) -> ApiError {
 }
 
 /// One saved forecast: its request, report and newest outcome.
-#[utoipa::path(get, path = "/v1/forecasts/{id}", tag = "forecast", params(("id" = i64, Path, description = "forecast id")),
+#[utoipa::path(get, path = "/v1/forecasts/{id}", tag = "forecast", params(("id" = i64, Path, description = "forecast id", minimum = 1)),
     security((), ("bearer" = [])),
     responses((status = 200, body = SavedForecast), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_forecast(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SavedForecast>, ApiError> {
     let id = parse_id(&id)?;
     let work = state.work.clone();
-    let found = work.run(move |_| state.store.get_forecast(id)?.map(saved_view).transpose()).await?;
+    let found = work.run(Cost::Light, move |_| state.store.get_forecast(id)?.map(saved_view).transpose()).await?;
     found.map(Json).ok_or_else(|| not_found(id))
 }
 
@@ -586,7 +601,7 @@ struct OutcomeBody {
 /// Attaches the observed result to a forecast (appended: earlier outcomes are kept). With an
 /// `Idempotency-Key` header, a retry of the same request answers the first one again.
 #[utoipa::path(post, path = "/v1/forecasts/{id}/outcome", tag = "forecast", request_body = OutcomeBody,
-    params(("id" = i64, Path, description = "forecast id"),
+    params(("id" = i64, Path, description = "forecast id", minimum = 1),
            ("Idempotency-Key" = Option<String>, Header, description = "makes a retried request answer the first one instead of appending twice")),
     security(("bearer" = [])),
     responses((status = 200, body = SavedForecast), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
@@ -603,7 +618,7 @@ async fn add_outcome(
     let idem = IdempotencyKey::from_headers(&headers, format!("POST /v1/forecasts/{id}/outcome"), &body)?;
     let work = state.work.clone();
     let w = work
-        .run(move |_| {
+        .run(Cost::Light, move |_| {
             let Some(f) = state.store.get_forecast(id)? else { return Ok(None) };
             let (observed, source) = match (body.observed, body.report) {
                 (Some(o), None) => {
@@ -650,6 +665,7 @@ async fn add_outcome(
 
 /// Filters of the calibration.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CalibrationParams {
     team: Option<String>,
@@ -676,7 +692,7 @@ async fn get_calibration(
     }
     let work = state.work.clone();
     let cal = work
-        .run(move |_| {
+        .run(Cost::Heavy, move |_| {
             let cal = Arc::new(state.store.calibration(key.0.as_deref(), key.1.as_deref())?);
             if let Ok(mut m) = state.forecasts.calibrations.lock() {
                 if m.len() >= CALIBRATIONS {
