@@ -376,11 +376,14 @@ def sample_size(
     sequential: str | None = None,
     tuning: float = 5000.0,
     looks: int = 1,
+    proportion_test: str = "wald",
 ) -> dict[str, Any]:
-    """Units per arm to detect an effect: R's power.prop.test formula for rates, statsmodels'
-    NormalIndPower for means; unequal splits, several variants, CUPED and sequential designs.
+    """Units per arm to detect an effect; unequal splits, several variants, CUPED and sequential
+    designs. Rates are planned for the test the analysis runs (``proportion_test="wald"``, the
+    unpooled z-test) or for a pooled z-test (``"pooled"``: R's power.prop.test formula); means
+    as statsmodels' NormalIndPower.
 
-    >>> round(sample_size(rate=0.5, abs_effect=0.25, power=0.9)["n_control_exact"], 1)
+    >>> round(sample_size(rate=0.5, abs_effect=0.25, power=0.9, proportion_test="pooled")["n_control_exact"], 1)
     76.7
     """
     opts = _design(
@@ -393,6 +396,7 @@ def sample_size(
         sequential=sequential,
         tuning=tuning,
         looks=looks,
+        proportion_test=proportion_test,
     )
     return json.loads(
         _core._power("sample_size", _baseline(rate, mean, std_dev), opts, _effect(abs_effect, rel_effect), None)
@@ -415,11 +419,14 @@ def power(
     sequential: str | None = None,
     tuning: float = 5000.0,
     looks: int = 1,
+    proportion_test: str = "wald",
 ) -> float:
     """The power to detect an effect with ``n_control`` units in control (``ratio * n_control``
     per variant); the same formulas and options as :func:`sample_size`.
 
-    >>> round(power(n_control=50, rate=0.5, abs_effect=0.25), 4)  # R power.prop.test(n=50, p1=.5, p2=.75): 0.7401659
+    R's ``power.prop.test(n=50, p1=.5, p2=.75)`` gives 0.7401659:
+
+    >>> round(power(n_control=50, rate=0.5, abs_effect=0.25, proportion_test="pooled"), 4)
     0.7402
     """
     opts = _design(
@@ -432,6 +439,7 @@ def power(
         sequential=sequential,
         tuning=tuning,
         looks=looks,
+        proportion_test=proportion_test,
     )
     effect = _effect(abs_effect, rel_effect)
     return float(json.loads(_core._power("power", _baseline(rate, mean, std_dev), opts, effect, float(n_control))))
@@ -452,6 +460,7 @@ def minimum_detectable_effect(
     sequential: str | None = None,
     tuning: float = 5000.0,
     looks: int = 1,
+    proportion_test: str = "wald",
 ) -> dict[str, Any]:
     """The smallest effect detected with ``power`` at ``n_control`` units in control (absolute
     and relative to the baseline)."""
@@ -465,5 +474,6 @@ def minimum_detectable_effect(
         sequential=sequential,
         tuning=tuning,
         looks=looks,
+        proportion_test=proportion_test,
     )
     return json.loads(_core._power("mde", _baseline(rate, mean, std_dev), opts, None, float(n_control)))
