@@ -320,7 +320,8 @@ def bayes_effect(
 def confidence_sequence(
     estimate: float, std_err: float, n_total: float, *, alpha: float = 0.05, tuning: float = 5000.0
 ) -> dict[str, Any]:
-    """The always-valid interval and p-value of an estimate after ``n_total`` units."""
+    """The always-valid interval and p-value of an estimate after ``n_total`` units (the units of
+    the two arms compared, as the analysis counts them)."""
     return json.loads(_core._confidence_sequence(estimate, std_err, n_total, alpha, tuning))
 
 

@@ -186,12 +186,15 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
             adjusted: a.adjusted,
         })
         .collect();
-    let n_total: u64 = arms.iter().map(|a| a.n).sum();
     let sign = good_sign(metric.direction);
     for e in &cmp.effects {
         let mut er = EffectReport::from_effect(e, &variants[e.variant]);
         if s.sequential == SequentialMode::ConfidenceSequence {
-            if let Ok(cs) = confidence_sequence(e.abs_effect, e.std_err, n_total as f64, s.alpha, s.tuning) {
+            // The sequence's time is the units of the two arms compared, as gbstats'
+            // SequentialTwoSidedTTest (n = n_A + n_B): the estimate's per-unit variance is
+            // se²·(n_c + n_v); other arms add nothing to this comparison.
+            let n_pair = (arms[0].n + arms[e.variant].n) as f64;
+            if let Ok(cs) = confidence_sequence(e.abs_effect, e.std_err, n_pair, s.alpha, s.tuning) {
                 er.p_value = cs.p_value;
                 er.ci_low = Some(cs.ci_low);
                 er.ci_high = Some(cs.ci_high);

@@ -32,8 +32,9 @@
 //! - CUPED: every variance is multiplied by `1 − variance_reduction` (`ρ²` of the covariate).
 //! - Sequential analysis: a group-sequential design multiplies the fixed sample size by its
 //!   inflation factor ([`super::group_sequential::sample_size_inflation`]); an always-valid
-//!   confidence sequence replaces `z` by its multiplier at the planned total sample size
-//!   ([`super::sequential::cs_multiplier`]), i.e. the power to reject by the planned end.
+//!   confidence sequence replaces `z` by its multiplier at the planned size of the pair compared,
+//!   `n_c + n_t` ([`super::sequential::cs_multiplier`], as the analysis counts it), i.e. the
+//!   power to reject by the planned end.
 //!
 //! Sample sizes are solved numerically (bisection) from the power function, as R and
 //! statsmodels do, and reported both exactly and rounded up.
@@ -255,7 +256,7 @@ fn power_at(b: &Baseline, d: f64, n_c: f64, o: &DesignOptions) -> Result<f64> {
                 SequentialPlan::ConfidenceSequence { tuning } => {
                     // confidence sequences are two-sided; a one-sided plan spends 2·alpha
                     let a = if two { alpha } else { (2.0 * alpha).min(0.999) };
-                    cs_multiplier(n_c + o.variants as f64 * n_t, a, tuning)?
+                    cs_multiplier(n_c + n_t, a, tuning)?
                 }
                 _ => norm_ppf(1.0 - tail),
             };
