@@ -105,7 +105,7 @@ fn truth(d: &Design) -> (f64, f64, f64) {
 /// The analysis' decision on one comparison: its p-value at the plan's level, and for a
 /// one-sided plan the analysis run with the same alternative.
 fn rejects(c: SuffStats, t: SuffStats, kind: MetricKind, alt: Alternative, level: f64) -> bool {
-    let o = EffectOptions { alpha: level, alternative: alt, cuped: false };
+    let o = EffectOptions { alpha: level, alternative: alt, ..Default::default() };
     match compare_arms(&[c, t], kind, &o) {
         Ok(cmp) => cmp.effects[0].p_value <= level,
         Err(_) => false, // no variance yet: no rejection

@@ -295,11 +295,14 @@ def compare_arms(
     alpha: float = 0.05,
     alternative: str = "two-sided",
     cuped: bool = False,
+    relative_interval: str = "delta",
 ) -> dict[str, Any]:
     """Every arm against control (``arms[0]``) from sufficient statistics
     (``{"n", "sum_x", "sum_x2", ...}``, optionally shifted: with ``"shift_x": k`` the sums are of
-    ``x - k``, which keeps the variance of a large mean); returns the arms and effects as a dict."""
-    opts = {"alpha": alpha, "alternative": alternative, "cuped": cuped}
+    ``x - k``, which keeps the variance of a large mean); returns the arms and effects as a dict.
+    With ``"sum_x3"`` a mean metric is checked for skewness; ``relative_interval="log"`` (with
+    ``"sum_lx"``, ``"sum_lx2"``: sums of ln x) gives the ratio of geometric means."""
+    opts = {"alpha": alpha, "alternative": alternative, "cuped": cuped, "relative_interval": relative_interval}
     return json.loads(_core._compare_arms(json.dumps(list(arms)), kind, json.dumps(opts)))
 
 

@@ -160,7 +160,12 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
         effects: Vec::new(),
         error: None,
     };
-    let opts = EffectOptions { alpha: s.alpha, alternative: s.alternative, cuped: metric.cuped() };
+    let opts = EffectOptions {
+        alpha: s.alpha,
+        alternative: s.alternative,
+        cuped: metric.cuped(),
+        relative_interval: metric.relative_interval,
+    };
     let cmp = match compare_arms(arms, metric.kind, &opts) {
         Ok(c) => c,
         Err(e) => {
@@ -168,7 +173,14 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
             report.arms = arms
                 .iter()
                 .zip(variants)
-                .map(|(a, v)| ArmReport { variant: v.clone(), n: a.n, estimate: None, std_err: None, adjusted: None })
+                .map(|(a, v)| ArmReport {
+                    variant: v.clone(),
+                    n: a.n,
+                    estimate: None,
+                    std_err: None,
+                    adjusted: None,
+                    skewness: None,
+                })
                 .collect();
             return report;
         }
@@ -184,6 +196,7 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
             estimate: Some(a.estimate),
             std_err: Some(a.std_err),
             adjusted: a.adjusted,
+            skewness: a.skewness,
         })
         .collect();
     let sign = good_sign(metric.direction);
@@ -198,7 +211,11 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
                 er.p_value = cs.p_value;
                 er.ci_low = Some(cs.ci_low);
                 er.ci_high = Some(cs.ci_high);
-                if let (Some(rel), Some(rse)) = (e.rel_effect, e.rel_std_err) {
+                if let (Some(d), Some(lse)) = (e.log_effect, e.log_std_err) {
+                    // log scale: the same multiplier on ln of the ratio of geometric means
+                    er.rel_ci_low = Some((d - cs.multiplier * lse).exp() - 1.0);
+                    er.rel_ci_high = Some((d + cs.multiplier * lse).exp() - 1.0);
+                } else if let (Some(rel), Some(rse)) = (e.rel_effect, e.rel_std_err) {
                     er.rel_ci_low = Some(rel - cs.multiplier * rse);
                     er.rel_ci_high = Some(rel + cs.multiplier * rse);
                 }
