@@ -160,7 +160,12 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
         effects: Vec::new(),
         error: None,
     };
-    let opts = EffectOptions { alpha: s.alpha, alternative: s.alternative, cuped: metric.cuped() };
+    let opts = EffectOptions {
+        alpha: s.alpha,
+        alternative: s.alternative,
+        cuped: metric.cuped(),
+        relative_interval: metric.relative_interval,
+    };
     let cmp = match compare_arms(arms, metric.kind, &opts) {
         Ok(c) => c,
         Err(e) => {
@@ -168,7 +173,14 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
             report.arms = arms
                 .iter()
                 .zip(variants)
-                .map(|(a, v)| ArmReport { variant: v.clone(), n: a.n, estimate: None, std_err: None, adjusted: None })
+                .map(|(a, v)| ArmReport {
+                    variant: v.clone(),
+                    n: a.n,
+                    estimate: None,
+                    std_err: None,
+                    adjusted: None,
+                    skewness: None,
+                })
                 .collect();
             return report;
         }
@@ -184,18 +196,26 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
             estimate: Some(a.estimate),
             std_err: Some(a.std_err),
             adjusted: a.adjusted,
+            skewness: a.skewness,
         })
         .collect();
-    let n_total: u64 = arms.iter().map(|a| a.n).sum();
     let sign = good_sign(metric.direction);
     for e in &cmp.effects {
         let mut er = EffectReport::from_effect(e, &variants[e.variant]);
         if s.sequential == SequentialMode::ConfidenceSequence {
-            if let Ok(cs) = confidence_sequence(e.abs_effect, e.std_err, n_total as f64, s.alpha, s.tuning) {
+            // The sequence's time is the units of the two arms compared, as gbstats'
+            // SequentialTwoSidedTTest (n = n_A + n_B): the estimate's per-unit variance is
+            // se²·(n_c + n_v); other arms add nothing to this comparison.
+            let n_pair = (arms[0].n + arms[e.variant].n) as f64;
+            if let Ok(cs) = confidence_sequence(e.abs_effect, e.std_err, n_pair, s.alpha, s.tuning) {
                 er.p_value = cs.p_value;
                 er.ci_low = Some(cs.ci_low);
                 er.ci_high = Some(cs.ci_high);
-                if let (Some(rel), Some(rse)) = (e.rel_effect, e.rel_std_err) {
+                if let (Some(d), Some(lse)) = (e.log_effect, e.log_std_err) {
+                    // log scale: the same multiplier on ln of the ratio of geometric means
+                    er.rel_ci_low = Some((d - cs.multiplier * lse).exp() - 1.0);
+                    er.rel_ci_high = Some((d + cs.multiplier * lse).exp() - 1.0);
+                } else if let (Some(rel), Some(rse)) = (e.rel_effect, e.rel_std_err) {
                     er.rel_ci_low = Some(rel - cs.multiplier * rse);
                     er.rel_ci_high = Some(rel + cs.multiplier * rse);
                 }
