@@ -237,6 +237,10 @@ pub fn hash_unit(seed: &str, value: &str, version: HashVersion) -> f64 {
 /// A half-open interval `[start, end)` of the unit interval.
 pub type BucketRange = (f64, f64);
 
+/// The most variants an experiment (or [`bucket_ranges`]) may have: a bound on what a request's
+/// `n_variants` can make liftlab allocate. GrowthBook sets none; no real test has this many arms.
+pub const MAX_VARIANTS: usize = 1000;
+
 /// Equal weights `1/n` (empty for `n == 0`).
 pub fn equal_weights(n: usize) -> Vec<f64> {
     vec![1.0 / n as f64; n]
@@ -279,6 +283,12 @@ pub fn validate_coverage(coverage: f64) -> Result<()> {
 pub fn bucket_ranges(n_variants: usize, coverage: f64, weights: Option<&[f64]>) -> Result<Vec<BucketRange>> {
     if n_variants == 0 {
         return Err(Error::invalid("n_variants", "must be at least 1"));
+    }
+    if n_variants > MAX_VARIANTS {
+        return Err(Error::invalid(
+            "n_variants",
+            format!("is {n_variants}; at most {MAX_VARIANTS} variants are supported"),
+        ));
     }
     validate_coverage(coverage)?;
     let equal;

@@ -94,6 +94,9 @@ fn read_units_csv(path: &str, id_col: &str, with_attributes: bool) -> Result<Uni
             attrs.push(Value::Object(m));
         }
     }
+    // A column of numbers holds ids as JavaScript prints them (`47593751.0` -> "47593751"), as a
+    // DataFrame reader would type it and as GrowthBook hashes numbers (`assign::ids`).
+    crate::assign::ids::normalize_id_cells(&mut units.ids);
     Ok(units)
 }
 
@@ -143,9 +146,23 @@ fn read_units_parquet(path: &str, id_col: &str, with_attributes: bool) -> Result
     let mut units = Units { ids: Vec::new(), attributes: with_attributes.then(Vec::new) };
     for batch in reader {
         let batch = batch.map_err(|e| Error::io(path, e))?;
-        let ids = to_strings(batch.column(id_idx), id_col)?;
-        for i in 0..ids.len() {
-            units.ids.push(if ids.is_valid(i) { ids.value(i).to_string() } else { String::new() });
+        let col = batch.column(id_idx);
+        if col.data_type().is_numeric() {
+            // numbers: as JavaScript prints them (`assign::ids`); null, NaN and ±inf are missing
+            let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(id_col, e))?;
+            let a =
+                a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(id_col, "float cast failed"))?;
+            for i in 0..a.len() {
+                let ok = a.is_valid(i) && a.value(i).is_finite();
+                units.ids.push(if ok { crate::assign::stringify_number(a.value(i)) } else { String::new() });
+            }
+        } else if *col.data_type() == DataType::Boolean {
+            return Err(Error::schema(id_col, "is a boolean column; unit ids are text or numbers"));
+        } else {
+            let ids = to_strings(col, id_col)?;
+            for i in 0..ids.len() {
+                units.ids.push(if ids.is_valid(i) { ids.value(i).to_string() } else { String::new() });
+            }
         }
         if let Some(attrs) = units.attributes.as_mut() {
             let start = attrs.len();

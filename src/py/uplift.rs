@@ -45,6 +45,34 @@ pub(super) fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) 
     to_py_err(Error::invalid(field, reason))
 }
 
+/// A whole number of `field` (a count, a seed, a size) from any Python integer (anything with
+/// `__index__`: `int`, numpy integers; not a bool), in `0..=max`: a negative, too large or
+/// non-integer value is an `InvalidInputError` naming the field, never Python's `OverflowError`
+/// or `TypeError`. Shared by the doors of `assign` and `uplift`.
+pub(crate) fn whole_number(obj: &Bound<'_, PyAny>, field: &str, max: u64) -> PyResult<u64> {
+    if obj.is_instance_of::<PyBool>() || !obj.hasattr("__index__")? {
+        return Err(invalid(field, format!("must be a whole number, got {}", describe(obj))));
+    }
+    let v: i128 = obj
+        .call_method0("__index__")?
+        .extract()
+        .map_err(|_| invalid(field, format!("must be a whole number in 0..={max}, got {}", describe(obj))))?;
+    match u64::try_from(v) {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(invalid(field, format!("must be a whole number in 0..={max}, got {v}"))),
+    }
+}
+
+/// `repr(obj)`, shortened, for messages.
+fn describe(obj: &Bound<'_, PyAny>) -> String {
+    let r = obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
+    if r.chars().count() > 60 {
+        format!("{}...", r.chars().take(57).collect::<String>())
+    } else {
+        r
+    }
+}
+
 /// Numbers of one field as float64 (shared by the uplift doors).
 pub(super) fn floats<'py>(obj: &Bound<'py, PyAny>, field: &str) -> PyResult<Column<'py, f64>> {
     if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, f64>>() {
