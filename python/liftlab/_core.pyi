@@ -233,15 +233,15 @@ def _uplift_at_k(
     y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", k: float | int | None = None
 ) -> float: ...
 def _uplift_by_percentile(
-    y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", bins: int = 10
+    y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", bins: int | None = None
 ) -> dict[str, list[Any]]: ...
 def _bootstrap_uplift_auc(
     y_true: _Column,
     uplift: _Column,
     treatment: _Column,
-    n_resamples: int = 1000,
+    n_resamples: int | None = None,
     confidence_level: float = 0.95,
-    seed: int = 0,
+    seed: int | None = None,
     negative_effect: bool = True,
     statistic: str = "normalized",
 ) -> dict[str, Any]: ...
@@ -316,5 +316,23 @@ def _fit_meta_learner(
     tol: float,
     max_iter: int,
 ) -> _MetaLearner: ...
+def _plan_contact_policy(
+    uplift: list[_Column],
+    names: list[str],
+    cost: list[float],
+    value: list[float],
+    max_contacts: int | None = None,
+    max_spend: float | None = None,
+) -> dict[str, Any]:
+    """The contact policy over channel columns (``liftlab.uplift.plan_contacts`` wraps it);
+    ``value`` is one number for every channel or one per channel.
+
+    >>> from liftlab import _core
+    >>> out = _core._plan_contact_policy([[0.42], [3.0]], ["sms", "call"], [0.3, 1.0], [1.0], max_spend=0.5)
+    >>> out["channel"], round(out["expected_net_gain"], 9), out["optimal"]
+    ([0], 0.12, True)
+
+    """
+
 def _meta_learner_defaults() -> dict[str, Any]:
     """The core's ``MetaParams::default()``: the defaults of ``TLearner`` / ``XLearner``."""

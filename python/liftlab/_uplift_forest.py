@@ -182,7 +182,10 @@ class UpliftForest:
     Parameters mirror the core's ``ForestParams`` and their defaults (``n_reg`` is 10, as in
     causalml). ``criterion`` is ``"KL"``, ``"ED"``, ``"Chi"`` or ``"DDP"``; ``max_depth`` counts
     splits (1 = a stump); ``max_features`` None is ``ceil(sqrt(p))``; ``n_jobs`` None uses every
-    core; the seed alone fixes the forest, whatever the thread count.
+    core; the seed alone fixes the forest, whatever the thread count. Limits (the core's, checked
+    before anything is allocated or started): ``n_trees`` at most 10,000, ``max_depth`` at most 64,
+    ``n_jobs`` at most 256, ``max_bins`` 2 to 255; beyond them ``InvalidInputError`` names the
+    parameter.
 
     >>> import numpy as np
     >>> from liftlab.uplift import UpliftForest
