@@ -616,9 +616,10 @@ def test_item11_percentile_labels_match_sklift_at_every_bin_count():
                                atol=1e-12, equal_nan=True), (bins, ours)
 
 
-def test_item11_zero_rows_and_text_columns_name_the_argument():
-    """Issue 13, item 11: empty and text inputs to the metrics are liftlab errors naming the
-    argument (polars and pandas)."""
+def test_zero_rows_and_text_columns_in_the_metrics_name_the_argument():
+    """A guard beside issue 13, item 11 (whose regression tests are the forest's and the
+    meta-learners', in test_uplift_forest.py): the metrics already named the argument for empty
+    and text inputs (polars and pandas), and must go on doing so."""
     empty = (pl.Series([], dtype=pl.Float64), pl.Series([], dtype=pl.Float64), pl.Series([], dtype=pl.Int64))
     with pytest.raises(InsufficientDataError, match=r"^y_true: is empty"):
         uplift.qini_auc_score(*empty)
