@@ -88,40 +88,28 @@ def _number(x: Any, field: str) -> float:
     return float(x)
 
 
-def _costs(cost: Any, names: list[str]) -> list[float]:
-    if isinstance(cost, Mapping):
-        keys = {str(k): v for k, v in cost.items()}
+def _per_channel(x: Any, names: list[str], field: str, one_for_all: bool) -> list[float]:
+    """``x`` as one number per channel, from a dict channel -> number; a single number is for
+    one channel (``cost``) or, with ``one_for_all``, for every channel (``value``)."""
+    if isinstance(x, Mapping):
+        keys = {str(k): v for k, v in x.items()}
         for k in keys:
             if k not in names:
-                raise InvalidInputError(f"cost: {k!r} is not a channel (channels: {', '.join(names)})")
-        out = []
-        for n in names:
-            if n not in keys:
-                raise InvalidInputError(f"cost: no cost for channel {n!r}")
-            out.append(_number(keys[n], f"cost[{n!r}]"))
-        return out
-    if isinstance(cost, numbers.Real) and not isinstance(cost, bool):
-        if len(names) != 1:
-            raise InvalidInputError(
-                f"cost: a single number is for one channel; uplift has {len(names)} ({', '.join(names)}): "
-                "give a dict channel -> cost"
-            )
-        return [float(cost)]
-    raise InvalidInputError(f"cost: must be a dict channel -> cost or a number (one channel), got {cost!r}")
-
-
-def _values(value: Any, names: list[str]) -> list[float]:
-    """``value``: one number for every channel, or a dict channel -> value of a conversion."""
-    if isinstance(value, Mapping):
-        keys = {str(k): v for k, v in value.items()}
-        for k in keys:
-            if k not in names:
-                raise InvalidInputError(f"value: {k!r} is not a channel (channels: {', '.join(names)})")
+                raise InvalidInputError(f"{field}: {k!r} is not a channel (channels: {', '.join(names)})")
         missing = [n for n in names if n not in keys]
         if missing:
-            raise InvalidInputError(f"value: no value for channel {missing[0]!r}")
-        return [_number(keys[n], f"value[{n!r}]") for n in names]
-    return [_number(value, "value")]
+            raise InvalidInputError(f"{field}: no {field} for channel {missing[0]!r}")
+        return [_number(keys[n], f"{field}[{n!r}]") for n in names]
+    if one_for_all:
+        return [_number(x, field)]
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
+        if len(names) != 1:
+            raise InvalidInputError(
+                f"{field}: a single number is for one channel; uplift has {len(names)} ({', '.join(names)}): "
+                f"give a dict channel -> {field}"
+            )
+        return [float(x)]
+    raise InvalidInputError(f"{field}: must be a dict channel -> {field} or a number (one channel), got {x!r}")
 
 
 def _ids(ids: Any, n: int) -> pl.Series:
@@ -327,8 +315,8 @@ def plan_contacts(
     ``max_spend: is below the cheapest contact (0.05)``.
     """
     names, cols = _channels(uplift)
-    costs = _costs(cost, names)
-    values = _values(value, names)
+    costs = _per_channel(cost, names, "cost", one_for_all=False)
+    values = _per_channel(value, names, "value", one_for_all=True)
     if max_spend is not None:
         max_spend = _number(max_spend, "max_spend")
     out = _core._plan_contact_policy(cols, names, costs, values, max_contacts, max_spend)
