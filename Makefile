@@ -28,7 +28,8 @@ cli: ## Build the liftlab binary used by the Python-side tests
 $(VENV)/.ready: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels scikit-learn "schemathesis>=4.3,<5"
+	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels scikit-learn \
+	  "growthbook==4.0.0" "scikit-uplift==0.5.1" "schemathesis>=4.3,<5"
 	touch $@
 
 venv: $(VENV)/.ready ## Create .venv with the Python tools

@@ -237,6 +237,9 @@ pub fn hash_unit(seed: &str, value: &str, version: HashVersion) -> f64 {
 /// A half-open interval `[start, end)` of the unit interval.
 pub type BucketRange = (f64, f64);
 
+/// The most variants an experiment (or [`bucket_ranges`]) may have (see [`crate::limits`]).
+pub use crate::limits::MAX_VARIANTS;
+
 /// Equal weights `1/n` (empty for `n == 0`).
 pub fn equal_weights(n: usize) -> Vec<f64> {
     vec![1.0 / n as f64; n]

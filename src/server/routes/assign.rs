@@ -8,7 +8,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::assign::{self, Assignment, HashVersion, LongAssignments, SavedGroups};
+use crate::assign::{self, Assignment, HashVersion, LongAssignments, SavedGroups, UnitId};
 use crate::error::Error;
 use crate::server::error::{ApiError, ErrorBody, Json};
 use crate::server::work::Cost;
@@ -53,8 +53,10 @@ pub(super) fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<A
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignRequest {
-    /// The unit (user id, phone number, lead id).
-    unit_id: String,
+    /// The unit (user id, phone number, lead id): a string, or a number (hashed as JavaScript
+    /// prints it, `47593751.0` -> "47593751", as GrowthBook's SDKs do).
+    #[schema(value_type = String)]
+    unit_id: UnitId,
     /// The unit's attributes, for targeting and custom hash attributes.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -83,19 +85,21 @@ async fn assign_one(
 ) -> Result<Json<AssignResponse>, ApiError> {
     let spec = resolve_spec(&state, req.spec.as_ref())?;
     let attrs = req.attributes.as_ref();
+    let unit_id = req.unit_id.0;
     let assignments = match &req.experiment {
-        Some(key) => vec![assign::assign_experiment(&spec, key, &req.unit_id, attrs)?],
-        None => assign::assign_unit(&spec, &req.unit_id, attrs)?,
+        Some(key) => vec![assign::assign_experiment(&spec, key, &unit_id, attrs)?],
+        None => assign::assign_unit(&spec, &unit_id, attrs)?,
     };
-    Ok(Json(AssignResponse { unit_id: req.unit_id, assignments }))
+    Ok(Json(AssignResponse { unit_id, assignments }))
 }
 
 /// Assign many units.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BatchRequest {
-    /// The units.
-    ids: Vec<String>,
+    /// The units: strings, or numbers (hashed as JavaScript prints them).
+    #[schema(value_type = Vec<String>)]
+    ids: Vec<UnitId>,
     /// One attribute object per unit (optional).
     #[serde(default)]
     #[schema(value_type = Option<Vec<Object>>)]
