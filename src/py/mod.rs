@@ -5,6 +5,7 @@
 
 mod assign;
 mod forecast;
+mod pool;
 mod report;
 mod stats;
 mod uplift;

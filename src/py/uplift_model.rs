@@ -199,18 +199,10 @@ fn _fit_uplift_forest(
     drop(t);
     let y = floats(y, "y")?;
     let y = y.as_slice();
-    let pool = match n_jobs {
-        None => None,
-        Some(n) => Some(
-            rayon::ThreadPoolBuilder::new()
-                .num_threads(n)
-                .build()
-                .map_err(|e| to_py_err(Error::Internal(format!("thread pool: {e}"))))?,
-        ),
-    };
+    let pool = super::pool::for_jobs(n_jobs).map_err(to_py_err)?;
     // A few columns at a time (one per thread), binned in parallel: a strided column's copy lives
     // only while it is binned.
-    let threads = pool.as_ref().map_or_else(rayon::current_num_threads, |p| p.current_num_threads()).max(1);
+    let threads = pool.current_num_threads().max(1);
     let items: Vec<Bound<'_, PyAny>> = x.iter().collect();
     let mut binned: Vec<BinnedFeature> = Vec::with_capacity(items.len());
     for (chunk_no, chunk) in items.chunks(threads).enumerate() {
@@ -232,7 +224,7 @@ fn _fit_uplift_forest(
                 })
                 .collect()
         };
-        let done = py.detach(|| in_pool(pool.as_ref(), bin)).map_err(|e| py_err(e, &names))?;
+        let done = py.detach(|| pool.install(bin)).map_err(|e| py_err(e, &names))?;
         binned.extend(done);
     }
     let grown = std::sync::atomic::AtomicUsize::new(0);
@@ -247,17 +239,9 @@ fn _fit_uplift_forest(
         }
     };
     let forest = py
-        .detach(|| in_pool(pool.as_ref(), || core::fit_binned(&binned, &codes, y, &params, &tick)))
+        .detach(|| pool.install(|| core::fit_binned(&binned, &codes, y, &params, &tick)))
         .map_err(|e| py_err(e, &names))?;
     Ok(PyUpliftForest { forest })
-}
-
-/// Runs `f` in `pool` (rayon's global pool when `None`).
-fn in_pool<R: Send>(pool: Option<&rayon::ThreadPool>, f: impl FnOnce() -> R + Send) -> R {
-    match pool {
-        None => f(),
-        Some(p) => p.install(f),
-    }
 }
 
 /// The core's defaults (`ForestParams::default()`), for the wrapper's signature test.
