@@ -29,7 +29,7 @@ $(VENV)/.ready: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
 	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels scikit-learn \
-	  "growthbook==4.0.0" "scikit-uplift==0.5.1" "schemathesis>=4.3,<5"
+	  "growthbook==4.0.0" "scikit-uplift==0.5.1" "schemathesis>=4.3,<5" "mypy>=1.18"
 	touch $@
 
 venv: $(VENV)/.ready ## Create .venv with the Python tools
@@ -47,11 +47,12 @@ test-python: develop cli browser ## pytest: the Python face, README snippets, no
 	LIFTLAB_BIN=$(abspath target/debug/liftlab) $(PY) -m pytest -q python tests/python; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
-lint: venv ## cargo fmt --check, clippy -D warnings, ruff
+lint: develop ## cargo fmt --check, clippy -D warnings, ruff, the Python stubs against the built module
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
 	cargo clippy --no-default-features --features python -- -D warnings
 	$(VENV)/bin/ruff check python tests/python tests/fixtures bench
+	$(PY) -m mypy.stubtest liftlab._core --allowlist tests/python/stubtest-allowlist.txt
 
 bench: ## Criterion benches (Rust)
 	cargo bench --bench assign

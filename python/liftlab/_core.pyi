@@ -5,8 +5,8 @@ The examples below are run by the test suite (pytest ``--doctest-glob='*.pyi'``)
 """
 
 
-from collections.abc import Sequence
-from typing import Any
+from collections.abc import Callable, Sequence
+from typing import Any, final
 
 import numpy as np
 import numpy.typing as npt
@@ -21,6 +21,7 @@ class InsufficientDataError(LiftlabError): ...
 class NotFoundError(LiftlabError): ...
 class LiftlabIOError(LiftlabError): ...
 
+@final
 class Spec:
     """A validated experiment spec.
 
@@ -43,6 +44,7 @@ class Spec:
     def segment_columns(self, experiment: str) -> list[str]: ...
     def to_toml(self) -> str: ...
 
+@final
 class Assignment:
     """The answer for one unit in one experiment: a variant, or why not.
 
@@ -119,6 +121,7 @@ def _assign_batch(
     spec: Spec, table: object, experiment: str, attributes_json: str | None = None
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.float64]]: ...
 
+@final
 class SrmResult:
     """Outcome of a sample-ratio-mismatch check."""
 
@@ -131,7 +134,7 @@ class SrmResult:
     def to_dict(self) -> dict: ...
     def _repr_html_(self) -> str: ...
 
-def check_srm(observed: list[int], weights: list[float], alpha: float = 0.001) -> SrmResult:
+def check_srm(observed: list[int], weights: list[float], alpha: float = ...) -> SrmResult:
     """Pearson chi-square test of the observed split against the weights.
 
     >>> from liftlab import check_srm
@@ -171,7 +174,7 @@ def _bayes_effect(
     rel_effect: float, rel_std_err: float, prior_json: str = "{}", direction: str = "increase", alpha: float = 0.05
 ) -> str: ...
 def _confidence_sequence(
-    estimate: float, std_err: float, n_total: float, alpha: float = 0.05, tuning: float = 5000.0
+    estimate: float, std_err: float, n_total: float, alpha: float = 0.05, tuning: float = ...
 ) -> str: ...
 def _group_sequential_design(info_fractions: list[float], alpha: float = 0.05, alternative: str = "two-sided") -> str: ...
 def _power(
@@ -253,12 +256,15 @@ def _standardized_mean_differences(
 # columns (NaN = missing; categorical ones as codes, listed by index in ``categorical``); ``names``
 # name the columns in errors (``X["city"]: ...``). Fitting and predicting run without the GIL.
 
+@final
 class _UpliftForest:
     @property
     def n_features(self) -> int: ...
     @property
     def n_trees(self) -> int: ...
-    def predict(self, x: list[_Column], names: list[str] | None = None) -> npt.NDArray[np.float64]: ...
+    @property
+    def n_treatments(self) -> int: ...
+    def predict(self, x: list[_Column], names: list[str] | None = None) -> list[npt.NDArray[np.float64]]: ...
     def to_json(self) -> str: ...
     @staticmethod
     def from_json(text: str, field: str = "forest") -> _UpliftForest: ...
@@ -282,6 +288,7 @@ def _fit_uplift_forest(
     normalization: bool,
     seed: int,
     n_jobs: int | None = None,
+    on_tree: Callable[[int], object] | None = None,
 ) -> _UpliftForest: ...
 def _uplift_forest_defaults() -> dict[str, Any]:
     """The core's ``ForestParams::default()``: the defaults of ``UpliftForest``."""
@@ -290,6 +297,7 @@ def _uplift_forest_defaults() -> dict[str, Any]:
 # / ``XLearner`` wrap these). Features are a list of contiguous float64 columns (all finite);
 # treatment uint8 codes 0 (control) and 1..k; ``names`` name the columns in errors.
 
+@final
 class _MetaLearner:
     @property
     def n_features(self) -> int: ...
