@@ -36,6 +36,7 @@ pub mod report;
 pub mod spec;
 pub mod stats;
 pub mod uplift;
+pub mod warehouse;
 
 #[cfg(feature = "cli")]
 pub mod cli;
