@@ -513,3 +513,84 @@ fn capping_equals_precapped_data() {
         }
     }
 }
+
+/// Issue 13, item 5 (precision with large offsets) at the HTTP door: sufficient statistics with
+/// the `shift_*` fields a warehouse query fills (`SUM(x - k)`, `SUM((x - k)^2)` with a per-metric
+/// constant `k`) are read, and mean what they say. Reference: scipy 1.17.1,
+/// `scipy.stats.ttest_ind([2, 4, 6, 8], [1, 2, 3, 4], equal_var=False)` (the values minus 1e9;
+/// a Welch test is shift-invariant): statistic 1.7320508075688774, p 0.15158050484530375, df
+/// 4.411764705882353; std_err sqrt(25/12) = 1.4433756729740645. Tolerance 1e-9 relative (the
+/// t quantile is Newton-polished, the p-value comes from statrs' incomplete beta).
+#[tokio::test]
+async fn http_analyze_accepts_shifted_sums() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = r#"
+[[experiments]]
+key = "e"
+variants = ["control", "treatment"]
+
+[[metrics]]
+name = "amount"
+kind = "mean"
+
+[[metrics]]
+name = "paid"
+kind = "binary"
+"#;
+    let config = ServerConfig { database: dir.path().join("t.db").to_str().unwrap().to_string(), ..Default::default() };
+    let router = app(AppState::new(config, Some(spec.to_string())).unwrap());
+    // amounts 1e9 + [1, 2, 3, 4] and 1e9 + [2, 4, 6, 8]; paid [0, 1, 0, 1] and [1, 1, 0, 1]
+    let shifted = json!({"data": {"exposures": [4, 4], "metrics": [
+        [{"n": 4, "sum_x": 10.0, "sum_x2": 30.0, "shift_x": 1e9}, {"n": 4, "sum_x": 20.0, "sum_x2": 120.0, "shift_x": 1e9}],
+        [{"n": 4, "sum_x": -2.0, "sum_x2": 2.0, "shift_x": 1.0}, {"n": 4, "sum_x": -1.0, "sum_x2": 1.0, "shift_x": 1.0}]]}});
+    let (s, v) = post(&router, "/v1/analyze", &shifted).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    let e = effect(&v, "amount", "treatment");
+    close(f(&e["std_err"]), 1.4433756729740645, 1e-9, "std_err");
+    close(f(&e["statistic"]), 1.7320508075688774, 1e-9, "statistic");
+    close(f(&e["df"]), 4.411764705882353, 1e-9, "df");
+    close(f(&e["p_value"]), 0.15158050484530375, 1e-9, "p_value");
+    assert_eq!(f(&e["abs_effect"]), 2.5, "the difference keeps its digits");
+    assert_eq!(f(&v["metrics"][0]["arms"][0]["estimate"]), 1e9 + 2.5);
+    // the same units unshifted (binary) and as raw arrays give the same numbers
+    let plain = json!({"data": {"exposures": [4, 4], "metrics": [
+        shifted["data"]["metrics"][0].clone(),
+        [{"n": 4, "sum_x": 2.0, "sum_x2": 2.0}, {"n": 4, "sum_x": 3.0, "sum_x2": 3.0}]]}});
+    let raw = json!({"raw": {
+        "exposures": {"unit": [1, 2, 3, 4, 5, 6, 7, 8], "variant": ["control", "control", "control", "control", "treatment", "treatment", "treatment", "treatment"]},
+        "outcomes": {"unit": [1, 2, 3, 4, 5, 6, 7, 8], "columns": {
+            "amount": [1e9 + 1.0, 1e9 + 2.0, 1e9 + 3.0, 1e9 + 4.0, 1e9 + 2.0, 1e9 + 4.0, 1e9 + 6.0, 1e9 + 8.0],
+            "paid": [0, 1, 0, 1, 1, 1, 0, 1]}}}});
+    for other in [plain, raw] {
+        let (s, w) = post(&router, "/v1/analyze", &other).await;
+        assert_eq!(s, StatusCode::OK, "{w}");
+        for metric in ["amount", "paid"] {
+            for k in ["abs_effect", "std_err", "p_value", "rel_effect", "rel_ci_low", "rel_ci_high"] {
+                let (a, b) = (f(&effect(&v, metric, "treatment")[k]), f(&effect(&w, metric, "treatment")[k]));
+                close(a, b, 1e-12, &format!("{metric}.{k}"));
+            }
+        }
+    }
+    // a binary metric whose shifted sums are not of 0/1 values is named in the metric's error
+    let mut bad = shifted.clone();
+    bad["data"]["metrics"][1][1]["sum_x2"] = json!(3.0);
+    let (s, w) = post(&router, "/v1/analyze", &bad).await;
+    assert_eq!(s, StatusCode::OK, "{w}");
+    let err = w["metrics"][1]["error"].as_str().unwrap();
+    assert!(err.contains("arms[1].sum_x2") && err.contains("shift_x"), "{err}");
+    // the shift fields are in the published schema
+    let req = Request::builder().uri("/openapi.json").body(Body::empty()).unwrap();
+    let res = router.clone().oneshot(req).await.unwrap();
+    let api: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let resolve = |v: &Value| -> Value {
+        match v["$ref"].as_str() {
+            Some(r) => api["components"]["schemas"][r.rsplit('/').next().unwrap()].clone(),
+            None => v.clone(),
+        }
+    };
+    let cells = resolve(&api["components"]["schemas"]["ExperimentData"]["properties"]["metrics"]);
+    let props = &resolve(&resolve(&cells["items"])["items"])["properties"];
+    for k in ["shift_x", "shift_y", "shift_c", "shift_d"] {
+        assert_eq!(props[k]["type"], "number", "{k} missing from the schema of data.metrics[m][v]: {props}");
+    }
+}

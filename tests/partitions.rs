@@ -1,7 +1,9 @@
 //! Sufficient statistics are mergeable: aggregating partitions of the units separately and
 //! merging them gives the aggregate of the whole (up to the order of floating-point sums), for
 //! the metric cells, the segments and the cumulative timeline. Reference: the whole-table
-//! aggregate computed in one pass (an exact slower computation of the same sums).
+//! aggregate computed in one pass (an exact slower computation of the same sums). Each
+//! partition picks its own shift of the sums; merging re-expresses them (`SuffStats::reshift`).
+//! Precision of merged partitions at large offsets is in `tests/stats_precision.rs`.
 
 use std::collections::BTreeMap;
 
@@ -61,8 +63,11 @@ fn tables(units: &[&Unit]) -> (Exposures, Outcomes) {
     (exposures, Outcomes { units: Ids::Int(with.iter().map(|(u, _)| u.id).collect()), columns })
 }
 
+/// The same units: equal counts and, re-expressed in `a`'s shifts (each partition is
+/// aggregated with its own), equal sums.
 fn close(a: &SuffStats, b: &SuffStats) -> bool {
     let f = |x: f64, y: f64| (x - y).abs() <= 1e-9 * (1.0 + x.abs().max(y.abs()));
+    let b = &b.reshift(a.shifts());
     a.n == b.n
         && f(a.sum_x, b.sum_x)
         && f(a.sum_x2, b.sum_x2)

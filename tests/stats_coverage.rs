@@ -15,57 +15,9 @@ use liftlab::stats::moments::SuffStats;
 use liftlab::stats::sequential::{confidence_sequence, DEFAULT_TUNING};
 use liftlab::stats::Alternative;
 
-/// SplitMix64 (Steele, Lea & Flood 2014) with Box–Muller normals: small, seeded, no dependency.
-struct Rng {
-    state: u64,
-    spare: Option<f64>,
-}
-
-impl Rng {
-    fn new(seed: u64) -> Self {
-        Rng { state: seed, spare: None }
-    }
-    fn next_u64(&mut self) -> u64 {
-        self.state = self.state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    /// Uniform in (0, 1).
-    fn uniform(&mut self) -> f64 {
-        ((self.next_u64() >> 11) as f64 + 0.5) / (1u64 << 53) as f64
-    }
-    fn normal(&mut self) -> f64 {
-        if let Some(s) = self.spare.take() {
-            return s;
-        }
-        let (u, v) = (self.uniform(), self.uniform());
-        let r = (-2.0 * u.ln()).sqrt();
-        let t = 2.0 * std::f64::consts::PI * v;
-        self.spare = Some(r * t.sin());
-        r * t.cos()
-    }
-    fn bernoulli(&mut self, p: f64) -> f64 {
-        if self.uniform() < p {
-            1.0
-        } else {
-            0.0
-        }
-    }
-    /// Poisson by Knuth's product of uniforms (small λ).
-    fn poisson(&mut self, lambda: f64) -> f64 {
-        let l = (-lambda).exp();
-        let (mut k, mut p) = (0.0, 1.0);
-        loop {
-            p *= self.uniform();
-            if p <= l {
-                return k;
-            }
-            k += 1.0;
-        }
-    }
-}
+#[path = "common/rng.rs"]
+mod rng;
+use rng::Rng;
 
 /// A unit's (x, y, c, d) for one metric scenario.
 type Unit = fn(&mut Rng) -> (f64, f64, f64, f64);

@@ -297,7 +297,8 @@ def compare_arms(
     cuped: bool = False,
 ) -> dict[str, Any]:
     """Every arm against control (``arms[0]``) from sufficient statistics
-    (``{"n", "sum_x", "sum_x2", ...}``); returns the arms and effects as a dict."""
+    (``{"n", "sum_x", "sum_x2", ...}``, optionally shifted: with ``"shift_x": k`` the sums are of
+    ``x - k``, which keeps the variance of a large mean); returns the arms and effects as a dict."""
     opts = {"alpha": alpha, "alternative": alternative, "cuped": cuped}
     return json.loads(_core._compare_arms(json.dumps(list(arms)), kind, json.dumps(opts)))
 

@@ -11,6 +11,8 @@
 //!   the row (`nan_policy = "raise"`); outcome rows of units never exposed are ignored.
 //! - Capping at a quantile uses the pooled values of the exposed units (numpy's default linear
 //!   interpolation), then `min(value, cap)`; a ratio caps its numerator.
+//! - Sums are shifted by one value of the metric ([`metric_shift`]) so that a metric with a large
+//!   mean keeps its variance; the shift is in the cells (`shift_x`, ...).
 //!
 //! Speed: text columns arrive dictionary-coded ([`Codes`]); integer ids that are sorted (or
 //! identical in both tables) are joined without hashing.
@@ -476,7 +478,8 @@ fn metric_cols<'a>(m: &'a Metric, out: &'a Outcomes) -> Result<MetricCols<'a>> {
 /// The shape of the accumulated cells.
 struct Layout {
     nv: usize,
-    n_metrics: usize,
+    /// Each metric's shifts `[x, y, c, d]` ([`SuffStats`] sums are of `v − shift`).
+    shifts: Vec<[f64; 4]>,
     /// Codes per segment column, plus one slot for the missing value.
     seg_sizes: Vec<usize>,
     n_days: usize,
@@ -500,7 +503,7 @@ struct Partial {
 
 impl Partial {
     fn new(l: &Layout) -> Self {
-        let empty = || vec![vec![SuffStats::default(); l.nv]; l.n_metrics];
+        let empty = || l.shifts.iter().map(|&k| vec![SuffStats::with_shift(k); l.nv]).collect::<Vec<_>>();
         Partial {
             cells: empty(),
             exposures_n: vec![0; l.nv],
@@ -596,6 +599,27 @@ fn accumulate(ctx: &Ctx<'_>, layout: &Layout, range: std::ops::Range<usize>) -> 
         }
     }
     p
+}
+
+/// The shifts of a metric's sums: the first exposed unit's values that are all finite (capped),
+/// so that every sum is of values near the data and a large mean keeps its variance
+/// ([`crate::stats::moments`]). One shift per metric for every arm, segment and day, so cells
+/// merge by plain addition. Binary metrics keep 0 (0/1 values lose nothing and their sums stay
+/// the conversion counts), as do metrics with no finite value (the error comes later).
+fn metric_shift(m: &Metric, mc: &MetricCols<'_>, outcome_rows: &[u32]) -> [f64; 4] {
+    use crate::stats::effect::MetricKind;
+    if m.kind == MetricKind::Binary {
+        return [0.0; 4];
+    }
+    for &r in outcome_rows {
+        if r == NONE {
+            continue;
+        }
+        if let Ok(Some(v)) = mc.values(r) {
+            return v;
+        }
+    }
+    [0.0; 4]
 }
 
 /// Values a metric kind cannot take: a binary metric is 0 or 1, a ratio's denominators are
@@ -714,9 +738,11 @@ pub fn aggregate_experiment(
         kept.day.iter().map(|d| d.and_then(|d| day_list.binary_search(&d).ok()).map_or(NONE, |i| i as u32)).collect();
 
     // Accumulate in chunks on every core; the partial sums merge exactly like partitions.
+    let shifts: Vec<[f64; 4]> =
+        metrics.iter().zip(&cols).map(|(m, mc)| metric_shift(m, mc, &kept.outcome_row)).collect();
     let layout = Layout {
         nv,
-        n_metrics: metrics.len(),
+        shifts,
         seg_sizes: seg_cols.iter().map(|(_, c)| c.names.len() + 1).collect(),
         n_days: day_list.len(),
     };
@@ -760,7 +786,7 @@ pub fn aggregate_experiment(
     }
     // cumulative by day
     let mut timeline = Vec::with_capacity(day_list.len());
-    let mut running = vec![vec![SuffStats::default(); nv]; metrics.len()];
+    let mut running: Vec<Vec<SuffStats>> = layout.shifts.iter().map(|&k| vec![SuffStats::with_shift(k); nv]).collect();
     for (day, add) in day_list.iter().zip(day_cells) {
         for (rm, am) in running.iter_mut().zip(add) {
             for (r, a) in rm.iter_mut().zip(am) {

@@ -7,22 +7,48 @@
 //! count, the four sums and the ten sums of products. Adding two of them gives the statistics of
 //! the union of their units, so any engine (SQL, Spark, a loop over Parquet row groups) can compute
 //! them in pieces; the analysis runs on them alone.
+//!
+//! ## Shifted sums (numerical stability)
+//!
+//! Every sum is of the *shifted* values `v − k_v`, with one constant `k_v` per component
+//! (`shift_x`, `shift_y`, `shift_c`, `shift_d`; 0 by default, which is the plain sums). Raw sums of
+//! squares lose the variance to cancellation when the mean is large against the standard deviation:
+//! `Σx² − (Σx)²/n` at mean 1e8 and sd 10 keeps about 1 significant digit in f64. With `k` near the
+//! data (any one value of it, or a cheap first pass) the shifted sums hold small numbers and the
+//! covariance `(Σ(v_i−k_i)(v_j−k_j) − Σ(v_i−k_i)·Σ(v_j−k_j)/n) / (n − ddof)` is the same
+//! (covariances are translation invariant) without the cancellation: the "shifted data" algorithm of
+//! Chan, Golub & LeVeque (1983), "Algorithms for computing the sample variance: analysis and
+//! recommendations", *The American Statistician* 37(3), §3. Means are `k + Σ(v−k)/n`.
+//!
+//! Two statistics with different shifts merge by re-expressing one in the other's shift with the
+//! binomial identities (`δ = k_old − k_new`):
+//!
+//! ```text
+//! Σ(v − k_new)               = Σ(v − k_old) + n·δ_v
+//! Σ(v − k_new)(w − m_new)    = Σ(v − k_old)(w − m_old) + δ_w·Σ(v − k_old) + δ_v·Σ(w − m_old) + n·δ_v·δ_w
+//! ```
+//!
+//! which are exact in real arithmetic and, for shifts near the data, well conditioned in f64.
 
 use std::ops::{Add, AddAssign};
 
 use serde::{Deserialize, Serialize};
 
-/// Count, sums and sums of products of one arm's per-unit values.
+/// Count, shifted sums and shifted sums of products of one arm's per-unit values.
 ///
-/// Unused components stay 0. Field names read as `sum_x2 = Σ x²`, `sum_xy = Σ x·y`.
+/// Unused components stay 0. Field names read as `sum_x2 = Σ (x − shift_x)²`,
+/// `sum_xy = Σ (x − shift_x)(y − shift_y)`; with the default shifts of 0 they are the plain
+/// `Σ x²`, `Σ x·y`.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
 pub struct SuffStats {
     /// Number of units.
     pub n: u64,
+    /// `Σ (x − shift_x)`.
     #[serde(default)]
     pub sum_x: f64,
+    /// `Σ (x − shift_x)²`.
     #[serde(default)]
     pub sum_x2: f64,
     #[serde(default, skip_serializing_if = "is_zero")]
@@ -49,6 +75,20 @@ pub struct SuffStats {
     pub sum_yd: f64,
     #[serde(default, skip_serializing_if = "is_zero")]
     pub sum_cd: f64,
+    /// The constant subtracted from every `x` before it enters a sum (default 0: plain sums).
+    /// Any value near the data keeps the variance exact for large means, e.g. one unit's value
+    /// or a per-metric constant chosen by the warehouse query.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_x: f64,
+    /// The constant subtracted from every `y` (a ratio's denominator) before it enters a sum.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_y: f64,
+    /// The constant subtracted from every `c` (the CUPED covariate) before it enters a sum.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_c: f64,
+    /// The constant subtracted from every `d` (the covariate's denominator) before it enters a sum.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_d: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -62,18 +102,26 @@ pub const C: usize = 2;
 pub const D: usize = 3;
 
 impl SuffStats {
-    /// Statistics of a single metric value per unit (binary or mean metric).
+    /// Empty statistics whose sums will be of `v − shift[i]` for component `i`.
+    pub fn with_shift(shift: [f64; 4]) -> Self {
+        SuffStats { shift_x: shift[X], shift_y: shift[Y], shift_c: shift[C], shift_d: shift[D], ..Default::default() }
+    }
+
+    /// Statistics of a single metric value per unit (binary or mean metric), shifted by the
+    /// first finite value so that large means keep their variance.
     pub fn from_values(x: &[f64]) -> Self {
-        let mut s = SuffStats::default();
+        let k = x.iter().copied().find(|v| v.is_finite()).unwrap_or(0.0);
+        let mut s = SuffStats::with_shift([k, 0.0, 0.0, 0.0]);
         for &v in x {
-            s.push(v, 0.0, 0.0, 0.0);
+            s.push_x(v);
         }
         s
     }
 
-    /// Adds one unit.
+    /// Adds one unit (its values are shifted by the statistics' shifts).
     #[inline]
     pub fn push(&mut self, x: f64, y: f64, c: f64, d: f64) {
+        let (x, y, c, d) = (x - self.shift_x, y - self.shift_y, c - self.shift_c, d - self.shift_d);
         self.n += 1;
         self.sum_x += x;
         self.sum_x2 += x * x;
@@ -91,15 +139,32 @@ impl SuffStats {
         self.sum_cd += c * d;
     }
 
-    /// Adds one unit with only a value `x` (binary and mean metrics): the other sums stay 0.
+    /// Adds one unit with only a value `x` (binary and mean metrics): the other sums stay 0, so
+    /// the other shifts must be 0.
     #[inline]
     pub fn push_x(&mut self, x: f64) {
+        let x = x - self.shift_x;
         self.n += 1;
         self.sum_x += x;
         self.sum_x2 += x * x;
     }
 
-    /// `Σ v_i` for component `i` ([`X`], [`Y`], [`C`], [`D`]).
+    /// The shift of component `i`.
+    pub fn shift(&self, i: usize) -> f64 {
+        match i {
+            X => self.shift_x,
+            Y => self.shift_y,
+            C => self.shift_c,
+            _ => self.shift_d,
+        }
+    }
+
+    /// The four shifts `[x, y, c, d]`.
+    pub fn shifts(&self) -> [f64; 4] {
+        [self.shift_x, self.shift_y, self.shift_c, self.shift_d]
+    }
+
+    /// `Σ (v_i − shift_i)` for component `i` ([`X`], [`Y`], [`C`], [`D`]).
     pub fn sum(&self, i: usize) -> f64 {
         match i {
             X => self.sum_x,
@@ -109,7 +174,13 @@ impl SuffStats {
         }
     }
 
-    /// `Σ v_i·v_j`.
+    /// The plain `Σ v_i = Σ (v_i − shift_i) + n·shift_i` (for checks of a value's range, not for
+    /// variances: it can be large).
+    pub fn raw_sum(&self, i: usize) -> f64 {
+        self.sum(i) + self.n as f64 * self.shift(i)
+    }
+
+    /// `Σ (v_i − shift_i)(v_j − shift_j)`.
     pub fn sum_prod(&self, i: usize, j: usize) -> f64 {
         match (i.min(j), i.max(j)) {
             (X, X) => self.sum_x2,
@@ -125,13 +196,45 @@ impl SuffStats {
         }
     }
 
-    /// The mean of component `i`.
+    fn sum_prod_mut(&mut self, i: usize, j: usize) -> &mut f64 {
+        match (i.min(j), i.max(j)) {
+            (X, X) => &mut self.sum_x2,
+            (X, Y) => &mut self.sum_xy,
+            (X, C) => &mut self.sum_xc,
+            (X, D) => &mut self.sum_xd,
+            (Y, Y) => &mut self.sum_y2,
+            (Y, C) => &mut self.sum_yc,
+            (Y, D) => &mut self.sum_yd,
+            (C, C) => &mut self.sum_c2,
+            (C, D) => &mut self.sum_cd,
+            _ => &mut self.sum_d2,
+        }
+    }
+
+    fn sum_mut(&mut self, i: usize) -> &mut f64 {
+        match i {
+            X => &mut self.sum_x,
+            Y => &mut self.sum_y,
+            C => &mut self.sum_c,
+            _ => &mut self.sum_d,
+        }
+    }
+
+    /// The mean of component `i`: `shift_i + Σ (v_i − shift_i) / n`.
     pub fn mean(&self, i: usize) -> f64 {
-        self.sum(i) / self.n as f64
+        self.shift(i) + self.sum(i) / self.n as f64
+    }
+
+    /// `mean_i(self) − mean_i(other)`, computed as `(k_self − k_other) + (S_self/n_self −
+    /// S_other/n_other)` so that a small difference of two large means keeps its digits (the two
+    /// means rounded to f64 first would keep only `ulp(mean)` of it).
+    pub fn mean_diff(&self, other: &SuffStats, i: usize) -> f64 {
+        (self.shift(i) - other.shift(i)) + (self.sum(i) / self.n as f64 - other.sum(i) / other.n as f64)
     }
 
     /// The sample covariance of components `i` and `j` with `ddof` degrees of freedom removed
-    /// (`(Σ v_i v_j − Σv_i Σv_j / n) / (n − ddof)`); rounding below zero is clamped for variances.
+    /// (`(Σ a_i a_j − Σa_i Σa_j / n) / (n − ddof)` over the shifted values `a = v − shift`, which
+    /// equals the covariance of `v`); rounding below zero is clamped for variances.
     pub fn cov(&self, i: usize, j: usize, ddof: u64) -> f64 {
         let n = self.n as f64;
         let v = (self.sum_prod(i, j) - self.sum(i) * self.sum(j) / n) / (n - ddof as f64);
@@ -140,6 +243,34 @@ impl SuffStats {
         } else {
             v
         }
+    }
+
+    /// The same statistics re-expressed with sums of `v − shift[i]` (the binomial identities of
+    /// the module documentation). Components whose shift does not change are left untouched.
+    pub fn reshift(&self, shift: [f64; 4]) -> SuffStats {
+        let old = *self;
+        let mut s = *self;
+        let delta: [f64; 4] = std::array::from_fn(|i| old.shift(i) - shift[i]);
+        if delta == [0.0; 4] {
+            return s;
+        }
+        let n = self.n as f64;
+        for i in 0..4 {
+            for j in i..4 {
+                if delta[i] != 0.0 || delta[j] != 0.0 {
+                    *s.sum_prod_mut(i, j) =
+                        old.sum_prod(i, j) + delta[j] * old.sum(i) + delta[i] * old.sum(j) + n * delta[i] * delta[j];
+                }
+            }
+            if delta[i] != 0.0 {
+                *s.sum_mut(i) = old.sum(i) + n * delta[i];
+            }
+        }
+        s.shift_x = shift[X];
+        s.shift_y = shift[Y];
+        s.shift_c = shift[C];
+        s.shift_d = shift[D];
+        s
     }
 
     /// The names of the fields that hold a non-finite number, for error messages.
@@ -159,13 +290,25 @@ impl SuffStats {
             ("sum_xd", self.sum_xd),
             ("sum_yd", self.sum_yd),
             ("sum_cd", self.sum_cd),
+            ("shift_x", self.shift_x),
+            ("shift_y", self.shift_y),
+            ("shift_c", self.shift_c),
+            ("shift_d", self.shift_d),
         ];
         fields.iter().find(|(_, v)| !v.is_finite()).map(|(k, _)| *k)
     }
 }
 
 impl AddAssign for SuffStats {
+    /// Merges `o` into `self`. The result keeps `self`'s shifts, or `o`'s when `self` has no
+    /// units (so that summing from `SuffStats::default()` adopts the first non-empty operand's
+    /// shifts); the other operand is re-expressed with [`SuffStats::reshift`].
     fn add_assign(&mut self, o: Self) {
+        let target = if self.n == 0 && o.n > 0 { o.shifts() } else { self.shifts() };
+        if self.shifts() != target {
+            *self = self.reshift(target);
+        }
+        let o = if o.shifts() != target { o.reshift(target) } else { o };
         self.n += o.n;
         self.sum_x += o.sum_x;
         self.sum_x2 += o.sum_x2;
@@ -203,26 +346,73 @@ mod tests {
     use super::*;
     use proptest::prelude::*;
 
+    fn build(rows: &[(f64, f64, f64, f64)], shift: [f64; 4]) -> SuffStats {
+        let mut s = SuffStats::with_shift(shift);
+        for &(x, y, c, d) in rows {
+            s.push(x, y, c, d);
+        }
+        s
+    }
+
+    /// Statistics that describe the same units: equal counts, means and covariances (the
+    /// shift-free content), to `tol` relative.
+    fn same_units(a: &SuffStats, b: &SuffStats, tol: f64) -> std::result::Result<(), String> {
+        if a.n != b.n {
+            return Err(format!("n {} vs {}", a.n, b.n));
+        }
+        if a.n == 0 {
+            return Ok(());
+        }
+        for i in 0..4 {
+            let (p, q) = (a.mean(i), b.mean(i));
+            if (p - q).abs() > tol * (1.0 + p.abs()) {
+                return Err(format!("mean {i}: {p} vs {q}"));
+            }
+            for j in 0..4 {
+                let (p, q) = (a.cov(i, j, 0), b.cov(i, j, 0));
+                let scale = (a.cov(i, i, 0) * a.cov(j, j, 0)).sqrt();
+                if (p - q).abs() > tol * (1.0 + scale) {
+                    return Err(format!("cov {i}{j}: {p} vs {q}"));
+                }
+            }
+        }
+        Ok(())
+    }
+
     proptest! {
         /// Merging the statistics of two parts equals the statistics of the whole (up to
-        /// floating-point reassociation).
+        /// floating-point reassociation), whatever shifts each part was accumulated with.
         #[test]
         fn merge_is_union(rows in prop::collection::vec((-1e3f64..1e3, 0f64..50.0, -1e3f64..1e3, 0f64..50.0), 0..60),
-                          cut in 0usize..60) {
+                          cut in 0usize..60,
+                          k1 in prop::array::uniform4(-1e3f64..1e3),
+                          k2 in prop::array::uniform4(-1e3f64..1e3)) {
             let cut = cut.min(rows.len());
-            let build = |r: &[(f64, f64, f64, f64)]| {
-                let mut s = SuffStats::default();
-                for &(x, y, c, d) in r { s.push(x, y, c, d); }
-                s
-            };
-            let whole = build(&rows);
-            let merged = build(&rows[..cut]) + build(&rows[cut..]);
+            let whole = build(&rows, [0.0; 4]);
+            // plain sums merge by addition, as before shifts existed
+            let merged = build(&rows[..cut], [0.0; 4]) + build(&rows[cut..], [0.0; 4]);
             prop_assert_eq!(whole.n, merged.n);
             for i in 0..4 {
                 prop_assert!((whole.sum(i) - merged.sum(i)).abs() <= 1e-9 * (1.0 + whole.sum(i).abs()));
                 for j in 0..4 {
                     let (a, b) = (whole.sum_prod(i, j), merged.sum_prod(i, j));
                     prop_assert!((a - b).abs() <= 1e-9 * (1.0 + a.abs()));
+                }
+            }
+            // differently shifted parts: the result keeps the left operand's shifts (or the
+            // right's when the left is empty) and describes the same units
+            let left = build(&rows[..cut], k1);
+            let shifted = left + build(&rows[cut..], k2);
+            let kept = if cut == 0 && rows.len() > cut { k2 } else { k1 };
+            prop_assert_eq!(shifted.shifts(), kept);
+            prop_assert!(same_units(&whole, &shifted, 1e-9).is_ok(), "{:?}", same_units(&whole, &shifted, 1e-9));
+            // re-expressing in the plain shifts gives the plain sums back
+            let back = shifted.reshift([0.0; 4]);
+            for i in 0..4 {
+                prop_assert!((whole.sum(i) - back.sum(i)).abs() <= 1e-9 * (1.0 + whole.sum(i).abs()));
+                for j in 0..4 {
+                    let (a, b) = (whole.sum_prod(i, j), back.sum_prod(i, j));
+                    prop_assert!((a - b).abs() <= 1e-9 * (1.0 + a.abs()), "{} {} {} {}", i, j, a, b);
                 }
             }
         }
@@ -236,5 +426,39 @@ mod tests {
         assert!((s.cov(X, X, 1) - 4.571428571428571).abs() < 1e-12);
         assert!((s.cov(X, X, 0) - 4.0).abs() < 1e-12);
         assert_eq!(s.mean(X), 5.0);
+        assert_eq!(s.shift_x, 2.0);
+    }
+
+    /// The same numbers plus 1e12: numpy.var(np.array([2, 4, 4, 4, 5, 5, 7, 9]) + 1e12, ddof=1)
+    /// = 4.571428571428571 (every value is exact in f64, two-pass in numpy); plain sums of
+    /// squares give 0 or garbage here (1e24 has an ulp of 2^27).
+    #[test]
+    fn variance_with_a_large_offset() {
+        let v: Vec<f64> = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0].iter().map(|x| x + 1e12).collect();
+        let s = SuffStats::from_values(&v);
+        assert!((s.cov(X, X, 1) - 4.571428571428571).abs() < 1e-12, "{}", s.cov(X, X, 1));
+        assert_eq!(s.mean(X), 1e12 + 5.0);
+        let mut plain = SuffStats::default();
+        for &x in &v {
+            plain.push_x(x);
+        }
+        assert!((plain.cov(X, X, 1) - 4.571428571428571).abs() > 0.1, "plain sums kept the variance");
+        // the difference of two large means keeps its digits
+        let t = SuffStats::from_values(&v.iter().map(|x| x + 0.25).collect::<Vec<_>>());
+        assert_eq!(t.mean_diff(&s, X), 0.25);
+    }
+
+    /// A shift in the JSON is read, a zero shift is not written (old inputs read the same).
+    #[test]
+    fn shifts_in_json() {
+        let s: SuffStats = serde_json::from_str(r#"{"n": 2, "sum_x": 1.0, "sum_x2": 1.0}"#).unwrap();
+        assert_eq!(s.shifts(), [0.0; 4]);
+        assert!(!serde_json::to_string(&s).unwrap().contains("shift"));
+        let s: SuffStats =
+            serde_json::from_str(r#"{"n": 2, "sum_x": 1.0, "sum_x2": 1.0, "shift_x": 1e9, "shift_c": 3}"#).unwrap();
+        assert_eq!(s.mean(X), 1e9 + 0.5);
+        assert_eq!(s.shifts(), [1e9, 0.0, 3.0, 0.0]);
+        let back: SuffStats = serde_json::from_str(&serde_json::to_string(&s).unwrap()).unwrap();
+        assert_eq!(back, s);
     }
 }
