@@ -20,7 +20,7 @@ fn telesales() -> Spec {
 fn options(key: &str) -> CompileOptions {
     // one experiment with a date range, one without
     if key == "sms-reminder" {
-        CompileOptions { start: Some("2025-03-01".into()), end: Some("2025-05-31".into()) }
+        CompileOptions { start: Some("2025-03-01".into()), end: Some("2025-05-31".into()), base_dir: None }
     } else {
         CompileOptions::default()
     }
@@ -137,11 +137,12 @@ fn compile_errors_name_the_field_and_compile_nothing() {
     let spec = Spec::from_toml(&with_metric("name = \"m\"\nkind = \"count\"\nfact = \"orders\"")).unwrap();
     let e = compile_sql(&spec, "nope", Dialect::Duckdb, &CompileOptions::default()).unwrap_err();
     assert_eq!((e.code(), e.field()), ("not_found", Some("experiment")));
-    let bad_date = CompileOptions { start: Some("2025-13-01".into()), end: None };
+    let bad_date = CompileOptions { start: Some("2025-13-01".into()), ..Default::default() };
     assert_eq!(compile_sql(&spec, "e", Dialect::Duckdb, &bad_date).unwrap_err().field(), Some("start"));
-    let injected = CompileOptions { start: Some("2025-01-01' OR 1=1 --".into()), end: None };
+    let injected = CompileOptions { start: Some("2025-01-01' OR 1=1 --".into()), ..Default::default() };
     assert_eq!(compile_sql(&spec, "e", Dialect::Duckdb, &injected).unwrap_err().field(), Some("start"));
-    let backwards = CompileOptions { start: Some("2025-02-01".into()), end: Some("2025-01-01".into()) };
+    let backwards =
+        CompileOptions { start: Some("2025-02-01".into()), end: Some("2025-01-01".into()), ..Default::default() };
     assert_eq!(compile_sql(&spec, "e", Dialect::Duckdb, &backwards).unwrap_err().field(), Some("end"));
 
     // a file source: DuckDB and ClickHouse read it, PostgreSQL cannot
@@ -202,8 +203,8 @@ fn row(cells: &[(&str, Cell)]) -> (Vec<String>, Vec<Cell>) {
 }
 
 /// The engine's answer of a two-day, one-dimension experiment, read back: the day rows add up
-/// to the arms, the timeline is cumulative, dimension rows become segments, and shifted sums
-/// give the raw moments (Σx = S + n s, Σx² = P + 2 s S + n s²).
+/// to the arms, the timeline is cumulative, dimension rows become segments, and the shifted sums
+/// and shifts become the cells' own (mean = shift + Σ(x − shift)/n).
 #[test]
 fn an_engines_answer_becomes_experiment_data() {
     let toml = with_metric("name = \"revenue\"\nkind = \"sum\"\nfact = \"orders\"\ncolumn = \"amount\"").replace(
@@ -251,10 +252,12 @@ fn an_engines_answer_becomes_experiment_data() {
     let data = read_stats(&spec, "e", &table).unwrap();
     assert_eq!(data.exposures, vec![3, 3]);
     assert_eq!(data.multiple_exposures, 2);
+    // control 10, 12, 14: mean 12, variance 4; treatment 11, 15, 13: mean 13, variance 4
     let c = &data.metrics[0][0];
-    assert_eq!((c.n, c.sum_x, c.sum_x2), (3, 36.0, 440.0));
+    assert_eq!((c.n, c.shift_x, c.sum_x, c.sum_x2), (3, 12.5, -1.5, 8.75));
+    assert_eq!((c.mean(0), c.cov(0, 0, 1)), (12.0, 4.0));
     let tr = &data.metrics[0][1];
-    assert_eq!((tr.n, tr.sum_x, tr.sum_x2), (3, 39.0, 515.0));
+    assert_eq!((tr.n, tr.mean(0), tr.cov(0, 0, 1)), (3, 13.0, 4.0));
     assert_eq!(data.timeline.len(), 2);
     assert_eq!(data.timeline[0].1[0][0].n, 2);
     assert_eq!(data.timeline[1].1[0][0].n, 3);

@@ -13,9 +13,14 @@
 //!    window and filters (`CASE WHEN`), over the rows in the union of those windows;
 //! 6. `unit_values`: per person, every metric's components, 0 when there is no fact;
 //! 7. `caps` / `capped`: quantile caps computed over the kept persons, and caps applied;
-//! 8. `shifts` / `centered`: each component's mean over all persons, subtracted, so the sums of
-//!    squares and products keep their precision (a metric with mean 1e8 and standard deviation
-//!    10 would lose every digit of its variance in `Σx² − (Σx)²/n` otherwise);
+//! 8. `shifts` / `centered`: every component minus one of its values rounded to an integer (the
+//!    person with the smallest id: the in-memory aggregation's rule, "the first unit's values",
+//!    made deterministic), so the sums of squares and products keep their precision (a metric
+//!    with mean 1e8 and standard deviation 10 would lose every digit of its variance in
+//!    `Σx² − (Σx)²/n` otherwise). An integer shift keeps integer data exact: an arm whose values
+//!    are all 0 has a mean of exactly 0 (so its relative effect is reported undefined, not
+//!    1e15), a denominator that sums to 0 is exactly 0, counts stay whole. Binary values (0 or 1)
+//!    are not shifted;
 //! 9. the result: per (variant, day) and per (variant, dimension value) the count `n` and the
 //!    sums and sums of products of the centred components, with the shifts, the quantile caps
 //!    and the number of persons seen in several variants.
@@ -258,6 +263,20 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     let end_excl = end.map(|e| iso_date(e + 1));
     let start = start.map(iso_date);
     let facts = plan.facts();
+    if let Some(b) = &opt.base_dir {
+        if b.chars().any(char::is_control) {
+            return Err(Error::invalid("base_dir", "holds a control character"));
+        }
+    }
+    // relative file sources are read from `base_dir`
+    let src = |s: &Source| -> Relation {
+        match (s, &opt.base_dir) {
+            (Source::Path(p), Some(base)) if !p.starts_with('/') && !p.contains("://") && !base.is_empty() => {
+                Relation::Source(Source::Path(format!("{}/{p}", base.trim_end_matches('/'))))
+            }
+            _ => Relation::Source(s.clone()),
+        }
+    };
     check_source(&cat.exposures.source, d, "catalog.exposures.path".into())?;
     for &k in &facts {
         check_source(&cat.facts[k].source, d, format!("catalog.facts[{k}].path"))?;
@@ -274,7 +293,7 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     let ex = &cat.exposures;
 
     // 1. exposure rows
-    let mut s = Select::from(Relation::Source(ex.source.clone()), "x");
+    let mut s = Select::from(src(&ex.source), "x");
     s.item(Expr::col("x", &ex.unit_col), "unit_id");
     s.item(Expr::col("x", &ex.variant_col).cast(Ty::Text), "variant");
     s.item(Expr::col("x", &ex.time_col), "exposed_at");
@@ -368,18 +387,13 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
         let t = cat.id_types.iter().position(|x| *x == f.id_type).unwrap_or(0);
         let last = f.path.len() - 1;
         let h = |i: usize| format!("h{i}");
-        let mut s = Select::from(Relation::Source(cat.identities[f.path[last].identity].source.clone()), &h(last));
+        let mut s = Select::from(src(&cat.identities[f.path[last].identity].source), &h(last));
         s.distinct = true;
         s.item(Expr::col(&h(last), &f.path[last].to_col), "id");
         s.item(Expr::at("e", "unit_id"), "unit_id");
         for i in (0..last).rev() {
             let on = Expr::col(&h(i), &f.path[i].to_col).op("=", Expr::col(&h(i + 1), &f.path[i + 1].from_col));
-            s.join(
-                JoinKind::Inner,
-                Relation::Source(cat.identities[f.path[i].identity].source.clone()),
-                &h(i),
-                vec![on],
-            );
+            s.join(JoinKind::Inner, src(&cat.identities[f.path[i].identity].source), &h(i), vec![on]);
         }
         s.join(
             JoinKind::Inner,
@@ -399,7 +413,7 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     // 5. per person aggregates of each fact source
     for &k in &facts {
         let f = &cat.facts[k];
-        let mut s = Select::from(Relation::Source(f.source.clone()), "f");
+        let mut s = Select::from(src(&f.source), "f");
         s.item(Expr::at("e", "unit_id"), "unit_id");
         let time = Expr::col("f", &f.time_col);
         let exposed_at = || Expr::at("e", "exposed_at");
@@ -500,6 +514,7 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     let mut s = Select::from(Relation::Cte("exposed"), "e");
     let keys: Vec<String> =
         ["variant", "exposure_day"].iter().map(|c| c.to_string()).chain(dims.iter().cloned()).collect();
+    s.pass(Expr::at("e", "unit_id"));
     for c in &keys {
         s.pass(Expr::at("e", c.clone()));
     }
@@ -551,6 +566,7 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     let any_cap = plan.metrics.iter().any(|m| m.cap.is_some());
     let values = if any_cap {
         let mut s = Select::from(Relation::Cte("unit_values"), "v");
+        s.pass(Expr::at("v", "unit_id"));
         for c in &keys {
             s.pass(Expr::at("v", c.clone()));
         }
@@ -579,9 +595,11 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     } else {
         let mut s = Select::from(Relation::Cte(values), "v");
         for &(i, l) in &shifts {
-            s.item(Expr::call("AVG", vec![Expr::at("v", format!("m{i}_{l}"))]), format!("m{i}_shift_{l}"));
+            s.item(Expr::call("ROUND", vec![Expr::at("v", format!("m{i}_{l}"))]), format!("m{i}_shift_{l}"));
         }
-        ctes.push(("shifts".into(), "each component's mean: the sums below are of value - shift".into(), s));
+        s.order_by = vec![Expr::at("v", "unit_id")];
+        s.limit = Some(1);
+        ctes.push(("shifts".into(), "the shifts: the values of the person with the smallest id, rounded".into(), s));
         let mut s = Select::from(Relation::Cte(values), "v");
         for c in &keys {
             s.pass(Expr::at("v", c.clone()));

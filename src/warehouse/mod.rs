@@ -49,6 +49,8 @@ use crate::spec::Spec;
 
 /// The date range of an analysis: exposures from `start` (inclusive) to `end` (inclusive, the
 /// whole day), and facts before the end of `end`. Dates are `YYYY-MM-DD`; default: all.
+/// `base_dir` is the folder relative file sources (`path = "data/x.parquet"`) are read from,
+/// usually the spec file's folder; default: as written.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 #[serde(deny_unknown_fields)]
@@ -57,6 +59,8 @@ pub struct CompileOptions {
     pub start: Option<String>,
     #[serde(default)]
     pub end: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base_dir: Option<String>,
 }
 
 /// A compiled query.

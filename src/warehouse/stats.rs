@@ -184,30 +184,29 @@ impl Reader<'_> {
 }
 
 /// The statistics of `n` units from their shifted sums `S_k = Σ(v_k − s_k)`, sums of products
-/// `P_kl = Σ(v_k − s_k)(v_l − s_l)` and shifts `s_k` (components `x, y, c, d`).
+/// `P_kl = Σ(v_k − s_k)(v_l − s_l)` and shifts `s_k` (components `x, y, c, d`): exactly the fields
+/// of [`SuffStats`], whose sums are of the shifted values.
 fn suff_stats(n: u64, sums: [f64; 4], prods: [[f64; 4]; 4], shifts: [f64; 4]) -> SuffStats {
-    // Until SuffStats carries shifts, the raw sums: Σv_k = S_k + n s_k and
-    // Σv_k v_l = P_kl + s_l S_k + s_k S_l + n s_k s_l.
-    let nf = n as f64;
-    let raw = |k: usize| sums[k] + nf * shifts[k];
-    let prod =
-        |k: usize, l: usize| prods[k][l] + shifts[l] * sums[k] + shifts[k] * sums[l] + nf * shifts[k] * shifts[l];
     SuffStats {
         n,
-        sum_x: raw(0),
-        sum_x2: prod(0, 0),
-        sum_y: raw(1),
-        sum_y2: prod(1, 1),
-        sum_xy: prod(0, 1),
-        sum_c: raw(2),
-        sum_c2: prod(2, 2),
-        sum_xc: prod(0, 2),
-        sum_yc: prod(1, 2),
-        sum_d: raw(3),
-        sum_d2: prod(3, 3),
-        sum_xd: prod(0, 3),
-        sum_yd: prod(1, 3),
-        sum_cd: prod(2, 3),
+        sum_x: sums[0],
+        sum_x2: prods[0][0],
+        sum_y: sums[1],
+        sum_y2: prods[1][1],
+        sum_xy: prods[0][1],
+        sum_c: sums[2],
+        sum_c2: prods[2][2],
+        sum_xc: prods[0][2],
+        sum_yc: prods[1][2],
+        sum_d: sums[3],
+        sum_d2: prods[3][3],
+        sum_xd: prods[0][3],
+        sum_yd: prods[1][3],
+        sum_cd: prods[2][3],
+        shift_x: shifts[0],
+        shift_y: shifts[1],
+        shift_c: shifts[2],
+        shift_d: shifts[3],
     }
 }
 

@@ -157,6 +157,7 @@ facts_3 AS (
 -- per person: every metric's components, 0 without a matching fact
 unit_values AS (
   SELECT
+    e.unit_id,
     e.variant,
     e.exposure_day,
     e.dim0,
@@ -190,6 +191,7 @@ caps AS (
 -- values capped (a ratio's numerator)
 capped AS (
   SELECT
+    v.unit_id,
     v.variant,
     v.exposure_day,
     v.dim0,
@@ -211,22 +213,24 @@ capped AS (
   FROM unit_values AS v
   CROSS JOIN caps AS q
 ),
--- each component's mean: the sums below are of value - shift
+-- the shifts: the values of the person with the smallest id, rounded
 shifts AS (
   SELECT
-    AVG(v.m1_x) AS m1_shift_x,
-    AVG(v.m1_c) AS m1_shift_c,
-    AVG(v.m2_x) AS m2_shift_x,
-    AVG(v.m3_x) AS m3_shift_x,
-    AVG(v.m3_y) AS m3_shift_y,
-    AVG(v.m3_c) AS m3_shift_c,
-    AVG(v.m3_d) AS m3_shift_d,
-    AVG(v.m4_x) AS m4_shift_x,
-    AVG(v.m5_x) AS m5_shift_x,
-    AVG(v.m6_x) AS m6_shift_x,
-    AVG(v.m7_x) AS m7_shift_x,
-    AVG(v.m7_y) AS m7_shift_y
+    ROUND(v.m1_x) AS m1_shift_x,
+    ROUND(v.m1_c) AS m1_shift_c,
+    ROUND(v.m2_x) AS m2_shift_x,
+    ROUND(v.m3_x) AS m3_shift_x,
+    ROUND(v.m3_y) AS m3_shift_y,
+    ROUND(v.m3_c) AS m3_shift_c,
+    ROUND(v.m3_d) AS m3_shift_d,
+    ROUND(v.m4_x) AS m4_shift_x,
+    ROUND(v.m5_x) AS m5_shift_x,
+    ROUND(v.m6_x) AS m6_shift_x,
+    ROUND(v.m7_x) AS m7_shift_x,
+    ROUND(v.m7_y) AS m7_shift_y
   FROM capped AS v
+  ORDER BY v.unit_id
+  LIMIT 1
 ),
 -- values minus their shift
 centered AS (

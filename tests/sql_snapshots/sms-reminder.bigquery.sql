@@ -77,6 +77,7 @@ facts_4 AS (
 -- per person: every metric's components, 0 without a matching fact
 unit_values AS (
   SELECT
+    e.unit_id,
     e.variant,
     e.exposure_day,
     COALESCE(CAST(t0.m0_x AS FLOAT64), 0.0) AS m0_x,
@@ -97,6 +98,7 @@ caps AS (
 -- values capped (a ratio's numerator)
 capped AS (
   SELECT
+    v.unit_id,
     v.variant,
     v.exposure_day,
     v.m0_x AS m0_x,
@@ -106,13 +108,15 @@ capped AS (
   FROM unit_values AS v
   CROSS JOIN caps AS q
 ),
--- each component's mean: the sums below are of value - shift
+-- the shifts: the values of the person with the smallest id, rounded
 shifts AS (
   SELECT
-    AVG(v.m1_x) AS m1_shift_x,
-    AVG(v.m1_c) AS m1_shift_c,
-    AVG(v.m2_x) AS m2_shift_x
+    ROUND(v.m1_x) AS m1_shift_x,
+    ROUND(v.m1_c) AS m1_shift_c,
+    ROUND(v.m2_x) AS m2_shift_x
   FROM capped AS v
+  ORDER BY v.unit_id
+  LIMIT 1
 ),
 -- values minus their shift
 centered AS (
