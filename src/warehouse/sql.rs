@@ -202,9 +202,14 @@ impl Select {
         self.items.push((e, Some(alias.into())));
     }
 
-    /// A column passed through under its own name.
+    /// A column passed through under its own name (aliased: ClickHouse would name a bare `e.x`
+    /// `e.x`).
     pub(crate) fn pass(&mut self, e: Expr) {
-        self.items.push((e, None));
+        let alias = match &e {
+            Expr::Name(_, n) | Expr::Col(_, n) => Some(n.clone()),
+            _ => None,
+        };
+        self.items.push((e, alias));
     }
 
     pub(crate) fn join(&mut self, kind: JoinKind, rel: Relation, alias: &str, on: Vec<Expr>) {

@@ -28,11 +28,11 @@ exposure_rows AS (
 -- each person's exposures in time order
 ranked AS (
   SELECT
-    r.unit_id,
-    r.variant,
-    r.exposed_at,
-    r.dim0,
-    r.dim1,
+    r.unit_id AS unit_id,
+    r.variant AS variant,
+    r.exposed_at AS exposed_at,
+    r.dim0 AS dim0,
+    r.dim1 AS dim1,
     ROW_NUMBER() OVER (PARTITION BY r.unit_id ORDER BY r.exposed_at NULLS LAST, r.variant NULLS LAST, r.dim0 NULLS LAST, r.dim1 NULLS LAST) AS exposure_rank,
     MIN(r.variant) OVER (PARTITION BY r.unit_id) AS min_variant,
     MAX(r.variant) OVER (PARTITION BY r.unit_id) AS max_variant
@@ -41,11 +41,11 @@ ranked AS (
 -- one row per person: first exposure, and whether they saw several variants
 persons AS (
   SELECT
-    k.unit_id,
-    k.variant,
-    k.exposed_at,
-    k.dim0,
-    k.dim1,
+    k.unit_id AS unit_id,
+    k.variant AS variant,
+    k.exposed_at AS exposed_at,
+    k.dim0 AS dim0,
+    k.dim1 AS dim1,
     CASE WHEN k.min_variant = k.max_variant THEN 0 ELSE 1 END AS mixed
   FROM ranked AS k
   WHERE (k.exposure_rank = 1)
@@ -53,9 +53,9 @@ persons AS (
 -- persons exposed to one variant only
 exposed AS (
   SELECT
-    p.unit_id,
-    p.variant,
-    p.exposed_at,
+    p.unit_id AS unit_id,
+    p.variant AS variant,
+    p.exposed_at AS exposed_at,
     CAST(CAST(p.exposed_at AS DATE) AS VARCHAR) AS exposure_day,
     COALESCE(NULLIF(p.dim0, ''), '(missing)') AS dim0,
     COALESCE(NULLIF(p.dim1, ''), '(missing)') AS dim1
@@ -157,11 +157,11 @@ facts_3 AS (
 -- per person: every metric's components, 0 without a matching fact
 unit_values AS (
   SELECT
-    e.unit_id,
-    e.variant,
-    e.exposure_day,
-    e.dim0,
-    e.dim1,
+    e.unit_id AS unit_id,
+    e.variant AS variant,
+    e.exposure_day AS exposure_day,
+    e.dim0 AS dim0,
+    e.dim1 AS dim1,
     COALESCE(CAST(t0.m0_x AS DOUBLE), 0.0) AS m0_x,
     COALESCE(CAST(t0.m1_x AS DOUBLE), 0.0) AS m1_x,
     COALESCE(CAST(t0.m1_c AS DOUBLE), 0.0) AS m1_c,
@@ -191,11 +191,11 @@ caps AS (
 -- values capped (a ratio's numerator)
 capped AS (
   SELECT
-    v.unit_id,
-    v.variant,
-    v.exposure_day,
-    v.dim0,
-    v.dim1,
+    v.unit_id AS unit_id,
+    v.variant AS variant,
+    v.exposure_day AS exposure_day,
+    v.dim0 AS dim0,
+    v.dim1 AS dim1,
     v.m0_x AS m0_x,
     LEAST(v.m1_x, q.m1_cap) AS m1_x,
     v.m1_c AS m1_c,
@@ -235,10 +235,10 @@ shifts AS (
 -- values minus their shift
 centered AS (
   SELECT
-    v.variant,
-    v.exposure_day,
-    v.dim0,
-    v.dim1,
+    v.variant AS variant,
+    v.exposure_day AS exposure_day,
+    v.dim0 AS dim0,
+    v.dim1 AS dim1,
     v.m0_x AS m0_x,
     v.m1_x - s.m1_shift_x AS m1_x,
     v.m1_c - s.m1_shift_c AS m1_c,
@@ -257,10 +257,10 @@ centered AS (
   CROSS JOIN shifts AS s
 )
 SELECT
-  c.variant,
-  c.exposure_day,
-  c.dim0,
-  c.dim1,
+  c.variant AS variant,
+  c.exposure_day AS exposure_day,
+  c.dim0 AS dim0,
+  c.dim1 AS dim1,
   COUNT(*) AS n,
   SUM(c.m0_x) AS m0_sum_x,
   SUM(c.m0_x * c.m0_x) AS m0_sum_x2,

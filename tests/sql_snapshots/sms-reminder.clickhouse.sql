@@ -30,9 +30,9 @@ persons AS (
 -- persons exposed to one variant only
 exposed AS (
   SELECT
-    p.unit_id,
-    p.variant,
-    p.exposed_at,
+    p.unit_id AS unit_id,
+    p.variant AS variant,
+    p.exposed_at AS exposed_at,
     toString(toDate(p.exposed_at)) AS exposure_day
   FROM persons AS p
   WHERE (p.mixed = 0)
@@ -77,9 +77,9 @@ facts_4 AS (
 -- per person: every metric's components, 0 without a matching fact
 unit_values AS (
   SELECT
-    e.unit_id,
-    e.variant,
-    e.exposure_day,
+    e.unit_id AS unit_id,
+    e.variant AS variant,
+    e.exposure_day AS exposure_day,
     COALESCE(CAST(t0.m0_x AS Nullable(Float64)), 0.0) AS m0_x,
     COALESCE(CAST(t0.m1_x AS Nullable(Float64)), 0.0) AS m1_x,
     COALESCE(CAST(t0.m1_c AS Nullable(Float64)), 0.0) AS m1_c,
@@ -97,9 +97,9 @@ caps AS (
 -- values capped (a ratio's numerator)
 capped AS (
   SELECT
-    v.unit_id,
-    v.variant,
-    v.exposure_day,
+    v.unit_id AS unit_id,
+    v.variant AS variant,
+    v.exposure_day AS exposure_day,
     v.m0_x AS m0_x,
     LEAST(v.m1_x, q.m1_cap) AS m1_x,
     v.m1_c AS m1_c,
@@ -120,8 +120,8 @@ shifts AS (
 -- values minus their shift
 centered AS (
   SELECT
-    v.variant,
-    v.exposure_day,
+    v.variant AS variant,
+    v.exposure_day AS exposure_day,
     v.m0_x AS m0_x,
     v.m1_x - s.m1_shift_x AS m1_x,
     v.m1_c - s.m1_shift_c AS m1_c,
@@ -130,8 +130,8 @@ centered AS (
   CROSS JOIN shifts AS s
 )
 SELECT
-  c.variant,
-  c.exposure_day,
+  c.variant AS variant,
+  c.exposure_day AS exposure_day,
   COUNT(*) AS n,
   SUM(c.m0_x) AS m0_sum_x,
   SUM(c.m0_x * c.m0_x) AS m0_sum_x2,
