@@ -459,7 +459,7 @@ fn source(table: &Option<String>, sql: &Option<String>, path: &Option<String>) -
             if q.len() > MAX_SQL_LEN {
                 return Err(Error::invalid("sql", format!("is longer than {MAX_SQL_LEN} characters")));
             }
-            let head = q.trim_start().split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
+            let head = q.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
             if head != "select" && head != "with" {
                 return Err(Error::invalid("sql", "must be one SELECT (or WITH ... SELECT) statement"));
             }

@@ -167,8 +167,9 @@ fn check_source(s: &Source, d: Dialect, field: String) -> Result<()> {
 fn date(s: &Option<String>, field: &str) -> Result<Option<i64>> {
     s.as_ref()
         .map(|v| {
+            // a real calendar date, written in full (2025-02-30 is refused, not moved to March)
             parse_iso_day(v)
-                .filter(|_| v.len() == 10)
+                .filter(|&d| iso_date(d) == *v)
                 .ok_or_else(|| Error::invalid(field, format!("'{}' is not a date YYYY-MM-DD", v.escape_debug())))
         })
         .transpose()

@@ -7,11 +7,13 @@ deviation 10 keeps its standard error.
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from pathlib import Path
 
 import duckdb
+import liftlab
 import numpy as np
 import pandas as pd
 import pytest
@@ -19,10 +21,8 @@ import sqlglot
 from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from warehouse_cases import SPEC, events, reference
-
-import liftlab
 from liftlab.exceptions import InvalidInputError, NotFoundError
+from warehouse_cases import SPEC, events, reference
 
 SNAPSHOTS = ROOT / "tests" / "sql_snapshots"
 
@@ -217,3 +217,25 @@ metrics = [{ name = "balance", kind = "sum", fact = "orders", column = "amount" 
     exact = math.sqrt(c.var(ddof=1) / len(c) + t.var(ddof=1) / len(t))
     assert abs(eff["std_err"] / exact - 1) < 0.01, (eff["std_err"], exact)
     assert abs(eff["abs_effect"] - (t.mean() - c.mean())) < 1e-3
+
+
+def test_the_cli_and_the_service_give_the_same_query_and_report(tmp_path, liftlab_bin, service):
+    """`liftlab sql | duckdb > stats.{json,csv,parquet}` then `liftlab analyze --stats`: the report
+    the Python door gives; `POST /v1/sql` returns the query `liftlab.compile_sql` does."""
+    import subprocess
+
+    tables = events(7, n_persons=200)
+    (tmp_path / "spec.toml").write_text(SPEC)
+    sql = subprocess.run([liftlab_bin, "sql", "--spec", "spec.toml", "--experiment", "e"], cwd=tmp_path,
+                         capture_output=True, text=True, check=True).stdout
+    assert sql == liftlab.compile_sql(SPEC, "e")
+    status, body = service.call("POST", "/v1/sql", {"spec": SPEC, "experiment": "e", "dialect": "clickhouse"})
+    assert status == 200 and body["sql"] == liftlab.compile_sql(SPEC, "e", dialect="clickhouse")
+    want = liftlab.analyze_warehouse(SPEC, "e", tables=tables).to_dict()
+    con = duck(tables)
+    for fmt in ("json", "csv", "parquet"):
+        con.execute(f"COPY ({sql}) TO '{tmp_path / ('stats.' + fmt)}' (FORMAT {fmt})")
+        subprocess.run([liftlab_bin, "analyze", "--spec", "spec.toml", "--experiment", "e", "--stats", f"stats.{fmt}",
+                        "-o", f"report_{fmt}.json"], cwd=tmp_path, check=True, capture_output=True)
+        got = json.loads((tmp_path / f"report_{fmt}.json").read_text())
+        assert_same(got, want, fmt)

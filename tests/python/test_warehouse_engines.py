@@ -12,6 +12,7 @@ import tempfile
 from pathlib import Path
 
 import chdb
+import liftlab
 import numpy as np
 import pandas as pd
 import psycopg
@@ -22,8 +23,6 @@ from pg_cluster import Cluster
 from psycopg import sql
 from test_warehouse import assert_same, reference_report
 from warehouse_cases import SPEC, events
-
-import liftlab
 
 
 def _py(v):

@@ -14,11 +14,15 @@ report must equal.
 from __future__ import annotations
 
 import math
-import tomllib
 from typing import Any
 
 import numpy as np
 import pandas as pd
+
+try:
+    import tomllib
+except ImportError:  # Python < 3.11: `make engines` installs tomli
+    import tomli as tomllib
 
 DAY = pd.Timedelta(days=1)
 BASE = pd.Timestamp("2025-03-01 08:00:00")
@@ -213,7 +217,7 @@ def events(seed: int, n_persons: int | None = None, one_arm: bool = False) -> di
     leads = pd.DataFrame(lead_rows, columns=["lead_id", "phone"])
 
     bind_rows = []
-    for i, p in enumerate(phones):
+    for p in phones:
         for _ in range(int(rng.integers(0, 3))):
             u = f"u{int(rng.integers(0, max(1, len(phones))))}"  # shared unionids: many-to-many
             bind_rows.append((p, u))

@@ -5,6 +5,7 @@ mod assign;
 mod forecast;
 mod meta;
 mod page;
+mod sql;
 mod stats;
 
 use super::ApiRouter;
@@ -17,6 +18,7 @@ pub(super) fn read_routes() -> ApiRouter {
         .merge(assign::read_routes())
         .merge(stats::read_routes())
         .merge(analysis::read_routes())
+        .merge(sql::read_routes())
         .merge(forecast::read_routes())
         .merge(page::routes())
 }
