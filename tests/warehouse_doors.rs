@@ -48,6 +48,20 @@ fn liftlab_sql_prints_the_snapshot() {
     assert_eq!(o.status.code(), Some(0));
     assert!(std::fs::read_to_string(d.path().join("q.sql")).unwrap().contains("(duckdb)"));
 
+    // a bad catalogue: one line naming the field, nothing printed on stdout
+    let bad = std::fs::read_to_string(snapshots().join("telesales.toml"))
+        .unwrap()
+        .replace("table = \"sales.orders\"", "table = \"sales.orders\\\"; DROP TABLE x; --\"");
+    std::fs::write(d.path().join("bad.toml"), bad).unwrap();
+    let o = liftlab(&["sql", "--spec", "bad.toml", "--experiment", "call-script"], d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(
+        text(&o.stderr).starts_with("error: invalid_input: bad.toml.catalog.facts[0].table: "),
+        "{}",
+        text(&o.stderr)
+    );
+    assert_eq!(text(&o.stderr).lines().count(), 1);
+    assert!(o.stdout.is_empty());
     for (args, line) in [
         (
             vec!["sql", "--spec", spec, "--experiment", "call-script", "--dialect", "mysql"],

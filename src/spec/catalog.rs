@@ -202,6 +202,17 @@ pub enum Agg {
 }
 
 impl Agg {
+    /// The name as written in the spec.
+    pub fn name(self) -> &'static str {
+        match self {
+            Agg::Sum => "sum",
+            Agg::Count => "count",
+            Agg::CountDistinct => "count_distinct",
+            Agg::Max => "max",
+            Agg::Any => "any",
+        }
+    }
+
     fn needs_column(self) -> bool {
         matches!(self, Agg::Sum | Agg::CountDistinct | Agg::Max)
     }
@@ -342,12 +353,21 @@ pub struct FactSource {
     pub columns: Vec<String>,
 }
 
-/// A validated row filter; the value is a string, number or boolean (a list for `in`).
+/// A filter value: text, a whole or a finite number, or a boolean.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Literal {
+    Text(String),
+    Int(i64),
+    Num(f64),
+    Bool(bool),
+}
+
+/// A validated row filter (one value; a list for `in` and `not_in`; none for the null tests).
 #[derive(Clone, Debug, PartialEq)]
 pub struct RowFilter {
     pub column: String,
     pub op: FilterOp,
-    pub values: Vec<Value>,
+    pub values: Vec<Literal>,
 }
 
 /// A validated per-person aggregation.
@@ -500,14 +520,15 @@ fn days_to_seconds(d: f64, field: &str) -> Result<i64> {
     Ok((d * 86_400.0).round() as i64)
 }
 
-fn scalar(v: &Value, field: &str) -> Result<Value> {
+fn scalar(v: &Value, field: &str) -> Result<Literal> {
     match v {
         Value::String(s) => {
             check_text(s, field)?;
-            Ok(v.clone())
+            Ok(Literal::Text(s.clone()))
         }
-        Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Ok(v.clone()),
-        Value::Bool(_) => Ok(v.clone()),
+        Value::Number(n) if n.as_i64().is_some() => Ok(Literal::Int(n.as_i64().unwrap_or_default())),
+        Value::Number(n) if n.as_f64().is_some_and(f64::is_finite) => Ok(Literal::Num(n.as_f64().unwrap_or_default())),
+        Value::Bool(b) => Ok(Literal::Bool(*b)),
         other => Err(Error::invalid(field, format!("{other} is not a string, a finite number or a boolean"))),
     }
 }
@@ -561,9 +582,9 @@ fn validate_agg(
     let idx = find_fact(facts, fact, "fact")?;
     let f = &facts[idx];
     let column = match (agg.needs_column(), column) {
-        (true, None) => return Err(Error::invalid("column", format!("`{}` needs a column", agg_name(agg)))),
+        (true, None) => return Err(Error::invalid("column", format!("`{}` needs a column", agg.name()))),
         (false, Some(_)) => {
-            return Err(Error::invalid("column", format!("`{}` reads no column; remove it", agg_name(agg))))
+            return Err(Error::invalid("column", format!("`{}` reads no column; remove it", agg.name())))
         }
         (true, Some(c)) => {
             check_name(c, "column")?;
@@ -584,16 +605,6 @@ fn validate_agg(
         .map(|(i, r)| validate_filter(r, f).map_err(|e| e.within(&format!("filters[{i}]"))))
         .collect::<Result<_>>()?;
     Ok(FactAgg { fact: idx, agg, column, filters })
-}
-
-fn agg_name(a: Agg) -> &'static str {
-    match a {
-        Agg::Sum => "sum",
-        Agg::Count => "count",
-        Agg::CountDistinct => "count_distinct",
-        Agg::Max => "max",
-        Agg::Any => "any",
-    }
 }
 
 /// Shortest identity path from `from` to `to` over the identity tables (breadth first).

@@ -33,7 +33,7 @@ use super::sql::{Expr, GroupBy, JoinKind, Query, Relation, Select};
 use super::{CompileOptions, CompiledQuery};
 use crate::error::{Error, Result};
 use crate::report::aggregate::{iso_date, parse_iso_day};
-use crate::spec::catalog::{Agg, Catalog, FactAgg, FactKind, FactMetric, FilterOp, RowFilter, Source};
+use crate::spec::catalog::{Agg, Catalog, FactAgg, FactKind, FactMetric, FilterOp, Literal, RowFilter, Source};
 use crate::spec::{CapSpec, Spec};
 
 /// The components of a metric, in `x, y, c, d` order: letter, aggregate, over the lookback.
@@ -175,16 +175,12 @@ fn date(s: &Option<String>, field: &str) -> Result<Option<i64>> {
         .transpose()
 }
 
-fn value_lit(v: &serde_json::Value) -> Expr {
+fn value_lit(v: &Literal) -> Expr {
     match v {
-        serde_json::Value::String(s) => Expr::Str(s.clone()),
-        serde_json::Value::Bool(b) => Expr::Bool(*b),
-        serde_json::Value::Number(n) => match n.as_i64() {
-            Some(i) => Expr::Int(i),
-            None => Expr::Num(n.as_f64().unwrap_or(0.0)),
-        },
-        // validated at load: only strings, finite numbers and booleans
-        _ => Expr::Bool(false),
+        Literal::Text(s) => Expr::Str(s.clone()),
+        Literal::Int(i) => Expr::Int(*i),
+        Literal::Num(x) => Expr::Num(*x),
+        Literal::Bool(b) => Expr::Bool(*b),
     }
 }
 
@@ -219,8 +215,8 @@ fn describe(m: &FactMetric, catalog: &Catalog) -> String {
         let what = match (a.agg, &a.column) {
             (Agg::Any, _) => format!("any row of {fact}"),
             (Agg::Count, _) => format!("rows of {fact}"),
-            (agg, Some(c)) => format!("{} of {fact}.{c}", format!("{agg:?}").to_lowercase()),
-            (agg, None) => format!("{agg:?} of {fact}"),
+            (agg, Some(c)) => format!("{} of {fact}.{c}", agg.name()),
+            (agg, None) => format!("{} of {fact}", agg.name()),
         };
         if a.filters.is_empty() {
             what

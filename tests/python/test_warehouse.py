@@ -239,3 +239,27 @@ def test_the_cli_and_the_service_give_the_same_query_and_report(tmp_path, liftla
                         "-o", f"report_{fmt}.json"], cwd=tmp_path, check=True, capture_output=True)
         got = json.loads((tmp_path / f"report_{fmt}.json").read_text())
         assert_same(got, want, fmt)
+
+
+def test_the_readme_warehouse_tour_runs(tmp_path, liftlab_bin):
+    """README's "### Warehouse" block: the example data, `liftlab sql`, DuckDB, `liftlab analyze
+    --stats`, `liftlab check`, from a clean folder."""
+    import os
+    import shutil
+    import subprocess
+    import sys
+
+    text = (ROOT / "README.md").read_text()
+    section = re.search(r"### Warehouse\n(.*?)(?=\n## |\n### |\Z)", text, flags=re.S).group(1)
+    (script,) = re.findall(r"```sh\n(.*?)```", section, flags=re.S)
+    (tmp_path / "examples" / "warehouse").mkdir(parents=True)
+    for f in ("make_data.py", "spec.toml"):
+        shutil.copy(ROOT / "examples" / "warehouse" / f, tmp_path / "examples" / "warehouse")
+    path = f"{Path(liftlab_bin).parent}:{Path(sys.executable).parent}:{os.environ['PATH']}"
+    r = subprocess.run(["bash", "-euo", "pipefail", "-c", script], cwd=tmp_path, env=dict(os.environ, PATH=path),
+                       capture_output=True, text=True, timeout=300)
+    assert r.returncode == 0, f"{r.stdout}\n{r.stderr}"
+    assert "-- liftlab: sufficient statistics of experiment call-script (duckdb)" in r.stdout
+    assert "call-script: ship short-script" in r.stderr and "call-script: passed" in r.stdout
+    report = json.loads((tmp_path / "report.json").read_text())
+    assert report["data"]["multiple_exposures"] > 0 and len(report["timeline"]) > 30

@@ -4,7 +4,7 @@
 -- m2 = connected_calls_7d: rows of calls (filtered), days [0, 7)
 -- m3 = order_value: sum of orders.amount (filtered) / rows of orders (filtered), days [0, 30), CUPED over the 60 days before
 -- m4 = wechat_replies_7d: rows of wechat (filtered), days [0, 7)
--- m5 = app_active_days_14d: countdistinct of app.event_date (filtered), days [0, 14), capped at 14
+-- m5 = app_active_days_14d: count_distinct of app.event_date (filtered), days [0, 14), capped at 14
 -- m6 = largest_order_30d: max of orders.amount (filtered), days [0, 30)
 -- m7 = revenue_per_call: sum of orders.amount / rows of calls (filtered), days [1, 30)
 -- m8 = refunded_30d: any row of orders (filtered), days [0, 30)
