@@ -6,7 +6,8 @@
 //! 2. `persons`: one row per person: first exposure time (and, with dimensions, the attributes of
 //!    that first exposure), and whether they saw more than one variant (`ranked` numbers a
 //!    person's exposures when dimensions need the first one's attributes);
-//! 3. `exposed`: the persons kept (one variant), with the exposure day; `multiple`: how many not;
+//! 3. `exposed`: the persons kept (one variant), with the exposure day (a date, written as
+//!    `YYYY-MM-DD` text in the answer); `multiple`: how many not;
 //! 4. `ids_<k>`: for a fact keyed by another id type, its ids mapped to persons through the
 //!    identity tables, distinct (so a fact row reaches a person once);
 //! 5. `facts_<k>`: per person, every aggregate that reads fact source `k`, each with its own
@@ -361,7 +362,7 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     for c in ["unit_id", "variant", "exposed_at"] {
         s.pass(Expr::at("p", c));
     }
-    s.item(Expr::DateText(Box::new(Expr::at("p", "exposed_at"))), "exposure_day");
+    s.item(Expr::Date(Box::new(Expr::at("p", "exposed_at"))), "exposure_day");
     for c in &dims {
         let v = Expr::call("NULLIF", vec![Expr::at("p", c.clone()), Expr::Str(String::new())]);
         s.item(Expr::call("COALESCE", vec![v, Expr::Str("(missing)".into())]), c.clone());
@@ -614,7 +615,12 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
     // 9. sufficient statistics per (variant, day) and per (variant, dimension value)
     let mut s = Select::from(Relation::Cte(centered), "c");
     for c in &keys {
-        s.pass(Expr::at("c", c.clone()));
+        if c == "exposure_day" {
+            // grouped as a date, written as text once per row of the answer
+            s.item(Expr::at("c", c.clone()).cast(Ty::Text), c.clone());
+        } else {
+            s.pass(Expr::at("c", c.clone()));
+        }
     }
     s.item(Expr::CountStar, "n");
     for (i, m) in plan.metrics.iter().enumerate() {

@@ -138,11 +138,11 @@ impl Dialect {
         }
     }
 
-    /// The calendar date of a time as `YYYY-MM-DD` text.
-    pub(crate) fn date_text(self, expr: &str) -> String {
+    /// The calendar date of a time.
+    pub(crate) fn date(self, expr: &str) -> String {
         match self {
-            Dialect::Clickhouse => format!("toString(toDate({expr}))"),
-            _ => format!("CAST(CAST({expr} AS DATE) AS {})", self.ty(Ty::Text)),
+            Dialect::Clickhouse => format!("toDate({expr})"),
+            _ => format!("CAST({expr} AS DATE)"),
         }
     }
 

@@ -31,7 +31,8 @@ pub(crate) enum Expr {
     CountStar,
     Cast(Box<Expr>, Ty),
     AddSeconds(Box<Expr>, i64),
-    DateText(Box<Expr>),
+    /// The calendar date of a time.
+    Date(Box<Expr>),
     /// Midnight of a validated `YYYY-MM-DD` date.
     Midnight(String),
     /// The exact quantile aggregate.
@@ -102,7 +103,7 @@ impl Expr {
             Expr::CountStar => "COUNT(*)".to_string(),
             Expr::Cast(x, t) => format!("CAST({} AS {})", x.render(d), d.ty(*t)),
             Expr::AddSeconds(x, s) => d.add_seconds(&x.render(d), *s),
-            Expr::DateText(x) => d.date_text(&x.render(d)),
+            Expr::Date(x) => d.date(&x.render(d)),
             Expr::Midnight(date) => d.midnight(date),
             Expr::Quantile(x, q) => d.quantile(&x.render(d), *q).unwrap_or_else(|| d.quantile_window(&x.render(d), *q)),
             Expr::QuantileWindow(x, q) => d.quantile_window(&x.render(d), *q),

@@ -56,7 +56,7 @@ exposed AS (
     p.unit_id AS unit_id,
     p.variant AS variant,
     p.exposed_at AS exposed_at,
-    CAST(CAST(p.exposed_at AS DATE) AS STRING) AS exposure_day,
+    CAST(p.exposed_at AS DATE) AS exposure_day,
     COALESCE(NULLIF(p.dim0, ''), '(missing)') AS dim0,
     COALESCE(NULLIF(p.dim1, ''), '(missing)') AS dim1
   FROM persons AS p
@@ -259,7 +259,7 @@ centered AS (
 )
 SELECT
   c.variant AS variant,
-  c.exposure_day AS exposure_day,
+  CAST(c.exposure_day AS STRING) AS exposure_day,
   c.dim0 AS dim0,
   c.dim1 AS dim1,
   COUNT(*) AS n,

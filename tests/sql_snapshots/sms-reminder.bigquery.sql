@@ -33,7 +33,7 @@ exposed AS (
     p.unit_id AS unit_id,
     p.variant AS variant,
     p.exposed_at AS exposed_at,
-    CAST(CAST(p.exposed_at AS DATE) AS STRING) AS exposure_day
+    CAST(p.exposed_at AS DATE) AS exposure_day
   FROM persons AS p
   WHERE (p.mixed = 0)
 ),
@@ -132,7 +132,7 @@ centered AS (
 )
 SELECT
   c.variant AS variant,
-  c.exposure_day AS exposure_day,
+  CAST(c.exposure_day AS STRING) AS exposure_day,
   COUNT(*) AS n,
   SUM(c.m0_x) AS m0_sum_x,
   SUM(c.m0_x * c.m0_x) AS m0_sum_x2,
