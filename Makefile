@@ -25,10 +25,11 @@ test-rust: ## Rust unit, integration, property and doc tests
 cli: ## Build the liftlab binary used by the Python-side tests
 	cargo build --bin liftlab
 
-$(VENV)/.ready: pyproject.toml
+$(VENV)/.ready: pyproject.toml Makefile
 	$(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install -q --upgrade pip
-	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels scikit-learn
+	$(PY) -m pip install -q "maturin>=1.9.4,<2" polars numpy pandas scipy pytest hypothesis nbclient nbformat ipykernel ruff selenium statsmodels scikit-learn \
+	  "growthbook==4.0.0" "scikit-uplift==0.5.1" "schemathesis>=4.3,<5"
 	touch $@
 
 venv: $(VENV)/.ready ## Create .venv with the Python tools

@@ -9,6 +9,7 @@
 //! | `InsufficientData` | `insufficient_data`  | `InsufficientDataError`       | 422  | 2        |
 //! | `NotFound`         | `not_found`          | `NotFoundError`               | 404  | 2        |
 //! | `Io`               | `io_error`           | `LiftlabIOError`              | 500  | 2        |
+//! | `Cancelled`        | `cancelled`          | `LiftlabError`                | 503  | 3        |
 //! | `Internal`         | `internal`           | `LiftlabError`                | 500  | 3        |
 //!
 //! The HTTP adapter adds `malformed_request` (400), `unauthorized` (401) and `payload_too_large`
@@ -40,6 +41,10 @@ pub enum Error {
     /// A file could not be read or written (adapters only; the core does no I/O).
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
+    /// Work stopped before it finished because its [`crate::interrupt::Interrupt`] was raised:
+    /// the client left, or the service's deadline for one request passed.
+    #[error("cancelled: {0}")]
+    Cancelled(String),
     /// A bug or an environment failure; never caused by user input.
     #[error("internal error: {0}")]
     Internal(String),
@@ -79,6 +84,7 @@ impl Error {
             Error::InsufficientData { .. } => "insufficient_data",
             Error::NotFound { .. } => "not_found",
             Error::Io { .. } => "io_error",
+            Error::Cancelled(_) => "cancelled",
             Error::Internal(_) => "internal",
         }
     }
@@ -91,14 +97,14 @@ impl Error {
             | Error::InsufficientData { field, .. }
             | Error::NotFound { field, .. } => Some(field),
             Error::Io { path, .. } => Some(path),
-            Error::Internal(_) => None,
+            Error::Cancelled(_) | Error::Internal(_) => None,
         }
     }
 
     /// The exit code of the command-line face for this error.
     pub fn exit_code(&self) -> i32 {
         match self {
-            Error::Internal(_) => 3,
+            Error::Internal(_) | Error::Cancelled(_) => 3,
             _ => 2,
         }
     }

@@ -32,6 +32,8 @@
 pub mod assign;
 pub mod error;
 pub mod forecast;
+pub mod interrupt;
+pub mod limits;
 pub mod report;
 pub mod spec;
 pub mod stats;

@@ -2,6 +2,10 @@
 //! GrowthBook Python SDK by `tests/fixtures/make_assign_cases.py`) through three doors: the Rust
 //! API, HTTP (in-process) and the CLI binary. `tests/python/test_assign.py` runs the same file
 //! through Python, so the four doors cannot drift apart.
+//!
+//! A case's `unit_id` may be a JSON number (a numeric id, hashed as JavaScript prints it; the
+//! `unit_id_text` section lists that text for numbers a DataFrame can hold): each door takes the
+//! number as its users would give it (a JSON number over HTTP, a cell of a CSV file at the CLI).
 
 mod common;
 
@@ -26,6 +30,11 @@ fn list<'a>(c: &'a Value, k: &str) -> &'a Vec<Value> {
 
 fn ranges(v: &Value) -> Vec<(f64, f64)> {
     v.as_array().unwrap().iter().map(|r| (r[0].as_f64().unwrap(), r[1].as_f64().unwrap())).collect()
+}
+
+/// The unit id a case's `unit_id` stands for (a number as JavaScript prints it).
+fn unit_id_text(v: &Value) -> String {
+    assign::unit_id_from_json(v, "unit_id").unwrap_or_else(|e| panic!("{v}: {e}"))
 }
 
 fn expected_map(assignments: &[assign::Assignment]) -> Value {
@@ -91,8 +100,14 @@ fn rust_door() {
     for x in list(&c, "assign") {
         let spec = Spec::from_json(&x["spec"]).unwrap_or_else(|e| panic!("{}: {e}", x["name"]));
         let attrs = (!x["attributes"].is_null()).then_some(&x["attributes"]);
-        let got = assign::assign_unit(&spec, x["unit_id"].as_str().unwrap(), attrs).unwrap();
+        if let Some(text) = x.get("unit_id_text") {
+            assert_eq!(json!(unit_id_text(&x["unit_id"])), *text, "{}", x["name"]);
+        }
+        let got = assign::assign_unit(&spec, &unit_id_text(&x["unit_id"]), attrs).unwrap();
         assert_eq!(expected_map(&got), x["expected"], "{}", x["name"]);
+    }
+    for x in list(&c, "unit_id_text") {
+        assert_eq!(json!(unit_id_text(&x["value"])), x["expected"], "{x}");
     }
     for x in list(&c, "errors") {
         let e = Spec::from_json(&x["spec"]).expect_err(x["name"].as_str().unwrap());
@@ -167,6 +182,7 @@ async fn http_door() {
         )
         .await;
         assert_eq!(s, 200, "{}: {v}", x["name"]);
+        assert_eq!(v["unit_id"], json!(unit_id_text(&x["unit_id"])), "{}", x["name"]);
         let got: Vec<assign::Assignment> = serde_json::from_value(v["assignments"].clone()).unwrap();
         assert_eq!(expected_map(&got), x["expected"], "{}", x["name"]);
         let attrs = if x["attributes"].is_null() { Value::Null } else { json!([x["attributes"]]) };
@@ -177,13 +193,30 @@ async fn http_door() {
         for (i, k) in b["experiment"].as_array().unwrap().iter().enumerate() {
             let want = &x["expected"][k.as_str().unwrap()];
             assert_eq!(
-                (&b["variant"][i], &b["reason"][i]),
-                (&want["variant"], &want["reason"]),
+                (&b["variant"][i], &b["reason"][i], &b["unit_id"][i]),
+                (&want["variant"], &want["reason"], &json!(unit_id_text(&x["unit_id"]))),
                 "{} (batch)",
                 x["name"]
             );
         }
     }
+    let spec = json!({"experiments": [{"key": "e", "variants": ["control", "treatment"]}]});
+    let numbers: Vec<Value> = list(&c, "unit_id_text").iter().map(|x| x["value"].clone()).collect();
+    let (s, b) = post(&app, "/v1/assign/batch", json!({"ids": numbers, "spec": spec})).await;
+    assert_eq!(s, 200, "{b}");
+    for (x, got) in list(&c, "unit_id_text").iter().zip(b["unit_id"].as_array().unwrap()) {
+        assert_eq!(got, &x["expected"], "{x}");
+    }
+    for (body, field) in [
+        (json!({"unit_id": true, "spec": spec}), "unit_id"),
+        (json!({"unit_id": null, "spec": spec}), "unit_id"),
+        (json!({"unit_id": [1], "spec": spec}), "unit_id"),
+    ] {
+        let (s, v) = post(&app, "/v1/assign", body).await;
+        assert_eq!((s, v["error"]["field"].as_str()), (422, Some(field)), "{v}");
+    }
+    let (s, v) = post(&app, "/v1/assign/batch", json!({"ids": ["a", 2, false], "spec": spec})).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (422, Some("ids[2]")), "{v}");
     for x in list(&c, "errors") {
         let (s, v) = post(&app, "/v1/assign", json!({"unit_id": "u", "spec": x["spec"]})).await;
         assert!(s == 422 || s == 404, "{}: {s}", x["name"]);
@@ -271,7 +304,11 @@ fn cli_door() {
         let spec = Spec::from_json(&x["spec"]).unwrap();
         std::fs::write(d.path().join(format!("s{i}.toml")), spec.to_toml().unwrap()).unwrap();
         let mut header = vec!["id".to_string()];
-        let mut row = vec![x["unit_id"].as_str().unwrap().to_string()];
+        // a numeric id as a CSV writer prints the number (`47593751.0`)
+        let mut row = vec![match &x["unit_id"] {
+            Value::String(s) => s.clone(),
+            other => other.to_string(),
+        }];
         if let Some(a) = x["attributes"].as_object() {
             for (k, v) in a {
                 if k == "id" || v.is_object() || v.is_array() || v.is_null() {
@@ -299,10 +336,30 @@ fn cli_door() {
         for line in out.lines().skip(1) {
             let f: Vec<&str> = line.split(',').collect();
             let want = &x["expected"][f[1]];
+            assert_eq!(f[0], unit_id_text(&x["unit_id"]), "{}", x["name"]);
             assert_eq!(f[2], want["variant"].as_str().unwrap_or(""), "{}", x["name"]);
             assert_eq!(f[3], want["reason"].as_str().unwrap(), "{}", x["name"]);
         }
     }
+    // A column of numbers, as a CSV writer prints them (and `NaN` / an empty cell for a missing
+    // one, an error naming the row): the unit ids JavaScript prints.
+    let numbers: Vec<String> = list(&c, "unit_id_text").iter().map(|x| x["value"].to_string()).collect();
+    std::fs::write(
+        d.path().join("s-num.toml"),
+        "[[experiments]]\nkey = \"e\"\nvariants = [\"control\", \"treatment\"]\n",
+    )
+    .unwrap();
+    std::fs::write(d.path().join("u-num.csv"), format!("id\n{}\n", numbers.join("\n"))).unwrap();
+    let (code, _, err) = cli(&["assign", "--spec", "s-num.toml", "--units", "u-num.csv", "-o", "o-num.csv"], d.path());
+    assert_eq!(code, 0, "{err}");
+    let out = std::fs::read_to_string(d.path().join("o-num.csv")).unwrap();
+    let got: Vec<&str> = out.lines().skip(1).map(|l| l.split(',').next().unwrap()).collect();
+    let want: Vec<&str> = list(&c, "unit_id_text").iter().map(|x| x["expected"].as_str().unwrap()).collect();
+    assert_eq!(got, want);
+    std::fs::write(d.path().join("u-nan.csv"), "id\n47593751.0\nNaN\n12.0\n").unwrap();
+    let (code, _, err) = cli(&["assign", "--spec", "s-num.toml", "--units", "u-nan.csv", "-o", "o-nan.csv"], d.path());
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("ids[1]"), "{err}");
     for (i, x) in list(&c, "errors").iter().enumerate() {
         let p = d.path().join(format!("e{i}.json"));
         std::fs::write(&p, x["spec"].to_string()).unwrap();

@@ -170,7 +170,8 @@ plan = { max_days = 28 }
     )
     .unwrap();
     assert_eq!(plan.sample_size, direct);
-    assert_eq!((direct.n_control, direct.n_per_variant), (26_624, 13_312));
+    // the Wald test's plan (issue 13, item 6; the pooled variance asked for 26,624 + 13,312)
+    assert_eq!((direct.n_control, direct.n_per_variant), (27_013, 13_507));
 
     let bad = |text: &str, field: &str| {
         let e = liftlab::spec::Spec::from_toml(text).unwrap_err();

@@ -2,14 +2,14 @@
 //! report), calibration; and durability against the real binary: 50 concurrent clients lose
 //! nothing, and a `kill -9` during writes loses no acknowledged forecast.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod common;
+
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
+use common::service::Server;
 use http_body_util::BodyExt;
 use liftlab::server::{AppState, ServerConfig};
 use serde_json::{json, Value};
@@ -241,82 +241,12 @@ async fn outcomes_reconcile_and_calibrate() {
 
 // ---- the real binary ----------------------------------------------------------------------
 
-fn free_port() -> u16 {
-    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+fn start(db: &Path) -> Server {
+    Server::start(db, &["--token", TOKEN], &[])
 }
 
-struct Server {
-    child: Child,
-    port: u16,
-}
-
-impl Server {
-    fn start(db: &Path, port: u16) -> Server {
-        let child = Command::new(env!("CARGO_BIN_EXE_liftlab"))
-            .args([
-                "serve",
-                "--bind",
-                &format!("127.0.0.1:{port}"),
-                "--database",
-                db.to_str().unwrap(),
-                "--token",
-                TOKEN,
-            ])
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::null())
-            .stderr(Stdio::null())
-            .spawn()
-            .unwrap();
-        let s = Server { child, port };
-        let t0 = Instant::now();
-        while !matches!(http(port, "GET", "/healthz", None), Ok((200, _))) {
-            assert!(t0.elapsed() < Duration::from_secs(30), "service did not start");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-        s
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// A minimal HTTP/1.1 client (one request per connection), so the test needs no client crate.
 fn http(port: u16, method: &str, path: &str, body: Option<&Value>) -> std::io::Result<(u16, Value)> {
-    let mut s = TcpStream::connect(("127.0.0.1", port))?;
-    s.set_read_timeout(Some(Duration::from_secs(30)))?;
-    let body = body.map(Value::to_string).unwrap_or_default();
-    write!(
-        s,
-        "{method} {path} HTTP/1.1\r\nHost: 127.0.0.1\r\nAuthorization: Bearer {TOKEN}\r\n\
-         Content-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
-        body.len()
-    )?;
-    let mut out = Vec::new();
-    s.read_to_end(&mut out)?;
-    let text = String::from_utf8_lossy(&out);
-    let (head, rest) = text.split_once("\r\n\r\n").ok_or_else(|| std::io::Error::other("no header end"))?;
-    let status: u16 =
-        head.split(' ').nth(1).and_then(|c| c.parse().ok()).ok_or_else(|| std::io::Error::other("no status"))?;
-    let body =
-        if head.to_ascii_lowercase().contains("transfer-encoding: chunked") { dechunk(rest) } else { rest.to_string() };
-    Ok((status, serde_json::from_str(&body).unwrap_or(Value::Null)))
-}
-
-fn dechunk(mut s: &str) -> String {
-    let mut out = String::new();
-    while let Some((size, rest)) = s.split_once("\r\n") {
-        let n = usize::from_str_radix(size.trim(), 16).unwrap_or(0);
-        if n == 0 || rest.len() < n {
-            break;
-        }
-        out.push_str(&rest[..n]);
-        s = rest[n..].trim_start_matches("\r\n");
-    }
-    out
+    common::service::http(port, method, path, body, &[("Authorization", &format!("Bearer {TOKEN}"))])
 }
 
 fn all_titles(port: u16) -> std::collections::BTreeMap<i64, String> {
@@ -343,7 +273,7 @@ fn all_titles(port: u16) -> std::collections::BTreeMap<i64, String> {
 #[test]
 fn fifty_concurrent_clients_lose_nothing() {
     let dir = tempfile::tempdir().unwrap();
-    let server = Server::start(&dir.path().join("ledger.db"), free_port());
+    let server = start(&dir.path().join("ledger.db"));
     let port = server.port;
     let acked: Vec<(i64, String)> = std::thread::scope(|scope| {
         let handles: Vec<_> = (0..50)
@@ -372,54 +302,59 @@ fn fifty_concurrent_clients_lose_nothing() {
     }
 }
 
+/// Eight writers save forecasts while the service is killed with SIGKILL, three times over: every
+/// save that was acknowledged is in the ledger after each restart.
 #[test]
 fn kill_9_during_writes_loses_no_acknowledged_forecast() {
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("ledger.db");
-    let port = free_port();
-    let mut server = Server::start(&db, port);
-    let stop = std::sync::atomic::AtomicBool::new(false);
-    let acked: Vec<(i64, String)> = std::thread::scope(|scope| {
-        let handles: Vec<_> = (0..8)
-            .map(|c| {
-                let stop = &stop;
-                scope.spawn(move || {
-                    let mut mine = Vec::new();
-                    for i in 0.. {
-                        if stop.load(std::sync::atomic::Ordering::Relaxed) {
-                            break;
+    let mut acked: Vec<(i64, String)> = Vec::new();
+    for round in 0..3 {
+        let mut server = start(&db);
+        let port = server.port;
+        let stop = std::sync::atomic::AtomicBool::new(false);
+        let this_round: Vec<(i64, String)> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|c| {
+                    let stop = &stop;
+                    scope.spawn(move || {
+                        let mut mine = Vec::new();
+                        for i in 0.. {
+                            if stop.load(std::sync::atomic::Ordering::Relaxed) {
+                                break;
+                            }
+                            let title = format!("round {round} writer {c} save {i}");
+                            match http(port, "POST", "/v1/forecasts", Some(&save_body(&title, "crm", "ana", 2000))) {
+                                Ok((201, v)) => mine.push((v["id"].as_i64().unwrap(), title)),
+                                // the server is gone: what was not acknowledged may be lost
+                                _ => break,
+                            }
                         }
-                        let title = format!("writer {c} save {i}");
-                        match http(port, "POST", "/v1/forecasts", Some(&save_body(&title, "crm", "ana", 2000))) {
-                            Ok((201, v)) => mine.push((v["id"].as_i64().unwrap(), title)),
-                            // the server is gone: what was not acknowledged may be lost
-                            _ => break,
-                        }
-                    }
-                    mine
+                        mine
+                    })
                 })
-            })
-            .collect();
-        // let writes run, then SIGKILL the server in the middle of them
-        let t0 = Instant::now();
-        while t0.elapsed() < Duration::from_secs(20) {
-            std::thread::sleep(Duration::from_millis(100));
-            if t0.elapsed() > Duration::from_millis(1500) {
-                break;
-            }
+                .collect();
+            // let writes run, then SIGKILL the server in the middle of them
+            std::thread::sleep(Duration::from_millis(1500));
+            server.child.kill().unwrap(); // SIGKILL on Unix
+            server.child.wait().unwrap();
+            stop.store(true, std::sync::atomic::Ordering::Relaxed);
+            handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
+        });
+        assert!(this_round.len() >= 10, "too few writes before kill {round} to test anything: {}", this_round.len());
+        acked.extend(this_round);
+        let restarted = start(&db);
+        let stored = all_titles(restarted.port);
+        for (id, title) in &acked {
+            assert_eq!(
+                stored.get(id),
+                Some(title),
+                "acknowledged forecast {id} lost after kill -9 number {}",
+                round + 1
+            );
         }
-        server.child.kill().unwrap(); // SIGKILL on Unix
-        server.child.wait().unwrap();
-        stop.store(true, std::sync::atomic::Ordering::Relaxed);
-        handles.into_iter().flat_map(|h| h.join().unwrap()).collect()
-    });
-    assert!(acked.len() >= 10, "too few writes before the kill to test anything: {}", acked.len());
-    let restarted = Server::start(&db, free_port());
-    let stored = all_titles(restarted.port);
-    for (id, title) in &acked {
-        assert_eq!(stored.get(id), Some(title), "acknowledged forecast {id} lost after kill -9");
+        println!("kill -9 number {}: {} acknowledged saves so far, {} stored", round + 1, acked.len(), stored.len());
     }
-    println!("kill -9: {} acknowledged saves, {} stored after restart", acked.len(), stored.len());
 }
 
 /// A repeated request is answered from the cache with the same numbers; a different seed is not.

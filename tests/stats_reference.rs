@@ -132,6 +132,7 @@ fn run_arms(case: &Value, datasets: &Value, ck: &mut Checker) {
         alpha: case["alpha"].as_f64().expect("alpha"),
         alternative: alternative(&case["alternative"]),
         cuped: case["cuped"].as_bool().expect("cuped"),
+        ..Default::default()
     };
     let r = match compare_arms(&arms, kind, &options) {
         Ok(r) => r,

@@ -139,3 +139,58 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
     }
     assert!(!d.path().join("bad.csv").exists());
 }
+
+/// Issue 13, item 10 at the CLI: the issue's case (an SMS of cost 0.3 and gain 0.12 under a
+/// budget of 0.5, hidden from the greedy's hull by the same unit's call) is sent, and `--value`
+/// takes a value per channel. By hand, value sms 5 / call 30: u0 gains sms 0.5, call 15; u1 sms
+/// 0.25, call 12; u2 sms −0.75, call 3; at most 4 spent (call 3, sms 1): u0 call + u1 sms = 15.25
+/// beats u0 sms + u1 sms (0.75) and any call with nothing else.
+#[test]
+fn item10_affordable_contacts_are_sent_and_values_may_differ_by_channel() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("one.csv"), "id,sms,call\nu0,0.42,3.0\n").unwrap();
+    let args = ["uplift", "plan", "--scored", "one.csv", "--uplift-cols", "sms,call", "--cost", "sms=0.3,call=1"];
+    let mut one = args.to_vec();
+    one.extend_from_slice(&["--value", "1", "--max-spend", "0.5", "-o", "contacts.csv"]);
+    let o = liftlab(&one, d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(same(&summary(d.path()), &[("u0", "sms", 0.12)]), "{:?}", summary(d.path()));
+
+    std::fs::write(d.path().join("scored.csv"), SCORED).unwrap();
+    let with_value = |value: &str, extra: &[&str]| {
+        let mut args = vec!["uplift", "plan", "--scored", "scored.csv", "--uplift-cols", "sms,call"];
+        args.extend_from_slice(&["--cost", "sms=1,call=3", "--id-col", "id", "-o", "contacts.csv", "--value", value]);
+        args.extend_from_slice(extra);
+        liftlab(&args, d.path())
+    };
+    let o = with_value("sms=5,call=30", &["--max-spend", "4"]);
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(same(&summary(d.path()), &[("u0", "call", 15.0), ("u1", "sms", 0.25)]), "{:?}", summary(d.path()));
+    assert!(stdout(&o).contains("expected net gain: 15.25"), "{}", stdout(&o));
+    for (value, want) in [("sms=5", "--value: no value for channel 'call'"), ("sms=5,call=0", "--value")] {
+        let o = with_value(value, &[]);
+        assert_eq!(o.status.code(), Some(2), "{value}");
+        assert!(stderr(&o).contains(want), "{value}: {}", stderr(&o));
+    }
+}
+
+/// Issue 13, item 11: no `-0.00` in the printed totals (an empty sum of floats is −0.0; a plan
+/// with no contact printed `spend: -0.00`); a `NaN` cell (as polars writes a float NaN) is a
+/// missing uplift, named like an empty cell.
+#[test]
+fn item11_totals_never_print_negative_zero_and_nan_cells_are_missing() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("scored.csv"), "id,sms,call\nu0,0.01,0.02\nu1,-0.3,0.05\n").unwrap();
+    let o = plan(&[], d.path());
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let out = stdout(&o);
+    assert!(out.contains("contacts: 0 of 2 units"), "{out}");
+    assert!(out.contains("spend: 0.00") && out.contains("expected net gain: 0.00"), "{out}");
+    assert!(!out.contains("-0"), "{out}");
+    std::fs::write(d.path().join("nan.csv"), "id,sms,call\nu0,0.3,0.6\nu1,NaN,0.5\n").unwrap();
+    let mut args: Vec<&str> = vec!["uplift", "plan", "--scored", "nan.csv", "--uplift-cols", "sms,call"];
+    args.extend_from_slice(&["--cost", "sms=1,call=3", "--value", "10", "-o", "c.csv"]);
+    let o = liftlab(&args, d.path());
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("sms[1]: missing uplift"), "{}", stderr(&o));
+}

@@ -295,11 +295,14 @@ def compare_arms(
     alpha: float = 0.05,
     alternative: str = "two-sided",
     cuped: bool = False,
+    relative_interval: str = "delta",
 ) -> dict[str, Any]:
     """Every arm against control (``arms[0]``) from sufficient statistics
     (``{"n", "sum_x", "sum_x2", ...}``, optionally shifted: with ``"shift_x": k`` the sums are of
-    ``x - k``, which keeps the variance of a large mean); returns the arms and effects as a dict."""
-    opts = {"alpha": alpha, "alternative": alternative, "cuped": cuped}
+    ``x - k``, which keeps the variance of a large mean); returns the arms and effects as a dict.
+    With ``"sum_x3"`` a mean metric is checked for skewness; ``relative_interval="log"`` (with
+    ``"sum_lx"``, ``"sum_lx2"``: sums of ln x) gives the ratio of geometric means."""
+    opts = {"alpha": alpha, "alternative": alternative, "cuped": cuped, "relative_interval": relative_interval}
     return json.loads(_core._compare_arms(json.dumps(list(arms)), kind, json.dumps(opts)))
 
 
@@ -320,7 +323,8 @@ def bayes_effect(
 def confidence_sequence(
     estimate: float, std_err: float, n_total: float, *, alpha: float = 0.05, tuning: float = 5000.0
 ) -> dict[str, Any]:
-    """The always-valid interval and p-value of an estimate after ``n_total`` units."""
+    """The always-valid interval and p-value of an estimate after ``n_total`` units (the units of
+    the two arms compared, as the analysis counts them)."""
     return json.loads(_core._confidence_sequence(estimate, std_err, n_total, alpha, tuning))
 
 
@@ -376,11 +380,14 @@ def sample_size(
     sequential: str | None = None,
     tuning: float = 5000.0,
     looks: int = 1,
+    proportion_test: str = "wald",
 ) -> dict[str, Any]:
-    """Units per arm to detect an effect: R's power.prop.test formula for rates, statsmodels'
-    NormalIndPower for means; unequal splits, several variants, CUPED and sequential designs.
+    """Units per arm to detect an effect; unequal splits, several variants, CUPED and sequential
+    designs. Rates are planned for the test the analysis runs (``proportion_test="wald"``, the
+    unpooled z-test) or for a pooled z-test (``"pooled"``: R's power.prop.test formula); means
+    as statsmodels' NormalIndPower.
 
-    >>> round(sample_size(rate=0.5, abs_effect=0.25, power=0.9)["n_control_exact"], 1)
+    >>> round(sample_size(rate=0.5, abs_effect=0.25, power=0.9, proportion_test="pooled")["n_control_exact"], 1)
     76.7
     """
     opts = _design(
@@ -393,6 +400,7 @@ def sample_size(
         sequential=sequential,
         tuning=tuning,
         looks=looks,
+        proportion_test=proportion_test,
     )
     return json.loads(
         _core._power("sample_size", _baseline(rate, mean, std_dev), opts, _effect(abs_effect, rel_effect), None)
@@ -415,11 +423,14 @@ def power(
     sequential: str | None = None,
     tuning: float = 5000.0,
     looks: int = 1,
+    proportion_test: str = "wald",
 ) -> float:
     """The power to detect an effect with ``n_control`` units in control (``ratio * n_control``
     per variant); the same formulas and options as :func:`sample_size`.
 
-    >>> round(power(n_control=50, rate=0.5, abs_effect=0.25), 4)  # R power.prop.test(n=50, p1=.5, p2=.75): 0.7401659
+    R's ``power.prop.test(n=50, p1=.5, p2=.75)`` gives 0.7401659:
+
+    >>> round(power(n_control=50, rate=0.5, abs_effect=0.25, proportion_test="pooled"), 4)
     0.7402
     """
     opts = _design(
@@ -432,6 +443,7 @@ def power(
         sequential=sequential,
         tuning=tuning,
         looks=looks,
+        proportion_test=proportion_test,
     )
     effect = _effect(abs_effect, rel_effect)
     return float(json.loads(_core._power("power", _baseline(rate, mean, std_dev), opts, effect, float(n_control))))
@@ -452,6 +464,7 @@ def minimum_detectable_effect(
     sequential: str | None = None,
     tuning: float = 5000.0,
     looks: int = 1,
+    proportion_test: str = "wald",
 ) -> dict[str, Any]:
     """The smallest effect detected with ``power`` at ``n_control`` units in control (absolute
     and relative to the baseline)."""
@@ -465,5 +478,6 @@ def minimum_detectable_effect(
         sequential=sequential,
         tuning=tuning,
         looks=looks,
+        proportion_test=proportion_test,
     )
     return json.loads(_core._power("mde", _baseline(rate, mean, std_dev), opts, None, float(n_control)))

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import json
+import numbers
 import os
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Union
 
+import numpy as np
 import polars as pl
 
 from liftlab import _core
@@ -45,12 +47,39 @@ def load_spec(spec: SpecLike) -> Spec:
     raise InvalidInputError(f"spec: expected a Spec, a path, TOML text or a dict, got {type(spec).__name__}")
 
 
+def _json_default(o: Any) -> Any:
+    """numpy scalars as the JSON numbers and booleans they are (so a float32 4217.0 hashes as
+    "4217", as GrowthBook hashes numbers); anything else as its text."""
+    if isinstance(o, np.bool_):
+        return bool(o)
+    if isinstance(o, numbers.Integral):
+        return int(o)
+    if isinstance(o, numbers.Real):
+        x = float(o)
+        return None if x != x else x
+    return str(o)
+
+
 def _attributes_json(attributes: Any) -> str | None:
     if attributes is None:
         return None
     if isinstance(attributes, Mapping):
-        return json.dumps(attributes, default=str)
+        return json.dumps(attributes, default=_json_default)
     raise InvalidInputError(f"attributes: expected a dict, got {type(attributes).__name__}")
+
+
+def _unit_id(unit_id: Any, field: str = "unit_id") -> str:
+    """A unit id as text: a string as it is, a number as JavaScript prints it (``47593751.0`` ->
+    ``"47593751"``), as GrowthBook's SDKs hash numbers."""
+    if isinstance(unit_id, str):
+        return unit_id
+    if isinstance(unit_id, (bool, np.bool_)):
+        raise InvalidInputError(f"{field}: {unit_id!r} is not a unit id (use a string or a number)")
+    if isinstance(unit_id, numbers.Real):
+        return _core._unit_id_of_number(unit_id, field)
+    if unit_id is None:
+        raise InvalidInputError(f"{field}: id is null")
+    raise InvalidInputError(f"{field}: expected a string or a number, got {type(unit_id).__name__}")
 
 
 def assign(
@@ -63,18 +92,50 @@ def assign(
 
     Returns one :class:`Assignment` per experiment: a variant, or the reason the unit is not
     enrolled (``excluded``, ``in_holdout``, ``not_eligible``, ``outside_coverage``, ...).
+    ``unit_id`` is a string or a number; a number is hashed as JavaScript prints it
+    (``47593751.0`` as ``"47593751"``), as GrowthBook's SDKs do.
 
     >>> spec = load_spec('[[experiments]]\\nkey = "a"\\nvariants = ["control", "treatment"]')
     >>> [a.variant for a in assign(spec, "user-1")]
     ['control']
     """
-    if not isinstance(unit_id, str):
-        raise InvalidInputError(f"unit_id: expected a string, got {type(unit_id).__name__}")
-    return _core._assign(load_spec(spec), unit_id, _attributes_json(attributes), experiment)
+    return _core._assign(load_spec(spec), _unit_id(unit_id), _attributes_json(attributes), experiment)
+
+
+#: Integers up to 2^53 print the same in JavaScript; above, they are rounded to a double first.
+_EXACT_INT = 2**53
+
+
+def _ids_elementwise(values: Iterable[Any]) -> pl.Series:
+    """Mixed Python objects (a list, an object array): each a string or a number, never null."""
+    out = []
+    for i, v in enumerate(values):
+        if v is None or (isinstance(v, float) and v != v):
+            raise InvalidInputError(f"ids[{i}]: id is null")
+        out.append(_unit_id(v, f"ids[{i}]"))
+    return pl.Series("id", out, dtype=pl.String)
+
+
+def _numeric_ids(ids: pl.Series) -> pl.Series:
+    """A numeric Series as the ids JavaScript prints (``47593751.0`` -> ``"47593751"``)."""
+    if ids.null_count():
+        raise InvalidInputError(f"ids[{ids.is_null().arg_true()[0]}]: id is null")
+    if ids.dtype.is_integer():
+        if ids.len() == 0 or ids.abs().max() <= _EXACT_INT:  # type: ignore[operator]
+            return ids.cast(pl.String)
+        ids = ids.cast(pl.Float64)
+    values = np.ascontiguousarray(ids.cast(pl.Float64).to_numpy(), dtype="float64")
+    return pl.Series("id", _core._unit_ids_of_floats(values), dtype=pl.String)
 
 
 def _to_id_frame(ids: Any) -> pl.DataFrame:
-    """Any column of ids (polars/pandas Series, numpy array, list) as a one-column polars frame of text."""
+    """Any column of ids (polars/pandas Series, numpy array, list) as a one-column polars frame of
+    text. Numbers become the text JavaScript prints (GrowthBook hashes them so); booleans, nulls
+    and NaN are errors naming the row."""
+    if ids is None:
+        raise InvalidInputError("ids: is None; pass a list, array or Series of unit ids")
+    if isinstance(ids, (str, bytes)):
+        raise InvalidInputError(f"ids: is a single string ({ids[:40]!r}), not a list of ids; pass [{ids[:40]!r}] for one unit")
     if isinstance(ids, pl.DataFrame):
         if ids.width != 1:
             raise SchemaError("ids: pass a single column (a Series), not a frame with several columns")
@@ -85,15 +146,30 @@ def _to_id_frame(ids: Any) -> pl.DataFrame:
             missing = ids.isna().to_numpy().nonzero()[0]
             if len(missing):
                 raise InvalidInputError(f"ids[{missing[0]}]: id is null")
-            ids = pl.Series("id", ids.astype(str).tolist() if ids.dtype == object else ids.to_numpy())
-        else:
+            ids = _ids_elementwise(ids.tolist()) if ids.dtype == object else pl.Series("id", ids.to_numpy())
+        elif isinstance(ids, np.ndarray):
+            if ids.ndim != 1:
+                raise InvalidInputError(f"ids: must be one-dimensional, got {ids.ndim} dimensions")
+            ids = _ids_elementwise(ids.tolist()) if ids.dtype == object else pl.Series("id", ids)
+        elif isinstance(ids, Iterable) and not isinstance(ids, Mapping):
+            values = list(ids)
             try:
-                ids = pl.Series("id", ids)
-            except (TypeError, ValueError) as e:
-                raise InvalidInputError(f"ids: cannot read as a column of ids: {e}") from None
-    if ids.dtype != pl.String:
-        if ids.dtype.is_float():
-            raise InvalidInputError("ids: float ids are ambiguous (1.0 vs '1'); cast them to int or str first")
+                ids = pl.Series("id", values, strict=True)
+            except (TypeError, ValueError, OverflowError, pl.exceptions.PolarsError):
+                ids = _ids_elementwise(values)
+            if ids.dtype == pl.Object:
+                ids = _ids_elementwise(values)
+        else:
+            raise InvalidInputError(f"ids: expected a list, array or Series of unit ids, got {type(ids).__name__}")
+    if ids.dtype == pl.Boolean:
+        raise InvalidInputError("ids: booleans are not unit ids (use strings or numbers)")
+    if ids.dtype == pl.Null:
+        if ids.len():
+            raise InvalidInputError("ids[0]: id is null")
+        ids = ids.cast(pl.String)
+    elif ids.dtype.is_numeric():
+        ids = _numeric_ids(ids)
+    elif ids.dtype != pl.String:
         ids = ids.cast(pl.String)
     return ids.rename("id").to_frame()
 
@@ -111,7 +187,7 @@ def _attributes_rows_json(attributes: Any, n: int) -> str | None:
     if len(records) != n:
         raise InvalidInputError(f"attributes: has {len(records)} rows for {n} ids")
     rows = [{k: v for k, v in r.items() if v is not None and v == v} for r in records]
-    return json.dumps(rows, default=str)
+    return json.dumps(rows, default=_json_default)
 
 
 def assign_batch(
@@ -124,8 +200,11 @@ def assign_batch(
 
     Columns: ``unit_id``, ``experiment``, ``variant`` (null when not enrolled), ``reason``,
     ``bucket`` (the unit's hash, null where it was not computed). ``ids`` may be a polars or
-    pandas Series, a numpy array or a list; ``attributes`` an optional DataFrame with one row per
-    id, used by targeting conditions. The work runs in Rust without the GIL.
+    pandas Series, a numpy array or a list (a single string is not a list of ids: an error); text
+    ids are hashed as they are, numbers as JavaScript prints them (``47593751.0`` from a float64
+    column as ``"47593751"``, as GrowthBook's SDKs hash it; ``unit_id`` holds that text).
+    ``attributes`` is an optional DataFrame with one row per id, used by targeting conditions and
+    custom hash attributes. The work runs in Rust without the GIL.
 
     >>> spec = load_spec('[[experiments]]\\nkey = "a"\\nvariants = ["control", "treatment"]')
     >>> assign_batch(spec, ["user-1", "user-2"]).select("unit_id", "variant").rows()

@@ -5,6 +5,7 @@ The examples below are run by the test suite (pytest ``--doctest-glob='*.pyi'``)
 """
 
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -73,7 +74,8 @@ def hash_unit(seed: str, value: str, version: int = 2) -> float:
     """
 
 def bucket_ranges(n_variants: int, coverage: float = 1.0, weights: list[float] | None = None) -> list[tuple[float, float]]:
-    """Bucket range per variant; invalid weights or coverage raise InvalidInputError.
+    """Bucket range per variant; invalid weights or coverage, or ``n_variants`` outside
+    ``1..=1000``, raise InvalidInputError naming the argument.
 
     >>> from liftlab import bucket_ranges
     >>> bucket_ranges(2, 0.5)
@@ -81,11 +83,13 @@ def bucket_ranges(n_variants: int, coverage: float = 1.0, weights: list[float] |
 
     """
 
-def choose_variant(hash: float, ranges: list[tuple[float, float]]) -> int | None:
-    """Index of the range holding ``hash``, or None.
+def choose_variant(hash: float, ranges: Sequence[Sequence[float]] | npt.ArrayLike) -> int | None:
+    """Index of the range holding ``hash``, or None. ``ranges`` is any sequence of ``[start, end)``
+    pairs (lists, tuples, a 2-D numpy array), as GrowthBook's SDKs take them; a malformed one
+    raises InvalidInputError naming ``ranges[i]``.
 
     >>> from liftlab import choose_variant
-    >>> choose_variant(0.6, [(0, 0.25), (0.5, 0.75)]), choose_variant(0.4, [(0, 0.25), (0.5, 0.75)])
+    >>> choose_variant(0.6, [[0, 0.25], [0.5, 0.75]]), choose_variant(0.4, [(0, 0.25), (0.5, 0.75)])
     (1, None)
 
     """
@@ -101,6 +105,16 @@ def in_namespace(unit_id: str, name: str, start: float, end: float) -> bool:
 
 def _eval_condition(condition_json: str, attributes_json: str, groups_json: str | None = None) -> bool: ...
 def _assign(spec: Spec, unit_id: str, attributes_json: str | None = None, experiment: str | None = None) -> list[Assignment]: ...
+def _unit_id_of_number(value: float, field: str = "unit_id") -> str:
+    """A number's unit id: JavaScript's ``String()`` of it, as GrowthBook hashes numbers.
+
+    >>> from liftlab import _core
+    >>> _core._unit_id_of_number(47593751.0), _core._unit_id_of_number(1e21), _core._unit_id_of_number(-0.0)
+    ('47593751', '1e+21', '0')
+
+    """
+
+def _unit_ids_of_floats(values: npt.NDArray[np.float64]) -> list[str]: ...
 def _assign_batch(
     spec: Spec, table: object, experiment: str, attributes_json: str | None = None
 ) -> tuple[npt.NDArray[np.int32], npt.NDArray[np.uint8], npt.NDArray[np.float64]]: ...
@@ -223,15 +237,15 @@ def _uplift_at_k(
     y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", k: float | int | None = None
 ) -> float: ...
 def _uplift_by_percentile(
-    y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", bins: int = 10
+    y_true: _Column, uplift: _Column, treatment: _Column, strategy: str = "overall", bins: int | None = None
 ) -> dict[str, list[Any]]: ...
 def _bootstrap_uplift_auc(
     y_true: _Column,
     uplift: _Column,
     treatment: _Column,
-    n_resamples: int = 1000,
+    n_resamples: int | None = None,
     confidence_level: float = 0.95,
-    seed: int = 0,
+    seed: int | None = None,
     negative_effect: bool = True,
     statistic: str = "normalized",
 ) -> dict[str, Any]: ...
@@ -306,5 +320,23 @@ def _fit_meta_learner(
     tol: float,
     max_iter: int,
 ) -> _MetaLearner: ...
+def _plan_contact_policy(
+    uplift: list[_Column],
+    names: list[str],
+    cost: list[float],
+    value: list[float],
+    max_contacts: int | None = None,
+    max_spend: float | None = None,
+) -> dict[str, Any]:
+    """The contact policy over channel columns (``liftlab.uplift.plan_contacts`` wraps it);
+    ``value`` is one number for every channel or one per channel.
+
+    >>> from liftlab import _core
+    >>> out = _core._plan_contact_policy([[0.42], [3.0]], ["sms", "call"], [0.3, 1.0], [1.0], max_spend=0.5)
+    >>> out["channel"], round(out["expected_net_gain"], 9), out["optimal"]
+    ([0], 0.12, True)
+
+    """
+
 def _meta_learner_defaults() -> dict[str, Any]:
     """The core's ``MetaParams::default()``: the defaults of ``TLearner`` / ``XLearner``."""

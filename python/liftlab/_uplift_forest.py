@@ -29,7 +29,7 @@ import numpy as np
 import polars as pl
 
 from liftlab import _core
-from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
+from liftlab.exceptions import InsufficientDataError, InvalidInputError, LiftlabIOError, SchemaError
 
 FILE_FORMAT = "liftlab.uplift_forest"
 FILE_FORMAT_VERSION = 1
@@ -98,7 +98,16 @@ def _codes(values: list[str | None], categories: list[str]) -> np.ndarray:
 
 
 def _vector(v: Any, field: str) -> np.ndarray:
+    """A column of numbers (booleans as 0/1, null as NaN) as float64; text is an
+    ``InvalidInputError`` naming ``field``."""
     if isinstance(v, pl.Series):
+        if not (v.dtype.is_numeric() or v.dtype in (pl.Boolean, pl.Null)):
+            hint = (
+                "; give codes 0 (control) and 1..k, e.g. s.replace_strict({'none': 0, 'sms': 1})"
+                if field == "treatment"
+                else ""
+            )
+            raise InvalidInputError(f"{field}: has {v.dtype} values; must be numbers{hint}")
         v = v.cast(pl.Float64).to_numpy()
     elif _is_pandas(v) and hasattr(v, "to_numpy"):
         try:
@@ -116,6 +125,8 @@ def _vector(v: Any, field: str) -> np.ndarray:
 
 def _treatment_codes(t: np.ndarray) -> np.ndarray:
     """0 (control) and 1..k, every code present and with at least 2 units (the core's rules)."""
+    if t.size == 0:
+        raise InsufficientDataError("treatment: is empty (no rows)")
     bad = np.flatnonzero(~np.isfinite(t) | (t != np.round(t)) | (t < 0) | (t > 255))
     if bad.size:
         i = int(bad[0])
@@ -171,7 +182,10 @@ class UpliftForest:
     Parameters mirror the core's ``ForestParams`` and their defaults (``n_reg`` is 10, as in
     causalml). ``criterion`` is ``"KL"``, ``"ED"``, ``"Chi"`` or ``"DDP"``; ``max_depth`` counts
     splits (1 = a stump); ``max_features`` None is ``ceil(sqrt(p))``; ``n_jobs`` None uses every
-    core; the seed alone fixes the forest, whatever the thread count.
+    core; the seed alone fixes the forest, whatever the thread count. Limits (the core's, checked
+    before anything is allocated or started): ``n_trees`` at most 10,000, ``max_depth`` at most 64,
+    ``n_jobs`` at most 256, ``max_bins`` 2 to 255; beyond them ``InvalidInputError`` names the
+    parameter.
 
     >>> import numpy as np
     >>> from liftlab.uplift import UpliftForest
@@ -290,6 +304,8 @@ class UpliftForest:
         t = _vector(treatment, "treatment")
         yv = _vector(y, "y")
         n = len(columns[0])
+        if n == 0:
+            raise InsufficientDataError("X: has no rows")
         if len(t) != n:
             raise InvalidInputError(f"treatment: has {len(t)} values but X has {n} rows")
         if len(yv) != n:
@@ -408,10 +424,20 @@ class UpliftForest:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> UpliftForest:
-        """Reads a model written by :meth:`save` or by ``liftlab uplift fit``."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                d = json.load(f)
-        except json.JSONDecodeError as e:
-            raise InvalidInputError(f"{os.fspath(path)}: is not JSON: {e}") from None
-        return cls.from_dict(d, os.fspath(path))
+        """Reads a model written by :meth:`save` or by ``liftlab uplift fit``; a file that cannot
+        be read raises :class:`liftlab.exceptions.LiftlabIOError` naming ``path``."""
+        return cls.from_dict(_read_json(path), os.fspath(path))
+
+
+def _read_json(path: Any) -> Any:
+    """The JSON of a model file; unreadable or not JSON is a liftlab error naming ``path``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return json.load(f)
+    except json.JSONDecodeError as e:
+        raise InvalidInputError(f"path: {os.fspath(path)} is not JSON: {e}") from None
+    except UnicodeDecodeError as e:
+        raise InvalidInputError(f"path: {os.fspath(path)} is not UTF-8 text: {e}") from None
+    except (OSError, TypeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise LiftlabIOError(f"path: cannot read {path!r}: {reason}") from None

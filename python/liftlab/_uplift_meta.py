@@ -47,8 +47,8 @@ import numpy as np
 import polars as pl
 
 from liftlab import _core
-from liftlab._uplift_forest import _is_pandas, _table, _treatment_codes, _vector
-from liftlab.exceptions import InvalidInputError, SchemaError
+from liftlab._uplift_forest import _is_pandas, _read_json, _table, _treatment_codes, _vector
+from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 
 FILE_FORMAT = "liftlab.meta_learner"
 FILE_FORMAT_VERSION = 1
@@ -186,6 +186,8 @@ class _MetaLearner:
             if width == 0:
                 raise InvalidInputError("X: has no feature columns")
             features = names if names is not None else [f"x{j}" for j in range(width)]
+        if n == 0:
+            raise InsufficientDataError("X: has no rows")
         if len(t) != n:
             raise InvalidInputError(f"treatment: has {len(t)} values but X has {n} rows")
         if len(yv) != n:
@@ -383,13 +385,9 @@ class _MetaLearner:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> Any:
-        """Reads a model written by :meth:`save`."""
-        try:
-            with open(path, encoding="utf-8") as f:
-                d = json.load(f)
-        except json.JSONDecodeError as e:
-            raise InvalidInputError(f"{os.fspath(path)}: is not JSON: {e}") from None
-        return cls.from_dict(d, os.fspath(path))
+        """Reads a model written by :meth:`save`; a file that cannot be read raises
+        :class:`liftlab.exceptions.LiftlabIOError` naming ``path``."""
+        return cls.from_dict(_read_json(path), os.fspath(path))
 
 
 class TLearner(_MetaLearner):

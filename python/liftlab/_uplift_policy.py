@@ -2,8 +2,9 @@
 to maximise the expected net gain ``uplift * value - cost`` within a contact and/or spend budget.
 
 The rules (best eligible channel per unit, predicted sleeping dogs never contacted, the spend
-budget by the multiple-choice knapsack's convex-hull greedy) and their guarantees are the Rust
-core's, ``liftlab::uplift::policy::plan_contact_policy``; this module only converts.
+budget by the multiple-choice knapsack's convex-hull greedy, a fill of the money left and an
+exact search on small instances) and their guarantees are the Rust core's,
+``liftlab::uplift::policy::plan_contact_policy``; this module only converts.
 
 >>> from liftlab import uplift
 >>> plan = uplift.plan_contacts({"a": [0.3, 0.25, 0.05], "b": [0.6, 0.5, 0.2]}, {"a": 1.0, "b": 3.0}, 10.0)
@@ -87,26 +88,28 @@ def _number(x: Any, field: str) -> float:
     return float(x)
 
 
-def _costs(cost: Any, names: list[str]) -> list[float]:
-    if isinstance(cost, Mapping):
-        keys = {str(k): v for k, v in cost.items()}
+def _per_channel(x: Any, names: list[str], field: str, one_for_all: bool) -> list[float]:
+    """``x`` as one number per channel, from a dict channel -> number; a single number is for
+    one channel (``cost``) or, with ``one_for_all``, for every channel (``value``)."""
+    if isinstance(x, Mapping):
+        keys = {str(k): v for k, v in x.items()}
         for k in keys:
             if k not in names:
-                raise InvalidInputError(f"cost: {k!r} is not a channel (channels: {', '.join(names)})")
-        out = []
-        for n in names:
-            if n not in keys:
-                raise InvalidInputError(f"cost: no cost for channel {n!r}")
-            out.append(_number(keys[n], f"cost[{n!r}]"))
-        return out
-    if isinstance(cost, numbers.Real) and not isinstance(cost, bool):
+                raise InvalidInputError(f"{field}: {k!r} is not a channel (channels: {', '.join(names)})")
+        missing = [n for n in names if n not in keys]
+        if missing:
+            raise InvalidInputError(f"{field}: no {field} for channel {missing[0]!r}")
+        return [_number(keys[n], f"{field}[{n!r}]") for n in names]
+    if one_for_all:
+        return [_number(x, field)]
+    if isinstance(x, numbers.Real) and not isinstance(x, bool):
         if len(names) != 1:
             raise InvalidInputError(
-                f"cost: a single number is for one channel; uplift has {len(names)} ({', '.join(names)}): "
-                "give a dict channel -> cost"
+                f"{field}: a single number is for one channel; uplift has {len(names)} ({', '.join(names)}): "
+                f"give a dict channel -> {field}"
             )
-        return [float(cost)]
-    raise InvalidInputError(f"cost: must be a dict channel -> cost or a number (one channel), got {cost!r}")
+        return [float(x)]
+    raise InvalidInputError(f"{field}: must be a dict channel -> {field} or a number (one channel), got {x!r}")
 
 
 def _ids(ids: Any, n: int) -> pl.Series:
@@ -164,10 +167,13 @@ def _curve_svg(n: list[int], gain: list[float], budget_n: int, peak_n: int, w: i
 class ContactPlan:
     """The chosen contacts (from :func:`plan_contacts`) with their totals.
 
-    Attributes: ``channels`` (names, in input order), ``value``, ``max_contacts``, ``max_spend``,
-    ``n_units``, ``n_contacts``, ``spend`` (total cost of the contacts), ``expected_conversions``
-    (sum of the chosen channels' uplift), ``expected_net_gain`` (sum of ``uplift * value - cost``),
-    ``peak_n_contacted`` and ``peak_net_gain`` (the profit curve's highest point).
+    Attributes: ``channels`` (names, in input order), ``value`` (a number, or a dict channel ->
+    value), ``max_contacts``, ``max_spend``, ``n_units``, ``n_contacts``, ``spend`` (total cost of
+    the contacts), ``expected_conversions`` (sum of the chosen channels' uplift),
+    ``expected_net_gain`` (sum of ``uplift * value - cost``), ``peak_n_contacted`` and
+    ``peak_net_gain`` (the profit curve's highest point), ``optimal`` (the plan is proven optimal:
+    always without a spend budget; with one, when the instance was small enough for the exact
+    search, at most 1,000 eligible unit-channel options).
     """
 
     def __init__(
@@ -175,7 +181,7 @@ class ContactPlan:
         out: dict[str, Any],
         channels: list[str],
         ids: pl.Series,
-        value: float,
+        value: float | dict[str, float],
         max_contacts: int | None,
         max_spend: float | None,
     ):
@@ -190,6 +196,7 @@ class ContactPlan:
         self.expected_net_gain: float = out["expected_net_gain"]
         self.peak_n_contacted: int = out["peak_n_contacted"]
         self.peak_net_gain: float = out["peak_net_gain"]
+        self.optimal: bool = out["optimal"]
         self._units = pl.DataFrame(
             {
                 "id": ids,
@@ -246,6 +253,7 @@ class ContactPlan:
             "expected_net_gain": self.expected_net_gain,
             "peak_n_contacted": self.peak_n_contacted,
             "peak_net_gain": self.peak_net_gain,
+            "optimal": self.optimal,
         }
 
     def __repr__(self) -> str:
@@ -277,7 +285,7 @@ class ContactPlan:
 def plan_contacts(
     uplift: Any,
     cost: Any,
-    value: float,
+    value: float | Mapping[str, float],
     *,
     max_contacts: int | None = None,
     max_spend: float | None = None,
@@ -290,9 +298,15 @@ def plan_contacts(
     pandas DataFrame or a dict of arrays with one column per channel (the column name is the
     channel's), or a 1-D array / Series for one channel (named ``"uplift"``, or the Series' name).
     ``cost`` is a dict channel -> cost of one contact (or one number for one channel), ``value``
-    the value of one conversion. ``max_contacts`` and ``max_spend`` bound the number of contacts
-    and the total cost (both may be given; without either every unit with a profitable channel is
-    contacted). ``ids`` label the units (default: the row number).
+    the value of one conversion: one number, or a dict channel -> value when a conversion is worth
+    more through one channel than another. ``max_contacts`` and ``max_spend`` bound the number of
+    contacts and the total cost (both may be given; without either every unit with a profitable
+    channel is contacted). ``ids`` label the units (default: the row number).
+
+    Under a spend budget the plan is the convex-hull greedy, then the money left is spent on the
+    best moves that still fit (no affordable profitable contact is left out), then, on instances
+    of at most 1,000 eligible unit-channel options, an exact branch and bound (``plan.optimal``
+    says whether it finished; it stops after 200,000 nodes).
 
     A channel is considered for a unit only when its uplift and its net gain are both positive, so
     predicted sleeping dogs are never contacted. Errors (:class:`liftlab.exceptions.InvalidInputError`,
@@ -301,10 +315,11 @@ def plan_contacts(
     ``max_spend: is below the cheapest contact (0.05)``.
     """
     names, cols = _channels(uplift)
-    costs = _costs(cost, names)
-    value = _number(value, "value")
+    costs = _per_channel(cost, names, "cost", one_for_all=False)
+    values = _per_channel(value, names, "value", one_for_all=True)
     if max_spend is not None:
         max_spend = _number(max_spend, "max_spend")
-    out = _core._plan_contact_policy(cols, names, costs, value, max_contacts, max_spend)
+    out = _core._plan_contact_policy(cols, names, costs, values, max_contacts, max_spend)
     n = len(out["channel"])
-    return ContactPlan(out, names, _ids(ids, n), value, int(max_contacts) if max_contacts is not None else None, max_spend)
+    plan_value = dict(value) if isinstance(value, Mapping) else values[0]
+    return ContactPlan(out, names, _ids(ids, n), plan_value, int(max_contacts) if max_contacts is not None else None, max_spend)

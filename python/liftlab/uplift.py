@@ -135,12 +135,9 @@ def uplift_at_k(y_true: Any, uplift: Any, treatment: Any, *, k: float | int = 0.
     ``k`` a float is a fraction in (0, 1) (``int(k * n)`` units), an int a count. ``strategy``
     ``"overall"`` cuts the whole ranking, ``"by_group"`` the first ``k`` of each group. (sklift
     makes ``strategy`` the fourth positional argument; here ``k`` and ``strategy`` are keyword-only.)
+    When the top ``k`` holds no treated or no control unit the result is ``nan``, as in sklift.
     """
     return _core._uplift_at_k(_column(y_true), _column(uplift), _column(treatment), strategy, k)
-
-
-def _percentile_label(lo: float, hi: float) -> str:
-    return f"{round(lo * 100):.0f}-{round(hi * 100):.0f}"
 
 
 def uplift_by_percentile(
@@ -149,18 +146,17 @@ def uplift_by_percentile(
     """sklift's ``uplift_by_percentile(y_true, uplift, treatment, strategy="overall", bins=10,
     std=True)`` as a polars DataFrame, one row per bin from the top of the ranking.
 
-    Columns: ``percentile`` (``"0-10"``, ...), ``n_treatment``, ``n_control``,
+    Columns: ``percentile`` (sklift's labels: ``"0-10"``, ...; ``"0-12"``, ``"12-25"`` for 8 bins,
+    bounds rounded half to even as Python's ``round``), ``n_treatment``, ``n_control``,
     ``response_rate_treatment``, ``response_rate_control`` (mean outcomes), ``uplift`` and
     ``std_uplift`` (``sqrt(v_t/n_t + v_c/n_c)`` with population variances: sklift's binomial
     formula for a binary outcome). Rates of an empty group are null. ``bins`` and ``strategy``
     are keyword-only (sklift takes ``strategy`` fourth).
     """
-    if isinstance(bins, bool) or not isinstance(bins, (int, np.integer)):
-        raise InvalidInputError(f"bins: must be an integer, got {bins!r}")
-    cols = _core._uplift_by_percentile(_column(y_true), _column(uplift), _column(treatment), strategy, int(bins))
-    labels = [_percentile_label(lo, hi) for lo, hi in zip(cols.pop("low_fraction"), cols.pop("high_fraction"))]
+    cols = _core._uplift_by_percentile(_column(y_true), _column(uplift), _column(treatment), strategy, bins)
+    del cols["low_fraction"], cols["high_fraction"]
     return pl.DataFrame(
-        {"percentile": labels, **cols},
+        cols,
         schema_overrides={
             "n_treatment": pl.Int64,
             "n_control": pl.Int64,

@@ -237,6 +237,9 @@ pub fn hash_unit(seed: &str, value: &str, version: HashVersion) -> f64 {
 /// A half-open interval `[start, end)` of the unit interval.
 pub type BucketRange = (f64, f64);
 
+/// The most variants an experiment (or [`bucket_ranges`]) may have (see [`crate::limits`]).
+pub use crate::limits::MAX_VARIANTS;
+
 /// Equal weights `1/n` (empty for `n == 0`).
 pub fn equal_weights(n: usize) -> Vec<f64> {
     vec![1.0 / n as f64; n]
@@ -280,6 +283,7 @@ pub fn bucket_ranges(n_variants: usize, coverage: f64, weights: Option<&[f64]>) 
     if n_variants == 0 {
         return Err(Error::invalid("n_variants", "must be at least 1"));
     }
+    crate::limits::check_len("n_variants", n_variants, crate::limits::MAX_VARIANTS, "variants")?;
     validate_coverage(coverage)?;
     let equal;
     let weights = match weights {

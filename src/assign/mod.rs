@@ -24,6 +24,7 @@
 
 pub mod condition;
 pub mod hash;
+pub mod ids;
 
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
@@ -34,6 +35,7 @@ use hash::Hasher;
 
 pub use condition::{eval_condition, Condition, SavedGroups};
 pub use hash::{bucket_ranges, choose_variant, hash_unit, in_namespace, BucketRange, HashVersion};
+pub use ids::{stringify_number, unit_id_from_json, unit_id_from_number, UnitId};
 
 /// Why a unit is (or is not) in a variant.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
@@ -139,15 +141,11 @@ impl<'a> Decision<'a> {
     }
 }
 
-/// The text hashed for an attribute, as GrowthBook's SDKs take it: a missing or falsy value
-/// (`null`, `false`, `0`, `""`) means "no hash value"; numbers hash as their decimal text.
+/// The text hashed for an attribute, as GrowthBook's SDKs take it (`isHashable`, then
+/// JavaScript's `String()`): see [`ids::attribute_hash_text`]. A missing, empty, zero or boolean
+/// value means "no hash value".
 fn attribute_string(attributes: Option<&Value>, name: &str) -> Option<String> {
-    match attributes?.get(name)? {
-        Value::String(s) if !s.is_empty() => Some(s.clone()),
-        Value::Number(n) if n.as_f64() != Some(0.0) => Some(n.to_string()),
-        Value::Bool(true) => Some("true".into()),
-        _ => None,
-    }
+    ids::attribute_hash_text(attributes?.get(name)?)
 }
 
 impl<'a> Prepared<'a> {
@@ -442,6 +440,21 @@ pub fn assign_long<S: AsRef<str>>(
         Some(keys) => keys.iter().map(|k| spec.experiment(k).map(|e| e.key.as_str())).collect::<Result<_>>()?,
         None => spec.experiments.iter().map(|e| e.key.as_str()).collect(),
     };
+    // The input is checked whatever the experiments are (a spec may have none).
+    if let Some(attrs) = attributes {
+        if attrs.len() != ids.len() {
+            return Err(Error::invalid(
+                "attributes",
+                format!("has {} rows for {} ids; give one attribute row per id", attrs.len(), ids.len()),
+            ));
+        }
+        for (i, a) in attrs.iter().enumerate() {
+            check_attributes(Some(a), &format!("attributes[{i}]"))?;
+        }
+    }
+    if let Some(i) = ids.iter().position(|id| id.as_ref().is_empty()) {
+        return Err(Error::invalid(format!("ids[{i}]"), "unit id is empty"));
+    }
     let n = ids.len();
     let mut out = LongAssignments::default();
     for (e, key) in keys.iter().enumerate() {

@@ -219,6 +219,12 @@ struct ServeArgs {
     /// Worker threads [default: one per core].
     #[arg(long)]
     workers: Option<usize>,
+    /// Bearer token that opens the expensive read routes (repeatable); with none they are open.
+    #[arg(long = "read-token")]
+    read_tokens: Vec<String>,
+    /// Open connections at most [default: 1024].
+    #[arg(long)]
+    max_connections: Option<usize>,
 }
 
 fn read_file(path: &str) -> Result<String> {
@@ -261,6 +267,12 @@ fn serve_config(a: ServeArgs) -> Result<(ServerConfig, Option<String>)> {
     }
     if a.workers.is_some() {
         c.workers = a.workers;
+    }
+    if !a.read_tokens.is_empty() {
+        c.read_tokens = a.read_tokens;
+    }
+    if let Some(m) = a.max_connections {
+        c.max_connections = m;
     }
     let text = match &c.spec {
         Some(p) => Some(read_file(p)?),

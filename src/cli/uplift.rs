@@ -67,10 +67,10 @@ pub(super) struct FitArgs {
     /// Comma-separated id column(s), left out of the default features.
     #[arg(long, value_delimiter = ',')]
     id_col: Vec<String>,
-    /// Number of trees.
+    /// Number of trees (at most 10,000).
     #[arg(long, default_value_t = ForestParams::default().n_trees)]
     trees: usize,
-    /// Maximum number of splits from the root to a leaf.
+    /// Maximum number of splits from the root to a leaf (at most 64).
     #[arg(long, default_value_t = ForestParams::default().max_depth)]
     max_depth: usize,
     /// Minimum units in each child of a split.
@@ -150,6 +150,15 @@ fn rename_error(e: Error, features: &[Feature], treatment_col: &str, outcome_col
             None => (field.as_str(), ""),
         };
         match head {
+            // the forest's parameters are flags here
+            "n_trees" => "--trees".into(),
+            "max_depth"
+            | "min_samples_leaf"
+            | "min_samples_treatment"
+            | "n_reg"
+            | "max_features"
+            | "max_bins"
+            | "categorical" => format!("--{}", head.replace('_', "-")),
             "treatment" => format!("{treatment_col}{tail}"),
             "y" => format!("{outcome_col}{tail}"),
             "x" => {
@@ -182,7 +191,8 @@ fn feature_columns(
 ) -> Result<(Vec<Vec<f64>>, Vec<ColData>)> {
     let mut wanted: Vec<(&str, Want)> = extra.to_vec();
     for f in features.iter() {
-        wanted.push((&f.name, if f.categories.is_some() { Want::Text } else { Want::Number }));
+        // NaN (a `NaN` cell, as polars writes one) is missing, as in Python
+        wanted.push((&f.name, if f.categories.is_some() { Want::Text } else { Want::NumberOrNan }));
     }
     let mut cols = data::read_columns(path, &wanted).map_err(|e| match e {
         Error::Schema { field, reason } if reason.contains("is not a number") => {
@@ -324,6 +334,8 @@ fn run_fit(a: FitArgs) -> Result<()> {
         seed: a.seed,
         ..ForestParams::default()
     };
+    // the sizes first (at most 10,000 trees, depth 64, ...), before the file is read
+    params.check(features.len()).map_err(|e| rename_error(e, &features, &a.treatment_col, &a.outcome_col))?;
     if let Some(dir) = std::path::Path::new(&a.output).parent().filter(|d| !d.as_os_str().is_empty()) {
         if !dir.is_dir() {
             return Err(Error::io(&a.output, "its folder does not exist"));
@@ -331,8 +343,8 @@ fn run_fit(a: FitArgs) -> Result<()> {
     }
 
     let pb = super::spinner(&format!("reading {}", a.data));
-    let t_want = if a.control.is_some() { Want::Text } else { Want::Number };
-    let extra = [(a.treatment_col.as_str(), t_want), (a.outcome_col.as_str(), Want::Number)];
+    let t_want = if a.control.is_some() { Want::Text } else { Want::NumberOrNan };
+    let extra = [(a.treatment_col.as_str(), t_want), (a.outcome_col.as_str(), Want::NumberOrNan)];
     let (x, cols) = feature_columns(&a.data, &mut features, &extra, true)?;
     let mut cols = cols.into_iter();
     let (Some(t), Some(ColData::Number(y))) = (cols.next(), cols.next()) else {
@@ -340,9 +352,8 @@ fn run_fit(a: FitArgs) -> Result<()> {
     };
     let (treatment, labels) = treatment_codes(t, &a.treatment_col, a.control.as_deref())?;
     if let Some(i) = y.iter().position(|v| v.is_nan()) {
-        return Err(Error::invalid(format!("{}[{i}]", a.outcome_col), "missing outcome (empty cell)"));
+        return Err(Error::invalid(format!("{}[{i}]", a.outcome_col), "missing outcome (empty cell or NaN)"));
     }
-    params.check(features.len()).map_err(|e| rename_error(e, &features, &a.treatment_col, &a.outcome_col))?;
     pb.set_message(format!("binning {} features", features.len()));
     let binned: Vec<BinnedFeature> = x
         .into_par_iter()

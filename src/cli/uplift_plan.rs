@@ -24,9 +24,10 @@ pub(super) struct PlanArgs {
     /// Cost of one contact: `sms=0.05,call=2.0`, or one number for one channel.
     #[arg(long)]
     cost: String,
-    /// Value of one conversion (or of one unit of the outcome).
-    #[arg(long, allow_negative_numbers = true)]
-    value: f64,
+    /// Value of one conversion (or of one unit of the outcome): one number for every channel, or
+    /// `sms=20,call=35` for a value per channel.
+    #[arg(long, allow_hyphen_values = true)]
+    value: String,
     /// At most this many contacts.
     #[arg(long)]
     max_contacts: Option<usize>,
@@ -41,15 +42,16 @@ pub(super) struct PlanArgs {
     output: String,
 }
 
-/// `--cost` as one cost per channel, in the order of `channels`.
-fn parse_cost(text: &str, channels: &[String]) -> Result<Vec<f64>> {
+/// `--cost` (`flag`) as one cost per channel, in the order of `channels`; with `one_for_all`, a
+/// single number holds for every channel (`--value`).
+fn parse_per_channel(text: &str, channels: &[String], flag: &str, one_for_all: bool) -> Result<Vec<f64>> {
     let number = |s: &str| -> Result<f64> {
-        s.trim().parse::<f64>().map_err(|_| Error::invalid("--cost", format!("'{}' is not a number", s.trim())))
+        s.trim().parse::<f64>().map_err(|_| Error::invalid(flag, format!("'{}' is not a number", s.trim())))
     };
     if !text.contains('=') {
-        if channels.len() != 1 {
+        if channels.len() != 1 && !one_for_all {
             return Err(Error::invalid(
-                "--cost",
+                flag,
                 format!("a single number is for one channel; give name=cost for each of {}", channels.join(", ")),
             ));
         }
@@ -58,17 +60,17 @@ fn parse_cost(text: &str, channels: &[String]) -> Result<Vec<f64>> {
     let mut given: Vec<(String, f64)> = Vec::new();
     for part in text.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let Some((name, value)) = part.split_once('=') else {
-            return Err(Error::invalid("--cost", format!("'{part}' is not name=cost")));
+            return Err(Error::invalid(flag, format!("'{part}' is not name=number")));
         };
         let name = name.trim();
         if !channels.iter().any(|c| c == name) {
             return Err(Error::invalid(
-                "--cost",
+                flag,
                 format!("'{name}' is not a channel (--uplift-cols: {})", channels.join(", ")),
             ));
         }
         if given.iter().any(|(n, _)| n == name) {
-            return Err(Error::invalid("--cost", format!("channel '{name}' is given twice")));
+            return Err(Error::invalid(flag, format!("channel '{name}' is given twice")));
         }
         given.push((name.to_string(), number(value)?));
     }
@@ -79,7 +81,7 @@ fn parse_cost(text: &str, channels: &[String]) -> Result<Vec<f64>> {
                 .iter()
                 .find(|(n, _)| n == c)
                 .map(|(_, v)| *v)
-                .ok_or_else(|| Error::invalid("--cost", format!("no cost for channel '{c}'")))
+                .ok_or_else(|| Error::invalid(flag, format!("no {} for channel '{c}'", flag.trim_start_matches('-'))))
         })
         .collect()
 }
@@ -87,7 +89,7 @@ fn parse_cost(text: &str, channels: &[String]) -> Result<Vec<f64>> {
 /// The core's field names become the flags and columns.
 fn rename_error(e: Error, channels: &[String]) -> Error {
     let rename = |field: String| -> String {
-        if field == "value" {
+        if field.starts_with("value") {
             return "--value".into();
         }
         if field.starts_with("cost") {
@@ -108,6 +110,15 @@ fn rename_error(e: Error, channels: &[String]) -> Error {
     }
 }
 
+/// `x` with `decimals` decimals, never `-0.00`: a value that rounds to zero prints as zero.
+fn rounded(x: f64, decimals: usize) -> String {
+    let text = format!("{x:.decimals$}");
+    match text.strip_prefix('-') {
+        Some(rest) if rest.bytes().all(|b| b == b'0' || b == b'.') => rest.to_string(),
+        _ => text,
+    }
+}
+
 pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
     data::Format::of(&a.output)?;
     let channels: Vec<String> = a.uplift_cols.iter().map(|s| s.trim().to_string()).filter(|s| !s.is_empty()).collect();
@@ -117,7 +128,8 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
     if let Some(c) = channels.iter().enumerate().find_map(|(k, c)| channels[..k].contains(c).then_some(c)) {
         return Err(Error::invalid("--uplift-cols", format!("'{c}' is given twice")));
     }
-    let cost = parse_cost(&a.cost, &channels)?;
+    let cost = parse_per_channel(&a.cost, &channels, "--cost", false)?;
+    let value = parse_per_channel(&a.value, &channels, "--value", true)?;
     let columns = data::column_names(&a.scored)?;
     let id_col = match &a.id_col {
         Some(c) => Some(c.clone()),
@@ -131,7 +143,7 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
             ));
         }
     }
-    let mut wanted: Vec<(&str, Want)> = channels.iter().map(|c| (c.as_str(), Want::Number)).collect();
+    let mut wanted: Vec<(&str, Want)> = channels.iter().map(|c| (c.as_str(), Want::NumberOrNan)).collect();
     if let Some(c) = &id_col {
         wanted.push((c.as_str(), Want::Text));
     }
@@ -147,7 +159,7 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
             return Err(Error::Internal(format!("column '{name}' read as the wrong type")));
         };
         if let Some(i) = v.iter().position(|u| u.is_nan()) {
-            return Err(Error::invalid(format!("{name}[{i}]"), "missing uplift (empty cell)"));
+            return Err(Error::invalid(format!("{name}[{i}]"), "missing uplift (empty cell or NaN)"));
         }
         uplift_cols.push(v);
     }
@@ -156,7 +168,7 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
     let mut budgets = Vec::new();
     budgets.extend(a.max_contacts.map(Budget::MaxContacts));
     budgets.extend(a.max_spend.map(Budget::MaxSpend));
-    let policy = plan_contact_policy(&rows, &cost, a.value, &budgets).map_err(|e| rename_error(e, &channels))?;
+    let policy = plan_contact_policy(&rows, &cost, &value, &budgets).map_err(|e| rename_error(e, &channels))?;
 
     let contacted = &policy.order[..policy.n_contacts];
     let id_name = id_col.clone().unwrap_or_else(|| "id".into());
@@ -188,13 +200,17 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
         lines.push(format!("  {c}: {count}"));
     }
     // rounded for reading; the file holds the full numbers
-    lines.push(format!("spend: {:.2}", policy.spend));
-    lines.push(format!("expected conversions: {:.1}", policy.expected_conversions));
-    lines.push(format!("expected net gain: {:.2}", policy.expected_net_gain));
+    lines.push(format!("spend: {}", rounded(policy.spend, 2)));
+    lines.push(format!("expected conversions: {}", rounded(policy.expected_conversions, 1)));
+    lines.push(format!("expected net gain: {}", rounded(policy.expected_net_gain, 2)));
     lines.push(format!(
-        "profit curve peak: {:.2} at {} contacts",
-        policy.profit_curve.peak_net_gain, policy.profit_curve.peak_n_contacted
+        "profit curve peak: {} at {} contacts",
+        rounded(policy.profit_curve.peak_net_gain, 2),
+        policy.profit_curve.peak_n_contacted
     ));
+    if !policy.optimal {
+        lines.push("(a budgeted plan not proven optimal: the instance is beyond the exact search)".into());
+    }
     let mut stdout = std::io::stdout().lock();
     for l in lines {
         writeln!(stdout, "{l}").map_err(|e| Error::io("stdout", e))?;

@@ -16,6 +16,10 @@ use rustc_hash::FxHashMap;
 
 use crate::report::{Codes, Exposures, Ids, Outcomes};
 
+/// The most rows of a Parquet file reserved before reading: a file's footer may claim any number
+/// of rows (a 639-byte file can claim 2^40), so memory follows the rows decoded, not the claim.
+const PREALLOC_ROWS: usize = 1 << 20;
+
 /// File formats, by extension.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Format {
@@ -94,6 +98,9 @@ fn read_units_csv(path: &str, id_col: &str, with_attributes: bool) -> Result<Uni
             attrs.push(Value::Object(m));
         }
     }
+    // A column of numbers holds ids as JavaScript prints them (`47593751.0` -> "47593751"), as a
+    // DataFrame reader would type it and as GrowthBook hashes numbers (`assign::ids`).
+    crate::assign::ids::normalize_id_cells(&mut units.ids);
     Ok(units)
 }
 
@@ -143,9 +150,23 @@ fn read_units_parquet(path: &str, id_col: &str, with_attributes: bool) -> Result
     let mut units = Units { ids: Vec::new(), attributes: with_attributes.then(Vec::new) };
     for batch in reader {
         let batch = batch.map_err(|e| Error::io(path, e))?;
-        let ids = to_strings(batch.column(id_idx), id_col)?;
-        for i in 0..ids.len() {
-            units.ids.push(if ids.is_valid(i) { ids.value(i).to_string() } else { String::new() });
+        let col = batch.column(id_idx);
+        if col.data_type().is_numeric() {
+            // numbers: as JavaScript prints them (`assign::ids`); null, NaN and ±inf are missing
+            let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(id_col, e))?;
+            let a =
+                a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(id_col, "float cast failed"))?;
+            for i in 0..a.len() {
+                let ok = a.is_valid(i) && a.value(i).is_finite();
+                units.ids.push(if ok { crate::assign::stringify_number(a.value(i)) } else { String::new() });
+            }
+        } else if *col.data_type() == DataType::Boolean {
+            return Err(Error::schema(id_col, "is a boolean column; unit ids are text or numbers"));
+        } else {
+            let ids = to_strings(col, id_col)?;
+            for i in 0..ids.len() {
+                units.ids.push(if ids.is_valid(i) { ids.value(i).to_string() } else { String::new() });
+            }
         }
         if let Some(attrs) = units.attributes.as_mut() {
             let start = attrs.len();
@@ -241,8 +262,11 @@ pub enum Want {
     Id,
     /// Text (variants, segments).
     Text,
-    /// Numbers (booleans as 0/1); empty cells are null.
+    /// Numbers (booleans as 0/1); empty cells are null; NaN is an error.
     Number,
+    /// Numbers as [`Want::Number`], where a NaN (a `NaN` cell, as polars writes a float NaN) is
+    /// also missing: the uplift doors, where Python takes NaN as missing.
+    NumberOrNan,
     /// A date or time, as days since 1970-01-01 (UTC).
     Day,
 }
@@ -280,6 +304,20 @@ pub fn column_names(path: &str) -> Result<Vec<String>> {
     }
 }
 
+/// Whether the file ends with a line break (or a closing quote, which ends a quoted last cell);
+/// an empty file counts as ended.
+fn ends_with_line_break(path: &str) -> Result<bool> {
+    use std::io::{Read, Seek, SeekFrom};
+    let mut f = File::open(path).map_err(|e| Error::io(path, e))?;
+    if f.seek(SeekFrom::End(0)).map_err(|e| Error::io(path, e))? == 0 {
+        return Ok(true);
+    }
+    f.seek(SeekFrom::End(-1)).map_err(|e| Error::io(path, e))?;
+    let mut last = [0u8; 1];
+    f.read_exact(&mut last).map_err(|e| Error::io(path, e))?;
+    Ok(matches!(last[0], b'\n' | b'\r' | b'"'))
+}
+
 /// Reads the named columns of a CSV or Parquet file (Parquet reads only those columns).
 pub fn read_columns(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>> {
     match Format::of(path)? {
@@ -309,6 +347,26 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
         }
         row += 1;
     }
+    // A file cut off in the middle of its last number still parses (`0.12` of `0.1234`): writers
+    // end every row with a line break, so a last row without one, ending in a number we read, is
+    // refused rather than read short.
+    if row > 0 && !ends_with_line_break(path)? {
+        // every record has the header's fields (the reader is not flexible)
+        let last = headers.len().saturating_sub(1);
+        if let Some(k) = idx.iter().position(|&i| i == last) {
+            let (name, want) = wanted[k];
+            if matches!(want, Want::Number | Want::NumberOrNan | Want::Id) && !raw[k][row - 1].is_empty() {
+                return Err(Error::invalid(
+                    format!("{name}[{}]", row - 1),
+                    format!(
+                        "{path} ends in the middle of this value ('{}', no line break after the last row): \
+                         the file may be cut off; end it with a line break if it is complete",
+                        raw[k][row - 1]
+                    ),
+                ));
+            }
+        }
+    }
     wanted
         .iter()
         .zip(raw)
@@ -326,7 +384,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                 Want::Text => {
                     ColData::Text(Codes::from_values(cells.iter().map(|c| (!c.is_empty()).then_some(c.as_str()))))
                 }
-                Want::Number => ColData::Number(
+                Want::Number | Want::NumberOrNan => ColData::Number(
                     cells
                         .iter()
                         .enumerate()
@@ -336,6 +394,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                             "false" | "False" | "FALSE" => Ok(0.0),
                             s => match s.trim().parse::<f64>() {
                                 Ok(x) if x.is_finite() => Ok(x),
+                                Ok(x) if x.is_nan() && want == Want::NumberOrNan => Ok(f64::NAN),
                                 Ok(_) => {
                                     Err(Error::invalid(format!("{name}[{r}]"), format!("'{s}' is not a finite number")))
                                 }
@@ -399,7 +458,7 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                     Field::new(
                         f.name(),
                         DataType::Dictionary(Box::new(DataType::Int32), Box::new(DataType::Utf8)),
-                        true,
+                        f.is_nullable(),
                     )
                 } else {
                     f.as_ref().clone()
@@ -422,11 +481,13 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
         .step_by(per)
         .map(|lo| {
             let hi = (lo + per).min(row_counts.len());
-            ((lo..hi).collect(), row_counts[..lo].iter().sum())
+            ((lo..hi).collect(), row_counts[..lo].iter().fold(0usize, |a, &n| a.saturating_add(n)))
         })
         .collect();
     let read_part = |row_groups: Vec<usize>, part_base: usize| -> Result<Vec<ColData>> {
-        let rows: usize = row_groups.iter().map(|&g| row_counts[g]).sum();
+        // The footer's row counts are a claim, not a fact: reserve at most PREALLOC_ROWS up front
+        // and let the vectors grow with the rows actually decoded.
+        let rows: usize = row_groups.iter().fold(0usize, |a, &g| a.saturating_add(row_counts[g])).min(PREALLOC_ROWS);
         let builder = open(options.clone())?.with_row_groups(row_groups);
         let mask = parquet::arrow::ProjectionMask::roots(builder.parquet_schema(), roots.iter().copied());
         let reader = builder.with_projection(mask).with_batch_size(1 << 14).build().map_err(|e| Error::io(path, e))?;
@@ -439,7 +500,7 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                 }
                 Want::Id => ColData::Ids(Ids::Str(Vec::with_capacity(rows))),
                 Want::Text => ColData::Text(Codes { codes: Vec::with_capacity(rows), names: Vec::new() }),
-                Want::Number => ColData::Number(Vec::with_capacity(rows)),
+                Want::Number | Want::NumberOrNan => ColData::Number(Vec::with_capacity(rows)),
                 Want::Day => ColData::Day(Vec::with_capacity(rows)),
             })
             .collect();
@@ -511,7 +572,9 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                         let a = arrow_cast::cast(col, &DataType::Float64)
                             .map_err(|e| Error::schema(name, format!("is not numeric: {e}")))?;
                         let a = a.as_primitive::<arrow_array::types::Float64Type>();
-                        if let Some(r) = (0..a.len()).find(|&r| a.is_valid(r) && !a.value(r).is_finite()) {
+                        let bad =
+                            |x: f64| if wanted[k].1 == Want::NumberOrNan { x.is_infinite() } else { !x.is_finite() };
+                        if let Some(r) = (0..a.len()).find(|&r| a.is_valid(r) && bad(a.value(r))) {
                             return Err(Error::invalid(
                                 format!("{name}[{}]", base + r),
                                 format!("{} is not a finite number", a.value(r)),
@@ -660,6 +723,65 @@ pub fn read_outcomes(path: &str, unit_col: &str, columns: &[&str]) -> Result<Out
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A Parquet file of one row whose footer claims `claimed` rows in its row group.
+    fn lying_parquet(path: &std::path::Path, claimed: i64) {
+        use parquet::file::metadata::{ParquetMetaDataReader, ParquetMetaDataWriter};
+        let schema = Arc::new(Schema::new(vec![
+            Field::new("unit_id", DataType::Int64, false),
+            Field::new("variant", DataType::Utf8, false),
+            Field::new("paid", DataType::Float64, false),
+        ]));
+        let batch = RecordBatch::try_new(
+            schema.clone(),
+            vec![
+                Arc::new(Int64Array::from(vec![1])),
+                Arc::new(StringArray::from(vec!["control"])),
+                Arc::new(Float64Array::from(vec![1.0])),
+            ],
+        )
+        .unwrap();
+        let mut bytes = Vec::new();
+        let mut w = parquet::arrow::ArrowWriter::try_new(&mut bytes, schema, None).unwrap();
+        w.write(&batch).unwrap();
+        w.close().unwrap();
+        let n = bytes.len();
+        let meta_len = u32::from_le_bytes(bytes[n - 8..n - 4].try_into().unwrap()) as usize;
+        let meta = ParquetMetaDataReader::decode_metadata(&bytes[n - 8 - meta_len..n - 8]).unwrap();
+        let groups = meta.row_groups().iter().map(|g| g.clone().into_builder().set_num_rows(claimed).build().unwrap());
+        let lying = meta.clone().into_builder().set_row_groups(groups.collect()).build();
+        let mut out = bytes[..n - 8 - meta_len].to_vec();
+        ParquetMetaDataWriter::new(&mut out, &lying).finish().unwrap();
+        std::fs::write(path, out).unwrap();
+    }
+
+    /// Issue 12: a small Parquet file whose footer claims 2^40 rows aborted `liftlab analyze`
+    /// (8 TB reserved from the footer's count); now it is an error, and memory follows the rows
+    /// that are really there.
+    #[test]
+    fn a_footer_claiming_2_pow_40_rows_is_an_error_not_an_abort() {
+        let dir = tempfile::tempdir().unwrap();
+        let p = dir.path().join("lying.parquet");
+        lying_parquet(&p, 1 << 40);
+        assert!(std::fs::metadata(&p).unwrap().len() < 2000);
+        let path = p.to_str().unwrap();
+        // Either an error, or the one row that is really there; never the claim.
+        match read_exposures(path, "unit_id", "variant", None, &[]) {
+            Ok(e) => assert_eq!(e.units.len(), 1),
+            Err(e) => assert_eq!(e.code(), "io_error", "{e}"),
+        }
+        match read_outcomes(path, "unit_id", &["paid"]) {
+            Ok(o) => assert_eq!(o.units.len(), 1),
+            Err(e) => assert_eq!(e.code(), "io_error", "{e}"),
+        }
+        match read_units(path, "unit_id", true) {
+            Ok(u) => assert_eq!(u.ids.len(), 1),
+            Err(e) => assert_eq!(e.code(), "io_error", "{e}"),
+        }
+        // the honest file reads
+        lying_parquet(&p, 1);
+        assert_eq!(read_exposures(path, "unit_id", "variant", None, &[]).unwrap().units.len(), 1);
+    }
 
     /// Row groups are read in parallel and concatenated: the text dictionary of each part (which
     /// meets values in a different order) must map back to the same values, rows in order.

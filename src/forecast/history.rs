@@ -43,6 +43,7 @@ pub struct EffectPrior {
 }
 
 fn check_past(past: &[PastEffect]) -> Result<()> {
+    crate::limits::check_len("past", past.len(), crate::limits::MAX_PAST_EFFECTS, "past effects")?;
     if past.len() < 3 {
         return Err(Error::insufficient("past", format!("{} past experiments; a prior needs at least 3", past.len())));
     }

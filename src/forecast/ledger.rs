@@ -243,49 +243,93 @@ pub fn wilson_interval(k: usize, n: usize) -> (f64, f64) {
     ((centre - half).max(0.0), (centre + half).min(1.0))
 }
 
-fn group(key: String, records: &[&CalibrationRecord]) -> CalibrationGroup {
-    let done: Vec<(&CalibrationRecord, Reconciliation, bool)> = records
-        .iter()
-        .filter_map(|r| r.observed.as_ref().map(|o| (*r, reconcile(&r.forecast, o), o.significant_win)))
-        .collect();
-    let n = done.len();
-    let mean = |f: &dyn Fn(&(&CalibrationRecord, Reconciliation, bool)) -> f64| {
-        (n > 0).then(|| done.iter().map(f).sum::<f64>() / n as f64)
-    };
-    let covered = done.iter().filter(|d| d.1.covered).count();
-    let (lo, hi) = if n > 0 { wilson_interval(covered, n) } else { (f64::NAN, f64::NAN) };
-    CalibrationGroup {
-        key,
-        forecasts: records.len(),
-        reconciled: n,
-        coverage: mean(&|d| f64::from(u8::from(d.1.covered))),
-        coverage_low: (n > 0).then_some(lo),
-        coverage_high: (n > 0).then_some(hi),
-        nominal_coverage: mean(&|d| d.0.confidence),
-        mean_abs_error: mean(&|d| d.1.error.abs()),
-        bias: mean(&|d| d.1.error),
-        hit_rate: mean(&|d| f64::from(u8::from(d.1.direction_hit))),
-        win_share: mean(&|d| f64::from(u8::from(d.2))),
+/// The running sums of one calibration group: adding records one at a time, in any number of
+/// passes, gives the same group as the whole list at once, so the ledger streams its rows through
+/// it with memory for the groups only.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Tally {
+    forecasts: usize,
+    reconciled: usize,
+    covered: usize,
+    hits: usize,
+    wins: usize,
+    sum_confidence: f64,
+    sum_abs_error: f64,
+    sum_error: f64,
+}
+
+impl Tally {
+    /// Adds one forecast (reconciled when it has an observed result).
+    pub fn add(&mut self, r: &CalibrationRecord) {
+        self.forecasts += 1;
+        let Some(o) = &r.observed else { return };
+        let rec = reconcile(&r.forecast, o);
+        self.reconciled += 1;
+        self.covered += usize::from(rec.covered);
+        self.hits += usize::from(rec.direction_hit);
+        self.wins += usize::from(o.significant_win);
+        self.sum_confidence += r.confidence;
+        self.sum_abs_error += rec.error.abs();
+        self.sum_error += rec.error;
+    }
+
+    /// The group's figures (means over the reconciled forecasts; `None` without any).
+    pub fn group(&self, key: String) -> CalibrationGroup {
+        let n = self.reconciled;
+        let mean = |x: f64| (n > 0).then(|| x / n as f64);
+        let share = |k: usize| mean(k as f64);
+        let wilson = (n > 0).then(|| wilson_interval(self.covered, n));
+        CalibrationGroup {
+            key,
+            forecasts: self.forecasts,
+            reconciled: n,
+            coverage: share(self.covered),
+            coverage_low: wilson.map(|w| w.0),
+            coverage_high: wilson.map(|w| w.1),
+            nominal_coverage: mean(self.sum_confidence),
+            mean_abs_error: mean(self.sum_abs_error),
+            bias: mean(self.sum_error),
+            hit_rate: share(self.hits),
+            win_share: share(self.wins),
+        }
     }
 }
 
-fn grouped(records: &[CalibrationRecord], key: impl Fn(&CalibrationRecord) -> String) -> Vec<CalibrationGroup> {
-    let mut by: BTreeMap<String, Vec<&CalibrationRecord>> = BTreeMap::new();
-    for r in records {
-        by.entry(key(r)).or_default().push(r);
-    }
-    by.into_iter().map(|(k, v)| group(k, &v)).collect()
+/// Builds a [`Calibration`] from records streamed one at a time.
+#[derive(Clone, Debug, Default)]
+pub struct CalibrationTally {
+    overall: Tally,
+    by_team: BTreeMap<String, Tally>,
+    by_author: BTreeMap<String, Tally>,
+    by_month: BTreeMap<String, Tally>,
 }
 
-/// The calibration of a set of saved forecasts.
+impl CalibrationTally {
+    pub fn add(&mut self, r: &CalibrationRecord) {
+        self.overall.add(r);
+        self.by_team.entry(r.team.clone()).or_default().add(r);
+        self.by_author.entry(r.author.clone()).or_default().add(r);
+        self.by_month.entry(r.created_at.chars().take(7).collect()).or_default().add(r);
+    }
+
+    pub fn finish(&self) -> Calibration {
+        let groups = |m: &BTreeMap<String, Tally>| m.iter().map(|(k, t)| t.group(k.clone())).collect();
+        Calibration {
+            overall: self.overall.group("all".into()),
+            by_team: groups(&self.by_team),
+            by_author: groups(&self.by_author),
+            by_month: groups(&self.by_month),
+        }
+    }
+}
+
+/// The calibration of `records`: overall and by team, author and month (`YYYY-MM` of creation).
 pub fn calibration(records: &[CalibrationRecord]) -> Calibration {
-    let all: Vec<&CalibrationRecord> = records.iter().collect();
-    Calibration {
-        overall: group("all".into(), &all),
-        by_team: grouped(records, |r| r.team.clone()),
-        by_author: grouped(records, |r| r.author.clone()),
-        by_month: grouped(records, |r| r.created_at.chars().take(7).collect()),
+    let mut t = CalibrationTally::default();
+    for r in records {
+        t.add(r);
     }
+    t.finish()
 }
 
 #[cfg(test)]

@@ -45,6 +45,7 @@ pub use plan::{test_plan, PlanInput, TestPlan};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+use crate::interrupt::{Interrupt, NEVER};
 use crate::stats::norm_ppf;
 
 /// What a node measures.
@@ -198,6 +199,14 @@ impl SplitNormal {
     }
 }
 
+/// The smallest and largest baseline of a count or value node, and the bounds of the topline: far
+/// beyond any real funnel, and far from where a product of a few dozen of them overflows.
+const MIN_BASELINE: f64 = 1e-100;
+const MAX_BASELINE: f64 = 1e100;
+
+/// The largest relative change of a node: 1,000 = a thousand-fold increase.
+const MAX_CHANGE: f64 = 1_000.0;
+
 /// The range a node's relative change may take: never below zero, a rate never above 1.
 fn bounds(node: &Node) -> (f64, f64) {
     match node.kind {
@@ -212,14 +221,32 @@ pub fn validate_input(input: &ForecastInput) -> Result<()> {
 }
 
 fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
+    use crate::limits::{check_len, check_name, MAX_DRAWS, MAX_FORECAST_NODES, MAX_FORECAST_WORK};
     if input.nodes.is_empty() {
         return Err(Error::invalid("nodes", "the metric tree is empty: give at least one node"));
+    }
+    check_len("nodes", input.nodes.len(), MAX_FORECAST_NODES, "nodes")?;
+    check_len("changes", input.changes.len(), MAX_FORECAST_NODES, "changes")?;
+    if !(1_000..=MAX_DRAWS).contains(&input.draws) {
+        return Err(Error::invalid("draws", format!("{} is not between 1,000 and 10,000,000", input.draws)));
+    }
+    let work = input.draws as u64 * input.changes.len() as u64;
+    if work > MAX_FORECAST_WORK {
+        return Err(Error::invalid(
+            "draws",
+            format!(
+                "{} draws of {} changed nodes are {work} node draws; at most {MAX_FORECAST_WORK} per forecast",
+                input.draws,
+                input.changes.len()
+            ),
+        ));
     }
     for (i, n) in input.nodes.iter().enumerate() {
         let field = format!("nodes[{i}].baseline");
         if n.name.trim().is_empty() {
             return Err(Error::invalid(format!("nodes[{i}].name"), "is empty"));
         }
+        check_name(format!("nodes[{i}].name"), &n.name)?;
         if input.nodes[..i].iter().any(|m| m.name == n.name) {
             return Err(Error::invalid(format!("nodes[{i}].name"), format!("'{}' appears twice", n.name)));
         }
@@ -230,8 +257,21 @@ fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
             NodeKind::Count | NodeKind::Value if !(n.baseline > 0.0 && n.baseline.is_finite()) => {
                 return Err(Error::invalid(field, format!("{} must be a positive number", n.baseline)))
             }
+            NodeKind::Count | NodeKind::Value if !(MIN_BASELINE..=MAX_BASELINE).contains(&n.baseline) => {
+                return Err(Error::invalid(
+                    field,
+                    format!("{} is outside [1e-100, 1e100], where a forecast's arithmetic stays exact", n.baseline),
+                ))
+            }
             _ => {}
         }
+    }
+    let topline: f64 = input.nodes.iter().map(|n| n.baseline).product();
+    if !(topline.is_finite() && (topline == 0.0 || (MIN_BASELINE..=MAX_BASELINE).contains(&topline))) {
+        return Err(Error::invalid(
+            "nodes",
+            format!("the baselines multiply to {topline:e}, outside [1e-100, 1e100]: rescale a count or value"),
+        ));
     }
     if input.changes.is_empty() {
         return Err(Error::invalid("changes", "state the expected change of at least one node"));
@@ -260,10 +300,16 @@ fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
             ));
         }
         let (min, max) = bounds(&input.nodes[k]);
-        if c.low < min {
+        if c.low <= min {
             return Err(Error::invalid(
                 format!("changes[{i}].low"),
-                format!("{} would take '{}' below zero", c.low, c.node),
+                format!("{} would take '{}' to zero or below (a change is above -1, i.e. -100%)", c.low, c.node),
+            ));
+        }
+        if c.high > MAX_CHANGE {
+            return Err(Error::invalid(
+                format!("changes[{i}].high"),
+                format!("{} is more than a {MAX_CHANGE}-fold change; state changes as fractions (0.05 = +5%)", c.high),
             ));
         }
         if c.high > max {
@@ -282,9 +328,6 @@ fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
     }
     if !(input.period_days > 0.0 && input.period_days.is_finite()) {
         return Err(Error::invalid("period_days", format!("{} is not a positive number of days", input.period_days)));
-    }
-    if !(1_000..=10_000_000).contains(&input.draws) {
-        return Err(Error::invalid("draws", format!("{} is not between 1,000 and 10,000,000", input.draws)));
     }
     if !(input.confidence > 0.0 && input.confidence < 1.0) {
         return Err(Error::invalid("confidence", format!("{} is not in (0, 1)", input.confidence)));
@@ -392,17 +435,17 @@ fn lower_tail(confidence: f64) -> f64 {
 
 /// Projects the topline change of `input`.
 pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
-    project(input, None)
+    project(input, None, &NEVER)
 }
 
 /// [`forecast`] from base draws kept from an earlier forecast with the same seed and number of
 /// draws and at least as many changed nodes (see [`BaseDraws`]): the same numbers, bit for bit,
 /// without drawing again. Draws that do not serve `input` are not used (it draws afresh).
 pub fn forecast_with(input: &ForecastInput, base: &BaseDraws) -> Result<Forecast> {
-    project(input, Some(base))
+    project(input, Some(base), &NEVER)
 }
 
-fn project(input: &ForecastInput, base: Option<&BaseDraws>) -> Result<Forecast> {
+fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt) -> Result<Forecast> {
     let changed = validate(input)?;
     let baseline: f64 = input.nodes.iter().map(|n| n.baseline).product();
     let dists: Vec<SplitNormal> = changed.iter().map(|(_, c)| SplitNormal::new(c)).collect();
@@ -417,8 +460,8 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>) -> Result<Forecast> 
         })
         .collect();
     let draws = match base.filter(|b| b.serves(input.seed, input.draws, models.len())) {
-        Some(b) => montecarlo::lifts_from_base(&models, input.coverage, b),
-        None => montecarlo::draw_lifts(&models, input.coverage, input.seed, input.draws),
+        Some(b) => montecarlo::lifts_from_base(&models, input.coverage, b, stop)?,
+        None => montecarlo::draw_lifts(&models, input.coverage, input.seed, input.draws, stop)?,
     };
     let tail = lower_tail(input.confidence);
     let probs: Vec<f64> = [tail, 1.0 - tail].into_iter().chain(FAN_LEVELS).collect();
@@ -465,7 +508,7 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>) -> Result<Forecast> 
 
     let formula = formula_text(input, &changed, baseline, relative_likely, &relative);
     let quantiles = FAN_LEVELS.iter().map(|&p| [p, q.at(p)]).collect();
-    Ok(Forecast {
+    let out = Forecast {
         baseline,
         relative,
         absolute,
@@ -482,7 +525,28 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>) -> Result<Forecast> 
         draws: input.draws,
         seed: input.seed,
         confidence: input.confidence,
-    })
+    };
+    check_finite(&out)?;
+    Ok(out)
+}
+
+/// Every number of a forecast is finite, or the input is refused: a ledger must never store a
+/// number it cannot read back (JSON has no NaN or infinity).
+fn check_finite(f: &Forecast) -> Result<()> {
+    let iv = |i: &Interval| [i.estimate, i.low, i.high];
+    let mut all = vec![f.baseline, f.relative_std_dev, f.relative_likely];
+    for i in [&f.relative, &f.absolute, &f.per_day, &f.per_month, &f.per_year, &f.relative_delta] {
+        all.extend(iv(i));
+    }
+    all.extend(f.quantiles.iter().map(|q| q[1]));
+    all.extend(f.sensitivity.iter().flat_map(|s| [s.at_low, s.at_high, s.swing]));
+    if all.iter().all(|v| v.is_finite()) {
+        return Ok(());
+    }
+    Err(Error::invalid(
+        "changes",
+        "the projected lift is not a finite number (the changes or baselines are too extreme to compute); narrow the ranges",
+    ))
 }
 
 fn formula_text(
@@ -589,7 +653,16 @@ pub fn forecast_impact(req: &ForecastRequest) -> Result<ForecastReport> {
 
 /// [`forecast_impact`], from kept base draws when given (see [`forecast_with`]).
 pub fn forecast_impact_with(req: &ForecastRequest, base: Option<&BaseDraws>) -> Result<ForecastReport> {
-    let forecast = project(&req.model, base).map_err(|e| e.within("model"))?;
+    forecast_impact_until(req, base, &NEVER)
+}
+
+/// [`forecast_impact_with`] that stops with [`Error::Cancelled`] soon after `stop` is raised.
+pub fn forecast_impact_until(
+    req: &ForecastRequest,
+    base: Option<&BaseDraws>,
+    stop: &Interrupt,
+) -> Result<ForecastReport> {
+    let forecast = project(&req.model, base, stop).map_err(|e| e.within("model"))?;
     let plan = req.plan.as_ref().map(|p| test_plan(&req.model, p)).transpose()?;
     let (mut prior, mut realism, mut fpr) = (None, None, None);
     if let Some(h) = &req.history {

@@ -2,7 +2,7 @@
 //!
 //! The experiment measures the per-unit topline (everything below the tree's first `count`
 //! node) on the units the change reaches: a proportion when every node below the count is a rate
-//! (R's `power.prop.test` formula), otherwise a mean, which needs its per-unit standard deviation
+//! (planned for the analysis' Wald test, or R's `power.prop.test` pooled test), otherwise a mean, which needs its per-unit standard deviation
 //! (statsmodels' `NormalIndPower`); see [`crate::stats::power`] for the formulas, unequal splits,
 //! several arms, CUPED and sequential designs. The effect designed for is the forecast's likely
 //! per-unit change, `Π (1 + e_i) − 1` over the changed nodes below the count; a change of the

@@ -180,7 +180,8 @@ fn bad_input_names_the_field() {
 /// a +10% click rate. The per-unit test is 0.09 vs 0.099. Reference: R's `power.prop.test`
 /// formula with `strict = TRUE` (both tails), solved with scipy 1.17 `brentq` (xtol 1e-10):
 /// n = 16,582.15522670902 per group (the one-tailed closed form, R's default, gives 16,582.196).
-/// So 33,166 units: 2 days at 20,000 a day.
+/// So 33,166 units: 2 days at 20,000 a day. (The plan asks for that pooled test; the default
+/// plans the analysis' Wald test, checked in tests/stats_power.rs.)
 #[test]
 fn plan_of_a_funnel() {
     let input = ForecastInput {
@@ -192,7 +193,11 @@ fn plan_of_a_funnel() {
         changes: vec![change("clicked", 0.0, 0.10, 0.2)],
         ..shop(vec![])
     };
-    let p = test_plan(&input, &PlanInput::default()).unwrap();
+    let pooled = crate::stats::power::DesignOptions {
+        proportion_test: crate::stats::power::ProportionTest::Pooled,
+        ..Default::default()
+    };
+    let p = test_plan(&input, &PlanInput { design: pooled, ..Default::default() }).unwrap();
     assert!(matches!(p.baseline, crate::stats::power::Baseline::Proportion { rate } if (rate - 0.09).abs() < 1e-12));
     assert!((p.rel_effect - 0.10).abs() < 1e-12);
     assert!((p.sample_size.n_control_exact - 16_582.155_226_709_02).abs() < 1e-4, "{}", p.sample_size.n_control_exact);

@@ -8,6 +8,7 @@ use pyo3::types::{PyCapsule, PyDict};
 use serde_json::Value;
 
 use super::to_py_err;
+use super::uplift::whole_number;
 use crate::assign::{self as core, Assignment as CoreAssignment, HashVersion, Reason, SavedGroups};
 use crate::error::Error;
 use crate::spec::Spec as CoreSpec;
@@ -186,14 +187,85 @@ fn hash_unit(seed: &str, value: &str, version: i64) -> PyResult<f64> {
 /// Bucket ranges `[start, end)` per variant for a coverage and weights (equal when None).
 #[pyfunction]
 #[pyo3(signature = (n_variants, coverage = 1.0, weights = None))]
-fn bucket_ranges(n_variants: usize, coverage: f64, weights: Option<Vec<f64>>) -> PyResult<Vec<(f64, f64)>> {
-    core::bucket_ranges(n_variants, coverage, weights.as_deref()).map_err(to_py_err)
+fn bucket_ranges(n_variants: &Bound<'_, PyAny>, coverage: f64, weights: Option<Vec<f64>>) -> PyResult<Vec<(f64, f64)>> {
+    // bounded here only so that the conversion cannot overflow; the core checks MAX_VARIANTS
+    let n = whole_number(n_variants, "n_variants", u32::MAX.into())? as usize;
+    core::bucket_ranges(n, coverage, weights.as_deref()).map_err(to_py_err)
 }
 
-/// Index of the range holding `hash`, or None.
+/// The `[start, end)` pairs of `ranges`: any sequence of pairs of numbers (tuples, lists, a
+/// 2-D numpy array), as GrowthBook's SDKs take them.
+fn range_pairs(ranges: &Bound<'_, PyAny>) -> PyResult<Vec<(f64, f64)>> {
+    let not_pairs = |why: String| to_py_err(Error::invalid("ranges", why));
+    if ranges.is_instance_of::<pyo3::types::PyString>() {
+        return Err(not_pairs("must be a sequence of [start, end) pairs, got a string".into()));
+    }
+    let items = ranges.try_iter().map_err(|_| {
+        not_pairs(format!(
+            "must be a sequence of [start, end) pairs, got {}",
+            ranges.get_type().name().map_or_else(|_| "?".into(), |n| n.to_string())
+        ))
+    })?;
+    let mut out = Vec::new();
+    for (i, item) in items.enumerate() {
+        let item = item?;
+        let field = format!("ranges[{i}]");
+        let pair: Vec<f64> = if item.is_instance_of::<pyo3::types::PyString>() {
+            Vec::new()
+        } else {
+            item.extract().map_err(|_| {
+                to_py_err(Error::invalid(
+                    &field,
+                    format!(
+                        "must be a pair of numbers, got {}",
+                        item.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+                    ),
+                ))
+            })?
+        };
+        match pair.as_slice() {
+            [s, e] => out.push((*s, *e)),
+            _ => {
+                return Err(to_py_err(Error::invalid(
+                    field,
+                    format!(
+                        "must be a pair [start, end), got {}",
+                        item.repr().map_or_else(|_| "?".into(), |r| r.to_string())
+                    ),
+                )))
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Index of the range holding `hash`, or None. `ranges` is any sequence of `[start, end)` pairs.
 #[pyfunction]
-fn choose_variant(hash: f64, ranges: Vec<(f64, f64)>) -> Option<usize> {
-    core::choose_variant(hash, &ranges)
+fn choose_variant(hash: f64, ranges: &Bound<'_, PyAny>) -> PyResult<Option<usize>> {
+    Ok(core::choose_variant(hash, &range_pairs(ranges)?))
+}
+
+/// The unit id of a number (`int`, `float`, a numpy number): its JavaScript `String()`, as
+/// GrowthBook hashes it. NaN, infinities and integers beyond a double are errors naming `field`.
+#[pyfunction]
+#[pyo3(signature = (value, field = "unit_id"))]
+fn _unit_id_of_number(value: &Bound<'_, PyAny>, field: &str) -> PyResult<String> {
+    let x: f64 = value.extract().map_err(|_| {
+        to_py_err(Error::invalid(field, format!("{value} is not a unit id (beyond the range of a double)")))
+    })?;
+    core::unit_id_from_number(x, field).map_err(to_py_err)
+}
+
+/// The unit ids of a float64 column (JavaScript's `String()` of each); NaN (a null) or an
+/// infinity is an error naming `ids[i]`.
+#[pyfunction]
+fn _unit_ids_of_floats(values: numpy::PyReadonlyArray1<'_, f64>) -> PyResult<Vec<String>> {
+    let v = values.as_array();
+    v.iter()
+        .enumerate()
+        .map(|(i, &x)| core::unit_id_from_number(x, &format!("ids[{i}]")))
+        .collect::<Result<_, _>>()
+        .map_err(to_py_err)
 }
 
 /// Whether `unit_id` falls in `[start, end)` of namespace `name`.
@@ -331,6 +403,8 @@ pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_eval_condition, m)?)?;
     m.add_function(wrap_pyfunction!(_assign, m)?)?;
     m.add_function(wrap_pyfunction!(_assign_batch, m)?)?;
+    m.add_function(wrap_pyfunction!(_unit_id_of_number, m)?)?;
+    m.add_function(wrap_pyfunction!(_unit_ids_of_floats, m)?)?;
     m.add("REASONS", Reason::ALL.iter().map(|r| r.as_str()).collect::<Vec<_>>())?;
     Ok(())
 }

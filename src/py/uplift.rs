@@ -45,6 +45,34 @@ pub(super) fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) 
     to_py_err(Error::invalid(field, reason))
 }
 
+/// A whole number of `field` (a count, a seed, a size) from any Python integer (anything with
+/// `__index__`: `int`, numpy integers; not a bool), in `0..=max`: a negative, too large or
+/// non-integer value is an `InvalidInputError` naming the field, never Python's `OverflowError`
+/// or `TypeError`. Shared by the doors of `assign` and `uplift`.
+pub(crate) fn whole_number(obj: &Bound<'_, PyAny>, field: &str, max: u64) -> PyResult<u64> {
+    if obj.is_instance_of::<PyBool>() || !obj.hasattr("__index__")? {
+        return Err(invalid(field, format!("must be a whole number, got {}", describe(obj))));
+    }
+    let v: i128 = obj
+        .call_method0("__index__")?
+        .extract()
+        .map_err(|_| invalid(field, format!("must be a whole number in 0..={max}, got {}", describe(obj))))?;
+    match u64::try_from(v) {
+        Ok(v) if v <= max => Ok(v),
+        _ => Err(invalid(field, format!("must be a whole number in 0..={max}, got {v}"))),
+    }
+}
+
+/// `repr(obj)`, shortened, for messages.
+fn describe(obj: &Bound<'_, PyAny>) -> String {
+    let r = obj.repr().map(|r| r.to_string()).unwrap_or_else(|_| "?".into());
+    if r.chars().count() > 60 {
+        format!("{}...", r.chars().take(57).collect::<String>())
+    } else {
+        r
+    }
+}
+
 /// Numbers of one field as float64 (shared by the uplift doors).
 pub(super) fn floats<'py>(obj: &Bound<'py, PyAny>, field: &str) -> PyResult<Column<'py, f64>> {
     if let Ok(a) = obj.extract::<PyReadonlyArray1<'py, f64>>() {
@@ -286,21 +314,26 @@ fn _uplift_at_k<'py>(
 /// `n_control`, `response_rate_treatment`, `response_rate_control`, `uplift`, `std_uplift`
 /// (None where a group is empty).
 #[pyfunction]
-#[pyo3(signature = (y_true, uplift, treatment, strategy = "overall", bins = 10))]
+#[pyo3(signature = (y_true, uplift, treatment, strategy = "overall", bins = None))]
 fn _uplift_by_percentile<'py>(
     py: Python<'py>,
     y_true: &Bound<'py, PyAny>,
     uplift: &Bound<'py, PyAny>,
     treatment: &Bound<'py, PyAny>,
     strategy: &str,
-    bins: i64,
+    bins: Option<&Bound<'py, PyAny>>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let cut = self::strategy(strategy)?;
-    let bins = usize::try_from(bins).map_err(|_| invalid("bins", format!("must be positive, got {bins}")))?;
+    // the core bounds bins by the number of units
+    let bins = match bins {
+        Some(b) => whole_number(b, "bins", u32::MAX.into())? as usize,
+        None => 10,
+    };
     let (y, s, t) = (floats(y_true, "y_true")?, floats(uplift, "uplift")?, flags(treatment)?);
     let (y, s, t) = (y.as_slice(), s.as_slice(), t.as_slice());
     let rows = py.detach(|| core::uplift_by_percentile(y, s, t, bins, cut)).map_err(py_err)?;
     let d = PyDict::new(py);
+    d.set_item("percentile", rows.iter().map(|r| r.label.as_str()).collect::<Vec<_>>())?;
     d.set_item("low_fraction", rows.iter().map(|r| r.low_fraction).collect::<Vec<_>>())?;
     d.set_item("high_fraction", rows.iter().map(|r| r.high_fraction).collect::<Vec<_>>())?;
     d.set_item("n_treatment", rows.iter().map(|r| r.n_treated).collect::<Vec<_>>())?;
@@ -326,16 +359,16 @@ fn interval_dict<'py>(py: Python<'py>, i: &BootstrapInterval) -> PyResult<Bound<
 /// `{"statistic", "uplift_auc": {...}, "qini_auc": {...}}`. `statistic` is `"normalized"`
 /// (sklift's scores, binary outcome) or `"above_random"` (area minus random area).
 #[pyfunction]
-#[pyo3(signature = (y_true, uplift, treatment, n_resamples = 1000, confidence_level = 0.95, seed = 0, negative_effect = true, statistic = "normalized"))]
+#[pyo3(signature = (y_true, uplift, treatment, n_resamples = None, confidence_level = 0.95, seed = None, negative_effect = true, statistic = "normalized"))]
 #[allow(clippy::too_many_arguments)]
 fn _bootstrap_uplift_auc<'py>(
     py: Python<'py>,
     y_true: &Bound<'py, PyAny>,
     uplift: &Bound<'py, PyAny>,
     treatment: &Bound<'py, PyAny>,
-    n_resamples: i64,
+    n_resamples: Option<&Bound<'py, PyAny>>,
     confidence_level: f64,
-    seed: u64,
+    seed: Option<&Bound<'py, PyAny>>,
     negative_effect: bool,
     statistic: &str,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -344,8 +377,12 @@ fn _bootstrap_uplift_auc<'py>(
         "above_random" => AreaStatistic::AboveRandom,
         other => return Err(invalid("statistic", format!("must be 'normalized' or 'above_random', got {other:?}"))),
     };
-    let n_resamples = usize::try_from(n_resamples)
-        .map_err(|_| invalid("n_resamples", format!("must be at least 2, got {n_resamples}")))?;
+    let defaults = BootstrapOptions::default();
+    let n_resamples = match n_resamples {
+        Some(n) => whole_number(n, "n_resamples", core::MAX_RESAMPLES as u64)? as usize,
+        None => defaults.n_resamples,
+    };
+    let seed = seed.map_or(Ok(defaults.seed), |s| whole_number(s, "seed", u64::MAX))?;
     let options = BootstrapOptions { n_resamples, confidence_level, seed, negative_effect, statistic };
     let (y, s, t) = (floats(y_true, "y_true")?, floats(uplift, "uplift")?, flags(treatment)?);
     let (y, s, t) = (y.as_slice(), s.as_slice(), t.as_slice());

@@ -140,9 +140,10 @@ fn _fit_meta_learner(
     outcome: &str,
     alpha: f64,
     tol: f64,
-    max_iter: usize,
+    max_iter: &Bound<'_, PyAny>,
 ) -> PyResult<PyMetaLearner> {
     let names = names.unwrap_or_default();
+    let max_iter = super::uplift::whole_number(max_iter, "max_iter", u32::MAX.into())? as usize;
     let params = MetaParams {
         learner: learner_kind(learner)?,
         outcome: outcome_type(outcome)?,

@@ -14,7 +14,7 @@ use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
 use super::to_py_err;
-use super::uplift::{floats, invalid, Column};
+use super::uplift::{floats, invalid, whole_number, Column};
 use crate::error::Error;
 use crate::uplift::forest::{self as core, BinnedFeature, ForestParams, SplitCriterion, UpliftForest};
 
@@ -157,37 +157,41 @@ fn _fit_uplift_forest(
     y: &Bound<'_, PyAny>,
     names: Option<Vec<String>>,
     categorical: Vec<usize>,
-    n_trees: usize,
-    max_depth: usize,
-    min_samples_leaf: usize,
-    min_samples_treatment: usize,
+    n_trees: &Bound<'_, PyAny>,
+    max_depth: &Bound<'_, PyAny>,
+    min_samples_leaf: &Bound<'_, PyAny>,
+    min_samples_treatment: &Bound<'_, PyAny>,
     n_reg: f64,
     criterion: &str,
-    max_features: Option<usize>,
+    max_features: Option<&Bound<'_, PyAny>>,
     bootstrap: bool,
-    max_bins: usize,
+    max_bins: &Bound<'_, PyAny>,
     normalization: bool,
-    seed: u64,
-    n_jobs: Option<usize>,
+    seed: &Bound<'_, PyAny>,
+    n_jobs: Option<&Bound<'_, PyAny>>,
     on_tree: Option<Py<PyAny>>,
 ) -> PyResult<PyUpliftForest> {
     let names = names.unwrap_or_default();
+    // Whole numbers, bounded so that they convert; the core checks its documented limits
+    // (MAX_TREES, MAX_DEPTH, MAX_JOBS, max_bins <= 255) and names the field.
+    let count = |v: &Bound<'_, PyAny>, field: &str| whole_number(v, field, u32::MAX.into()).map(|v| v as usize);
     let params = ForestParams {
-        n_trees,
+        n_trees: count(n_trees, "n_trees")?,
         criterion: self::criterion(criterion)?,
-        max_depth,
-        min_samples_leaf,
-        min_samples_treatment,
+        max_depth: count(max_depth, "max_depth")?,
+        min_samples_leaf: count(min_samples_leaf, "min_samples_leaf")?,
+        min_samples_treatment: count(min_samples_treatment, "min_samples_treatment")?,
         n_reg,
-        max_features,
-        max_bins,
+        max_features: max_features.map(|m| count(m, "max_features")).transpose()?,
+        max_bins: count(max_bins, "max_bins")?,
         bootstrap,
         normalization,
         categorical,
-        seed,
+        seed: whole_number(seed, "seed", u64::MAX)?,
     };
-    if n_jobs == Some(0) {
-        return Err(invalid("n_jobs", "must be at least 1 (or None for all cores)"));
+    let n_jobs = n_jobs.map(|n| count(n, "n_jobs")).transpose()?;
+    if let Some(n) = n_jobs {
+        core::check_jobs(n).map_err(to_py_err)?;
     }
     params.check(x.len()).map_err(|e| py_err(e, &names))?;
     let t = floats(treatment, "treatment")?;

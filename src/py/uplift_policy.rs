@@ -48,16 +48,21 @@ fn rename(field: String, reason: &str, names: &[String]) -> String {
         if let Some(n) = channel(j) {
             return format!("cost[{n}]");
         }
+    } else if let Some(j) = field.strip_prefix("value[").and_then(|r| r.strip_suffix(']')) {
+        if let Some(n) = channel(j) {
+            return format!("value[{n}]");
+        }
     } else if field == "budget" {
         return if reason.contains("max_contacts") { "max_contacts".into() } else { "max_spend".into() };
     }
     field
 }
 
-/// The contact policy over channel columns. Returns `{"channel": [index or None], "uplift":
-/// [chosen channel's uplift or None], "expected_gain", "score", "rank", "n_contacts", "spend",
-/// "expected_conversions", "expected_net_gain", "curve_n_contacted", "curve_net_gain",
-/// "peak_n_contacted", "peak_net_gain"}`.
+/// The contact policy over channel columns; `value` is one number for every channel or one per
+/// channel. Returns `{"channel": [index or None], "uplift": [chosen channel's uplift or None],
+/// "expected_gain", "score", "rank", "n_contacts", "spend", "expected_conversions",
+/// "expected_net_gain", "curve_n_contacted", "curve_net_gain", "peak_n_contacted",
+/// "peak_net_gain", "optimal"}`.
 #[pyfunction]
 #[pyo3(signature = (uplift, names, cost, value, max_contacts = None, max_spend = None))]
 fn _plan_contact_policy<'py>(
@@ -65,7 +70,7 @@ fn _plan_contact_policy<'py>(
     uplift: Vec<Bound<'py, PyAny>>,
     names: Vec<String>,
     cost: Vec<f64>,
-    value: f64,
+    value: Vec<f64>,
     max_contacts: Option<&Bound<'py, PyAny>>,
     max_spend: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
@@ -92,7 +97,7 @@ fn _plan_contact_policy<'py>(
     if let Some(s) = max_spend {
         budgets.push(Budget::MaxSpend(s));
     }
-    let policy = py.detach(|| plan_contact_policy(&rows, &cost, value, &budgets)).map_err(|e| {
+    let policy = py.detach(|| plan_contact_policy(&rows, &cost, &value, &budgets)).map_err(|e| {
         to_py_err(match e {
             Error::InvalidInput { field, reason } => {
                 Error::InvalidInput { field: rename(field, &reason, &names), reason }
@@ -119,6 +124,7 @@ fn _plan_contact_policy<'py>(
     d.set_item("curve_net_gain", curve.net_gain)?;
     d.set_item("peak_n_contacted", curve.peak_n_contacted)?;
     d.set_item("peak_net_gain", curve.peak_net_gain)?;
+    d.set_item("optimal", policy.optimal)?;
     Ok(d)
 }
 

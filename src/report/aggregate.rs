@@ -412,6 +412,8 @@ struct MetricCols<'a> {
     cols: [Option<(&'a str, &'a [f64])>; 4],
     missing: Missing,
     cap: Option<f64>,
+    /// Keep the sums of `ln x` (the log-scale relative interval).
+    log: bool,
 }
 
 impl MetricCols<'_> {
@@ -472,14 +474,17 @@ fn metric_cols<'a>(m: &'a Metric, out: &'a Outcomes) -> Result<MetricCols<'a>> {
         ],
         missing: m.missing,
         cap: None,
+        log: m.relative_interval == crate::stats::effect::RelativeInterval::Log,
     })
 }
 
 /// The shape of the accumulated cells.
 struct Layout {
     nv: usize,
-    /// Each metric's shifts `[x, y, c, d]` ([`SuffStats`] sums are of `v − shift`).
-    shifts: Vec<[f64; 4]>,
+    /// Each metric's empty cell: its shifts `[x, y, c, d]` ([`SuffStats`] sums are of
+    /// `v − shift`) and the optional sums it keeps (the third moment of mean metrics, the log
+    /// scale when asked for).
+    templates: Vec<SuffStats>,
     /// Codes per segment column, plus one slot for the missing value.
     seg_sizes: Vec<usize>,
     n_days: usize,
@@ -503,7 +508,7 @@ struct Partial {
 
 impl Partial {
     fn new(l: &Layout) -> Self {
-        let empty = || l.shifts.iter().map(|&k| vec![SuffStats::with_shift(k); l.nv]).collect::<Vec<_>>();
+        let empty = || l.templates.iter().map(|&t| vec![t; l.nv]).collect::<Vec<_>>();
         Partial {
             cells: empty(),
             exposures_n: vec![0; l.nv],
@@ -553,6 +558,7 @@ fn accumulate(ctx: &Ctx<'_>, layout: &Layout, range: std::ops::Range<usize>) -> 
     for (m, mc) in ctx.cols.iter().enumerate() {
         let cap = mc.cap.unwrap_or(f64::INFINITY);
         let drop_missing = mc.missing == Missing::Drop;
+        let log = mc.log;
         let x_only = mc.cols[1..].iter().all(Option::is_none);
         let col = |k: usize| mc.cols[k].map_or(&[][..], |(_, d)| d);
         let (cx, cy, cc, cd) = (col(0), col(1), col(2), col(3));
@@ -576,14 +582,21 @@ fn accumulate(ctx: &Ctx<'_>, layout: &Layout, range: std::ops::Range<usize>) -> 
                 }
             };
             let [x, y, c, d] = vals;
-            if x_only {
-                cells[v as usize].push_x(x);
-            } else {
-                cells[v as usize].push(x, y, c, d);
-            }
+            // ln x only for the log scale (values checked positive beforehand)
+            let lx = if log { x.ln() } else { 0.0 };
+            let push = |s: &mut SuffStats| {
+                if x_only {
+                    s.push_x(x)
+                } else {
+                    s.push(x, y, c, d)
+                }
+                if log {
+                    s.push_log(lx)
+                }
+            };
+            push(&mut cells[v as usize]);
             if extra {
                 let unit = range.start + i;
-                let push = |s: &mut SuffStats| if x_only { s.push_x(x) } else { s.push(x, y, c, d) };
                 for (k, (_, codes)) in ctx.seg_cols.iter().enumerate() {
                     let code = codes.codes[ctx.kept.row(unit)];
                     let slot = if code == Codes::NULL { codes.names.len() } else { code as usize };
@@ -645,6 +658,11 @@ fn check_values(m: &Metric, mc: &MetricCols<'_>) -> Result<()> {
             bad(1, &|x| x >= 0.0, "a ratio's denominator is a count and cannot be negative")?;
             bad(3, &|x| x >= 0.0, "a ratio's denominator is a count and cannot be negative")
         }
+        MetricKind::Mean if mc.log => bad(
+            0,
+            &|x| x > 0.0,
+            "relative_interval = \"log\" needs positive values (it analyses ln x); cap, drop or use the default interval",
+        ),
         MetricKind::Mean => Ok(()),
     }
 }
@@ -680,7 +698,7 @@ pub fn aggregate_experiment(
             None => None,
             Some(CapSpec::Value(v)) => Some(v),
             Some(CapSpec::Quantile(q)) => {
-                let uncapped = MetricCols { cols: mc.cols, missing: mc.missing, cap: None };
+                let uncapped = MetricCols { cols: mc.cols, missing: mc.missing, cap: None, log: false };
                 let mut vals = Vec::with_capacity(kept.outcome_row.len());
                 for &r in &kept.outcome_row {
                     if let Some(v) = uncapped.values(r)? {
@@ -707,6 +725,19 @@ pub fn aggregate_experiment(
         ));
     }
 
+    for (m, mc) in metrics.iter().zip(&cols) {
+        if mc.log && mc.missing == Missing::Zero && missing_outcomes > 0 {
+            return Err(Error::invalid(
+                format!("outcomes.{}", m.column),
+                format!(
+                    "metric '{}' uses relative_interval = \"log\", which needs positive values, but {missing_outcomes} \
+                     exposed units have no outcome row and count as 0 (missing = \"zero\"): set missing = \"drop\" \
+                     or use the default relative interval",
+                    m.name
+                ),
+            ));
+        }
+    }
     // Segment codes per kept unit.
     let seg_cols: Vec<(&str, &Codes)> = exp
         .analysis
@@ -740,11 +771,24 @@ pub fn aggregate_experiment(
         kept.day.iter().map(|d| d.and_then(|d| day_list.binary_search(&d).ok()).map_or(NONE, |i| i as u32)).collect();
 
     // Accumulate in chunks on every core; the partial sums merge exactly like partitions.
-    let shifts: Vec<[f64; 4]> =
-        metrics.iter().zip(&cols).map(|(m, mc)| metric_shift(m, mc, &kept.outcome_row)).collect();
+    let templates: Vec<SuffStats> = metrics
+        .iter()
+        .zip(&cols)
+        .map(|(m, mc)| {
+            let shift = metric_shift(m, mc, &kept.outcome_row);
+            let mut t = SuffStats::with_shift(shift);
+            if m.kind == crate::stats::effect::MetricKind::Mean {
+                t = t.with_third_moment();
+            }
+            if mc.log {
+                t = t.with_log_scale(if shift[0] > 0.0 { shift[0].ln() } else { 0.0 });
+            }
+            t
+        })
+        .collect();
     let layout = Layout {
         nv,
-        shifts,
+        templates,
         seg_sizes: seg_cols.iter().map(|(_, c)| c.names.len() + 1).collect(),
         n_days: day_list.len(),
     };
@@ -788,7 +832,7 @@ pub fn aggregate_experiment(
     }
     // cumulative by day
     let mut timeline = Vec::with_capacity(day_list.len());
-    let mut running: Vec<Vec<SuffStats>> = layout.shifts.iter().map(|&k| vec![SuffStats::with_shift(k); nv]).collect();
+    let mut running: Vec<Vec<SuffStats>> = layout.templates.iter().map(|&t| vec![t; nv]).collect();
     for (day, add) in day_list.iter().zip(day_cells) {
         for (rm, am) in running.iter_mut().zip(add) {
             for (r, a) in rm.iter_mut().zip(am) {

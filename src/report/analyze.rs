@@ -160,7 +160,12 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
         effects: Vec::new(),
         error: None,
     };
-    let opts = EffectOptions { alpha: s.alpha, alternative: s.alternative, cuped: metric.cuped() };
+    let opts = EffectOptions {
+        alpha: s.alpha,
+        alternative: s.alternative,
+        cuped: metric.cuped(),
+        relative_interval: metric.relative_interval,
+    };
     let cmp = match compare_arms(arms, metric.kind, &opts) {
         Ok(c) => c,
         Err(e) => {
@@ -168,7 +173,14 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
             report.arms = arms
                 .iter()
                 .zip(variants)
-                .map(|(a, v)| ArmReport { variant: v.clone(), n: a.n, estimate: None, std_err: None, adjusted: None })
+                .map(|(a, v)| ArmReport {
+                    variant: v.clone(),
+                    n: a.n,
+                    estimate: None,
+                    std_err: None,
+                    adjusted: None,
+                    skewness: None,
+                })
                 .collect();
             return report;
         }
@@ -184,18 +196,26 @@ fn metric_report(metric: &Metric, arms: &[SuffStats], variants: &[String], exp: 
             estimate: Some(a.estimate),
             std_err: Some(a.std_err),
             adjusted: a.adjusted,
+            skewness: a.skewness,
         })
         .collect();
-    let n_total: u64 = arms.iter().map(|a| a.n).sum();
     let sign = good_sign(metric.direction);
     for e in &cmp.effects {
         let mut er = EffectReport::from_effect(e, &variants[e.variant]);
         if s.sequential == SequentialMode::ConfidenceSequence {
-            if let Ok(cs) = confidence_sequence(e.abs_effect, e.std_err, n_total as f64, s.alpha, s.tuning) {
+            // The sequence's time is the units of the two arms compared, as gbstats'
+            // SequentialTwoSidedTTest (n = n_A + n_B): the estimate's per-unit variance is
+            // se²·(n_c + n_v); other arms add nothing to this comparison.
+            let n_pair = (arms[0].n + arms[e.variant].n) as f64;
+            if let Ok(cs) = confidence_sequence(e.abs_effect, e.std_err, n_pair, s.alpha, s.tuning) {
                 er.p_value = cs.p_value;
                 er.ci_low = Some(cs.ci_low);
                 er.ci_high = Some(cs.ci_high);
-                if let (Some(rel), Some(rse)) = (e.rel_effect, e.rel_std_err) {
+                if let (Some(d), Some(lse)) = (e.log_effect, e.log_std_err) {
+                    // log scale: the same multiplier on ln of the ratio of geometric means
+                    er.rel_ci_low = Some((d - cs.multiplier * lse).exp() - 1.0);
+                    er.rel_ci_high = Some((d + cs.multiplier * lse).exp() - 1.0);
+                } else if let (Some(rel), Some(rse)) = (e.rel_effect, e.rel_std_err) {
                     er.rel_ci_low = Some(rel - cs.multiplier * rse);
                     er.rel_ci_high = Some(rel + cs.multiplier * rse);
                 }
@@ -281,6 +301,13 @@ pub fn analyze_experiment(spec: &Spec, key: &str, data: &ExperimentData) -> Resu
     let exp = spec.experiment(key)?;
     let variants = &exp.variants;
     let metrics: Vec<&Metric> = exp.metrics.iter().map(|&i| &spec.metrics[i]).collect();
+    if metrics.is_empty() {
+        // Without a metric there is nothing to decide on: no verdict, not "do not ship".
+        return Err(Error::invalid(
+            "metrics",
+            format!("experiment '{key}' has no metrics to analyse; add [[metrics]] to the spec"),
+        ));
+    }
     if data.exposures.len() != variants.len() {
         return Err(Error::invalid(
             "exposures",
@@ -296,7 +323,12 @@ pub fn analyze_experiment(spec: &Spec, key: &str, data: &ExperimentData) -> Resu
     for (day, cells) in &data.timeline {
         check_shape(cells, metrics.len(), variants.len(), &format!("timeline.{day}"))?;
     }
-    let n_total: u64 = data.exposures.iter().sum();
+    let n_total = data
+        .exposures
+        .iter()
+        .try_fold(0u64, |a, &n| a.checked_add(n))
+        .filter(|&n| n <= 1 << 53)
+        .ok_or_else(|| Error::invalid("exposures", "the counts sum to more than 2^53 units"))?;
     if n_total == 0 {
         return Err(Error::insufficient("exposures", "no exposed units"));
     }
@@ -306,6 +338,12 @@ pub fn analyze_experiment(spec: &Spec, key: &str, data: &ExperimentData) -> Resu
         metrics.iter().zip(&data.metrics).map(|(m, arms)| metric_report(m, arms, variants, exp)).collect();
     for (r, cap) in metric_reports.iter_mut().zip(data.caps.iter().chain(std::iter::repeat(&None))) {
         r.cap = *cap;
+    }
+    if metric_reports.iter().all(|r| r.error.is_some()) {
+        // Not "keep running": nothing was analysed, and more of the same data may not help.
+        let why: Vec<String> =
+            metric_reports.iter().map(|r| format!("{}: {}", r.name, r.error.as_deref().unwrap_or_default())).collect();
+        return Err(Error::insufficient("metrics", format!("no metric could be analysed ({})", why.join("; "))));
     }
     mark_significance(&mut metric_reports, exp, n_total)?;
 

@@ -117,6 +117,9 @@ pub struct ArmReport {
     pub std_err: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub adjusted: Option<f64>,
+    /// The sample skewness of the metric's values (mean metrics).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skewness: Option<f64>,
 }
 
 /// Non-inferiority of a guardrail metric.
@@ -159,6 +162,12 @@ pub struct EffectReport {
     pub rel_ci_high: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub variance_reduction: Option<f64>,
+    /// With `relative_interval = log`: the difference of the arms' mean `ln x` and its standard
+    /// error (the relative effect is `exp(log_effect) − 1`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_effect: Option<f64>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub log_std_err: Option<f64>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub bayes: Option<BayesResult>,
     #[serde(skip_serializing_if = "Option::is_none")]
@@ -187,6 +196,8 @@ impl EffectReport {
             rel_ci_low: e.rel_ci_low,
             rel_ci_high: e.rel_ci_high,
             variance_reduction: e.variance_reduction,
+            log_effect: e.log_effect,
+            log_std_err: e.log_std_err,
             bayes: None,
             guardrail: None,
             notes: e.notes.clone(),

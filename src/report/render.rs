@@ -112,6 +112,13 @@ pub fn render_markdown(r: &Report) -> String {
             );
         }
     }
+    let notes = effect_notes(&r.metrics);
+    if !notes.is_empty() {
+        let _ = writeln!(s, "\n**Notes**\n");
+        for (metric, variant, note) in notes {
+            let _ = writeln!(s, "- {metric} · {variant}: {note}");
+        }
+    }
     let _ = writeln!(
         s,
         "\n<sub>liftlab {} · alpha {} · {} · correction {:?} · intervals {}</sub>",
@@ -126,6 +133,19 @@ pub fn render_markdown(r: &Report) -> String {
         }
     );
     s
+}
+
+/// Every effect's notes (a heavily skewed metric, a log-scale interval, an undefined relative
+/// effect, ...), as (metric, variant, note).
+fn effect_notes(metrics: &[MetricReport]) -> Vec<(&str, &str, &str)> {
+    metrics
+        .iter()
+        .flat_map(|m| {
+            m.effects
+                .iter()
+                .flat_map(move |e| e.notes.iter().map(move |n| (m.name.as_str(), e.variant.as_str(), n.as_str())))
+        })
+        .collect()
 }
 
 fn esc(s: &str) -> String {
@@ -292,6 +312,14 @@ pub fn report_fragment(r: &Report) -> String {
     s.push_str("</ul>");
     s.push_str(&forest_plot_svg(&r.metrics));
     s.push_str(&metrics_table(&r.metrics, r.settings.alpha));
+    let notes = effect_notes(&r.metrics);
+    if !notes.is_empty() {
+        s.push_str("<ul class=\"notes\">");
+        for (metric, variant, note) in notes {
+            let _ = write!(s, "<li><b>{} · {}</b>: {}</li>", esc(metric), esc(variant), esc(note));
+        }
+        s.push_str("</ul>");
+    }
     if !r.timeline.is_empty() {
         s.push_str("<h3>Cumulative effect over time</h3><div class=\"grid\">");
         let mut keys: Vec<(&str, &str)> = Vec::new();

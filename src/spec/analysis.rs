@@ -18,6 +18,8 @@
 //! column = "spend"               # default: the name
 //! covariate = "history"          # CUPED pre-period column
 //! cap = { quantile = 0.99 }      # or { value = 500 }
+//! relative_interval = "log"      # delta (default) | log: the ratio of geometric means, for a
+//!                                # heavily skewed positive metric (see stats::effect)
 //!
 //! [[metrics]]
 //! name = "spend_per_visit"
@@ -36,7 +38,7 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 use crate::stats::bayes::Prior;
-use crate::stats::effect::MetricKind;
+use crate::stats::effect::{MetricKind, RelativeInterval};
 use crate::stats::multiple::Correction;
 use crate::stats::sequential::DEFAULT_TUNING;
 use crate::stats::{check_alpha, Alternative, Direction};
@@ -72,6 +74,10 @@ pub struct MetricSpec {
     /// What a unit without an outcome row contributes: `zero` (default) or `drop`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub missing: Option<Missing>,
+    /// The relative effect's interval: `delta` (default, the ratio of means) or `log` (the ratio
+    /// of geometric means; mean metrics of positive values without CUPED).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub relative_interval: Option<RelativeInterval>,
 }
 
 /// Capping (winsorisation) of large values.
@@ -149,6 +155,8 @@ pub struct Metric {
     pub guardrail_margin: Option<f64>,
     pub cap: Option<CapSpec>,
     pub missing: Missing,
+    #[serde(default)]
+    pub relative_interval: RelativeInterval,
 }
 
 impl Metric {
@@ -249,6 +257,21 @@ impl MetricSpec {
             }
             _ => {}
         }
+        let relative_interval = self.relative_interval.unwrap_or_default();
+        if relative_interval == RelativeInterval::Log {
+            if self.kind != MetricKind::Mean {
+                return Err(Error::invalid(
+                    "relative_interval",
+                    "the log-scale relative interval applies to mean metrics (kind = \"mean\")",
+                ));
+            }
+            if self.covariate.is_some() {
+                return Err(Error::invalid(
+                    "relative_interval",
+                    "the log-scale relative interval does not combine with CUPED (covariate)",
+                ));
+            }
+        }
         Ok(Metric {
             name: self.name.clone(),
             kind: self.kind,
@@ -260,6 +283,7 @@ impl MetricSpec {
             guardrail_margin: self.guardrail_margin,
             cap: self.cap,
             missing: self.missing.unwrap_or_default(),
+            relative_interval,
         })
     }
 }

@@ -25,6 +25,16 @@
 //!
 //! Every field is checked once, by [`Spec::from_toml`] / [`Spec::from_json`], and errors name the
 //! field by its path (`experiments[0].weights`).
+//!
+//! **Moving experiments from GrowthBook.** The fields map one to one (`hashAttribute` ->
+//! `hash_attribute`, `hashVersion` -> `hash_version`, `namespace` -> `layer` + `namespace_range`,
+//! `filters`, `condition`, `weights`, `coverage`, `seed`), with these differences in defaults:
+//! - `hash_version` defaults to **2** here, while a GrowthBook `Experiment` defined in code (an
+//!   SDK's `run()`) defaults to **1**: set `hash_version = 1` for an experiment that was running
+//!   with the SDK default, or every unit is hashed anew and about half change variant;
+//! - an empty `seed` means the key, as in the SDKs;
+//! - invalid weights and coverage are errors, not silently repaired (the full list of deliberate
+//!   differences is in `tests/growthbook_cases.rs`).
 
 use std::collections::{BTreeMap, HashSet};
 
@@ -96,13 +106,20 @@ pub struct ForecastSpec {
 pub struct ExperimentSpec {
     /// Unique key; also the default hash seed.
     pub key: String,
-    /// Hash seed (default: the key).
+    /// Hash seed (default: the key). An empty seed also means the key, as in GrowthBook's SDKs
+    /// (`seed || key`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
-    /// Hash version, 1 or 2 (default 2).
+    /// Hash version, 1 or 2 (default **2**). A GrowthBook `Experiment` defined in code defaults
+    /// to version **1**: when moving such an experiment here, write `hash_version = 1` (or the
+    /// version it was defined with) so that no unit changes variant. Experiments from the
+    /// GrowthBook app carry their `hashVersion` (2 for new ones); copy it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_version: Option<i64>,
-    /// The attribute whose value is hashed (default `id`: the unit id itself).
+    /// The attribute whose value is hashed (default `id`: the unit id itself). Its value is
+    /// hashed as GrowthBook's SDKs do: a non-empty string as it is, a non-zero number as
+    /// JavaScript prints it (`4217.0` -> `"4217"`); `0`, `""` and booleans are missing
+    /// (`missing_attribute`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hash_attribute: Option<String>,
     /// Variant names, control first.
@@ -172,7 +189,7 @@ pub struct HoldoutSpec {
     pub key: String,
     /// Share of all units held out, in [0, 1].
     pub share: f64,
-    /// Hash seed (default: the key).
+    /// Hash seed (default: the key; an empty seed also means the key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub seed: Option<String>,
     /// Hash version (default 2).
@@ -251,6 +268,15 @@ pub struct Spec {
     pub source: SpecFile,
 }
 
+/// The hash seed: the given one, or the key when it is absent or empty (GrowthBook's
+/// `experiment.seed || experiment.key`).
+fn seed_or_key(seed: Option<&str>, key: &str) -> String {
+    match seed {
+        Some(s) if !s.is_empty() => s.to_string(),
+        _ => key.to_string(),
+    }
+}
+
 fn parse_version(v: Option<i64>, field: &str) -> Result<HashVersion> {
     v.map_or(Ok(HashVersion::V2), |v| HashVersion::from_number(v, field))
 }
@@ -302,6 +328,11 @@ impl Spec {
                 format!("spec version {version} is not supported (this build reads 1..={SPEC_VERSION})"),
             ));
         }
+        use crate::limits::{check_len, MAX_EXPERIMENTS, MAX_HOLDOUTS, MAX_METRICS};
+        check_len("experiments", file.experiments.len(), MAX_EXPERIMENTS, "experiments")?;
+        check_len("holdouts", file.holdouts.len(), MAX_HOLDOUTS, "holdouts")?;
+        check_len("metrics", file.metrics.len(), MAX_METRICS, "metrics")?;
+        check_len("forecasts", file.forecasts.len(), MAX_EXPERIMENTS, "forecasts")?;
         let groups: SavedGroups = file.groups.clone();
         for name in groups.keys() {
             check_key(name, "groups")?;
@@ -321,7 +352,7 @@ impl Spec {
             holdouts.push(Holdout {
                 key: h.key.clone(),
                 share: h.share,
-                seed: h.seed.clone().unwrap_or_else(|| h.key.clone()),
+                seed: seed_or_key(h.seed.as_deref(), &h.key),
                 hash_version: parse_version(h.hash_version, &at("hash_version"))?,
                 hash_attribute: h.hash_attribute.clone().unwrap_or_else(|| "id".into()),
             });
@@ -485,7 +516,9 @@ impl Spec {
 
     fn validate_experiment(x: &ExperimentSpec, groups: &SavedGroups) -> Result<Experiment> {
         check_key(&x.key, "key")?;
+        crate::limits::check_name("key", &x.key)?;
         let n = x.variants.len();
+        crate::limits::check_len("variants", n, crate::limits::MAX_VARIANTS, "variants")?;
         if n < 2 {
             return Err(Error::invalid(
                 "variants",
@@ -495,6 +528,7 @@ impl Spec {
         let mut names = HashSet::new();
         for (j, v) in x.variants.iter().enumerate() {
             check_key(v, &format!("variants[{j}]"))?;
+            crate::limits::check_name(format!("variants[{j}]"), v)?;
             if !names.insert(v.as_str()) {
                 return Err(Error::invalid(format!("variants[{j}]"), format!("duplicate variant '{v}'")));
             }
@@ -573,8 +607,10 @@ impl Spec {
         for (j, g) in x.exclude_groups.iter().enumerate() {
             let members =
                 groups.get(g).ok_or_else(|| Error::not_found(format!("exclude_groups[{j}]"), "group", g.as_str()))?;
+            // A number is the unit id JavaScript would print (`47593751.0` -> "47593751").
             exclude.extend(members.iter().map(|m| match m {
                 Value::String(s) => s.clone(),
+                Value::Number(n) => n.as_f64().map_or_else(|| n.to_string(), crate::assign::stringify_number),
                 other => other.to_string(),
             }));
         }
@@ -592,7 +628,7 @@ impl Spec {
         check_key(&hash_attribute, "hash_attribute")?;
         Ok(Experiment {
             key: x.key.clone(),
-            seed: x.seed.clone().unwrap_or_else(|| x.key.clone()),
+            seed: seed_or_key(x.seed.as_deref(), &x.key),
             hash_version: parse_version(x.hash_version, "hash_version")?,
             hash_attribute,
             variants: x.variants.clone(),

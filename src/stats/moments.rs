@@ -29,6 +29,14 @@
 //! ```
 //!
 //! which are exact in real arithmetic and, for shifts near the data, well conditioned in f64.
+//!
+//! ## Optional sums
+//!
+//! Two groups of sums are kept only when asked for (`None` otherwise, and after merging with
+//! statistics that lack them): `sum_x3 = Σ (x − shift_x)³`, for the sample skewness that warns of
+//! a heavily skewed metric ([`SuffStats::skewness`]), and `sum_lx`, `sum_lx2` of `ln x − shift_lx`,
+//! for the log-scale relative interval of a positive metric. They re-express like the others:
+//! `Σ(a + δ)³ = Σa³ + 3δ·Σa² + 3δ²·Σa + n·δ³`.
 
 use std::ops::{Add, AddAssign};
 
@@ -89,6 +97,18 @@ pub struct SuffStats {
     /// The constant subtracted from every `d` (the covariate's denominator) before it enters a sum.
     #[serde(default, skip_serializing_if = "is_zero")]
     pub shift_d: f64,
+    /// `Σ (x − shift_x)³`, for the skewness check of mean metrics; absent: not checked.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum_x3: Option<f64>,
+    /// `Σ (ln x − shift_lx)`, for the log-scale relative interval of a positive mean metric.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum_lx: Option<f64>,
+    /// `Σ (ln x − shift_lx)²`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sum_lx2: Option<f64>,
+    /// The constant subtracted from every `ln x` before it enters `sum_lx` and `sum_lx2`.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub shift_lx: f64,
 }
 
 fn is_zero(v: &f64) -> bool {
@@ -107,13 +127,39 @@ impl SuffStats {
         SuffStats { shift_x: shift[X], shift_y: shift[Y], shift_c: shift[C], shift_d: shift[D], ..Default::default() }
     }
 
-    /// Statistics of a single metric value per unit (binary or mean metric), shifted by the
-    /// first finite value so that large means keep their variance.
+    /// These statistics, also keeping `Σ (x − shift_x)³` of the units pushed from now on (call it
+    /// on empty statistics).
+    pub fn with_third_moment(mut self) -> Self {
+        self.sum_x3 = Some(0.0);
+        self
+    }
+
+    /// These statistics, also keeping the sums of `ln x − shift`, starting from 0: every unit's
+    /// `ln x` is then added with [`SuffStats::push_log`].
+    pub fn with_log_scale(mut self, shift: f64) -> Self {
+        self.sum_lx = Some(0.0);
+        self.sum_lx2 = Some(0.0);
+        self.shift_lx = shift;
+        self
+    }
+
+    /// Statistics of a single metric value per unit (binary or mean metric) with the third
+    /// moment, shifted by the first finite value so that large means keep their variance.
     pub fn from_values(x: &[f64]) -> Self {
         let k = x.iter().copied().find(|v| v.is_finite()).unwrap_or(0.0);
-        let mut s = SuffStats::with_shift([k, 0.0, 0.0, 0.0]);
+        let mut s = SuffStats::with_shift([k, 0.0, 0.0, 0.0]).with_third_moment();
         for &v in x {
             s.push_x(v);
+        }
+        s
+    }
+
+    /// [`SuffStats::from_values`] with the log-scale sums too (the values must be positive).
+    pub fn from_positive_values(x: &[f64]) -> Self {
+        let k = x.iter().copied().find(|v| v.is_finite()).unwrap_or(1.0);
+        let mut s = SuffStats::from_values(x).with_log_scale(k.ln());
+        for &v in x {
+            s.push_log(v.ln());
         }
         s
     }
@@ -125,6 +171,9 @@ impl SuffStats {
         self.n += 1;
         self.sum_x += x;
         self.sum_x2 += x * x;
+        if let Some(s3) = self.sum_x3.as_mut() {
+            *s3 += x * x * x;
+        }
         self.sum_y += y;
         self.sum_y2 += y * y;
         self.sum_xy += x * y;
@@ -147,6 +196,45 @@ impl SuffStats {
         self.n += 1;
         self.sum_x += x;
         self.sum_x2 += x * x;
+        if let Some(s3) = self.sum_x3.as_mut() {
+            *s3 += x * x * x;
+        }
+    }
+
+    /// Adds `ln x` of the unit just pushed to the log-scale sums (when kept); the count is the
+    /// push's.
+    #[inline]
+    pub fn push_log(&mut self, lx: f64) {
+        if let (Some(s1), Some(s2)) = (self.sum_lx.as_mut(), self.sum_lx2.as_mut()) {
+            let l = lx - self.shift_lx;
+            *s1 += l;
+            *s2 += l * l;
+        }
+    }
+
+    /// The sample skewness of `x`, `g₁ = m₃ / m₂^{3/2}` with the central moments `m_k` of the
+    /// units (ddof 0: scipy's `stats.skew(bias=True)`), from the shifted sums; `None` without
+    /// `sum_x3`, with fewer than 3 units or no variance.
+    pub fn skewness(&self) -> Option<f64> {
+        let s3 = self.sum_x3?;
+        if self.n < 3 {
+            return None;
+        }
+        let n = self.n as f64;
+        let (a1, a2, a3) = (self.sum_x / n, self.sum_x2 / n, s3 / n);
+        let m2 = a2 - a1 * a1;
+        let m3 = a3 - 3.0 * a1 * a2 + 2.0 * a1 * a1 * a1;
+        (m2 > 0.0 && m2.is_finite()).then(|| m3 / m2.powf(1.5)).filter(|g| g.is_finite())
+    }
+
+    /// The mean and the sample variance (ddof 1) of `ln x`, when the log-scale sums are kept.
+    pub fn log_moments(&self) -> Option<(f64, f64)> {
+        let (s1, s2) = (self.sum_lx?, self.sum_lx2?);
+        let n = self.n as f64;
+        if self.n < 2 {
+            return None;
+        }
+        Some((self.shift_lx + s1 / n, ((s2 - s1 * s1 / n) / (n - 1.0)).max(0.0)))
     }
 
     /// The shift of component `i`.
@@ -254,6 +342,10 @@ impl SuffStats {
         if delta == [0.0; 4] {
             return s;
         }
+        if let (Some(s3), true) = (old.sum_x3, delta[X] != 0.0) {
+            let (d, n) = (delta[X], old.n as f64);
+            s.sum_x3 = Some(s3 + 3.0 * d * old.sum_x2 + 3.0 * d * d * old.sum_x + n * d * d * d);
+        }
         let n = self.n as f64;
         for i in 0..4 {
             for j in i..4 {
@@ -270,6 +362,21 @@ impl SuffStats {
         s.shift_y = shift[Y];
         s.shift_c = shift[C];
         s.shift_d = shift[D];
+        s
+    }
+
+    /// The same statistics with the log-scale sums re-expressed around `shift`.
+    pub fn reshift_log(&self, shift: f64) -> SuffStats {
+        let mut s = *self;
+        let d = self.shift_lx - shift;
+        if d != 0.0 {
+            if let (Some(s1), Some(s2)) = (self.sum_lx, self.sum_lx2) {
+                let n = self.n as f64;
+                s.sum_lx = Some(s1 + n * d);
+                s.sum_lx2 = Some(s2 + 2.0 * d * s1 + n * d * d);
+            }
+            s.shift_lx = shift;
+        }
         s
     }
 
@@ -294,6 +401,10 @@ impl SuffStats {
             ("shift_y", self.shift_y),
             ("shift_c", self.shift_c),
             ("shift_d", self.shift_d),
+            ("sum_x3", self.sum_x3.unwrap_or(0.0)),
+            ("sum_lx", self.sum_lx.unwrap_or(0.0)),
+            ("sum_lx2", self.sum_lx2.unwrap_or(0.0)),
+            ("shift_lx", self.shift_lx),
         ];
         fields.iter().find(|(_, v)| !v.is_finite()).map(|(k, _)| *k)
     }
@@ -304,11 +415,29 @@ impl AddAssign for SuffStats {
     /// units (so that summing from `SuffStats::default()` adopts the first non-empty operand's
     /// shifts); the other operand is re-expressed with [`SuffStats::reshift`].
     fn add_assign(&mut self, o: Self) {
-        let target = if self.n == 0 && o.n > 0 { o.shifts() } else { self.shifts() };
+        let adopt = self.n == 0 && o.n > 0;
+        let target = if adopt { o.shifts() } else { self.shifts() };
+        let target_lx = if adopt { o.shift_lx } else { self.shift_lx };
         if self.shifts() != target {
             *self = self.reshift(target);
         }
-        let o = if o.shifts() != target { o.reshift(target) } else { o };
+        if self.shift_lx != target_lx {
+            *self = self.reshift_log(target_lx);
+        }
+        let mut o = if o.shifts() != target { o.reshift(target) } else { o };
+        if o.shift_lx != target_lx {
+            o = o.reshift_log(target_lx);
+        }
+        // an optional sum survives a merge when both sides have it (or one side has no units)
+        let merge = |a: Option<f64>, b: Option<f64>, an: u64, bn: u64| match (a, b) {
+            (Some(x), Some(y)) => Some(x + y),
+            (None, Some(y)) if an == 0 => Some(y),
+            (Some(x), None) if bn == 0 => Some(x),
+            _ => None,
+        };
+        self.sum_x3 = merge(self.sum_x3, o.sum_x3, self.n, o.n);
+        self.sum_lx = merge(self.sum_lx, o.sum_lx, self.n, o.n);
+        self.sum_lx2 = merge(self.sum_lx2, o.sum_lx2, self.n, o.n);
         self.n += o.n;
         self.sum_x += o.sum_x;
         self.sum_x2 += o.sum_x2;
@@ -406,6 +535,16 @@ mod tests {
             let kept = if cut == 0 && rows.len() > cut { k2 } else { k1 };
             prop_assert_eq!(shifted.shifts(), kept);
             prop_assert!(same_units(&whole, &shifted, 1e-9).is_ok(), "{:?}", same_units(&whole, &shifted, 1e-9));
+            // the third moment re-expresses too (Σ(a + δ)³); scale: Σ|x|³ with the shifts' size
+            let third = |r: &[(f64, f64, f64, f64)], k: [f64; 4]| {
+                let mut s = SuffStats::with_shift(k).with_third_moment();
+                for &(x, y, c, d) in r { s.push(x, y, c, d); }
+                s
+            };
+            let whole3 = third(&rows, [0.0; 4]).sum_x3.unwrap();
+            let merged3 = (third(&rows[..cut], k1) + third(&rows[cut..], k2)).reshift([0.0; 4]).sum_x3.unwrap();
+            let scale: f64 = rows.iter().map(|r| (r.0.abs() + 2e3).powi(3)).sum();
+            prop_assert!((whole3 - merged3).abs() <= 1e-12 * (1.0 + scale), "{} vs {}", whole3, merged3);
             // re-expressing in the plain shifts gives the plain sums back
             let back = shifted.reshift([0.0; 4]);
             for i in 0..4 {
@@ -446,6 +585,41 @@ mod tests {
         // the difference of two large means keeps its digits
         let t = SuffStats::from_values(&v.iter().map(|x| x + 0.25).collect::<Vec<_>>());
         assert_eq!(t.mean_diff(&s, X), 0.25);
+    }
+
+    /// Skewness against scipy 1.17.1 `stats.skew([2, 4, 4, 4, 5, 5, 7, 9], bias=True)` = 0.65625
+    /// (also at an offset of 1e9, and merged from parts with different shifts), and
+    /// `stats.skew([0.5, 1, 2, 8, 3, 0.25], bias=True)` = 1.3371828615786259; the log moments
+    /// against numpy 2.4 `np.mean(np.log(y))` = 0.2986265782046758 and
+    /// `np.var(np.log(y), ddof=1)` = 1.5757354340648404. Tolerance 1e-12 relative (a handful of
+    /// rounded operations on small sums).
+    #[test]
+    fn skewness_and_log_moments_match_scipy() {
+        let close = |a: f64, b: f64| (a - b).abs() <= 1e-12 * b.abs().max(1.0);
+        let x = [2.0, 4.0, 4.0, 4.0, 5.0, 5.0, 7.0, 9.0];
+        assert!(close(SuffStats::from_values(&x).skewness().unwrap(), 0.65625));
+        let far: Vec<f64> = x.iter().map(|v| v + 1e9).collect();
+        assert!(close(SuffStats::from_values(&far).skewness().unwrap(), 0.65625));
+        let merged = SuffStats::from_values(&far[..3]) + SuffStats::from_values(&far[3..]);
+        assert_ne!(SuffStats::from_values(&far[3..]).shift_x, merged.shift_x);
+        assert!(close(merged.skewness().unwrap(), 0.65625), "{:?}", merged.skewness());
+        let y = [0.5, 1.0, 2.0, 8.0, 3.0, 0.25];
+        let s = SuffStats::from_positive_values(&y);
+        assert!(close(s.skewness().unwrap(), 1.3371828615786259));
+        let (m, v) = s.log_moments().unwrap();
+        assert!(close(m, 0.2986265782046758) && close(v, 1.5757354340648404), "{m} {v}");
+        let parts = SuffStats::from_positive_values(&y[..2]) + SuffStats::from_positive_values(&y[2..]);
+        let (m2, v2) = parts.log_moments().unwrap();
+        assert!(close(m2, m) && close(v2, v), "{m2} {v2}");
+        // statistics without the optional sums say so instead of guessing
+        let mut plain = SuffStats::default();
+        plain.push_x(1.0);
+        plain.push_x(2.0);
+        plain.push_x(9.0);
+        assert_eq!(plain.skewness(), None);
+        assert_eq!(plain.log_moments(), None);
+        assert_eq!((SuffStats::from_values(&x) + plain).sum_x3, None, "a merge with a part lacking sum_x3");
+        assert!((SuffStats::default() + SuffStats::from_values(&x)).sum_x3.is_some(), "an empty part adopts");
     }
 
     /// A shift in the JSON is read, a zero shift is not written (old inputs read the same).

@@ -2,8 +2,10 @@
 //!
 //! The two-sided normal-mixture boundary of Howard, Ramdas, McAuliffe & Sekhon (2021),
 //! "Time-uniform, nonparametric, nonasymptotic confidence sequences", eq. (14), in the
-//! asymptotic form GrowthBook and Eppo use. With `N` units analysed so far (all arms), an
-//! effect estimate with standard error `se` (so `s² = se²·N` is the per-unit variance), level
+//! asymptotic form GrowthBook and Eppo use. With `N` units analysed so far in the two arms
+//! compared (control and the variant, as gbstats' `SequentialTwoSidedTTest`; other arms of the
+//! experiment are not part of this estimate), an effect estimate with standard error `se` (so
+//! `s² = se²·N` is the per-unit variance), level
 //! `alpha` and a tuning sample size `N*` (the `N` at which the boundary is tightest):
 //!
 //! ```text
@@ -26,7 +28,8 @@ use crate::error::{Error, Result};
 /// GrowthBook's default tuning sample size `N*`.
 pub const DEFAULT_TUNING: f64 = 5000.0;
 
-/// The confidence-sequence multiplier `m(N, α) = half-width / se` for `n_total` units.
+/// The confidence-sequence multiplier `m(N, α) = half-width / se` for `n_total` units (of the
+/// two arms compared).
 pub fn cs_multiplier(n_total: f64, alpha: f64, tuning: f64) -> Result<f64> {
     check_alpha(alpha)?;
     if !(n_total >= 1.0) || !n_total.is_finite() {

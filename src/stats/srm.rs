@@ -26,6 +26,9 @@ pub struct SrmResult {
     pub expected: Vec<f64>,
 }
 
+/// The most units an SRM check counts: 2^53, the largest count a double holds exactly.
+const MAX_UNITS: u128 = 1 << 53;
+
 /// Pearson chi-square test of `observed` counts against `weights` (normalised to sum 1).
 pub fn check_srm(observed: &[u64], weights: &[f64], alpha: f64) -> Result<SrmResult> {
     if observed.len() != weights.len() {
@@ -37,6 +40,7 @@ pub fn check_srm(observed: &[u64], weights: &[f64], alpha: f64) -> Result<SrmRes
     if observed.len() < 2 {
         return Err(Error::invalid("observed", "needs at least 2 variants"));
     }
+    crate::limits::check_len("observed", observed.len(), crate::limits::MAX_VARIANTS, "variants")?;
     if let Some(i) = weights.iter().position(|w| !w.is_finite() || *w < 0.0) {
         return Err(Error::invalid(format!("weights[{i}]"), format!("{} is not a finite weight >= 0", weights[i])));
     }
@@ -47,7 +51,15 @@ pub fn check_srm(observed: &[u64], weights: &[f64], alpha: f64) -> Result<SrmRes
     if total_w <= 0.0 {
         return Err(Error::invalid("weights", "sum to 0"));
     }
-    let n: u64 = observed.iter().sum();
+    // Summed wide: counts near 2^64 must not wrap around to "no units observed".
+    let n: u128 = observed.iter().map(|&o| u128::from(o)).sum();
+    if n > MAX_UNITS {
+        return Err(Error::invalid(
+            "observed",
+            format!("the counts sum to {n} units; at most 2^53 ({MAX_UNITS}) are supported"),
+        ));
+    }
+    let n = n as u64;
     if n == 0 {
         return Err(Error::insufficient("observed", "no units observed"));
     }
@@ -78,6 +90,17 @@ pub fn check_srm(observed: &[u64], weights: &[f64], alpha: f64) -> Result<SrmRes
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Issue 12: counts that sum past 2^64 used to wrap around to "no units observed".
+    #[test]
+    fn srm_counts_that_overflow_are_an_error() {
+        let e = check_srm(&[1 << 63, 1 << 63], &[0.5, 0.5], 0.001).unwrap_err();
+        assert_eq!((e.code(), e.field()), ("invalid_input", Some("observed")));
+        assert!(e.to_string().contains("2^53"), "{e}");
+        assert!(check_srm(&[1 << 52, 1 << 52], &[0.5, 0.5], 0.001).is_ok());
+        let e = check_srm(&[1; 101], &[1.0 / 101.0; 101], 0.001).unwrap_err();
+        assert_eq!(e.field(), Some("observed"));
+    }
 
     /// Reference: scipy 1.17.1, `scipy.stats.chisquare(obs, n * w)`. For df = 2 the chi-square
     /// survival function is exactly `exp(-x/2)`, an independent closed form. Tolerance 1e-12

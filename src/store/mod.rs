@@ -7,12 +7,13 @@
 //! add tables, never rewrite old ones.
 
 use std::path::Path;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Mutex;
 
-use rusqlite::{params, Connection, OptionalExtension};
+use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Error, Result};
-use crate::forecast::ledger::ForecastMeta;
+use crate::forecast::ledger::{Calibration, CalibrationRecord, CalibrationTally, ForecastMeta, Observed};
 use crate::forecast::Interval;
 
 /// The migrations, applied in order; `schema_version` records how many have run.
@@ -51,6 +52,26 @@ const MIGRATIONS: &[&str] = &[
         recorded_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     CREATE INDEX outcomes_forecast ON outcomes (forecast_id, id);",
+    // 3: the observed numbers of an outcome as columns, so that calibration and history stream
+    // narrow rows instead of parsing JSON; and the answers of writes sent with an
+    // `Idempotency-Key`, so that a retried write is answered again instead of done twice.
+    "ALTER TABLE outcomes ADD COLUMN obs_relative REAL;
+    ALTER TABLE outcomes ADD COLUMN obs_low REAL;
+    ALTER TABLE outcomes ADD COLUMN obs_high REAL;
+    ALTER TABLE outcomes ADD COLUMN significant_win INTEGER NOT NULL DEFAULT 0;
+    UPDATE outcomes SET obs_relative = json_extract(observed, '$.relative'),
+        obs_low = json_extract(observed, '$.low'), obs_high = json_extract(observed, '$.high'),
+        significant_win = COALESCE(json_extract(observed, '$.significant_win'), 0)
+        WHERE json_valid(observed);
+    CREATE TABLE idempotency (
+        key         TEXT PRIMARY KEY,
+        route       TEXT NOT NULL,
+        fingerprint TEXT NOT NULL,
+        status      INTEGER NOT NULL,
+        body        TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+    );
+    CREATE INDEX idempotency_created ON idempotency (created_at);",
 ];
 
 /// A stored spec version.
@@ -69,6 +90,15 @@ pub struct NewForecast<'a> {
     pub report_json: &'a str,
     pub relative: Interval,
     pub confidence: f64,
+}
+
+/// An outcome to append: the observed result as JSON and its numbers as columns.
+#[derive(Clone, Debug)]
+pub struct NewOutcome<'a> {
+    pub observed_json: &'a str,
+    pub observed: &'a Observed,
+    pub source: &'a str,
+    pub note: Option<&'a str>,
 }
 
 /// The newest outcome attached to a forecast.
@@ -93,6 +123,17 @@ pub struct StoredForecast {
     pub outcome: Option<StoredOutcome>,
 }
 
+/// A line of the ledger's list: a saved forecast without its request and report.
+#[derive(Clone, Debug, PartialEq)]
+pub struct ForecastLine {
+    pub id: i64,
+    pub meta: ForecastMeta,
+    pub relative: Interval,
+    pub confidence: f64,
+    pub created_at: String,
+    pub outcome: Option<StoredOutcome>,
+}
+
 /// Which forecasts to list: by team and/or author, newest first, `limit` rows older than `before`.
 #[derive(Clone, Debug, Default)]
 pub struct ForecastFilter {
@@ -102,7 +143,30 @@ pub struct ForecastFilter {
     pub limit: usize,
 }
 
+/// A write sent with an `Idempotency-Key`: the key, the route and a fingerprint of the request.
+#[derive(Clone, Debug)]
+pub struct Idempotency<'a> {
+    pub key: &'a str,
+    pub route: &'a str,
+    pub fingerprint: &'a str,
+}
+
+/// The answer to a write: done now, or the stored answer of an earlier request with the same
+/// idempotency key.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Written {
+    Fresh(String),
+    Replayed { status: u16, body: String },
+}
+
+/// How long the answers of idempotent writes are kept.
+const IDEMPOTENCY_DAYS: u32 = 7;
+
 const FORECAST_COLUMNS: &str = "f.id, f.title, f.author, f.team, f.metric, f.request, f.report, \
+     f.rel_estimate, f.rel_low, f.rel_high, f.confidence, f.created_at, \
+     o.observed, o.source, o.note, o.recorded_at";
+
+const LINE_COLUMNS: &str = "f.id, f.title, f.author, f.team, f.metric, '', '', \
      f.rel_estimate, f.rel_low, f.rel_high, f.confidence, f.created_at, \
      o.observed, o.source, o.note, o.recorded_at";
 
@@ -130,41 +194,137 @@ fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredForecast> {
 }
 
 /// The SQLite store. Cheap to share behind an `Arc`; calls block, so async callers use
-/// `spawn_blocking`.
+/// `spawn_blocking`. Writes go through one connection, one transaction at a time; reads (lists,
+/// calibration) through another, which WAL lets run beside a write; the health probe has its
+/// own, so that it never waits behind either.
 pub struct Store {
-    conn: Mutex<Connection>,
+    writer: Mutex<Connection>,
+    reader: Mutex<Connection>,
+    probe: Mutex<Connection>,
     path: String,
+    /// Bumped after every committed write: answers computed from the ledger are valid while it
+    /// stays the same.
+    generation: AtomicU64,
 }
 
 fn db_err(path: &str) -> impl Fn(rusqlite::Error) -> Error + '_ {
     move |e| Error::io(path, format!("database error: {e}"))
 }
 
-impl Store {
-    /// Opens (creating if needed) the database at `path` and applies pending migrations.
-    /// `:memory:` gives a private in-memory database (tests).
-    pub fn open(path: &str) -> Result<Self> {
-        if path != ":memory:" {
-            if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
-                std::fs::create_dir_all(dir).map_err(|e| Error::io(path, format!("cannot create folder: {e}")))?;
-            }
+fn lock(m: &Mutex<Connection>) -> Result<std::sync::MutexGuard<'_, Connection>> {
+    m.lock().map_err(|_| Error::Internal("store lock poisoned".into()))
+}
+
+/// A write transaction: the operations a write route combines, committed together or not at all.
+pub struct Tx<'a> {
+    conn: &'a Connection,
+    path: &'a str,
+}
+
+impl Tx<'_> {
+    /// Inserts a forecast and reads it back.
+    pub fn insert_forecast(&self, f: &NewForecast<'_>) -> Result<StoredForecast> {
+        let id: i64 = self
+            .conn
+            .query_row(
+                "INSERT INTO forecasts (title, author, team, metric, request, report, rel_estimate, rel_low, \
+                 rel_high, confidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                params![
+                    f.meta.title,
+                    f.meta.author,
+                    f.meta.team,
+                    f.meta.metric,
+                    f.request_json,
+                    f.report_json,
+                    f.relative.estimate,
+                    f.relative.low,
+                    f.relative.high,
+                    f.confidence
+                ],
+                |r| r.get(0),
+            )
+            .map_err(db_err(self.path))?;
+        self.forecast(id)?.ok_or_else(|| Error::Internal("saved forecast vanished".into()))
+    }
+
+    /// One forecast with its newest outcome, as this transaction sees it.
+    pub fn forecast(&self, id: i64) -> Result<Option<StoredForecast>> {
+        get_forecast(self.conn, id).map_err(db_err(self.path))
+    }
+
+    /// Appends an outcome to forecast `id` and reads the forecast back; `None` when there is no
+    /// such forecast.
+    pub fn insert_outcome(&self, id: i64, o: &NewOutcome<'_>) -> Result<Option<StoredForecast>> {
+        let exists: bool = self
+            .conn
+            .query_row("SELECT EXISTS (SELECT 1 FROM forecasts WHERE id = ?1)", params![id], |r| r.get(0))
+            .map_err(db_err(self.path))?;
+        if !exists {
+            return Ok(None);
         }
-        let conn = Connection::open(path).map_err(db_err(path))?;
-        conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
-            .map_err(db_err(path))?;
-        let store = Store { conn: Mutex::new(conn), path: path.to_string() };
+        self.conn
+            .execute(
+                "INSERT INTO outcomes (forecast_id, observed, source, note, obs_relative, obs_low, obs_high, \
+                 significant_win) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                params![
+                    id,
+                    o.observed_json,
+                    o.source,
+                    o.note,
+                    o.observed.relative,
+                    o.observed.low,
+                    o.observed.high,
+                    o.observed.significant_win
+                ],
+            )
+            .map_err(db_err(self.path))?;
+        self.forecast(id)
+    }
+
+    /// Saves a spec body as a new version.
+    pub fn insert_spec(&self, body: &str) -> Result<StoredSpec> {
+        self.conn
+            .query_row("INSERT INTO specs (body) VALUES (?1) RETURNING version, body, created_at", params![body], |r| {
+                Ok(StoredSpec { version: r.get(0)?, body: r.get(1)?, created_at: r.get(2)? })
+            })
+            .map_err(db_err(self.path))
+    }
+}
+
+fn get_forecast(conn: &Connection, id: i64) -> rusqlite::Result<Option<StoredForecast>> {
+    conn.query_row(&format!("SELECT {FORECAST_COLUMNS} {FORECAST_FROM} WHERE f.id = ?1"), params![id], forecast_row)
+        .optional()
+}
+
+fn open_connection(path: &str) -> Result<Connection> {
+    let conn = Connection::open(path).map_err(db_err(path))?;
+    conn.execute_batch("PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL; PRAGMA busy_timeout = 5000;")
+        .map_err(db_err(path))?;
+    Ok(conn)
+}
+
+impl Store {
+    /// Opens (creating if needed) the database file at `path` and applies pending migrations.
+    pub fn open(path: &str) -> Result<Self> {
+        if let Some(dir) = Path::new(path).parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|e| Error::io(path, format!("cannot create folder: {e}")))?;
+        }
+        let writer = open_connection(path)?;
+        let store = Store {
+            writer: Mutex::new(writer),
+            reader: Mutex::new(open_connection(path)?),
+            probe: Mutex::new(open_connection(path)?),
+            path: path.to_string(),
+            generation: AtomicU64::new(0),
+        };
         store.migrate()?;
         Ok(store)
     }
 
-    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Connection>> {
-        self.conn.lock().map_err(|_| Error::Internal("store lock poisoned".into()))
-    }
-
     fn migrate(&self) -> Result<()> {
-        let mut conn = self.lock()?;
+        let mut conn = lock(&self.writer)?;
         let path = self.path.clone();
-        let tx = conn.transaction().map_err(db_err(&path))?;
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err(&path))?;
         tx.execute_batch("CREATE TABLE IF NOT EXISTS schema_version (version INTEGER NOT NULL);")
             .map_err(db_err(&path))?;
         let current: i64 = tx
@@ -189,23 +349,87 @@ impl Store {
 
     /// The schema version after migrations.
     pub fn schema_version(&self) -> Result<i64> {
-        self.lock()?
+        lock(&self.probe)?
             .query_row("SELECT COALESCE(MAX(version), 0) FROM schema_version", [], |r| r.get(0))
             .map_err(db_err(&self.path))
     }
 
+    /// A cheap liveness probe of the database, on its own connection.
+    pub fn ping(&self) -> Result<()> {
+        lock(&self.probe)?.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err(&self.path))
+    }
+
+    /// Changes with every committed write.
+    pub fn generation(&self) -> u64 {
+        self.generation.load(Ordering::Acquire)
+    }
+
+    /// Runs one write: `f` does its inserts in a transaction and renders the answer (`status`
+    /// with body); the transaction commits only when `f` succeeds, so a failed write stores
+    /// nothing. With an idempotency key, a key seen before answers the stored answer without
+    /// writing (the same route and request), or is an error (a different one); a new key is stored
+    /// with the answer in the same transaction.
+    pub fn write(
+        &self,
+        idempotency: Option<&Idempotency<'_>>,
+        status: u16,
+        f: impl FnOnce(&Tx<'_>) -> Result<String>,
+    ) -> Result<Written> {
+        let mut conn = lock(&self.writer)?;
+        let path = self.path.as_str();
+        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate).map_err(db_err(path))?;
+        if let Some(k) = idempotency {
+            let seen: Option<(String, String, u16, String)> = tx
+                .query_row(
+                    "SELECT route, fingerprint, status, body FROM idempotency WHERE key = ?1",
+                    params![k.key],
+                    |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+                )
+                .optional()
+                .map_err(db_err(path))?;
+            if let Some((route, fingerprint, status, body)) = seen {
+                if route == k.route && fingerprint == k.fingerprint {
+                    return Ok(Written::Replayed { status, body });
+                }
+                return Err(Error::invalid(
+                    "Idempotency-Key",
+                    format!("'{}' was already used for a different request; use a new key per request", k.key),
+                ));
+            }
+        }
+        let body = f(&Tx { conn: &tx, path })?;
+        if let Some(k) = idempotency {
+            tx.execute(
+                "INSERT INTO idempotency (key, route, fingerprint, status, body) VALUES (?1, ?2, ?3, ?4, ?5)",
+                params![k.key, k.route, k.fingerprint, status, body],
+            )
+            .map_err(db_err(path))?;
+            tx.execute(
+                &format!(
+                    "DELETE FROM idempotency WHERE created_at < strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-{IDEMPOTENCY_DAYS} days')"
+                ),
+                [],
+            )
+            .map_err(db_err(path))?;
+        }
+        tx.commit().map_err(db_err(path))?;
+        self.generation.fetch_add(1, Ordering::AcqRel);
+        Ok(Written::Fresh(body))
+    }
+
     /// Saves a spec body as a new version and returns it; committed before returning.
     pub fn save_spec(&self, body: &str) -> Result<StoredSpec> {
-        let conn = self.lock()?;
-        conn.query_row("INSERT INTO specs (body) VALUES (?1) RETURNING version, body, created_at", params![body], |r| {
-            Ok(StoredSpec { version: r.get(0)?, body: r.get(1)?, created_at: r.get(2)? })
-        })
-        .map_err(db_err(&self.path))
+        let mut out = None;
+        self.write(None, 200, |tx| {
+            out = Some(tx.insert_spec(body)?);
+            Ok(String::new())
+        })?;
+        out.ok_or_else(|| Error::Internal("saved spec vanished".into()))
     }
 
     /// The newest spec, if any.
     pub fn latest_spec(&self) -> Result<Option<StoredSpec>> {
-        self.lock()?
+        lock(&self.reader)?
             .query_row("SELECT version, body, created_at FROM specs ORDER BY version DESC LIMIT 1", [], |r| {
                 Ok(StoredSpec { version: r.get(0)?, body: r.get(1)?, created_at: r.get(2)? })
             })
@@ -213,49 +437,17 @@ impl Store {
             .map_err(db_err(&self.path))
     }
 
-    /// Saves a forecast; committed (and synced) before returning.
-    pub fn save_forecast(&self, f: &NewForecast<'_>) -> Result<StoredForecast> {
-        let conn = self.lock()?;
-        let id: i64 = conn
-            .query_row(
-                "INSERT INTO forecasts (title, author, team, metric, request, report, rel_estimate, rel_low, \
-                 rel_high, confidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
-                params![
-                    f.meta.title,
-                    f.meta.author,
-                    f.meta.team,
-                    f.meta.metric,
-                    f.request_json,
-                    f.report_json,
-                    f.relative.estimate,
-                    f.relative.low,
-                    f.relative.high,
-                    f.confidence
-                ],
-                |r| r.get(0),
-            )
-            .map_err(db_err(&self.path))?;
-        Self::get_locked(&conn, id)
-            .map_err(db_err(&self.path))?
-            .ok_or_else(|| Error::Internal("saved forecast vanished".into()))
-    }
-
-    fn get_locked(conn: &Connection, id: i64) -> rusqlite::Result<Option<StoredForecast>> {
-        conn.query_row(&format!("SELECT {FORECAST_COLUMNS} {FORECAST_FROM} WHERE f.id = ?1"), params![id], forecast_row)
-            .optional()
-    }
-
     /// One forecast with its newest outcome.
     pub fn get_forecast(&self, id: i64) -> Result<Option<StoredForecast>> {
-        let conn = self.lock()?;
-        Self::get_locked(&conn, id).map_err(db_err(&self.path))
+        let conn = lock(&self.reader)?;
+        get_forecast(&conn, id).map_err(db_err(&self.path))
     }
 
-    /// Forecasts newest first.
-    pub fn list_forecasts(&self, filter: &ForecastFilter) -> Result<Vec<StoredForecast>> {
-        let conn = self.lock()?;
+    /// Forecasts newest first, without their request and report.
+    pub fn list_forecasts(&self, filter: &ForecastFilter) -> Result<Vec<ForecastLine>> {
+        let conn = lock(&self.reader)?;
         let sql = format!(
-            "SELECT {FORECAST_COLUMNS} {FORECAST_FROM} WHERE (?1 IS NULL OR f.team = ?1) AND (?2 IS NULL OR f.author = ?2) \
+            "SELECT {LINE_COLUMNS} {FORECAST_FROM} WHERE (?1 IS NULL OR f.team = ?1) AND (?2 IS NULL OR f.author = ?2) \
              AND (?3 IS NULL OR f.id < ?3) ORDER BY f.id DESC LIMIT ?4"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(db_err(&self.path))?;
@@ -263,50 +455,101 @@ impl Store {
         let rows = stmt
             .query_map(params![filter.team, filter.author, filter.before, limit], forecast_row)
             .map_err(db_err(&self.path))?;
-        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err(&self.path))
+        rows.map(|r| {
+            r.map(|f| ForecastLine {
+                id: f.id,
+                meta: f.meta,
+                relative: f.relative,
+                confidence: f.confidence,
+                created_at: f.created_at,
+                outcome: f.outcome,
+            })
+        })
+        .collect::<rusqlite::Result<Vec<_>>>()
+        .map_err(db_err(&self.path))
     }
 
-    /// Appends an outcome to forecast `id`; `None` when there is no such forecast.
-    pub fn add_outcome(
-        &self,
-        id: i64,
-        observed_json: &str,
-        source: &str,
-        note: Option<&str>,
-    ) -> Result<Option<StoredForecast>> {
-        let mut conn = self.lock()?;
-        let path = self.path.clone();
-        let tx = conn.transaction().map_err(db_err(&path))?;
-        let exists: bool = tx
-            .query_row("SELECT EXISTS (SELECT 1 FROM forecasts WHERE id = ?1)", params![id], |r| r.get(0))
-            .map_err(db_err(&path))?;
-        if !exists {
-            return Ok(None);
+    /// The calibration of the forecasts of a team and/or author, streamed row by row from their
+    /// columns (memory for the groups only).
+    pub fn calibration(&self, team: Option<&str>, author: Option<&str>) -> Result<Calibration> {
+        let conn = lock(&self.reader)?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT f.author, f.team, f.created_at, f.rel_estimate, f.rel_low, f.rel_high, f.confidence, \
+                 o.obs_relative, o.obs_low, o.obs_high, o.significant_win \
+                 FROM forecasts f LEFT JOIN outcomes o ON o.id = (SELECT MAX(id) FROM outcomes WHERE forecast_id = f.id) \
+                 WHERE (?1 IS NULL OR f.team = ?1) AND (?2 IS NULL OR f.author = ?2) ORDER BY f.id",
+            )
+            .map_err(db_err(&self.path))?;
+        let mut rows = stmt.query(params![team, author]).map_err(db_err(&self.path))?;
+        let mut tally = CalibrationTally::default();
+        while let Some(r) = rows.next().map_err(db_err(&self.path))? {
+            let relative: Option<f64> = r.get(7).map_err(db_err(&self.path))?;
+            let read = || -> rusqlite::Result<CalibrationRecord> {
+                Ok(CalibrationRecord {
+                    author: r.get(0)?,
+                    team: r.get(1)?,
+                    created_at: r.get(2)?,
+                    forecast: Interval { estimate: r.get(3)?, low: r.get(4)?, high: r.get(5)? },
+                    confidence: r.get(6)?,
+                    observed: match relative {
+                        Some(relative) => Some(Observed {
+                            relative,
+                            low: r.get(8)?,
+                            high: r.get(9)?,
+                            p_value: None,
+                            significant_win: r.get(10)?,
+                        }),
+                        None => None,
+                    },
+                })
+            };
+            tally.add(&read().map_err(db_err(&self.path))?);
         }
-        tx.execute(
-            "INSERT INTO outcomes (forecast_id, observed, source, note) VALUES (?1, ?2, ?3, ?4)",
-            params![id, observed_json, source, note],
-        )
-        .map_err(db_err(&path))?;
-        let out = Self::get_locked(&tx, id).map_err(db_err(&path))?;
-        tx.commit().map_err(db_err(&path))?;
-        Ok(out)
+        Ok(tally.finish())
+    }
+
+    /// The observed results of the newest `limit` reconciled forecasts of a team and/or author.
+    pub fn observed_results(&self, team: Option<&str>, author: Option<&str>, limit: usize) -> Result<Vec<Observed>> {
+        let conn = lock(&self.reader)?;
+        let mut stmt = conn
+            .prepare_cached(
+                "SELECT o.obs_relative, o.obs_low, o.obs_high, o.significant_win \
+                 FROM forecasts f JOIN outcomes o ON o.id = (SELECT MAX(id) FROM outcomes WHERE forecast_id = f.id) \
+                 WHERE (?1 IS NULL OR f.team = ?1) AND (?2 IS NULL OR f.author = ?2) AND o.obs_relative IS NOT NULL \
+                 ORDER BY f.id DESC LIMIT ?3",
+            )
+            .map_err(db_err(&self.path))?;
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        let rows = stmt
+            .query_map(params![team, author, limit], |r| {
+                Ok(Observed {
+                    relative: r.get(0)?,
+                    low: r.get(1)?,
+                    high: r.get(2)?,
+                    p_value: None,
+                    significant_win: r.get(3)?,
+                })
+            })
+            .map_err(db_err(&self.path))?;
+        rows.collect::<rusqlite::Result<Vec<_>>>().map_err(db_err(&self.path))
     }
 
     /// How many forecasts are saved.
     pub fn count_forecasts(&self) -> Result<i64> {
-        self.lock()?.query_row("SELECT COUNT(*) FROM forecasts", [], |r| r.get(0)).map_err(db_err(&self.path))
-    }
-
-    /// A cheap liveness probe of the database.
-    pub fn ping(&self) -> Result<()> {
-        self.lock()?.query_row("SELECT 1", [], |_| Ok(())).map_err(db_err(&self.path))
+        lock(&self.reader)?.query_row("SELECT COUNT(*) FROM forecasts", [], |r| r.get(0)).map_err(db_err(&self.path))
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn temp_store() -> (Store, tempfile::TempDir) {
+        let dir = tempfile::tempdir().unwrap();
+        let s = Store::open(dir.path().join("t.db").to_str().unwrap()).unwrap();
+        (s, dir)
+    }
 
     #[test]
     fn survives_reopen_and_migrates_once() {
@@ -331,51 +574,113 @@ mod tests {
     fn save(s: &Store, team: &str, author: &str, est: f64) -> StoredForecast {
         let m = meta(team, author);
         let rel = Interval { estimate: est, low: est - 0.01, high: est + 0.01 };
-        s.save_forecast(&NewForecast {
-            meta: &m,
-            request_json: "{}",
-            report_json: "{}",
-            relative: rel,
-            confidence: 0.95,
+        let mut out = None;
+        s.write(None, 201, |tx| {
+            out = Some(tx.insert_forecast(&NewForecast {
+                meta: &m,
+                request_json: "{}",
+                report_json: "{}",
+                relative: rel,
+                confidence: 0.95,
+            })?);
+            Ok(String::new())
         })
-        .unwrap()
+        .unwrap();
+        out.unwrap()
+    }
+
+    fn observed(relative: f64) -> Observed {
+        Observed { relative, low: None, high: None, p_value: None, significant_win: false }
+    }
+
+    fn add_outcome(s: &Store, id: i64, relative: f64, note: Option<&str>) -> Option<StoredForecast> {
+        let o = observed(relative);
+        let json = serde_json::to_string(&o).unwrap();
+        let mut out = None;
+        s.write(None, 200, |tx| {
+            out = tx.insert_outcome(id, &NewOutcome { observed_json: &json, observed: &o, source: "typed", note })?;
+            Ok(String::new())
+        })
+        .unwrap();
+        out
+    }
+
+    fn count(s: &Store, table: &str) -> i64 {
+        lock(&s.reader).unwrap().query_row(&format!("SELECT COUNT(*) FROM {table}"), [], |r| r.get(0)).unwrap()
     }
 
     #[test]
     fn ledger_saves_lists_filters_and_keeps_every_outcome() {
-        let s = Store::open(":memory:").unwrap();
+        let (s, _dir) = temp_store();
         let a = save(&s, "crm", "ana", 0.05);
         let b = save(&s, "sales", "bo", 0.02);
         let c = save(&s, "crm", "bo", 0.03);
         assert_eq!((a.id, b.id, c.id), (1, 2, 3));
         assert_eq!(a.relative.estimate, 0.05);
         assert!(a.created_at.ends_with('Z'));
-        let all = s.list_forecasts(&ForecastFilter { limit: 10, ..Default::default() }).unwrap();
-        assert_eq!(all.iter().map(|f| f.id).collect::<Vec<_>>(), [3, 2, 1]);
-        let crm =
-            s.list_forecasts(&ForecastFilter { team: Some("crm".into()), limit: 10, ..Default::default() }).unwrap();
-        assert_eq!(crm.iter().map(|f| f.id).collect::<Vec<_>>(), [3, 1]);
-        let bo_crm = s
-            .list_forecasts(&ForecastFilter {
-                team: Some("crm".into()),
-                author: Some("bo".into()),
-                limit: 10,
-                ..Default::default()
-            })
-            .unwrap();
-        assert_eq!(bo_crm.iter().map(|f| f.id).collect::<Vec<_>>(), [3]);
-        let page = s.list_forecasts(&ForecastFilter { before: Some(3), limit: 1, ..Default::default() }).unwrap();
-        assert_eq!(page.iter().map(|f| f.id).collect::<Vec<_>>(), [2]);
+        let ids = |f: ForecastFilter| s.list_forecasts(&f).unwrap().iter().map(|f| f.id).collect::<Vec<_>>();
+        assert_eq!(ids(ForecastFilter { limit: 10, ..Default::default() }), [3, 2, 1]);
+        assert_eq!(ids(ForecastFilter { team: Some("crm".into()), limit: 10, ..Default::default() }), [3, 1]);
+        let bo_crm =
+            ForecastFilter { team: Some("crm".into()), author: Some("bo".into()), limit: 10, ..Default::default() };
+        assert_eq!(ids(bo_crm), [3]);
+        assert_eq!(ids(ForecastFilter { before: Some(3), limit: 1, ..Default::default() }), [2]);
 
-        assert_eq!(s.add_outcome(99, "{}", "typed", None).unwrap(), None);
-        let first = s.add_outcome(1, r#"{"relative":0.01}"#, "typed", Some("first")).unwrap().unwrap();
+        assert_eq!(add_outcome(&s, 99, 0.01, None), None);
+        let first = add_outcome(&s, 1, 0.01, Some("first")).unwrap();
         assert_eq!(first.outcome.as_ref().unwrap().note.as_deref(), Some("first"));
-        let second = s.add_outcome(1, r#"{"relative":0.02}"#, "report", None).unwrap().unwrap();
-        assert_eq!(second.outcome.unwrap().observed_json, r#"{"relative":0.02}"#);
+        let second = add_outcome(&s, 1, 0.02, None).unwrap();
+        assert!(second.outcome.unwrap().observed_json.contains("0.02"));
         // the first outcome is kept, not overwritten
-        let n: i64 = s.lock().unwrap().query_row("SELECT COUNT(*) FROM outcomes", [], |r| r.get(0)).unwrap();
-        assert_eq!(n, 2);
+        assert_eq!(count(&s, "outcomes"), 2);
         assert_eq!(s.get_forecast(2).unwrap().unwrap().outcome, None);
         assert_eq!(s.count_forecasts().unwrap(), 3);
+        // the observed numbers are columns too: calibration and history read them
+        assert_eq!(s.observed_results(None, None, 10).unwrap(), vec![observed(0.02)]);
+        let cal = s.calibration(Some("crm"), None).unwrap();
+        assert_eq!((cal.overall.forecasts, cal.overall.reconciled), (2, 1));
+        assert!((cal.overall.bias.unwrap() - (0.05 - 0.02)).abs() < 1e-15);
+    }
+
+    /// Issue 12: a write whose answer fails (here: the check after the insert) stores nothing.
+    #[test]
+    fn a_failed_write_stores_nothing() {
+        let (s, _dir) = temp_store();
+        let m = meta("crm", "ana");
+        let generation = s.generation();
+        let err = s
+            .write(None, 201, |tx| {
+                tx.insert_forecast(&NewForecast {
+                    meta: &m,
+                    request_json: "{}",
+                    report_json: "{}",
+                    relative: Interval { estimate: 0.0, low: 0.0, high: 0.0 },
+                    confidence: 0.95,
+                })?;
+                Err(Error::invalid("request", "cannot be read back"))
+            })
+            .unwrap_err();
+        assert_eq!(err.field(), Some("request"));
+        assert_eq!((s.count_forecasts().unwrap(), s.generation()), (0, generation));
+    }
+
+    /// Issue 12: a retried write with the same key is answered from the first, not done twice; the
+    /// key with a different request is refused.
+    #[test]
+    fn idempotent_writes_are_done_once() {
+        let (s, _dir) = temp_store();
+        let key = Idempotency { key: "k-1", route: "POST /v1/forecasts", fingerprint: "abc" };
+        let run = |k: &Idempotency<'_>| {
+            s.write(Some(k), 201, |tx| {
+                let f = tx.insert_spec("x")?;
+                Ok(format!("{{\"version\":{}}}", f.version))
+            })
+        };
+        assert_eq!(run(&key).unwrap(), Written::Fresh("{\"version\":1}".into()));
+        assert_eq!(run(&key).unwrap(), Written::Replayed { status: 201, body: "{\"version\":1}".into() });
+        assert_eq!(count(&s, "specs"), 1);
+        let other = Idempotency { fingerprint: "def", ..key.clone() };
+        assert_eq!(run(&other).unwrap_err().field(), Some("Idempotency-Key"));
+        assert_eq!(count(&s, "specs"), 1);
     }
 }

@@ -93,9 +93,10 @@ pub enum SplitCriterion {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct ForestParams {
+    /// Number of trees, `1..=`[`MAX_TREES`].
     pub n_trees: usize,
     pub criterion: SplitCriterion,
-    /// Maximum number of splits from the root to a leaf.
+    /// Maximum number of splits from the root to a leaf, `1..=`[`MAX_DEPTH`].
     pub max_depth: usize,
     /// Minimum units in each child of a split.
     pub min_samples_leaf: usize,
@@ -267,11 +268,11 @@ impl ForestParams {
 }
 
 fn check_params(p: &ForestParams, n_features: usize) -> Result<()> {
-    if p.n_trees == 0 {
-        return Err(Error::invalid("n_trees", "must be at least 1"));
+    if !(1..=MAX_TREES).contains(&p.n_trees) {
+        return Err(Error::invalid("n_trees", format!("must be in 1..={MAX_TREES}, got {}", p.n_trees)));
     }
-    if p.max_depth == 0 {
-        return Err(Error::invalid("max_depth", "must be at least 1"));
+    if !(1..=MAX_DEPTH).contains(&p.max_depth) {
+        return Err(Error::invalid("max_depth", format!("must be in 1..={MAX_DEPTH}, got {}", p.max_depth)));
     }
     if p.min_samples_leaf == 0 {
         return Err(Error::invalid("min_samples_leaf", "must be at least 1"));
@@ -421,6 +422,30 @@ fn summary_rates(stats: &[f64], parent: Option<&[f64]>, p: &ForestParams) -> Vec
 
 /// The most groups (control plus treatments) a forest takes.
 pub const MAX_GROUPS: usize = 64;
+
+/// The most trees a forest grows (`n_trees`, the CLI's `--trees`): each tree is kept in memory
+/// and in the model file; causalml's default is 10, scikit-learn's 100.
+pub const MAX_TREES: usize = 10_000;
+
+/// The deepest a tree grows (`max_depth`, in splits): trees are grown by recursion, one stack
+/// frame per level, and 2^64 leaves is more than any data set can fill.
+pub const MAX_DEPTH: usize = 64;
+
+/// The most threads a door may start for one fit (`n_jobs`): each holds its histograms, and
+/// more threads than cores only adds overhead (`UpliftForest(n_jobs=20000)` used to hang
+/// starting them).
+pub const MAX_JOBS: usize = 256;
+
+/// Checks a thread count asked for (`n_jobs`): `1..=`[`MAX_JOBS`].
+pub fn check_jobs(n_jobs: usize) -> Result<()> {
+    if !(1..=MAX_JOBS).contains(&n_jobs) {
+        return Err(Error::invalid(
+            "n_jobs",
+            format!("must be in 1..={MAX_JOBS} (or None for every core), got {n_jobs}"),
+        ));
+    }
+    Ok(())
+}
 
 /// One feature prepared for growing: its bin edges (numeric) or sorted codes (categorical), and
 /// the bin of each row. Binning a column at a time lets a caller holding row-major data convert

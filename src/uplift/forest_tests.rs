@@ -269,6 +269,30 @@ fn bad_input_errors_name_the_field() {
     assert_eq!(forest.predict(&[&x0, &x0]).unwrap_err().field(), Some("x"));
 }
 
+/// Issue 12, item 5: every size a caller gives the forest is bounded before anything is
+/// allocated or started, with an error naming the field: `n_trees` in 1..=10,000, `max_depth`
+/// in 1..=64, `n_jobs` in 1..=256, `max_bins` in 2..=255; predicting on no rows is an error, as
+/// in scikit-learn ("Found array with 0 sample(s)").
+#[test]
+fn issue12_forest_sizes_are_bounded() {
+    let (x0, t, y) = (vec![0.0, 1.0, 2.0, 3.0], vec![0u8, 1, 0, 1], vec![0.0, 1.0, 1.0, 0.0]);
+    let p = ForestParams { n_trees: 2, min_samples_leaf: 1, min_samples_treatment: 0, ..Default::default() };
+    let bad = |q: ForestParams| fit_uplift_forest(&[&x0], &t, &y, &q).unwrap_err().field().map(str::to_string);
+    assert_eq!(bad(ForestParams { n_trees: MAX_TREES + 1, ..p.clone() }).as_deref(), Some("n_trees"));
+    assert_eq!(bad(ForestParams { n_trees: usize::MAX, ..p.clone() }).as_deref(), Some("n_trees"));
+    assert_eq!(bad(ForestParams { max_depth: 0, ..p.clone() }).as_deref(), Some("max_depth"));
+    assert_eq!(bad(ForestParams { max_depth: MAX_DEPTH + 1, ..p.clone() }).as_deref(), Some("max_depth"));
+    assert_eq!(bad(ForestParams { max_bins: 1, ..p.clone() }).as_deref(), Some("max_bins"));
+    assert!(fit_uplift_forest(&[&x0], &t, &y, &ForestParams { max_depth: MAX_DEPTH, ..p.clone() }).is_ok());
+    for n in [0, MAX_JOBS + 1, 20_000] {
+        assert_eq!(check_jobs(n).unwrap_err().field(), Some("n_jobs"), "{n}");
+    }
+    assert!(check_jobs(1).is_ok() && check_jobs(MAX_JOBS).is_ok());
+    let forest = fit_uplift_forest(&[&x0], &t, &y, &p).unwrap();
+    let e = forest.predict(&[&[]]).unwrap_err();
+    assert_eq!((e.code(), e.field()), ("insufficient_data", Some("x")));
+}
+
 /// Three groups: control, treatment 1 with uplift `0.12·1[x0 > 0]`, treatment 2 with uplift
 /// `0.10·1[x1 > 0.5] − 0.04`; control rate `0.15 + 0.05·x2`; x0 ~ U(−1, 1), x1, x2, x3 ~ U(0, 1).
 /// Features (column-major), treatment codes, outcomes and the two true uplifts.

@@ -80,10 +80,12 @@ pub struct CurveArea {
     pub area: f64,
     /// Area under the random line (from `(0, 0)` to the curve's last point).
     pub random_area: f64,
-    /// Area under the perfect curve; `None` for a non-binary outcome.
+    /// Area under the perfect curve; `None` for an outcome that is not binary with both 0 and 1
+    /// present, and for the Qini curve without negative effects when the overall effect is
+    /// negative (that perfect curve is undefined).
     pub perfect_area: Option<f64>,
     /// `(area − random_area) / (perfect_area − random_area)`: sklift's `uplift_auc_score` or
-    /// `qini_auc_score`. `None` for a non-binary outcome or when the perfect and random areas are
+    /// `qini_auc_score`. `None` when `perfect_area` is, or when the perfect and random areas are
     /// equal (no room for a ranking to do better than random).
     pub normalized: Option<f64>,
 }
@@ -146,18 +148,60 @@ fn check_inputs(outcome: &[f64], scores: Option<&[f64]>, treatment: &[u8]) -> Re
     Ok(())
 }
 
+/// A binary outcome with both values present, as sklift's `check_is_binary` requires
+/// (`np.unique(y) == [0, 1]`): every outcome 0, or every outcome 1, is refused, since a perfect
+/// ranking cannot do better than a random one then.
 fn check_binary(outcome: &[f64]) -> Result<()> {
-    match outcome.iter().position(|&v| v != 0.0 && v != 1.0) {
-        Some(i) => Err(Error::invalid(
+    if let Some(i) = outcome.iter().position(|&v| v != 0.0 && v != 1.0) {
+        return Err(Error::invalid(
             "outcome",
             format!("the perfect curve needs a binary (0/1) outcome; outcome[{i}] is {}", outcome[i]),
-        )),
-        None => Ok(()),
+        ));
     }
+    if !is_binary(outcome) {
+        let v = outcome.first().copied().unwrap_or_default();
+        return Err(Error::invalid(
+            "outcome",
+            format!("every outcome is {v}; the perfect curve needs both 0 and 1 (scikit-uplift refuses it too)"),
+        ));
+    }
+    Ok(())
 }
 
+/// Every outcome 0 or 1, and both present.
 fn is_binary(outcome: &[f64]) -> bool {
-    outcome.iter().all(|&v| v == 0.0 || v == 1.0)
+    outcome.iter().all(|&v| v == 0.0 || v == 1.0) && outcome.contains(&0.0) && outcome.contains(&1.0)
+}
+
+/// `Q_N`, the Qini curve's end value `y_t − n_t · y_c / n_c` (the overall effect in units).
+fn qini_end(outcome: &[f64], treatment: &[u8]) -> f64 {
+    let (mut y_t, mut n_t, mut y_c) = (0.0, 0usize, 0.0);
+    for (&y, &t) in outcome.iter().zip(treatment) {
+        if t == 1 {
+            y_t += y;
+            n_t += 1;
+        } else {
+            y_c += y;
+        }
+    }
+    y_t - n_t as f64 * y_c / (outcome.len() - n_t) as f64
+}
+
+/// Without negative effects the perfect Qini curve `(0,0) → (Q_N, Q_N) → (N, Q_N)` exists only
+/// for `Q_N ≥ 0`: with a negative overall effect its x would go backwards, which sklift's
+/// `qini_auc_score` (through sklearn's `auc`) refuses. An error naming `negative_effect`.
+fn check_qini_end(outcome: &[f64], treatment: &[u8], negative_effect: bool) -> Result<()> {
+    let q = qini_end(outcome, treatment);
+    if !negative_effect && q < 0.0 {
+        return Err(Error::invalid(
+            "negative_effect",
+            format!(
+                "is false but the overall effect is negative (the Qini curve ends at {q}); the perfect curve \
+                 without negative effects is undefined (scikit-uplift raises too): use negative_effect = true"
+            ),
+        ));
+    }
+    Ok(())
 }
 
 /// Indices by score descending; equal scores keep the larger index first (sklift's reversed
@@ -272,16 +316,7 @@ fn perfect_qini_unchecked(outcome: &[f64], treatment: &[u8], negative_effect: bo
         qini_curve_unchecked(outcome, &scores, treatment)
     } else {
         let n = outcome.len();
-        let (mut y_t, mut n_t, mut y_c) = (0.0, 0usize, 0.0);
-        for (&y, &t) in outcome.iter().zip(treatment) {
-            if t == 1 {
-                y_t += y;
-                n_t += 1;
-            } else {
-                y_c += y;
-            }
-        }
-        let q = y_t - n_t as f64 * y_c / (n - n_t) as f64;
+        let q = qini_end(outcome, treatment);
         // sklift's x is `[0, q, n]`: the middle count is the Qini value itself. (With q < 0
         // sklearn's `auc` refuses the non-monotone x; the trapezoid here is still computed.)
         Curve { n_targeted: vec![0.0, q, n as f64], value: vec![0.0, q, q] }
@@ -316,7 +351,8 @@ fn uplift_auc_unchecked(outcome: &[f64], scores: &[f64], treatment: &[u8]) -> Cu
 }
 
 fn qini_auc_unchecked(outcome: &[f64], scores: &[f64], treatment: &[u8], negative_effect: bool) -> CurveArea {
-    let perfect = is_binary(outcome).then(|| perfect_qini_unchecked(outcome, treatment, negative_effect));
+    let defined = is_binary(outcome) && check_qini_end(outcome, treatment, negative_effect).is_ok();
+    let perfect = defined.then(|| perfect_qini_unchecked(outcome, treatment, negative_effect));
     area_of(&qini_curve_unchecked(outcome, scores, treatment), perfect)
 }
 
@@ -339,7 +375,8 @@ fn normalized_or_err(a: CurveArea) -> Result<f64> {
         .ok_or_else(|| Error::insufficient("outcome", "the perfect and random curves have the same area; no score"))
 }
 
-/// sklift's `uplift_auc_score`: `(AUUC − random) / (perfect − random)`, for a binary outcome.
+/// sklift's `uplift_auc_score`: `(AUUC − random) / (perfect − random)`, for a binary outcome with
+/// both values present (every outcome 0, or every outcome 1, is an error, as in sklift).
 pub fn uplift_auc_score(outcome: &[f64], scores: &[f64], treatment: &[u8]) -> Result<f64> {
     check_inputs(outcome, Some(scores), treatment)?;
     check_binary(outcome)?;
@@ -347,18 +384,22 @@ pub fn uplift_auc_score(outcome: &[f64], scores: &[f64], treatment: &[u8]) -> Re
 }
 
 /// sklift's `qini_auc_score`, the Qini coefficient: `(area under Qini − random) / (perfect −
-/// random)`, for a binary outcome.
+/// random)`, for a binary outcome with both values present. Without `negative_effect`, a negative
+/// overall effect is an error naming `negative_effect` (the perfect curve is undefined; sklift
+/// raises too).
 pub fn qini_auc_score(outcome: &[f64], scores: &[f64], treatment: &[u8], negative_effect: bool) -> Result<f64> {
     check_inputs(outcome, Some(scores), treatment)?;
     check_binary(outcome)?;
+    check_qini_end(outcome, treatment, negative_effect)?;
     normalized_or_err(qini_auc_unchecked(outcome, scores, treatment, negative_effect))
 }
 
-fn mean_or_err(sum: f64, n: usize, field: &str, group: &str) -> Result<f64> {
+/// The mean of `n` values summing to `sum`; NaN for none, as numpy's mean of an empty array.
+fn mean_or_nan(sum: f64, n: usize) -> f64 {
     if n == 0 {
-        Err(Error::insufficient(field, format!("the top k holds no {group} unit")))
+        f64::NAN
     } else {
-        Ok(sum / n as f64)
+        sum / n as f64
     }
 }
 
@@ -366,7 +407,8 @@ fn mean_or_err(sum: f64, n: usize, field: &str, group: &str) -> Result<f64> {
 /// (sklift's `uplift_at_k`). `Overall` cuts the first `k` of the whole ranking (a fraction is
 /// `floor(k · n)` units); `ByGroup` takes the first `k` treated and the first `k` control units
 /// (a fraction is `floor(k · n_group)` of each group). A fraction must lie in (0, 1) and a count
-/// in `1..n` (and, by group, be at most each group's size), as in sklift.
+/// in `1..n` (and, by group, be at most each group's size), as in sklift. When the cut holds no
+/// treated or no control unit the result is **NaN**, as in sklift (the mean of no unit).
 pub fn uplift_at_k(outcome: &[f64], scores: &[f64], treatment: &[u8], k: TopK, strategy: CutStrategy) -> Result<f64> {
     check_inputs(outcome, Some(scores), treatment)?;
     let n = outcome.len();
@@ -396,7 +438,7 @@ pub fn uplift_at_k(outcome: &[f64], scores: &[f64], treatment: &[u8], k: TopK, s
                     n_c += 1;
                 }
             }
-            Ok(mean_or_err(s_t, n_t, "k", "treated")? - mean_or_err(s_c, n_c, "k", "control")?)
+            Ok(mean_or_nan(s_t, n_t) - mean_or_nan(s_c, n_c))
         }
         CutStrategy::ByGroup => {
             let group_mean = |g: u8, name: &str| -> Result<f64> {
@@ -411,7 +453,7 @@ pub fn uplift_at_k(outcome: &[f64], scores: &[f64], treatment: &[u8], k: TopK, s
                         format!("{size} is more than the {} units of the {name} group", ranked.len()),
                     ));
                 }
-                mean_or_err(ranked[..size].iter().map(|&i| outcome[i]).sum(), size, "k", name)
+                Ok(mean_or_nan(ranked[..size].iter().map(|&i| outcome[i]).sum(), size))
             };
             Ok(group_mean(1, "treated")? - group_mean(0, "control")?)
         }
@@ -421,6 +463,10 @@ pub fn uplift_at_k(outcome: &[f64], scores: &[f64], treatment: &[u8], k: TopK, s
 /// One bin of [`uplift_by_percentile`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct PercentileBin {
+    /// sklift's label of the bin (its `string_percentiles`): `"0-10"`, `"10-20"`, ... with the
+    /// bounds `round(100 · b / bins)` rounded half to even, as Python's `round` does (`"0-12"`,
+    /// `"12-25"` for 8 bins).
+    pub label: String,
     /// The bin spans ranks `(low_fraction, high_fraction]` of the ranking (0 = the top).
     pub low_fraction: f64,
     pub high_fraction: f64,
@@ -491,6 +537,7 @@ pub fn uplift_by_percentile(
             let (mt, mc) = (moments(t), moments(c));
             let both = mt.zip(mc);
             PercentileBin {
+                label: format!("{}-{}", percentile_bound(b, bins), percentile_bound(b + 1, bins)),
                 low_fraction: b as f64 / bins as f64,
                 high_fraction: (b + 1) as f64 / bins as f64,
                 n_treated: t.len(),
@@ -504,6 +551,19 @@ pub fn uplift_by_percentile(
         .collect())
 }
 
+/// sklift's bin bound `round(b · 100 / bins)` (Python's `round`: half to even), in exact integer
+/// arithmetic; 0 for `b = 0`.
+fn percentile_bound(b: usize, bins: usize) -> u128 {
+    let num = 100 * b as u128;
+    let (q, r) = (num / bins as u128, num % bins as u128);
+    let twice = 2 * r;
+    match twice.cmp(&(bins as u128)) {
+        std::cmp::Ordering::Greater => q + 1,
+        std::cmp::Ordering::Equal => q + (q % 2),
+        std::cmp::Ordering::Less => q,
+    }
+}
+
 /// Which area [`bootstrap_uplift_auc`] resamples.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -515,6 +575,10 @@ pub enum AreaStatistic {
     /// `area − random`, in units of (units targeted × outcome); works for continuous outcomes.
     AboveRandom,
 }
+
+/// The most resamples [`bootstrap_uplift_auc`] draws (it keeps one number per resample and
+/// computes two areas for each): a bound on the work an argument can ask for.
+pub const MAX_RESAMPLES: usize = 1_000_000;
 
 /// Options of [`bootstrap_uplift_auc`] (names as in `scipy.stats.bootstrap`).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -576,14 +640,18 @@ pub fn bootstrap_uplift_auc(
     options: &BootstrapOptions,
 ) -> Result<UpliftAucBootstrap> {
     check_inputs(outcome, Some(scores), treatment)?;
-    if options.n_resamples < 2 {
-        return Err(Error::invalid("n_resamples", format!("must be at least 2, got {}", options.n_resamples)));
+    if !(2..=MAX_RESAMPLES).contains(&options.n_resamples) {
+        return Err(Error::invalid(
+            "n_resamples",
+            format!("must be in 2..={MAX_RESAMPLES}, got {}", options.n_resamples),
+        ));
     }
     if !(options.confidence_level > 0.0 && options.confidence_level < 1.0) {
         return Err(Error::invalid("confidence_level", format!("must be in (0, 1), got {}", options.confidence_level)));
     }
     if options.statistic == AreaStatistic::Normalized {
         check_binary(outcome)?;
+        check_qini_end(outcome, treatment, options.negative_effect)?;
     }
     let pick = |a: CurveArea| match options.statistic {
         AreaStatistic::Normalized => a.normalized,

@@ -225,14 +225,15 @@ fn uplift_at_k_matches_the_slow_reference() {
             if has_both(size) {
                 close(got.unwrap(), slow_uplift_at_k_overall(&y, &s, &t, size), &name);
             } else {
-                assert_eq!(got.unwrap_err().field(), Some("k"), "{name}");
+                // a group absent from the top k: NaN, as sklift's mean of an empty slice
+                assert!(got.unwrap().is_nan(), "{name}");
             }
             let (st, sc) = ((nt as f64 * f) as usize, (nc as f64 * f) as usize);
             let got = uplift_at_k(&y, &s, &t, TopK::Fraction(f), CutStrategy::ByGroup);
             if st > 0 && sc > 0 {
                 close(got.unwrap(), slow_uplift_at_k_by_group(&y, &s, &t, st, sc), &name);
             } else {
-                assert!(got.is_err(), "{name}");
+                assert!(got.unwrap().is_nan(), "{name}");
             }
         }
         let k = nt.min(nc).min(n - 1);
@@ -319,8 +320,8 @@ fn hand_computed_four_units() {
     let pq = perfect_qini_curve(&y, &t, true).unwrap();
     assert_eq!((pq.n_targeted, pq.value), (vec![0.0, 1.0, 3.0, 4.0], vec![0.0, 1.0, 1.0, 0.0]));
     close(qini_auc_score(&y, &s, &t, true).unwrap(), 1.0 / 3.0, "qini_auc_score");
-    // Top 50% overall: units 0 and 1 are both treated -> no control: an error naming k.
-    assert_eq!(uplift_at_k(&y, &s, &t, TopK::Fraction(0.5), CutStrategy::Overall).unwrap_err().field(), Some("k"));
+    // Top 50% overall: units 0 and 1 are both treated -> no control: NaN, as in sklift.
+    assert!(uplift_at_k(&y, &s, &t, TopK::Fraction(0.5), CutStrategy::Overall).unwrap().is_nan());
     // Top 1 by group: treated unit 0 (y = 1), control unit 2 (y = 1): uplift 0.
     assert_eq!(uplift_at_k(&y, &s, &t, TopK::Count(1), CutStrategy::ByGroup).unwrap(), 0.0);
 }
@@ -434,4 +435,81 @@ fn bad_input_errors_name_the_field() {
     assert_eq!(k(TopK::Count(3), CutStrategy::ByGroup).as_deref(), Some("k"));
     let e = uplift_by_percentile(&y, &s, &t, 4, CutStrategy::Overall).unwrap_err();
     assert_eq!(e.field(), Some("bins"));
+}
+
+// ---- issue 13 --------------------------------------------------------------------------------
+
+/// Issue 13, item 9: without negative effects the perfect Qini curve `(0,0) → (Q_N, Q_N) → (N,
+/// Q_N)` is undefined for a negative overall effect (its x goes backwards; sklift 0.5.1's
+/// `qini_auc_score` raises through sklearn's `auc`); the score used to come out with the wrong
+/// sign (the best ranking scored −0.9). Now an error naming `negative_effect`; with a
+/// non-negative effect the score is unchanged. A constant outcome (every 1, or every 0) has no
+/// perfect ranking: sklift's `check_is_binary` raises; so does liftlab, naming `outcome`.
+#[test]
+fn item9_qini_without_negative_effect_and_constant_outcomes_raise() {
+    let mut negative = 0;
+    for (name, y, s, t) in fixtures().into_iter().filter(|f| f.0.contains("binary=true")) {
+        let n_t = t.iter().filter(|&&g| g == 1).count() as f64;
+        let y_t: f64 = y.iter().zip(&t).filter(|p| *p.1 == 1).map(|p| p.0).sum();
+        let y_c: f64 = y.iter().zip(&t).filter(|p| *p.1 == 0).map(|p| p.0).sum();
+        let q_end = y_t - n_t * y_c / (y.len() as f64 - n_t);
+        let r = qini_auc_score(&y, &s, &t, false);
+        if q_end < 0.0 {
+            negative += 1;
+            assert_eq!(r.unwrap_err().field(), Some("negative_effect"), "{name}");
+            let a = qini_auc(&y, &s, &t, false).unwrap();
+            assert_eq!((a.perfect_area, a.normalized), (None, None), "{name}");
+            // the best ranking (the perfect one with negative effects) is not scored below zero
+            assert!(qini_auc_score(&y, &s, &t, true).is_ok(), "{name}");
+        } else if let Ok(v) = r {
+            // the slow reference's perfect curve with negative_effect = false
+            let (x, c) = slow_curve(&y, &s, &t, true);
+            let perfect = (vec![0.0, q_end, y.len() as f64], vec![0.0, q_end, q_end]);
+            close(v, slow_normalized((x, c), perfect), &name);
+        }
+    }
+    assert!(negative > 0, "the fixtures must hold a negative overall effect");
+    let (s, t) = (vec![0.4, 0.3, 0.2, 0.1], vec![1u8, 1, 0, 0]);
+    for v in [0.0, 1.0] {
+        let y = vec![v; 4];
+        assert_eq!(uplift_auc_score(&y, &s, &t).unwrap_err().field(), Some("outcome"), "{v}");
+        assert_eq!(qini_auc_score(&y, &s, &t, true).unwrap_err().field(), Some("outcome"), "{v}");
+        assert_eq!(perfect_uplift_curve(&y, &t).unwrap_err().field(), Some("outcome"), "{v}");
+        assert_eq!(uplift_auc(&y, &s, &t).unwrap().normalized, None, "{v}");
+        assert_eq!(qini_auc(&y, &s, &t, true).unwrap().normalized, None, "{v}");
+        let b = bootstrap_uplift_auc(&y, &s, &t, &BootstrapOptions::default());
+        assert_eq!(b.unwrap_err().field(), Some("outcome"), "{v}");
+    }
+}
+
+/// Issue 13, item 11: `uplift_at_k` with no control (or no treated) unit in the top k is NaN,
+/// as sklift's (numpy's mean of an empty slice), instead of an error; and `uplift_by_percentile`
+/// labels are sklift's `"0-p1", "p1-p2", ...` with `p_b = round(100 b / bins)` half to even
+/// (Python's `round`), computed here by a float division and a hand tie rule, for every bin count.
+#[test]
+fn item11_uplift_at_k_without_a_group_is_nan_and_percentile_labels_follow_sklift() {
+    let (y, s, t) = (vec![1.0, 0.0, 1.0, 0.0, 1.0, 0.0], vec![6.0, 5.0, 4.0, 3.0, 2.0, 1.0], vec![1u8, 1, 1, 0, 0, 0]);
+    assert!(uplift_at_k(&y, &s, &t, TopK::Count(2), CutStrategy::Overall).unwrap().is_nan());
+    assert!(uplift_at_k(&y, &s, &t, TopK::Fraction(0.1), CutStrategy::ByGroup).unwrap().is_nan());
+    close(uplift_at_k(&y, &s, &t, TopK::Count(4), CutStrategy::Overall).unwrap(), 2.0 / 3.0, "top 4");
+    let round_half_even = |x: f64| {
+        let f = x.floor();
+        match (x - f).partial_cmp(&0.5).unwrap() {
+            std::cmp::Ordering::Less => f,
+            std::cmp::Ordering::Greater => f + 1.0,
+            std::cmp::Ordering::Equal => f + (f % 2.0),
+        }
+    };
+    let n = 400;
+    let y: Vec<f64> = (0..n).map(|i| f64::from(u8::from(i % 3 == 0))).collect();
+    let s: Vec<f64> = (0..n).map(|i| ((i * 7919) % 1000) as f64).collect();
+    let t: Vec<u8> = (0..n).map(|i| u8::from(i % 2 == 0)).collect();
+    for bins in 1..n {
+        let got = uplift_by_percentile(&y, &s, &t, bins, CutStrategy::Overall).unwrap();
+        let p: Vec<u64> = (1..=bins).map(|b| round_half_even(b as f64 * 100.0 / bins as f64) as u64).collect();
+        for (b, bin) in got.iter().enumerate() {
+            let want = if b == 0 { format!("0-{}", p[0]) } else { format!("{}-{}", p[b - 1], p[b]) };
+            assert_eq!(bin.label, want, "bins {bins}");
+        }
+    }
 }

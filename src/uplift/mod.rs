@@ -25,9 +25,10 @@ pub use policy::{plan_contact_policy, Budget, ContactPolicy, ProfitCurve, UnitDe
 
 use crate::error::{Error, Result};
 
-/// Checks feature columns (column-major): at least one, `expected` of them (when not 0), equal
-/// lengths, no infinities, and NaN only where `missing_ok` (the forest takes NaN as missing; the
-/// linear learners need finite values). Returns the number of rows.
+/// Checks feature columns (column-major): at least one, `expected` of them (when not 0), at
+/// least one row (scikit-learn refuses 0 samples too), equal lengths, no infinities, and NaN only
+/// where `missing_ok` (the forest takes NaN as missing; the linear learners need finite values).
+/// Returns the number of rows.
 pub(crate) fn check_features(x: &[&[f64]], expected: usize, missing_ok: bool) -> Result<usize> {
     if x.is_empty() {
         return Err(Error::invalid("x", "has no feature columns"));
@@ -39,6 +40,9 @@ pub(crate) fn check_features(x: &[&[f64]], expected: usize, missing_ok: bool) ->
         ));
     }
     let n = x[0].len();
+    if n == 0 {
+        return Err(Error::insufficient("x", "has no rows"));
+    }
     for (j, col) in x.iter().enumerate() {
         if col.len() != n {
             return Err(Error::invalid(format!("x[{j}]"), format!("has {} rows but x[0] has {n}", col.len())));

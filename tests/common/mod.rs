@@ -24,3 +24,6 @@ pub fn fixture_json(name: &str) -> serde_json::Value {
     let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures").join(name);
     serde_json::from_str(&std::fs::read_to_string(&p).unwrap_or_else(|e| panic!("{}: {e}", p.display()))).unwrap()
 }
+
+/// The service: in-process app, real binary, raw HTTP client.
+pub mod service;

@@ -107,8 +107,9 @@ def test_welch_against_scipy_on_random_data():
 
 
 def test_sample_size_reproduces_r_power_prop_test():
-    # R documentation example: power.prop.test(p1 = .50, p2 = .75, power = .90) => n = 76.7
-    s = liftlab.sample_size(rate=0.5, abs_effect=0.25, power=0.9)
+    # R documentation example: power.prop.test(p1 = .50, p2 = .75, power = .90) => n = 76.7 (R plans a
+    # pooled test; the default plans the analysis' Wald test)
+    s = liftlab.sample_size(rate=0.5, abs_effect=0.25, power=0.9, proportion_test="pooled")
     assert s["n_control_exact"] == pytest.approx(76.7, abs=0.05)
     assert s["n_control"] == 77
 

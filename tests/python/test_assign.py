@@ -63,7 +63,7 @@ def test_growthbook_hash_ranges_choice_namespace(gb):
             continue
         assert np.allclose(got, expected, atol=1e-8), name
     for name, h, ranges, expected in gb["chooseVariation"]:
-        got = liftlab.choose_variant(h, [tuple(r) for r in ranges])
+        got = liftlab.choose_variant(h, ranges)  # lists of lists, as the suite gives them
         assert (-1 if got is None else got) == expected, name
     for name, uid, (ns, s, e), expected in gb["inNamespace"]:
         assert liftlab.in_namespace(uid, ns, s, e) == expected, name
@@ -89,19 +89,35 @@ def test_fixture_cases_through_python(assign_cases):
             got = liftlab.bucket_ranges(x["n_variants"], x["coverage"], x["weights"])
             assert np.allclose(got, x["expected"], atol=1e-9), x
     for x in c["choose_variant"]:
-        assert liftlab.choose_variant(x["hash"], [tuple(r) for r in x["ranges"]]) == x["expected"], x
+        assert liftlab.choose_variant(x["hash"], x["ranges"]) == x["expected"], x
     for x in c["in_namespace"]:
         assert liftlab.in_namespace(x["unit_id"], x["name"], x["start"], x["end"]) == x["expected"], x
     for x in c["eval_condition"]:
         assert liftlab.eval_condition(x["condition"], x["attributes"], x.get("groups")) == x["expected"], x
     for x in c["assign"]:
         spec = liftlab.load_spec(x["spec"])
-        got = {a.experiment: {"variant": a.variant, "reason": a.reason} for a in liftlab.assign(spec, x["unit_id"], x["attributes"])}
+        uid = x["unit_id"]  # a string, or a number (hashed as JavaScript prints it: `unit_id_text`)
+        text = x.get("unit_id_text", uid)
+        out = liftlab.assign(spec, uid, x["attributes"])
+        got = {a.experiment: {"variant": a.variant, "reason": a.reason} for a in out}
         assert got == x["expected"], x["name"]
-        # the batch path agrees with the single path
-        df = liftlab.assign_batch(spec, [x["unit_id"]], None if x["attributes"] is None else pl.DataFrame([x["attributes"]]))
-        batch = {r["experiment"]: {"variant": r["variant"], "reason": r["reason"]} for r in df.to_dicts()}
-        assert batch == x["expected"], x["name"]
+        assert {a.unit_id for a in out} == {text}, x["name"]
+        # the batch path agrees with the single path, from a list and from a typed Series
+        attrs = None if x["attributes"] is None else pl.DataFrame([x["attributes"]])
+        for ids in ([uid], pl.Series([uid]), pd.Series([uid])):
+            df = liftlab.assign_batch(spec, ids, attrs)
+            batch = {r["experiment"]: {"variant": r["variant"], "reason": r["reason"]} for r in df.to_dicts()}
+            assert batch == x["expected"], (x["name"], type(ids))
+            assert set(df["unit_id"]) == {text}, (x["name"], type(ids))
+    values = [x["value"] for x in c["unit_id_text"]]
+    expected = [x["expected"] for x in c["unit_id_text"]]
+    one = liftlab.load_spec('[[experiments]]\nkey = "e"\nvariants = ["c", "t"]')
+    assert [liftlab.assign(one, v)[0].unit_id for v in values] == expected
+    assert liftlab.assign_batch(one, values)["unit_id"].to_list() == expected
+    floats = [v for v in values if isinstance(v, float)]
+    float_text = [t for v, t in zip(values, expected) if isinstance(v, float)]
+    for col in (pl.Series(floats), pd.Series(floats), np.array(floats), np.array(floats, dtype=object)):
+        assert liftlab.assign_batch(one, col)["unit_id"].to_list() == float_text, type(col)
     for x in c["errors"]:
         with pytest.raises(LiftlabError) as e:
             liftlab.load_spec(x["spec"])
@@ -154,8 +170,8 @@ def test_errors_are_liftlab_exceptions_naming_the_field():
         liftlab.assign_batch(spec, pl.Series(["a", None]))
     with pytest.raises(InvalidInputError, match=r"ids\[1\]"):
         liftlab.assign_batch(spec, pd.Series(["a", None]))
-    with pytest.raises(InvalidInputError, match="float"):
-        liftlab.assign_batch(spec, [1.5, 2.0])
+    with pytest.raises(InvalidInputError, match=r"ids\[1\]"):
+        liftlab.assign_batch(spec, [1.5, float("nan")])
     with pytest.raises(InvalidInputError, match="attributes"):
         liftlab.assign_batch(spec, ["a", "b"], attributes=pl.DataFrame({"country": ["US"]}))
     with pytest.raises(SchemaError):
@@ -201,3 +217,111 @@ def test_ramp_up_moves_nobody(coverage, more, ids):
     b = liftlab.assign_batch(spec(after), ids)
     enrolled = a["variant"].is_not_null()
     assert a.filter(enrolled)["variant"].equals(b.filter(enrolled)["variant"])
+
+
+def _gb_variant(key: str, unit_id, attributes=None, hash_attribute="id", seed=None):
+    """GrowthBook's Python SDK (growthbook 4.0.0): the variant its run() gives, or None."""
+    from growthbook import Experiment, GrowthBook
+
+    exp = Experiment(key=key, variations=["c", "t"], hashVersion=2, hashAttribute=hash_attribute, seed=seed)
+    res = GrowthBook(attributes={"id": unit_id, **(attributes or {})}).run(exp)
+    return res.value if res.inExperiment else None
+
+
+def test_item1_float_ids_and_attributes_agree_with_growthbook():
+    """Issue 13, item 1: a pandas id column that once held a NaN is float64; GrowthBook hashes
+    47593751.0 as "47593751" (JavaScript's String()). Reference: the GrowthBook Python SDK's run()
+    per unit (growthbook 4.0.0); exact agreement on every unit. Before the fix a float id was an
+    error here and hashed "47593751.0" elsewhere: 1,359 of 2,000 units in another variant."""
+    spec = liftlab.load_spec('[[experiments]]\nkey = "sms-reminder"\nvariants = ["c", "t"]\n'
+                             '[[experiments]]\nkey = "b2b"\nvariants = ["c", "t"]\nhash_attribute = "company_id"\n')
+    raw = pd.Series([47593751.0 + i for i in range(2000)] + [np.nan])  # float64 because of the NaN
+    ids = raw.dropna()
+    want = [_gb_variant("sms-reminder", x) for x in ids]
+    for col in (ids, pl.from_pandas(ids), ids.to_numpy(), ids.to_list()):
+        got = liftlab.assign_batch(spec, col, experiment="sms-reminder")["variant"].to_list()
+        agree = sum(g == w for g, w in zip(got, want))
+        assert agree == len(ids), (type(col), agree)
+    with pytest.raises(InvalidInputError, match=r"ids\[2000\]"):
+        liftlab.assign_batch(spec, raw, experiment="sms-reminder")
+    # hash attributes: floats as JavaScript prints them, booleans missing (not enrolled)
+    companies = [4217.0 + i for i in range(300)] + [1e21, 2.5, True, False]
+    attrs = pl.DataFrame({"company_id": pl.Series(companies[:302], dtype=pl.Float64)})
+    got = liftlab.assign_batch(spec, [f"u{i}" for i in range(302)], attributes=attrs, experiment="b2b")
+    assert got["variant"].to_list() == [_gb_variant("b2b", f"u{i}", {"company_id": v}, "company_id")
+                                        for i, v in enumerate(companies[:302])]
+    for flag in (True, False):
+        a = liftlab.assign(spec, "u", {"company_id": flag}, experiment="b2b")[0]
+        assert (a.variant, a.reason) == (None, "missing_attribute")
+        assert _gb_variant("b2b", "u", {"company_id": flag}, "company_id") is None
+    a = liftlab.assign(spec, "u", {"company_id": np.float32(4217.0)}, experiment="b2b")[0]
+    assert a.bucket == liftlab.hash_unit("b2b", "4217")
+    with pytest.raises(InvalidInputError, match="unit_id"):
+        liftlab.assign(spec, True)
+    with pytest.raises(InvalidInputError, match="unit_id"):
+        liftlab.assign(spec, float("nan"))
+    with pytest.raises(InvalidInputError, match="unit_id"):
+        liftlab.assign(spec, 10**400)
+    with pytest.raises(InvalidInputError, match="ids"):
+        liftlab.assign_batch(spec, [True, False])
+
+
+@settings(max_examples=300, deadline=None)
+@given(x=st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**80), 2**80)))
+def test_item1_numbers_print_as_growthbook_prints_them(x):
+    """Every finite double and integer (up to 2^80) prints as the GrowthBook Python SDK's
+    JavaScript String() (`growthbook.core._js_number_to_string`, growthbook 4.0.0): exact text."""
+    from growthbook.core import _js_number_to_string
+
+    spec = liftlab.load_spec('[[experiments]]\nkey = "e"\nvariants = ["c", "t"]')
+    assert liftlab.assign(spec, x)[0].unit_id == _js_number_to_string(x)
+    assert liftlab.assign_batch(spec, [x])["unit_id"][0] == _js_number_to_string(x)
+
+
+def test_item2_empty_seed_falls_back_to_the_key():
+    """Issue 13, item 2: GrowthBook hashes with `seed or key`; an empty seed is the key. Reference:
+    the GrowthBook Python SDK's run() (growthbook 4.0.0) on 3,040 units, exact agreement; before
+    the fix 1,041 of them differed."""
+    spec = liftlab.load_spec('[[experiments]]\nkey = "call-script"\nseed = ""\nvariants = ["c", "t"]')
+    ids = [f"+1555{i:07d}" for i in range(3040)]
+    got = liftlab.assign_batch(spec, ids)["variant"].to_list()
+    want = [_gb_variant("call-script", u, seed="") for u in ids]
+    assert got == want
+    # the empty string as a seed would have put many units elsewhere: the test can tell
+    naive = [["c", "t"][liftlab.hash_unit("", u) >= 0.5] for u in ids]
+    assert sum(a != b for a, b in zip(naive, want)) > 1000
+
+
+def test_item3_choose_variant_takes_any_sequence_of_pairs():
+    """Issue 13, item 3: ranges as lists, tuples or a numpy array, as GrowthBook's SDKs take them
+    (growthbook.core.chooseVariation: 0.6 in [0.5, 0.75) is variation 1); malformed ranges are an
+    InvalidInputError naming the field."""
+    from growthbook.core import chooseVariation
+
+    for ranges in ([[0, 0.25], [0.5, 0.75]], [(0, 0.25), (0.5, 0.75)], ((0, 0.25), [0.5, 0.75]),
+                   np.array([[0, 0.25], [0.5, 0.75]]), [np.array([0, 0.25]), np.array([0.5, 0.75])]):
+        assert liftlab.choose_variant(0.6, ranges) == chooseVariation(0.6, [tuple(r) for r in ranges]) == 1
+    assert liftlab.choose_variant(0.3, []) is None
+    for bad, field in (([[0, 0.25, 1]], r"ranges\[0\]"), ([0.5, 0.75], r"ranges\[0\]"), ([["a", "b"]], r"ranges\[0\]"),
+                       ([[0, 0.5], "ab"], r"ranges\[1\]"), (None, "ranges"), ("0,1", "ranges"), (3, "ranges")):
+        with pytest.raises(InvalidInputError, match=field):
+            liftlab.choose_variant(0.6, bad)
+
+
+def test_issue12_batch_ids_must_be_a_column_and_counts_are_checked():
+    """Issue 12, item 5 (Python): a string is not a list of ids, None is not an empty list, and
+    a negative or huge count is an InvalidInputError naming the argument (not OverflowError)."""
+    spec = liftlab.load_spec('[[experiments]]\nkey = "e"\nvariants = ["c", "t"]')
+    with pytest.raises(InvalidInputError, match="ids: is a single string"):
+        liftlab.assign_batch(spec, "abc")
+    with pytest.raises(InvalidInputError, match="ids: is None"):
+        liftlab.assign_batch(spec, None)
+    with pytest.raises(InvalidInputError, match="ids"):
+        liftlab.assign_batch(spec, 42)
+    assert liftlab.assign_batch(spec, []).height == 0
+    for n in (-1, 10**30, 1.5, True, "2"):
+        with pytest.raises(InvalidInputError, match="n_variants"):
+            liftlab.bucket_ranges(n)
+    with pytest.raises(InvalidInputError, match="n_variants: has 101 variants; at most 100 are allowed"):
+        liftlab.bucket_ranges(101)
+    assert liftlab.bucket_ranges(np.int64(2)) == [(0.0, 0.5), (0.5, 1.0)]

@@ -233,12 +233,14 @@ def test_plan_of_a_mean_matches_statsmodels_normal_ind_power():
 
 
 def test_plan_of_a_proportion_matches_power_prop_test_formula():
-    """A funnel of rates below a count is a proportion: 0.95 × 0.04 = 0.038, +10% likely. The core
-    implements R's power.prop.test (pooled variance under H0, unpooled under H1, both tails):
-    statsmodels' power_proportions_2indep is that formula, solved here with scipy's brentq."""
+    """A funnel of rates below a count is a proportion: 0.95 × 0.04 = 0.038, +10% likely. Planned
+    for a pooled test (``proportion_test="pooled"``; the default plans the analysis' Wald test,
+    tests/stats_power.rs), the core implements R's power.prop.test (pooled variance under H0,
+    unpooled under H1, both tails): statsmodels' power_proportions_2indep is that formula, solved
+    here with scipy's brentq."""
     from statsmodels.stats.proportion import power_proportions_2indep, samplesize_proportions_2indep_onetail
 
-    p = funnel(plan=True).plan
+    p = funnel(plan={"design": {"proportion_test": "pooled"}}).plan
     rate = 0.95 * 0.04
     assert p["baseline"] == {"kind": "proportion", "rate": pytest.approx(rate, rel=1e-15)}
     assert p["rel_effect"] == pytest.approx(0.10, rel=1e-12)
@@ -254,7 +256,9 @@ def test_plan_of_a_proportion_matches_power_prop_test_formula():
     closed = samplesize_proportions_2indep_onetail(diff, rate, 0.8, alpha=0.05)
     assert closed > got and got == pytest.approx(closed, rel=1e-5)
     # the same number as liftlab.sample_size, the analysis door's planner
-    assert liftlab.sample_size(rate=rate, rel_effect=0.10)["n_control_exact"] == pytest.approx(got, rel=1e-12)
+    assert liftlab.sample_size(rate=rate, rel_effect=0.10, proportion_test="pooled")["n_control_exact"] == pytest.approx(
+        got, rel=1e-12
+    )
     assert p["duration_days"] == math.ceil(p["sample_size"]["n_total"] / 5000)
 
 

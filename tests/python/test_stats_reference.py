@@ -123,6 +123,7 @@ def run_power(case: dict, ck: Check) -> None:
         "ratio": o["ratio"],
         "variants": o["variants"],
         "variance_reduction": o["variance_reduction"],
+        "proportion_test": o["proportion_test"],
     }
     eff = case["effect"]
     if eff is not None:

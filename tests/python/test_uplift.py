@@ -205,7 +205,11 @@ def test_normalized_scores_match_sklift_definition(case):
     y, s, t = CASES[case]
     assert abs(uplift.uplift_auc_score(y, s, t) - ref_uplift_auc_score(y, s, t)) <= TOL
     assert abs(uplift.qini_auc_score(y, s, t) - ref_qini_auc_score(y, s, t)) <= TOL
-    assert abs(uplift.qini_auc_score(y, s, t, negative_effect=False) - ref_qini_auc_score(y, s, t, False)) <= TOL
+    if ref_perfect_qini(y, t, False)[1][-1] < 0:  # a negative overall effect: no perfect curve (issue 13, item 9)
+        with pytest.raises(InvalidInputError, match=r"^negative_effect:"):
+            uplift.qini_auc_score(y, s, t, negative_effect=False)
+    else:
+        assert abs(uplift.qini_auc_score(y, s, t, negative_effect=False) - ref_qini_auc_score(y, s, t, False)) <= TOL
     area = uplift.qini_auc(y, s, t)
     x, v = ref_curve(y, s, t, "qini")
     assert abs(area["area"] - ref_auc(x, v)) <= TOL
@@ -245,9 +249,8 @@ def test_continuous_outcome_areas_and_refusals(case):
 def test_uplift_at_k_matches_sklift_definition(case, strategy, k):
     y, s, t = ALL_CASES[case]
     expected = ref_uplift_at_k(y, s, t, k, strategy)
-    if np.isnan(expected):  # sklift's mean of an empty group: nan; liftlab refuses
-        with pytest.raises(InsufficientDataError, match=r"^k: the top k holds no (treated|control) unit"):
-            uplift.uplift_at_k(y, s, t, k=k, strategy=strategy)
+    if np.isnan(expected):  # sklift's mean of an empty group: nan, as liftlab's
+        assert np.isnan(uplift.uplift_at_k(y, s, t, k=k, strategy=strategy))
     else:
         assert abs(uplift.uplift_at_k(y, s, t, k=k, strategy=strategy) - expected) <= TOL
 
@@ -468,23 +471,23 @@ def test_bad_parameters_name_the_field():
             uplift.uplift_at_k(y, s, t, k=k)
     with pytest.raises(InvalidInputError, match=r"^k: 4 is more than the 3 units of the"):
         uplift.uplift_at_k(y, s, t, k=4, strategy="by_group")
-    with pytest.raises(InsufficientDataError, match=r"^k: the top k holds no control unit"):
-        uplift.uplift_at_k(y, s, t, k=0.5)
+    assert np.isnan(uplift.uplift_at_k(y, s, t, k=0.5))  # no control unit in the top half: nan, as sklift
     with pytest.raises(InvalidInputError, match=r"^strategy: must be 'overall' or 'by_group'"):
         uplift.uplift_at_k(y, s, t, strategy="top")
     for bins in (0, 6, -2):
         with pytest.raises(InvalidInputError, match=r"^bins:"):
             uplift.uplift_by_percentile(y, s, t, bins=bins)
-    with pytest.raises(InvalidInputError, match=r"^bins: must be an integer"):
+    with pytest.raises(InvalidInputError, match=r"^bins: must be a whole number"):
         uplift.uplift_by_percentile(y, s, t, bins=2.5)
     with pytest.raises(InvalidInputError, match=r"^confidence_level:"):
         uplift.bootstrap_scores(y, s, t, confidence_level=1.0)
 
 
-def test_no_room_above_random_is_insufficient_data():
-    # No unit responds: the perfect and the random curves coincide, so no normalised score.
+def test_no_room_above_random_is_refused():
+    # No unit responds: the perfect and the random curves coincide, so no normalised score
+    # (sklift's check_is_binary refuses a constant outcome too).
     for fn in (uplift.qini_auc_score, uplift.uplift_auc_score):
-        with pytest.raises(InsufficientDataError, match=r"^y_true: the perfect and random curves have the same area"):
+        with pytest.raises(InvalidInputError, match=r"^y_true: every outcome is 0"):
             fn([0.0] * 4, [4, 3, 2, 1], [1, 0, 1, 0])
     assert issubclass(InsufficientDataError, LiftlabError)
 
@@ -505,3 +508,138 @@ def test_exported_from_the_package():
 
     assert liftlab.uplift is uplift
     assert "uplift" in liftlab.__all__
+
+
+# ----------------------------------------------------------------------------------------------
+# Issue 13 against scikit-uplift itself (sklift 0.5.1, installed by the Makefile).
+
+
+def _sklift_or_error(fn, *args, **kwargs):
+    try:
+        return fn(*args, **kwargs)
+    except (ValueError, ZeroDivisionError) as e:
+        return e
+
+
+def _random_binary(rng, n):
+    t = rng.integers(0, 2, n)
+    t[:2] = [0, 1]
+    y = (rng.random(n) < rng.uniform(0.1, 0.6) + rng.uniform(-0.3, 0.3) * t).astype(float)
+    y[:4] = [0, 1, 0, 1]
+    return y, rng.normal(size=n), t
+
+
+def test_item9_qini_without_negative_effect_raises_as_sklift():
+    """Issue 13, item 9: on 211 random binary cases, ``qini_auc_score(..., negative_effect=False)``
+    equals sklift's score (1e-9) where sklift gives one and raises (InvalidInputError naming
+    ``negative_effect``) where sklift raises, i.e. when the overall effect is negative. Before the
+    fix liftlab returned a score of the wrong sign in those cases."""
+    from sklift.metrics import qini_auc_score
+
+    rng = np.random.default_rng(13)
+    raised = 0
+    for _ in range(211):
+        y, s, t = _random_binary(rng, int(rng.integers(20, 200)))
+        want = _sklift_or_error(qini_auc_score, y, s, t, negative_effect=False)
+        if isinstance(want, ZeroDivisionError):  # no room above random (Q_N = 0): no score
+            with pytest.raises(InsufficientDataError, match=r"^y_true: the perfect and random curves"):
+                uplift.qini_auc_score(y, s, t, negative_effect=False)
+        elif isinstance(want, Exception):
+            raised += 1
+            with pytest.raises(InvalidInputError, match=r"^negative_effect: is false but the overall effect is negative"):
+                uplift.qini_auc_score(y, s, t, negative_effect=False)
+            assert uplift.qini_auc(y, s, t, negative_effect=False)["normalized"] is None
+        else:
+            assert uplift.qini_auc_score(y, s, t, negative_effect=False) == pytest.approx(want, rel=1e-9, abs=1e-12)
+        assert uplift.qini_auc_score(y, s, t) == pytest.approx(qini_auc_score(y, s, t), rel=1e-9, abs=1e-12)
+    assert 50 < raised < 161, raised  # both branches are exercised
+
+
+def test_item9_constant_outcomes_raise_as_sklift():
+    """Issue 13, item 9: every outcome 1 (the scores came out as ~4e-6) or every outcome 0: sklift's
+    check_is_binary raises ValueError for both; liftlab raises InvalidInputError naming y_true."""
+    from sklift.metrics import qini_auc_score, uplift_auc_score
+
+    s, t = np.arange(10.0), np.array([0, 1] * 5)
+    for v in (0.0, 1.0):
+        y = np.full(10, v)
+        for sk, ours in ((qini_auc_score, uplift.qini_auc_score), (uplift_auc_score, uplift.uplift_auc_score)):
+            assert isinstance(_sklift_or_error(sk, y, s, t), ValueError)
+            with pytest.raises(InvalidInputError, match=rf"^y_true: every outcome is {v:g}"):
+                ours(y, s, t)
+
+
+@pytest.mark.filterwarnings("ignore::RuntimeWarning")
+def test_item11_uplift_at_k_without_a_group_is_nan_as_sklift():
+    """Issue 13, item 11: no control (or no treated) unit in the top k gives NaN in sklift (the
+    mean of an empty slice); so does liftlab. Elsewhere the two agree to 1e-12."""
+    from sklift.metrics import uplift_at_k
+
+    rng = np.random.default_rng(11)
+    nan = 0
+    for _ in range(100):
+        y, s, t = _random_binary(rng, int(rng.integers(10, 60)))
+        for strategy in ("overall", "by_group"):
+            for k in (1, 2, 0.05, 0.3):
+                want = _sklift_or_error(uplift_at_k, y, s, t, strategy=strategy, k=k)
+                if isinstance(want, Exception):
+                    with pytest.raises(InvalidInputError, match=r"^k:"):
+                        uplift.uplift_at_k(y, s, t, k=k, strategy=strategy)
+                    continue
+                got = uplift.uplift_at_k(y, s, t, k=k, strategy=strategy)
+                if np.isnan(want):
+                    nan += 1
+                    assert np.isnan(got)
+                else:
+                    assert got == pytest.approx(want, abs=1e-12)
+    assert nan > 0
+
+
+def test_item11_percentile_labels_match_sklift_at_every_bin_count():
+    """Issue 13, item 11: sklift labels bins ``round(100 b / bins)`` (Python's round, half to even);
+    liftlab computed ``round(b / bins * 100)`` in floats, off by one at some bin counts (40 bins:
+    "0-3" for sklift's "0-2"). Every bin count from 1 to 299 on 300 units, with the counts, rates
+    and uplift of each bin (1e-12)."""
+    from sklift.metrics import uplift_by_percentile
+
+    rng = np.random.default_rng(5)
+    y, s, t = _random_binary(rng, 300)
+    for bins in range(1, 300):
+        want = uplift_by_percentile(y, s, t, bins=bins, std=True)
+        got = uplift.uplift_by_percentile(y, s, t, bins=bins)
+        assert got["percentile"].to_list() == list(want.index), bins
+        assert got["n_treatment"].to_list() == want["n_treatment"].tolist(), bins
+        assert got["n_control"].to_list() == want["n_control"].tolist(), bins
+        for ours, theirs in (("uplift", "uplift"), ("response_rate_treatment", "response_rate_treatment"),
+                             ("response_rate_control", "response_rate_control"), ("std_uplift", "std_uplift")):
+            assert np.allclose(got[ours].to_numpy().astype(float), want[theirs].to_numpy(dtype=float),
+                               atol=1e-12, equal_nan=True), (bins, ours)
+
+
+def test_zero_rows_and_text_columns_in_the_metrics_name_the_argument():
+    """A guard beside issue 13, item 11 (whose regression tests are the forest's and the
+    meta-learners', in test_uplift_forest.py): the metrics already named the argument for empty
+    and text inputs (polars and pandas), and must go on doing so."""
+    empty = (pl.Series([], dtype=pl.Float64), pl.Series([], dtype=pl.Float64), pl.Series([], dtype=pl.Int64))
+    with pytest.raises(InsufficientDataError, match=r"^y_true: is empty"):
+        uplift.qini_auc_score(*empty)
+    with pytest.raises(InsufficientDataError, match=r"^y_true: is empty"):
+        uplift.uplift_curve(*(pd.Series(c.to_list(), dtype=float) for c in empty))
+    text = pl.Series(["a", "b", "a", "b"])
+    with pytest.raises(InvalidInputError, match=r"^y_true:"):
+        uplift.qini_curve(text, [4, 3, 2, 1], [1, 0, 1, 0])
+    with pytest.raises(InvalidInputError, match=r"^treatment:"):
+        uplift.qini_curve([1, 0, 1, 0], [4, 3, 2, 1], text)
+
+
+def test_issue12_counts_are_invalid_input_not_overflow():
+    """Issue 12, item 5: negative or huge counts raise InvalidInputError naming the argument."""
+    y, s, t = Y6, S6, T6
+    for n in (-1, 10**30, 1_000_001):
+        with pytest.raises(InvalidInputError, match=r"^n_resamples:"):
+            uplift.bootstrap_scores(y, s, t, n_resamples=n)
+    for seed in (-1, 2**64):
+        with pytest.raises(InvalidInputError, match=r"^seed:"):
+            uplift.bootstrap_scores(y, s, t, seed=seed)
+    with pytest.raises(InvalidInputError, match=r"^bins:"):
+        uplift.uplift_by_percentile(y, s, t, bins=10**30)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import inspect
 import json
+import re
 import subprocess
 from pathlib import Path
 
@@ -13,7 +14,7 @@ import pandas as pd
 import polars as pl
 import pytest
 from liftlab import _core
-from liftlab.exceptions import InvalidInputError, LiftlabError, SchemaError
+from liftlab.exceptions import InsufficientDataError, InvalidInputError, LiftlabError, LiftlabIOError, SchemaError
 from liftlab.uplift import UpliftForest
 
 SMALL = {"n_trees": 20, "min_samples_leaf": 200}
@@ -172,7 +173,7 @@ def test_sklearn_style_params() -> None:
         ("bad_treatment", InvalidInputError, r"^treatment\[0\]: must be an integer code 0 \(control\) or 1..k, got 2.5"),
         ("infinite_feature", InvalidInputError, r'^X\["x1"\]\[3\]: must be finite'),
         ("bad_criterion", InvalidInputError, r"^criterion: must be one of"),
-        ("bad_n_trees", InvalidInputError, r"^n_trees: must be at least 1"),
+        ("bad_n_trees", InvalidInputError, r"^n_trees: must be in 1..=10000, got 0"),
     ],
 )
 def test_fit_errors_name_the_field(train, case: str, exception: type, message: str) -> None:
@@ -295,3 +296,76 @@ def test_progress_reports_every_tree(capsys) -> None:
     assert "9/9" in capsys.readouterr().err
     with pytest.raises(InvalidInputError, match="^progress: must be True, False, None or a callable"):
         UpliftForest(n_trees=2).fit(X, t, y, progress="yes")
+
+
+def test_item11_text_columns_zero_rows_and_missing_files_name_the_argument(fitted, train, tmp_path: Path) -> None:
+    """Issue 13, item 11: text treatment labels or a text outcome in a polars Series, 0-row frames
+    (polars and pandas) and a missing model file raised polars' errors, a bare IndexError and
+    FileNotFoundError; each is now a liftlab.exceptions error naming the argument, for the forest
+    and the meta-learners alike."""
+    from liftlab.uplift import TLearner
+
+    X, t, y, _ = train
+    labels = pl.Series(np.where(t == 1, "sms", "none"))
+    for est in (UpliftForest(**SMALL), TLearner()):
+        Xe = X if isinstance(est, UpliftForest) else X.drop("city")
+        with pytest.raises(InvalidInputError, match=r"^treatment: has String values; must be numbers; give codes 0"):
+            est.fit(Xe, labels, y)
+        with pytest.raises(InvalidInputError, match=r"^y: has String values; must be numbers"):
+            est.fit(Xe, t, pl.Series(np.where(y == 1, "yes", "no")))
+        with pytest.raises(InvalidInputError, match=r"^treatment:"):
+            est.fit(pd.DataFrame(Xe.to_dict(as_series=False)), pd.Series(labels.to_list()), y)
+        for empty in (Xe.head(0), pd.DataFrame(Xe.head(0).to_dict(as_series=False))):
+            with pytest.raises(InsufficientDataError, match=r"^X: has no rows"):
+                est.fit(empty, t[:0], y[:0])
+        with pytest.raises(LiftlabIOError, match=r"^path: cannot read .*missing\.json"):
+            type(est).load(tmp_path / "missing.json")
+    with pytest.raises(InsufficientDataError, match=r"^X: has no rows"):
+        fitted.predict(X.head(0))
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(InvalidInputError, match=r"^path: .*bad\.json is not JSON"):
+        UpliftForest.load(tmp_path / "bad.json")
+
+
+def test_issue12_forest_sizes_are_bounded_and_counts_are_invalid_input(train) -> None:
+    """Issue 12, item 5: ``UpliftForest(n_jobs=20000)`` used to hang starting threads; every size
+    is bounded (n_trees <= 10,000, max_depth <= 64, n_jobs <= 256, max_bins <= 255) and a negative
+    or huge count is an InvalidInputError naming the parameter, never OverflowError."""
+    from liftlab.uplift import TLearner
+
+    X, t, y, _ = train
+    X, t, y = X.head(2000), t[:2000], y[:2000]
+    for params, field in (
+        ({"n_jobs": 20_000}, "n_jobs: must be in 1..=256"),
+        ({"n_trees": 10_001}, "n_trees: must be in 1..=10000"),
+        ({"max_depth": 65}, "max_depth: must be in 1..=64"),
+        ({"max_bins": 256}, "max_bins: must be in 2..=255"),
+        ({"n_trees": -1}, "n_trees:"),
+        ({"seed": 2**64}, "seed:"),
+        ({"n_trees": 10**30}, "n_trees:"),
+        ({"max_features": 10**30}, "max_features:"),
+    ):
+        with pytest.raises(InvalidInputError, match="^" + re.escape(field)):
+            UpliftForest(**{**SMALL, **params}).fit(X, t, y)
+    assert UpliftForest(n_trees=2, min_samples_leaf=200, n_jobs=256).fit(X, t, y).predict(X).shape == (2000,)
+    with pytest.raises(InvalidInputError, match=r"^max_iter:"):
+        TLearner(max_iter=10**30).fit(X.drop("city"), t, y)
+
+
+def test_item11_the_cli_reads_nan_cells_as_python_does(liftlab_bin: str, tmp_path: Path) -> None:
+    """Issue 13, item 11: polars writes a float NaN as ``NaN`` in CSV; ``liftlab uplift fit`` reads
+    it as a missing value, as Python does, so the forest fitted on the file by the CLI predicts
+    exactly what the forest fitted in Python on the same frame predicts (same seed)."""
+    X, t, y, _ = make_data(3, 4000)
+    X = X.with_columns(pl.when(pl.int_range(pl.len()) % 9 == 0).then(np.nan).otherwise(pl.col("x0")).alias("x0"))
+    data, model = tmp_path / "train.csv", tmp_path / "model.json"
+    X.with_columns(pl.Series("t", t), pl.Series("y", y)).write_csv(data)
+    assert "NaN" in data.read_text()
+    run = subprocess.run(
+        [liftlab_bin, "uplift", "fit", "--data", str(data), "--treatment-col", "t", "--outcome-col", "y",
+         "--categorical", "city", "--trees", "10", "--min-samples-leaf", "100", "-o", str(model)],
+        capture_output=True, text=True,
+    )
+    assert run.returncode == 0, run.stderr
+    ours = UpliftForest(n_trees=10, min_samples_leaf=100).fit(X, t, y)
+    np.testing.assert_array_equal(UpliftForest.load(model).predict(X), ours.predict(X))

@@ -154,3 +154,89 @@ def test_the_cli_writes_the_same_file(tmp_path, liftlab_bin):
     assert out.returncode == 0, out.stderr
     assert "expected net gain: 4.5" in out.stdout
     assert pl.read_csv(tmp_path / "cli.csv").equals(pl.read_csv(tmp_path / "py.csv"))
+
+
+def _milp_optimum(u: np.ndarray, cost: np.ndarray, value: np.ndarray, max_spend: float, max_contacts: int | None) -> float:
+    """The exact optimum by scipy.optimize.milp (HiGHS; mip_rel_gap 0): binary x[i, j] for every
+    (unit, channel) with a positive net gain, at most one channel per unit, spend <= max_spend and
+    at most max_contacts contacts."""
+    from scipy.optimize import Bounds, LinearConstraint, milp
+
+    gain = u * value - cost
+    cells = [(i, j) for i in range(u.shape[0]) for j in range(u.shape[1]) if gain[i, j] > 0 and u[i, j] > 0]
+    if not cells:
+        return 0.0
+    g = np.array([gain[i, j] for i, j in cells])
+    rows = [np.array([1.0 if i == k else 0.0 for i, _ in cells]) for k in range(u.shape[0])]
+    a = [np.vstack(rows), np.array([[cost[j] for _, j in cells]])]
+    ub = [np.ones(u.shape[0]), np.array([max_spend])]
+    if max_contacts is not None:
+        a.append(np.ones((1, len(cells))))
+        ub.append(np.array([float(max_contacts)]))
+    res = milp(-g, integrality=np.ones(len(cells)), bounds=Bounds(0, 1),
+               constraints=LinearConstraint(np.vstack(a), -np.inf, np.concatenate(ub)), options={"mip_rel_gap": 0})
+    assert res.success, res.message
+    return float(-res.fun)
+
+
+def test_item10_plans_within_one_percent_of_scipy_milp():
+    """Issue 13, item 10: on 600 random instances (5-40 units, 2-3 channels, costs U(0.1, 1.5),
+    uplift U(-0.05, 0.25), one value of 10 or a value per channel U(5, 15), a spend budget
+    U(cheapest, max(cheapest, 0.1 n) + 0.5) and in every third a contact limit), the plan against the exact
+    optimum of scipy.optimize.milp: the 99th-percentile gap at most 1% (the issue's target), every
+    plan feasible with no affordable profitable contact left out, and plans marked optimal equal to
+    the MILP's to 1e-6 (HiGHS' feasibility tolerance). Measured: 600 of 600 optimal and proven
+    optimal (issue 13 measured the greedy alone, before the fix, at 88.6% optimal, p99 gap 24%)."""
+    rng = np.random.default_rng(10)
+    gaps, proven = [], 0
+    for run in range(600):
+        n, m = int(rng.integers(5, 41)), int(rng.integers(2, 4))
+        names = [f"c{j}" for j in range(m)]
+        cost = rng.uniform(0.1, 1.5, m)
+        value = np.full(m, 10.0) if run % 2 == 0 else rng.uniform(5, 15, m)
+        u = rng.uniform(-0.05, 0.25, (n, m))
+        s = float(rng.uniform(cost.min(), max(cost.min(), 0.1 * n) + 0.5))
+        k = int(rng.integers(1, n + 1)) if run % 3 == 0 else None
+        plan = uplift.plan_contacts(
+            {c: u[:, j] for j, c in enumerate(names)},
+            dict(zip(names, cost)),
+            10.0 if run % 2 == 0 else dict(zip(names, value)),
+            max_spend=s,
+            max_contacts=k,
+        )
+        opt = _milp_optimum(u, cost, value, s, k)
+        gap = (opt - plan.expected_net_gain) / opt if opt > 0 else 0.0
+        gaps.append(gap)
+        df = plan.to_polars()
+        chosen = [None if c is None else names.index(c) for c in df["channel"].to_list()]
+        spend = sum(cost[j] for j in chosen if j is not None)
+        assert spend <= s * (1 + 1e-9) and (k is None or plan.n_contacts <= k), run
+        if k is None or plan.n_contacts < k:
+            for i, j0 in enumerate(chosen):
+                if j0 is None:
+                    for j in range(m):
+                        affordable = u[i, j] > 0 and u[i, j] * value[j] - cost[j] > 0 and spend + cost[j] <= s
+                        assert not affordable, (run, i, j)
+        if plan.optimal:
+            proven += 1
+            assert abs(gap) <= 1e-6, (run, gap)
+    gaps = np.array(gaps)
+    p99 = float(np.quantile(gaps, 0.99))
+    assert p99 <= 0.01, p99
+    assert proven == 600 and (gaps <= 1e-6).all(), (proven, gaps.max())
+
+
+def test_item10_a_value_per_channel():
+    """Issue 13, item 10: a conversion worth 30 by call and 5 by SMS (the hand case's uplifts, costs
+    a 1, b 3): gains a 0.5, 0.25, -0.75 and b 15, 12, 3; at most 4 spent the best plan is unit 0 by
+    b and unit 1 by a (15.25; by hand over the plans that fit)."""
+    p = uplift.plan_contacts(UPLIFT, COST, {"a": 5.0, "b": 30.0}, max_spend=4.0)
+    assert p.to_polars()["channel"].to_list() == ["b", "a", None]
+    assert p.expected_net_gain == pytest.approx(15.25, abs=TOL) and p.optimal
+    assert p.value == {"a": 5.0, "b": 30.0}
+    with pytest.raises(InvalidInputError, match=r"^value: no value for channel 'b'"):
+        uplift.plan_contacts(UPLIFT, COST, {"a": 5.0})
+    with pytest.raises(InvalidInputError, match=r"^value\['b'\]: must be finite and > 0"):
+        uplift.plan_contacts(UPLIFT, COST, {"a": 5.0, "b": 0.0})
+    with pytest.raises(InvalidInputError, match=r"^value: 'fax' is not a channel"):
+        uplift.plan_contacts(UPLIFT, COST, {"a": 5.0, "b": 1.0, "fax": 2.0})

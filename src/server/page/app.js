@@ -108,6 +108,10 @@
 
   /** Calls the service; resolves to {status, body} and never rejects (a network failure is status 0). */
   async function call(method, path, body, token) {
+    // a service with read tokens wants one on forecasts and the ledger's reads too: the token
+    // typed for saving serves both
+    const typed = document.getElementById("token");
+    token = token || (typed ? typed.value.trim() : "");
     const headers = {};
     if (body !== undefined) headers["content-type"] = "application/json";
     if (token) headers.authorization = "Bearer " + token;

@@ -3,17 +3,19 @@
 use std::collections::BTreeMap;
 
 use axum::extract::State;
+use axum::response::Response;
 use serde::Deserialize;
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use super::assign::resolve_spec;
+use super::assign::{json_response, resolve_spec, LIGHT_ROWS};
 use crate::error::Error;
 use crate::report::{self, Codes, ExperimentData, Exposures, Ids, Outcomes, Report};
 use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::work::Cost;
 use crate::server::AppState;
 
-pub(super) fn read_routes() -> OpenApiRouter<AppState> {
+pub(super) fn guarded_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(analyze))
 }
 
@@ -56,6 +58,15 @@ struct RawOutcomes {
     columns: BTreeMap<String, Vec<Option<f64>>>,
 }
 
+impl RawOutcomes {
+    fn unit_len(&self) -> usize {
+        match &self.unit {
+            RawIds::Int(v) => v.len(),
+            RawIds::Str(v) => v.len(),
+        }
+    }
+}
+
 /// Small raw arrays instead of sufficient statistics.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -96,17 +107,21 @@ fn parse_days(v: Vec<Option<String>>) -> Result<Vec<Option<i64>>, Error> {
 
 /// Analyses an experiment and returns the same JSON report as `liftlab analyze`.
 #[utoipa::path(post, path = "/v1/analyze", tag = "analysis", request_body = AnalyzeRequest,
+    security((), ("bearer" = [])),
     responses((status = 200, body = Report), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>) -> Result<Json<Report>, ApiError> {
-    let spec = resolve_spec(&state, req.spec.as_ref())?;
-    let key = match req.experiment {
-        Some(k) => spec.experiment(&k)?.key.clone(),
-        None => match spec.experiments.as_slice() {
-            [one] => one.key.clone(),
-            _ => return Err(Error::invalid("experiment", "name the experiment to analyse").into()),
-        },
-    };
-    let out = tokio::task::spawn_blocking(move || -> Result<Report, Error> {
+async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>) -> Result<Response, ApiError> {
+    let work = state.work.clone();
+    let rows = req.raw.as_ref().map_or(0, |r| r.exposures.variant.len().max(r.outcomes.unit_len()));
+    let cost = if rows > LIGHT_ROWS { Cost::Heavy } else { Cost::Light };
+    work.run(cost, move |_| {
+        let spec = resolve_spec(&state, req.spec.as_ref())?;
+        let key = match req.experiment {
+            Some(k) => spec.experiment(&k)?.key.clone(),
+            None => match spec.experiments.as_slice() {
+                [one] => one.key.clone(),
+                _ => return Err(Error::invalid("experiment", "name the experiment to analyse")),
+            },
+        };
         let data = match (req.data, req.raw) {
             (Some(d), None) => d,
             (None, Some(raw)) => {
@@ -133,9 +148,7 @@ async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>)
             }
             _ => return Err(Error::invalid("data", "give exactly one of `data` (sufficient statistics) or `raw`")),
         };
-        report::analyze_experiment(&spec, &key, &data)
+        json_response(&report::analyze_experiment(&spec, &key, &data)?)
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
-    Ok(Json(out))
 }

@@ -3,26 +3,31 @@
 use std::sync::Arc;
 
 use axum::extract::State;
+use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 use utoipa_axum::{router::OpenApiRouter, routes};
 
-use crate::assign::{self, Assignment, HashVersion, LongAssignments, SavedGroups};
+use crate::assign::{self, Assignment, HashVersion, LongAssignments, SavedGroups, UnitId};
 use crate::error::Error;
 use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::work::Cost;
 use crate::server::{ActiveSpec, AppState};
 use crate::spec::Spec;
 
 pub(super) fn read_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(assign_one))
-        .routes(routes!(assign_many))
         .routes(routes!(hash))
         .routes(routes!(bucket_ranges))
         .routes(routes!(choose_variant))
         .routes(routes!(in_namespace))
         .routes(routes!(eval_condition))
         .routes(routes!(get_spec))
+}
+
+pub(super) fn guarded_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(assign_many))
 }
 
 pub(super) fn write_routes() -> OpenApiRouter<AppState> {
@@ -48,8 +53,10 @@ pub(super) fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<A
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct AssignRequest {
-    /// The unit (user id, phone number, lead id).
-    unit_id: String,
+    /// The unit (user id, phone number, lead id): a string, or a number (hashed as JavaScript
+    /// prints it, `47593751.0` -> "47593751", as GrowthBook's SDKs do).
+    #[schema(value_type = String)]
+    unit_id: UnitId,
     /// The unit's attributes, for targeting and custom hash attributes.
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
@@ -78,19 +85,21 @@ async fn assign_one(
 ) -> Result<Json<AssignResponse>, ApiError> {
     let spec = resolve_spec(&state, req.spec.as_ref())?;
     let attrs = req.attributes.as_ref();
+    let unit_id = req.unit_id.0;
     let assignments = match &req.experiment {
-        Some(key) => vec![assign::assign_experiment(&spec, key, &req.unit_id, attrs)?],
-        None => assign::assign_unit(&spec, &req.unit_id, attrs)?,
+        Some(key) => vec![assign::assign_experiment(&spec, key, &unit_id, attrs)?],
+        None => assign::assign_unit(&spec, &unit_id, attrs)?,
     };
-    Ok(Json(AssignResponse { unit_id: req.unit_id, assignments }))
+    Ok(Json(AssignResponse { unit_id, assignments }))
 }
 
 /// Assign many units.
 #[derive(Deserialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct BatchRequest {
-    /// The units.
-    ids: Vec<String>,
+    /// The units: strings, or numbers (hashed as JavaScript prints them).
+    #[schema(value_type = Vec<String>)]
+    ids: Vec<UnitId>,
     /// One attribute object per unit (optional).
     #[serde(default)]
     #[schema(value_type = Option<Vec<Object>>)]
@@ -103,21 +112,42 @@ struct BatchRequest {
     spec: Option<Value>,
 }
 
-/// Assigns many units (column-oriented, long format: one row per unit and experiment).
+/// Assigns many units (column-oriented, long format: one row per unit and experiment). At most
+/// `max_batch_rows` rows (ids × experiments, 100,000 by default) per request.
 #[utoipa::path(post, path = "/v1/assign/batch", tag = "assign", request_body = BatchRequest,
+    security((), ("bearer" = [])),
     responses((status = 200, body = LongAssignments), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn assign_many(
-    State(state): State<AppState>,
-    Json(req): Json<BatchRequest>,
-) -> Result<Json<LongAssignments>, ApiError> {
-    let spec = resolve_spec(&state, req.spec.as_ref())?;
-    let out = tokio::task::spawn_blocking(move || {
+async fn assign_many(State(state): State<AppState>, Json(req): Json<BatchRequest>) -> Result<Response, ApiError> {
+    let max_rows = state.config.max_batch_rows;
+    let work = state.work.clone();
+    let cost = if req.ids.len() > LIGHT_ROWS { Cost::Heavy } else { Cost::Light };
+    work.run(cost, move |_| {
+        let spec = resolve_spec(&state, req.spec.as_ref())?;
+        let experiments = if req.experiment.is_some() { 1 } else { spec.experiments.len() };
+        let rows = req.ids.len().saturating_mul(experiments);
+        if rows > max_rows {
+            return Err(Error::invalid(
+                "ids",
+                format!(
+                    "{} ids × {experiments} experiments are {rows} rows; at most {max_rows} per request (max_batch_rows): send smaller batches",
+                    req.ids.len()
+                ),
+            ));
+        }
         let only = req.experiment.map(|k| vec![k]);
-        assign::assign_long(&spec, only.as_deref(), &req.ids, req.attributes.as_deref(), &mut |_| {})
+        let out = assign::assign_long(&spec, only.as_deref(), &req.ids, req.attributes.as_deref(), &mut |_| {})?;
+        json_response(&out)
     })
     .await
-    .map_err(|e| Error::Internal(e.to_string()))??;
-    Ok(Json(out))
+}
+
+/// Batches and raw analyses up to this many rows are light work ([`Cost`]).
+pub(super) const LIGHT_ROWS: usize = 10_000;
+
+/// A JSON answer serialised by the caller (on a blocking thread, for large answers).
+pub(super) fn json_response<T: Serialize>(v: &T) -> Result<Response, Error> {
+    let body = serde_json::to_vec(v).map_err(|e| Error::Internal(e.to_string()))?;
+    Ok(([(axum::http::header::CONTENT_TYPE, "application/json")], body).into_response())
 }
 
 #[derive(Deserialize, utoipa::ToSchema)]
@@ -175,7 +205,9 @@ async fn bucket_ranges(Json(req): Json<RangesRequest>) -> Result<Json<RangesResp
 #[serde(deny_unknown_fields)]
 struct ChooseRequest {
     hash: f64,
-    ranges: Vec<[f64; 2]>,
+    /// `[start, end)` pairs.
+    #[schema(value_type = Vec<Vec<f64>>)]
+    ranges: Vec<Vec<f64>>,
 }
 
 #[derive(Serialize, utoipa::ToSchema)]
@@ -191,7 +223,17 @@ async fn choose_variant(Json(req): Json<ChooseRequest>) -> Result<Json<ChooseRes
     if !req.hash.is_finite() {
         return Err(Error::invalid("hash", "must be a finite number").into());
     }
-    let ranges: Vec<(f64, f64)> = req.ranges.iter().map(|r| (r[0], r[1])).collect();
+    let ranges = req
+        .ranges
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r.as_slice() {
+            &[s, e] => Ok((s, e)),
+            _ => {
+                Err(Error::invalid(format!("ranges[{i}]"), format!("has {} numbers; a range is [start, end)", r.len())))
+            }
+        })
+        .collect::<Result<Vec<(f64, f64)>, Error>>()?;
     Ok(Json(ChooseResponse { variant_index: assign::choose_variant(req.hash, &ranges) }))
 }
 
@@ -221,8 +263,9 @@ async fn in_namespace(Json(req): Json<NamespaceRequest>) -> Result<Json<Namespac
 struct ConditionRequest {
     #[schema(value_type = Object)]
     condition: Value,
+    /// The unit's attributes (an object; null or absent is `{}`).
     #[serde(default)]
-    #[schema(value_type = Object)]
+    #[schema(value_type = Option<Object>)]
     attributes: Value,
     /// Saved groups for `$inGroup`.
     #[serde(default)]
@@ -240,7 +283,14 @@ struct ConditionResponse {
     responses((status = 200, body = ConditionResponse), (status = 422, body = ErrorBody)))]
 async fn eval_condition(Json(req): Json<ConditionRequest>) -> Result<Json<ConditionResponse>, ApiError> {
     let groups = req.groups.unwrap_or_default();
-    let attrs = if req.attributes.is_null() { Value::Object(Default::default()) } else { req.attributes };
+    if !req.condition.is_object() {
+        return Err(Error::invalid("condition", "must be a JSON object (a GrowthBook condition)").into());
+    }
+    let attrs = match req.attributes {
+        Value::Null => Value::Object(Default::default()),
+        a @ Value::Object(_) => a,
+        _ => return Err(Error::invalid("attributes", "must be a JSON object of attributes").into()),
+    };
     Ok(Json(ConditionResponse { result: assign::eval_condition(&req.condition, &attrs, &groups)? }))
 }
 

@@ -3,31 +3,33 @@
 //! `GET /v1/calibration`.
 //!
 //! A saved forecast's report is always computed here from its request, never taken from the
-//! client, so the ledger holds only numbers liftlab produced.
+//! client, so the ledger holds only numbers liftlab produced. A write is validated, stored and
+//! read back in one transaction, and its answer rendered from what was read back: a write that
+//! fails at any step stores nothing, and nothing is stored that cannot be read back. Writes
+//! sent with an `Idempotency-Key` header are done once; a retry gets the first answer again.
 
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
 
 use axum::extract::{Path, Query, State};
-use axum::http::{header, StatusCode};
+use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
 use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::Error;
 use crate::forecast::history::PastEffect;
-use crate::forecast::ledger::{
-    calibration, observed_from_report, reconcile, Calibration, CalibrationRecord, ForecastMeta, Observed,
-    Reconciliation,
-};
-use crate::forecast::{
-    forecast_impact, forecast_impact_with, validate_input, BaseDraws, ForecastReport, ForecastRequest, Interval,
-};
+use crate::forecast::ledger::{observed_from_report, reconcile, Calibration, ForecastMeta, Observed, Reconciliation};
+use crate::forecast::{forecast_impact_until, validate_input, BaseDraws, ForecastReport, ForecastRequest, Interval};
+use crate::interrupt::Interrupt;
+use crate::limits::MAX_PAST_EFFECTS;
 use crate::report::Report;
 use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::work::Cost;
 use crate::server::AppState;
-use crate::store::{ForecastFilter, NewForecast, StoredForecast};
+use crate::store::{ForecastFilter, ForecastLine, Idempotency, NewForecast, NewOutcome, StoredForecast, Written};
 
-pub(super) fn read_routes() -> OpenApiRouter<AppState> {
+pub(super) fn guarded_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new()
         .routes(routes!(forecast))
         .routes(routes!(list_forecasts))
@@ -42,32 +44,50 @@ pub(super) fn write_routes() -> OpenApiRouter<AppState> {
 /// The most forecasts one list answers.
 const MAX_LIMIT: usize = 500;
 
-async fn blocking<T: Send + 'static>(f: impl FnOnce() -> crate::Result<T> + Send + 'static) -> Result<T, ApiError> {
-    Ok(tokio::task::spawn_blocking(f).await.map_err(|e| Error::Internal(e.to_string()))??)
-}
-
-/// Every saved forecast of a team and/or author.
-fn all_forecasts(state: &AppState, team: Option<String>, author: Option<String>) -> crate::Result<Vec<StoredForecast>> {
-    state.store.list_forecasts(&ForecastFilter { team, author, before: None, limit: usize::MAX })
-}
-
-/// Fills `history.past` from the ledger's reconciled forecasts when the request asks for it.
+/// Fills `history.past` from the ledger's reconciled forecasts (the newest, up to
+/// [`MAX_PAST_EFFECTS`] in all) when the request asks for it.
 fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result<()> {
     let Some(h) = req.history.as_mut() else { return Ok(()) };
     let Some(q) = h.from_ledger.take() else { return Ok(()) };
-    for f in all_forecasts(state, q.team.clone(), q.author.clone())? {
-        if let Some(o) = f.outcome {
-            let obs: Observed = parse_stored(&o.observed_json)?;
-            if let Some(se) = obs.std_err() {
-                h.past.push(PastEffect { effect: obs.relative, std_err: se });
-            }
+    let room = MAX_PAST_EFFECTS.saturating_sub(h.past.len());
+    for obs in state.store.observed_results(q.team.as_deref(), q.author.as_deref(), room)? {
+        if let Some(se) = obs.std_err() {
+            h.past.push(PastEffect { effect: obs.relative, std_err: se });
         }
     }
     Ok(())
 }
 
-/// The most answers [`ForecastCache`] keeps (each a few kB of JSON).
-const CACHE_ENTRIES: usize = 1024;
+/// Forecasts up to twice the default size (100,000 draws of two changed nodes) are light work;
+/// larger ones, and those that read the ledger, are heavy ([`Cost`]).
+fn cost(req: &ForecastRequest) -> Cost {
+    let m = &req.model;
+    let ledger = req.history.as_ref().is_some_and(|h| h.from_ledger.is_some());
+    if ledger || m.draws as u64 * m.changes.len() as u64 > 200_000 {
+        Cost::Heavy
+    } else {
+        Cost::Light
+    }
+}
+
+/// Checks the service's budget for one forecast: draws × changed nodes at most
+/// `max_forecast_work`.
+fn check_budget(state: &AppState, req: &ForecastRequest, within: &str) -> Result<(), Error> {
+    let m = &req.model;
+    let work = m.draws as u64 * m.changes.len() as u64;
+    let max = state.config.max_forecast_work;
+    if work > max {
+        return Err(Error::invalid(
+            format!("{within}model.draws"),
+            format!(
+                "{} draws of {} changed nodes are {work} node draws; this service computes at most {max} per request (max_forecast_work)",
+                m.draws,
+                m.changes.len()
+            ),
+        ));
+    }
+    Ok(())
+}
 
 /// The most memory the kept base draws take: 32 MiB, e.g. the draws of 20 seeds of a 100,000-draw
 /// forecast of one changed node (1.6 MB each).
@@ -81,31 +101,41 @@ const BASE_DRAWS_MAX_ENTRY: usize = BASE_DRAWS_BYTES / 4;
 /// forecast on, so that a stream of one-off seeds costs nothing but this list.
 const SEEN_ONCE: usize = 256;
 
+/// What one kept answer costs besides its key and JSON: the report's own numbers and strings
+/// (about as large as its JSON) and the map's bookkeeping.
+fn answer_bytes(key: &str, json: &[u8]) -> usize {
+    key.len() + 2 * json.len() + 256
+}
+
 /// Recent forecast answers keyed by the canonical JSON of their (resolved) request: a forecast
 /// is a pure function of its request, seed included, so a repeated request (a page projecting
-/// again, a save after a projection) is answered without re-running the Monte Carlo. Bounded:
-/// when full, the oldest half is dropped.
+/// again, a save after a projection) is answered without re-running the Monte Carlo. Bounded in
+/// bytes (`cache_bytes`, keys included): the least recently used go first, and an answer larger
+/// than a sixteenth of the whole is not kept.
 ///
 /// It also keeps the base draws of recent seeds ([`BaseDraws`]; at most [`BASE_DRAWS_BYTES`],
 /// least recently used dropped first): they depend on the seed and the number of draws only, so
 /// a request that differs only in its funnel, as a PM's page sends them (seed 0 by default), is
 /// answered without drawing again, with the same numbers as a fresh computation.
 pub(crate) struct ForecastCache {
-    answers: std::sync::Mutex<Answers>,
-    bases: std::sync::Mutex<Bases>,
-    /// Forecasts computed at once: two per core, so that 200 waiting requests take turns (first
-    /// come, first served) instead of sharing the cores 200 ways, while a core never waits for the
-    /// next one to be handed over.
-    slots: Arc<tokio::sync::Semaphore>,
+    answers: Mutex<Answers>,
+    bases: Mutex<Bases>,
+    /// Calibrations by (team, author), valid while the ledger's generation is the same.
+    calibrations: Mutex<HashMap<LedgerFilter, (u64, Arc<Calibration>)>>,
 }
 
-impl Default for ForecastCache {
-    fn default() -> Self {
-        let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
+/// A (team, author) filter of the ledger.
+type LedgerFilter = (Option<String>, Option<String>);
+
+/// The most calibrations kept (a filter each).
+const CALIBRATIONS: usize = 64;
+
+impl ForecastCache {
+    pub(crate) fn new(max_bytes: usize) -> Self {
         ForecastCache {
-            answers: Default::default(),
+            answers: Mutex::new(Answers { max_bytes, ..Default::default() }),
             bases: Default::default(),
-            slots: Arc::new(tokio::sync::Semaphore::new(2 * cores)),
+            calibrations: Default::default(),
         }
     }
 }
@@ -118,10 +148,36 @@ struct Answer {
 
 #[derive(Default)]
 struct Answers {
-    map: std::collections::HashMap<String, (u64, Arc<Answer>)>,
+    map: HashMap<String, (u64, Arc<Answer>)>,
     tick: u64,
+    bytes: usize,
+    max_bytes: usize,
 }
 
+impl Answers {
+    fn insert(&mut self, key: String, answer: Arc<Answer>) {
+        let size = answer_bytes(&key, &answer.json);
+        if size > self.max_bytes / 16 || self.map.contains_key(&key) {
+            return;
+        }
+        if self.bytes + size > self.max_bytes {
+            // drop the least recently used until a quarter is free
+            let mut by_age: Vec<(u64, String)> = self.map.iter().map(|(k, v)| (v.0, k.clone())).collect();
+            by_age.sort_unstable();
+            for (_, k) in by_age {
+                if self.bytes + size <= self.max_bytes * 3 / 4 {
+                    break;
+                }
+                if let Some((_, a)) = self.map.remove(&k) {
+                    self.bytes -= answer_bytes(&k, &a.json);
+                }
+            }
+        }
+        self.bytes += size;
+        self.tick += 1;
+        self.map.insert(key, (self.tick, answer));
+    }
+}
 #[derive(Default)]
 struct Bases {
     /// (last use, draws).
@@ -191,79 +247,73 @@ impl ForecastCache {
     }
 
     /// Computes the answer to `req` (with kept base draws when there are) and keeps it.
-    fn compute(&self, key: String, req: &ForecastRequest) -> crate::Result<Arc<Answer>> {
+    fn compute(&self, key: String, req: &ForecastRequest, stop: &Interrupt) -> crate::Result<Arc<Answer>> {
         if let Some(hit) = self.get(&key) {
             return Ok(hit);
         }
-        let report = self.forecast(req)?;
+        let report = self.forecast(req, stop)?;
         let json = to_json(&report)?.into();
         let out = Arc::new(Answer { report, json });
         if let Ok(mut c) = self.answers.lock() {
-            if c.map.len() >= CACHE_ENTRIES {
-                let mut ticks: Vec<u64> = c.map.values().map(|v| v.0).collect();
-                let (_, &mut median, _) = ticks.select_nth_unstable(CACHE_ENTRIES / 2);
-                c.map.retain(|_, v| v.0 > median);
-            }
-            let tick = c.tick;
-            c.map.insert(key, (tick, out.clone()));
+            c.insert(key, out.clone());
         }
         Ok(out)
     }
 
     /// `forecast_impact`, from kept base draws when the seed's are kept.
-    fn forecast(&self, req: &ForecastRequest) -> crate::Result<ForecastReport> {
+    fn forecast(&self, req: &ForecastRequest, stop: &Interrupt) -> crate::Result<ForecastReport> {
         let m = &req.model;
         if validate_input(m).is_err() {
-            return forecast_impact(req); // answers with the error
+            return forecast_impact_until(req, None, stop); // answers with the error
         }
         let found = self.bases.lock().map_err(|_| false).and_then(|mut b| b.find(m.seed, m.draws, m.changes.len()));
         match found {
-            Ok(base) => forecast_impact_with(req, Some(&base)),
+            Ok(base) => forecast_impact_until(req, Some(&base), stop),
             Err(true) => {
                 let base = Arc::new(BaseDraws::new(m.seed, m.draws, m.changes.len()));
-                let report = forecast_impact_with(req, Some(&base));
+                let report = forecast_impact_until(req, Some(&base), stop);
                 if let Ok(mut b) = self.bases.lock() {
                     b.keep(base);
                 }
                 report
             }
-            Err(false) => forecast_impact(req),
+            Err(false) => forecast_impact_until(req, None, stop),
         }
     }
 
-    fn get_or_compute(&self, req: &ForecastRequest) -> crate::Result<Arc<Answer>> {
-        self.compute(to_json(req)?, req)
+    fn get_or_compute(&self, req: &ForecastRequest, stop: &Interrupt) -> crate::Result<Arc<Answer>> {
+        self.compute(to_json(req)?, req, stop)
     }
 }
 
 /// A JSON body that is already serialised.
-fn json_bytes(body: axum::body::Bytes) -> Response {
-    ([(header::CONTENT_TYPE, "application/json")], body).into_response()
+fn json_bytes(status: StatusCode, body: impl Into<axum::body::Body>) -> Response {
+    (status, [(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
 }
 
 /// Projects the topline change of an expected change to a metric tree, with its interval, the
 /// PRD formula, sensitivities, and (optionally) the test plan and a reality check from history.
-/// `history.from_ledger` takes the past effects from the ledger's reconciled forecasts.
+/// `history.from_ledger` takes the past effects from the ledger's reconciled forecasts. At most
+/// `max_forecast_work` draws × changed nodes per request (2,000,000 by default).
 #[utoipa::path(post, path = "/v1/forecast", tag = "forecast", request_body = ForecastRequest,
-    responses((status = 200, body = ForecastReport), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody)))]
-async fn forecast(State(state): State<AppState>, Json(mut req): Json<ForecastRequest>) -> Result<Response, ApiError> {
-    let cache = state.forecasts.clone();
-    if req.history.as_ref().is_some_and(|h| h.from_ledger.is_some()) {
-        req = blocking(move || resolve_history(&state, &mut req).map(|()| req)).await?;
+    security((), ("bearer" = [])),
+    responses((status = 200, body = ForecastReport), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
+async fn forecast(State(state): State<AppState>, Json(req): Json<ForecastRequest>) -> Result<Response, ApiError> {
+    check_budget(&state, &req, "")?;
+    if req.history.as_ref().is_none_or(|h| h.from_ledger.is_none()) {
+        if let Some(hit) = to_json(&req).ok().and_then(|key| state.forecasts.get(&key)) {
+            return Ok(json_bytes(StatusCode::OK, hit.json.clone()));
+        }
     }
-    let key = to_json(&req)?;
-    if let Some(hit) = cache.get(&key) {
-        return Ok(json_bytes(hit.json.clone()));
-    }
-    let slot = cache.slots.clone().acquire_owned().await.map_err(|e| Error::Internal(e.to_string()))?;
-    let worker = cache.clone();
-    let out = blocking(move || {
-        let out = worker.compute(key, &req);
-        drop(slot); // the next request starts as soon as this one's numbers are ready
-        out
-    })
-    .await?;
-    Ok(json_bytes(out.json.clone()))
+    let work = state.work.clone();
+    let out = work
+        .run(cost(&req), move |stop| {
+            let mut req = req;
+            resolve_history(&state, &mut req)?;
+            state.forecasts.get_or_compute(&req, stop)
+        })
+        .await?;
+    Ok(json_bytes(StatusCode::OK, out.json.clone()))
 }
 
 /// A forecast to save in the ledger.
@@ -327,24 +377,22 @@ fn parse_stored<T: serde::de::DeserializeOwned>(json: &str) -> crate::Result<T> 
     serde_json::from_str(json).map_err(|e| Error::Internal(format!("stored ledger JSON does not parse: {e}")))
 }
 
-fn outcome_view(f: &StoredForecast) -> crate::Result<Option<OutcomeView>> {
-    f.outcome
-        .as_ref()
-        .map(|o| {
-            let observed: Observed = parse_stored(&o.observed_json)?;
-            Ok(OutcomeView {
-                reconciliation: reconcile(&f.relative, &observed),
-                observed,
-                source: o.source.clone(),
-                note: o.note.clone(),
-                recorded_at: o.recorded_at.clone(),
-            })
+fn outcome_view(relative: &Interval, o: Option<&crate::store::StoredOutcome>) -> crate::Result<Option<OutcomeView>> {
+    o.map(|o| {
+        let observed: Observed = parse_stored(&o.observed_json)?;
+        Ok(OutcomeView {
+            reconciliation: reconcile(relative, &observed),
+            observed,
+            source: o.source.clone(),
+            note: o.note.clone(),
+            recorded_at: o.recorded_at.clone(),
         })
-        .transpose()
+    })
+    .transpose()
 }
 
 fn saved_view(f: StoredForecast) -> crate::Result<SavedForecast> {
-    let outcome = outcome_view(&f)?;
+    let outcome = outcome_view(&f.relative, f.outcome.as_ref())?;
     Ok(SavedForecast {
         id: f.id,
         request: parse_stored(&f.request_json)?,
@@ -358,34 +406,95 @@ fn saved_view(f: StoredForecast) -> crate::Result<SavedForecast> {
     })
 }
 
-/// Computes and saves a forecast; answers once it is committed to disk.
+/// The answer of a write, rendered from the rows the transaction reads back: if they cannot be
+/// read back, the write fails and is rolled back.
+fn written_view(f: StoredForecast) -> crate::Result<String> {
+    let view = saved_view(f).map_err(|e| {
+        Error::invalid("request", format!("the forecast cannot be stored: a number does not read back ({e})"))
+    })?;
+    to_json(&view)
+}
+
+/// The `Idempotency-Key` of a write, with the route and a fingerprint of its request.
+struct IdempotencyKey {
+    key: String,
+    route: String,
+    fingerprint: String,
+}
+
+impl IdempotencyKey {
+    fn from_headers<T: Serialize>(headers: &HeaderMap, route: String, body: &T) -> Result<Option<Self>, Error> {
+        let Some(v) = headers.get("idempotency-key") else { return Ok(None) };
+        let key = v
+            .to_str()
+            .ok()
+            .filter(|k| (1..=255).contains(&k.len()) && k.bytes().all(|b| b.is_ascii_graphic()))
+            .ok_or_else(|| Error::invalid("Idempotency-Key", "must be 1 to 255 visible ASCII characters"))?;
+        // FNV-1a over the canonical JSON of the request: stable across versions and platforms
+        let text = to_json(body)?;
+        let hash =
+            text.bytes().fold(0xcbf2_9ce4_8422_2325u64, |h, b| (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3));
+        Ok(Some(IdempotencyKey { key: key.to_string(), route, fingerprint: format!("{hash:016x}:{}", text.len()) }))
+    }
+
+    fn as_store(&self) -> Idempotency<'_> {
+        Idempotency { key: &self.key, route: &self.route, fingerprint: &self.fingerprint }
+    }
+}
+
+/// The HTTP answer of a write.
+fn written(w: Written, status: StatusCode) -> Response {
+    match w {
+        Written::Fresh(body) => json_bytes(status, body),
+        Written::Replayed { status, body } => {
+            let mut r = json_bytes(StatusCode::from_u16(status).unwrap_or(StatusCode::OK), body);
+            r.headers_mut().insert("idempotent-replayed", header::HeaderValue::from_static("true"));
+            r
+        }
+    }
+}
+
+/// Computes and saves a forecast; answers once it is committed to disk. With an
+/// `Idempotency-Key` header, a retry of the same request answers the first save again.
 #[utoipa::path(post, path = "/v1/forecasts", tag = "forecast", request_body = SaveForecast,
     security(("bearer" = [])),
-    responses((status = 201, body = SavedForecast), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody)))]
+    params(("Idempotency-Key" = Option<String>, Header, description = "makes a retried save answer the first one instead of saving twice")),
+    responses((status = 201, body = SavedForecast), (status = 401, body = ErrorBody), (status = 422, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn save_forecast(
     State(state): State<AppState>,
+    headers: HeaderMap,
     Json(body): Json<SaveForecast>,
-) -> Result<(StatusCode, Json<SavedForecast>), ApiError> {
-    let saved = blocking(move || {
-        let meta = ForecastMeta { title: body.title, author: body.author, team: body.team, metric: body.metric }
-            .validated()?;
-        let mut req = body.request;
-        resolve_history(&state, &mut req).map_err(|e| e.within("request"))?;
-        let answer = state.forecasts.get_or_compute(&req).map_err(|e| e.within("request"))?;
-        let report = &answer.report;
-        let request_json = to_json(&req)?;
-        let report_json = std::str::from_utf8(&answer.json).map_err(|e| Error::Internal(e.to_string()))?.to_string();
-        let stored = state.store.save_forecast(&NewForecast {
-            meta: &meta,
-            request_json: &request_json,
-            report_json: &report_json,
-            relative: report.forecast.relative,
-            confidence: report.forecast.confidence,
-        })?;
-        saved_view(stored)
-    })
-    .await?;
-    Ok((StatusCode::CREATED, Json(saved)))
+) -> Result<Response, ApiError> {
+    check_budget(&state, &body.request, "request.")?;
+    let idem = IdempotencyKey::from_headers(
+        &headers,
+        "POST /v1/forecasts".into(),
+        &(&body.title, &body.author, &body.team, &body.metric, &body.request),
+    )?;
+    let work = state.work.clone();
+    let w = work
+        .run(cost(&body.request), move |stop| {
+            let meta = ForecastMeta { title: body.title, author: body.author, team: body.team, metric: body.metric }
+                .validated()?;
+            let mut req = body.request;
+            resolve_history(&state, &mut req).map_err(|e| e.within("request"))?;
+            let answer = state.forecasts.get_or_compute(&req, stop).map_err(|e| e.within("request"))?;
+            let report = &answer.report;
+            let request_json = to_json(&req)?;
+            let report_json = std::str::from_utf8(&answer.json).map_err(|e| Error::Internal(e.to_string()))?;
+            let new = NewForecast {
+                meta: &meta,
+                request_json: &request_json,
+                report_json,
+                relative: report.forecast.relative,
+                confidence: report.forecast.confidence,
+            };
+            state.store.write(idem.as_ref().map(IdempotencyKey::as_store).as_ref(), 201, |tx| {
+                written_view(tx.insert_forecast(&new)?)
+            })
+        })
+        .await?;
+    Ok(written(w, StatusCode::CREATED))
 }
 
 fn to_json<T: Serialize>(v: &T) -> crate::Result<String> {
@@ -394,6 +503,7 @@ fn to_json<T: Serialize>(v: &T) -> crate::Result<String> {
 
 /// Filters of the ledger list.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct ListParams {
     team: Option<String>,
@@ -401,6 +511,7 @@ struct ListParams {
     /// Only forecasts with an id below this (paging, newest first).
     before: Option<i64>,
     /// At most this many (default 100, at most 500).
+    #[param(minimum = 1, maximum = 500)]
     limit: Option<usize>,
 }
 
@@ -414,41 +525,41 @@ fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
     err
 }
 
-/// Saved forecasts, newest first, with their newest outcome.
+fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
+    Ok(ForecastSummary {
+        outcome: outcome_view(&f.relative, f.outcome.as_ref())?,
+        id: f.id,
+        title: f.meta.title,
+        author: f.meta.author,
+        team: f.meta.team,
+        metric: f.meta.metric,
+        created_at: f.created_at,
+        relative: f.relative,
+        confidence: f.confidence,
+    })
+}
+
+/// Saved forecasts, newest first, with their newest outcome; paged with `before` and `limit`.
 #[utoipa::path(get, path = "/v1/forecasts", tag = "forecast", params(ListParams),
+    security((), ("bearer" = [])),
     responses((status = 200, body = ForecastList), (status = 422, body = ErrorBody)))]
 async fn list_forecasts(
     State(state): State<AppState>,
     q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
-) -> Result<Json<ForecastList>, ApiError> {
+) -> Result<Response, ApiError> {
     let Query(q) = q.map_err(query_error)?;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::invalid("limit", format!("must be between 1 and {MAX_LIMIT}, got {limit}")).into());
     }
-    let list = blocking(move || {
+    let work = state.work.clone();
+    work.run(Cost::Light, move |_| {
         let rows =
             state.store.list_forecasts(&ForecastFilter { team: q.team, author: q.author, before: q.before, limit })?;
-        let forecasts = rows
-            .into_iter()
-            .map(|f| {
-                Ok(ForecastSummary {
-                    outcome: outcome_view(&f)?,
-                    id: f.id,
-                    title: f.meta.title,
-                    author: f.meta.author,
-                    team: f.meta.team,
-                    metric: f.meta.metric,
-                    created_at: f.created_at,
-                    relative: f.relative,
-                    confidence: f.confidence,
-                })
-            })
-            .collect::<crate::Result<Vec<_>>>()?;
-        Ok(ForecastList { forecasts })
+        let forecasts = rows.into_iter().map(summary).collect::<crate::Result<Vec<_>>>()?;
+        super::assign::json_response(&ForecastList { forecasts })
     })
-    .await?;
-    Ok(Json(list))
+    .await
 }
 
 fn parse_id(id: &str) -> Result<i64, ApiError> {
@@ -463,16 +574,18 @@ fn not_found(id: i64) -> ApiError {
 }
 
 /// One saved forecast: its request, report and newest outcome.
-#[utoipa::path(get, path = "/v1/forecasts/{id}", tag = "forecast", params(("id" = i64, Path, description = "forecast id")),
+#[utoipa::path(get, path = "/v1/forecasts/{id}", tag = "forecast", params(("id" = i64, Path, description = "forecast id", minimum = 1)),
+    security((), ("bearer" = [])),
     responses((status = 200, body = SavedForecast), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn get_forecast(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SavedForecast>, ApiError> {
     let id = parse_id(&id)?;
-    let found = blocking(move || state.store.get_forecast(id)?.map(saved_view).transpose()).await?;
+    let work = state.work.clone();
+    let found = work.run(Cost::Light, move |_| state.store.get_forecast(id)?.map(saved_view).transpose()).await?;
     found.map(Json).ok_or_else(|| not_found(id))
 }
 
 /// The observed result of a forecast's experiment: typed in, or read from a liftlab analysis report.
-#[derive(Deserialize, utoipa::ToSchema)]
+#[derive(Deserialize, Serialize, utoipa::ToSchema)]
 #[serde(deny_unknown_fields)]
 struct OutcomeBody {
     /// The observed lift, typed in.
@@ -485,52 +598,74 @@ struct OutcomeBody {
     note: Option<String>,
 }
 
-/// Attaches the observed result to a forecast (appended: earlier outcomes are kept).
+/// Attaches the observed result to a forecast (appended: earlier outcomes are kept). With an
+/// `Idempotency-Key` header, a retry of the same request answers the first one again.
 #[utoipa::path(post, path = "/v1/forecasts/{id}/outcome", tag = "forecast", request_body = OutcomeBody,
-    params(("id" = i64, Path, description = "forecast id")), security(("bearer" = [])),
+    params(("id" = i64, Path, description = "forecast id", minimum = 1),
+           ("Idempotency-Key" = Option<String>, Header, description = "makes a retried request answer the first one instead of appending twice")),
+    security(("bearer" = [])),
     responses((status = 200, body = SavedForecast), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
 async fn add_outcome(
     State(state): State<AppState>,
     Path(id): Path<String>,
+    headers: HeaderMap,
     Json(body): Json<OutcomeBody>,
-) -> Result<Json<SavedForecast>, ApiError> {
+) -> Result<Response, ApiError> {
     let id = parse_id(&id)?;
-    let found = blocking(move || {
-        let Some(f) = state.store.get_forecast(id)? else { return Ok(None) };
-        let (observed, source) = match (body.observed, body.report) {
-            (Some(o), None) => {
-                o.validate().map_err(|e| e.within("observed"))?;
-                (o, "typed".to_string())
+    if body.note.as_ref().is_some_and(|n| n.chars().count() > 2000) {
+        return Err(Error::invalid("note", "is longer than 2000 characters").into());
+    }
+    let idem = IdempotencyKey::from_headers(&headers, format!("POST /v1/forecasts/{id}/outcome"), &body)?;
+    let work = state.work.clone();
+    let w = work
+        .run(Cost::Light, move |_| {
+            let Some(f) = state.store.get_forecast(id)? else { return Ok(None) };
+            let (observed, source) = match (body.observed, body.report) {
+                (Some(o), None) => {
+                    o.validate().map_err(|e| e.within("observed"))?;
+                    (o, "typed".to_string())
+                }
+                (None, Some(report)) => {
+                    let metric = body.metric.unwrap_or_else(|| f.meta.metric.clone());
+                    let o = observed_from_report(&report, &metric, body.variant.as_deref())?;
+                    let variant =
+                        body.variant.unwrap_or_else(|| {
+                            report.metrics.iter().find(|m| m.name == metric).map_or(String::new(), |m| {
+                                m.effects.first().map_or(String::new(), |e| e.variant.clone())
+                            })
+                        });
+                    (o, format!("report:{}/{metric}/{variant}", report.experiment))
+                }
+                (Some(_), Some(_)) => return Err(Error::invalid("observed", "give `observed` or `report`, not both")),
+                (None, None) => {
+                    return Err(Error::invalid("observed", "give the observed result or an analysis `report`"))
+                }
+            };
+            let json = to_json(&observed)?;
+            let new =
+                NewOutcome { observed_json: &json, observed: &observed, source: &source, note: body.note.as_deref() };
+            let mut missing = false;
+            let w = state.store.write(idem.as_ref().map(IdempotencyKey::as_store).as_ref(), 200, |tx| {
+                match tx.insert_outcome(id, &new)? {
+                    Some(f) => written_view(f),
+                    None => {
+                        missing = true; // removed meanwhile: nothing is written
+                        Err(Error::not_found("id", "forecast", id.to_string()))
+                    }
+                }
+            });
+            match w {
+                Err(_) if missing => Ok(None),
+                w => w.map(Some),
             }
-            (None, Some(report)) => {
-                let metric = body.metric.unwrap_or_else(|| f.meta.metric.clone());
-                let o = observed_from_report(&report, &metric, body.variant.as_deref())?;
-                let variant = body.variant.unwrap_or_else(|| {
-                    report
-                        .metrics
-                        .iter()
-                        .find(|m| m.name == metric)
-                        .map_or(String::new(), |m| m.effects.first().map_or(String::new(), |e| e.variant.clone()))
-                });
-                (o, format!("report:{}/{metric}/{variant}", report.experiment))
-            }
-            (Some(_), Some(_)) => return Err(Error::invalid("observed", "give `observed` or `report`, not both")),
-            (None, None) => return Err(Error::invalid("observed", "give the observed result or an analysis `report`")),
-        };
-        if let Some(n) = &body.note {
-            if n.chars().count() > 2000 {
-                return Err(Error::invalid("note", "is longer than 2000 characters"));
-            }
-        }
-        let json = to_json(&observed)?;
-        state.store.add_outcome(id, &json, &source, body.note.as_deref())?.map(saved_view).transpose()
-    })
-    .await?;
-    found.map(Json).ok_or_else(|| not_found(id))
+        })
+        .await?;
+    w.map(|w| written(w, StatusCode::OK)).ok_or_else(|| not_found(id))
 }
 
 /// Filters of the calibration.
 #[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(deny_unknown_fields)]
 struct CalibrationParams {
     team: Option<String>,
@@ -539,38 +674,43 @@ struct CalibrationParams {
 
 /// How well forecasts matched results: interval coverage, mean absolute error, bias,
 /// directional hit rate and the share that shipped a significant win; overall and per team,
-/// author and month.
+/// author and month. Computed by streaming the ledger's columns (memory for the groups only) and
+/// kept until the ledger changes.
 #[utoipa::path(get, path = "/v1/calibration", tag = "forecast", params(CalibrationParams),
+    security((), ("bearer" = [])),
     responses((status = 200, body = Calibration), (status = 422, body = ErrorBody)))]
 async fn get_calibration(
     State(state): State<AppState>,
     q: Result<Query<CalibrationParams>, axum::extract::rejection::QueryRejection>,
 ) -> Result<Json<Calibration>, ApiError> {
     let Query(q) = q.map_err(query_error)?;
-    let cal = blocking(move || {
-        let records = all_forecasts(&state, q.team, q.author)?
-            .into_iter()
-            .map(|f| {
-                let observed = f.outcome.as_ref().map(|o| parse_stored::<Observed>(&o.observed_json)).transpose()?;
-                Ok(CalibrationRecord {
-                    author: f.meta.author,
-                    team: f.meta.team,
-                    created_at: f.created_at,
-                    forecast: f.relative,
-                    confidence: f.confidence,
-                    observed,
-                })
-            })
-            .collect::<crate::Result<Vec<_>>>()?;
-        Ok(calibration(&records))
-    })
-    .await?;
-    Ok(Json(cal))
+    let key = (q.team, q.author);
+    let generation = state.store.generation();
+    let kept = state.forecasts.calibrations.lock().ok().and_then(|m| m.get(&key).cloned());
+    if let Some((_, cal)) = kept.filter(|(g, _)| *g == generation) {
+        return Ok(Json(cal.as_ref().clone()));
+    }
+    let work = state.work.clone();
+    let cal = work
+        .run(Cost::Heavy, move |_| {
+            let cal = Arc::new(state.store.calibration(key.0.as_deref(), key.1.as_deref())?);
+            if let Ok(mut m) = state.forecasts.calibrations.lock() {
+                if m.len() >= CALIBRATIONS {
+                    m.clear();
+                }
+                m.insert(key, (generation, cal.clone()));
+            }
+            Ok(cal)
+        })
+        .await?;
+    Ok(Json(cal.as_ref().clone()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::forecast::forecast_impact;
+    use crate::interrupt::NEVER;
 
     /// A PM's request: a funnel of `n` nodes with the last `changed` changing, seed 0, 100,000 draws.
     fn request(n: usize, changed: usize, likely: f64, seed: u64) -> ForecastRequest {
@@ -594,10 +734,10 @@ mod tests {
     /// differ in their funnel, with the same answer as a fresh computation, bit for bit.
     #[test]
     fn funnels_of_one_seed_share_base_draws_and_answers_do_not_change() {
-        let cache = ForecastCache::default();
+        let cache = ForecastCache::new(16 << 20);
         let reqs = [request(4, 1, 0.05, 0), request(4, 1, 0.06, 0), request(6, 2, 0.02, 0), request(3, 1, 0.1, 0)];
         for (i, req) in reqs.iter().enumerate() {
-            let got = cache.get_or_compute(req).unwrap();
+            let got = cache.get_or_compute(req, &NEVER).unwrap();
             let fresh = forecast_impact(req).unwrap();
             assert_eq!(got.report, fresh, "request {i}");
             assert_eq!(&got.json[..], to_json(&fresh).unwrap().as_bytes());
@@ -615,15 +755,15 @@ mod tests {
     /// draws too large to keep are computed fresh.
     #[test]
     fn kept_base_draws_are_bounded() {
-        let cache = ForecastCache::default();
+        let cache = ForecastCache::new(16 << 20);
         let mut hot = request(3, 1, 0.05, 1);
         for seed in 1..=40u64 {
             for likely in [0.01, 0.02] {
-                cache.get_or_compute(&request(3, 1, likely, seed)).unwrap();
+                cache.get_or_compute(&request(3, 1, likely, seed), &NEVER).unwrap();
             }
             // seed 1 is used all along, so it stays
             hot.model.changes[0].likely += 0.0001;
-            cache.get_or_compute(&hot).unwrap();
+            cache.get_or_compute(&hot, &NEVER).unwrap();
         }
         let b = cache.bases.lock().unwrap();
         assert!(b.bytes <= BASE_DRAWS_BYTES && b.bytes == b.kept.iter().map(|k| k.1.bytes()).sum::<usize>());
@@ -634,7 +774,7 @@ mod tests {
         big.model.draws = 1_000_000; // 16 MB: never kept
         for likely in [0.05, 0.06] {
             big.model.changes[0].likely = likely;
-            cache.get_or_compute(&big).unwrap();
+            cache.get_or_compute(&big, &NEVER).unwrap();
         }
         assert!(!cache.bases.lock().unwrap().kept.iter().any(|k| k.1.seed() == 99));
     }

@@ -11,16 +11,22 @@ mod stats;
 use super::ApiRouter;
 pub(crate) use forecast::ForecastCache;
 
-/// Routes anyone may call.
-pub(super) fn read_routes() -> ApiRouter {
+/// Cheap routes anyone may call.
+pub(super) fn open_routes() -> ApiRouter {
     ApiRouter::new()
         .merge(meta::routes())
         .merge(assign::read_routes())
         .merge(stats::read_routes())
-        .merge(analysis::read_routes())
-        .merge(sql::read_routes())
-        .merge(forecast::read_routes())
         .merge(page::routes())
+}
+
+/// Expensive reads: open, or behind a read token when the service has read tokens.
+pub(super) fn guarded_routes() -> ApiRouter {
+    ApiRouter::new()
+        .merge(assign::guarded_routes())
+        .merge(analysis::guarded_routes())
+        .merge(sql::guarded_routes())
+        .merge(forecast::guarded_routes())
 }
 
 /// Routes that change stored state; the caller adds the bearer-token check.
