@@ -64,6 +64,9 @@
 //! - **Caps** apply to the per-person value (a ratio's numerator), after aggregation; a quantile
 //!   cap is numpy's default (linear) quantile over every kept person, computed in the engine.
 //!
+//! Relative effects use the delta-method interval (`relative_interval = "log"` is not offered for
+//! catalogue metrics yet: the query would need the sums of `ln x`).
+//!
 //! Each catalogue metric is also an analysis metric ([`Metric`]) whose unit-level columns are
 //! named by [`FactMetric::columns`]: `<name>`, `<name>__den`, `<name>__pre`, `<name>__pre_den`, so
 //! the same spec analyses a unit-level table with those columns in `liftlab.analyze`.
@@ -911,6 +914,8 @@ impl FactMetricSpec {
             guardrail_margin: self.guardrail_margin,
             cap: self.cap,
             missing: Some(Missing::Zero),
+            // the log-scale interval needs sums of ln x, which the query does not compute yet
+            relative_interval: None,
         };
         let metric = spec.validate()?;
         Ok((fm, metric))
