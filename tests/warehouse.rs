@@ -127,6 +127,16 @@ fn bad_catalogues_name_the_field() {
         let e = err(&toml);
         assert_eq!(e.field(), Some(field), "{e} for\n{toml}");
     }
+    // sizes from input are bounded (src/limits.rs): a name, an `in` list
+    let long = with_metric(&format!("name = \"{}\"\nkind = \"count\"\nfact = \"orders\"", "m".repeat(201)));
+    assert_eq!(err(&long).field(), Some("catalog.metrics[0].name"));
+    let values = vec!["\"x\""; liftlab::limits::MAX_IN_VALUES + 1].join(", ");
+    let many = with_metric(&format!(
+        "name = \"m\"\nkind = \"count\"\nfact = \"orders\"\nfilters = [{{ column = \"status\", op = \"in\", value = [{values}] }}]"
+    ));
+    let e = err(&many);
+    assert_eq!(e.field(), Some("catalog.metrics[0].filters[0].value"), "{e}");
+    assert!(e.to_string().ends_with("has 10001 values; at most 10000 are allowed"), "{e}");
     // an identity table gives unionid a path to the exposure's phone
     let ok = BASE.replace("ids = { phone = \"phone\" }", "ids = { unionid = \"unionid\" }")
         + "\n[[catalog.identities]]\ntable = \"bindings\"\nids = { phone = \"p\", unionid = \"u\" }\n";

@@ -12,10 +12,7 @@ use crate::report::ExperimentData;
 use crate::spec::{CapSpec, Spec};
 use crate::stats::moments::SuffStats;
 
-/// Largest number of rows read from an engine's answer.
-pub const MAX_STATS_ROWS: usize = 10_000_000;
-/// Largest number of columns.
-pub const MAX_STATS_COLUMNS: usize = 100_000;
+pub use crate::limits::{MAX_STATS_COLUMNS, MAX_STATS_ROWS};
 
 /// One cell of the engine's answer.
 #[derive(Clone, Debug, PartialEq)]
