@@ -430,15 +430,15 @@ fn run_check(
     }
     if baseline.is_some() {
         if result.drifts.is_empty() {
-            say("ok   no drift from the baseline".into())?;
+            say("ok   no change from the baseline".into())?;
         } else {
-            say(format!("FAIL {} value(s) drifted from the baseline:", result.drifts.len()))?;
+            say(format!("CHANGED {} value(s) moved from the baseline beyond the tolerance:", result.drifts.len()))?;
             for d in &result.drifts {
                 say(format!("  {d}"))?;
             }
         }
     }
-    say(format!("{name}: {}", if result.ok() { "passed" } else { "regression found" }))?;
+    say(format!("{name}: {}", result.verdict()))?;
     Ok(if result.ok() { 0 } else { 1 })
 }
 
