@@ -504,3 +504,45 @@ def test_reconcile_reads_the_report(small_report):
         f.reconcile(small_report, "converted", "email")
     with pytest.raises(InvalidInputError, match="^report"):
         f.reconcile({"experiment": "x"}, "converted")
+
+
+def test_cli_text_is_the_cores_with_thousands_separators(liftlab_bin, tmp_path):
+    """`liftlab forecast` prints the headline with its median, one line of periods in the topline's
+    unit with thousands separators, and the core's PRD paragraph as --json carries it; an
+    implausible share is a one-line warning on stderr naming the field."""
+    spec = tmp_path / "telesales.toml"
+    spec.write_text(
+        """
+[model]
+coverage = 0.5
+period_days = 30.4375
+unit = "CNY"
+nodes = [
+  { name = "leads", kind = "count", baseline = 50000 },
+  { name = "reached", kind = "rate", baseline = 0.6 },
+  { name = "interested", kind = "rate", baseline = 0.2 },
+  { name = "deal", kind = "rate", baseline = 0.08 },
+  { name = "order_value", kind = "value", baseline = 3000, std_dev = 1200 },
+]
+changes = [{ node = "interested", low = 0.02, likely = 0.08, high = 0.15 }]
+[plan]
+max_days = 28
+"""
+    )
+    r = subprocess.run([liftlab_bin, "forecast", "--spec", str(spec)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    data = cli_json(liftlab_bin, spec)
+    f = data["forecast"]
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"Projected lift {f['relative']['estimate'] * 100:+.2f}% (95% interval ")
+    assert f"median {f['median'] * 100:+.2f}%" in lines[0]
+    month = next(p for p in f["periods"] if p["label"] == "per month")["lift"]["estimate"]
+    assert lines[1].startswith("per day ") and f"per month {month:+,.0f} CNY (" in lines[1], lines[1]
+    assert "per 30" not in r.stdout
+    assert data["prd_paragraph"] in r.stdout
+    assert "18,599 leads per arm" in r.stdout and "1,440,000 CNY per month" in r.stdout
+    spec.write_text(spec.read_text().replace("coverage = 0.5", "coverage = 0.005"))
+    r = subprocess.run([liftlab_bin, "forecast", "--spec", str(spec)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    (warning,) = r.stderr.splitlines()
+    assert warning.startswith("warning: model.coverage: ") and "0.5%" in warning, warning
