@@ -91,7 +91,8 @@ def test_http_snippet_runs(tmp_path, liftlab_bin):
     assert '"schema_version":1' in out and '"experiment":"push"' in out
     # forecasting: a projection, a saved forecast with its outcome, the ledger and the calibration
     assert '{"forecast":{"baseline":' in out and '{"id":1,"title":"SMS reminder before the call"' in out
-    assert '"reconciliation":{' in out and '{"forecasts":[{"id":1' in out and '{"overall":{"key":"all"' in out
+    assert '"reconciliation":{"scale":"reached"' in out and '{"forecasts":[{"id":1' in out
+    assert '{"scale":"reached","overall":{"key":"all"' in out  # calibration on the lift among reached units
 
 
 def test_readme_commands_are_what_ci_runs():
