@@ -455,6 +455,16 @@ def test_the_telesales_funnel_on_a_phone_and_a_desktop(service, width, height):
         assert display == ("table-row" if width > 640 else "block"), display
         check_layout(driver, "saved", width)
         screenshot(driver, f"ledger-{width}x{height}")
+
+        # without the order value's spread the topline's plan cannot be derived: the page says so
+        # at that input, and the test's plan on 'interested' stands (a rate needs no std dev)
+        type_into(field(driver, "model.nodes[4].std_dev"), "")
+        project(driver, 2)
+        note = css(driver, '[data-path="model.nodes[4]"] + tr.field-warning-row').text
+        assert "standard deviation of 'order_value'" in note, note
+        assert "No plan on the topline" in css(driver, "#plan-topline").text
+        assert css(driver, "#plan-n-arm").get_attribute("data-value") == str(plan["sample_size"]["n_control"])
+        check_layout(driver, "missing std dev", width)
     finally:
         driver.quit()
 
