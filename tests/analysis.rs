@@ -233,6 +233,15 @@ fn check_passes_drifts_and_guardrails() {
     assert_eq!(code, 1);
     let xml = std::fs::read_to_string(&junit).unwrap();
     assert!(xml.contains("metrics[spend].effects[Mens E-Mail].p_value"), "{xml}");
+    // issue 17: readable, with the metric, the value, its baseline and the tolerance; and a
+    // moved number is "changed", not a "regression found"
+    // (the p-value is 1.164e-7 here: 4 significant digits in scientific notation below 0.001)
+    let base_p = f(&v["metrics"][2]["effects"][0]["p_value"]);
+    assert!(xml.contains("name=\"baseline: metric spend, variant Mens E-Mail: p_value\""), "{xml}");
+    let shown = format!("value {:.3e}, baseline {base_p:.3e}, +50.0%; tolerance ±", base_p * 1.5);
+    assert!(xml.contains(&shown), "{shown} in {xml}");
+    let result = liftlab::report::check::check_report(&drifted, Some(&v), &Default::default()).unwrap();
+    assert_eq!(result.verdict(), "changed");
     // ... unless the tolerance allows it
     let code = cli(&["check", "--report", drifted_path.to_str().unwrap(), "--baseline", &report, "--rel-tol", "0.5"]);
     assert_eq!(code, 0);

@@ -162,9 +162,14 @@ async fn outcomes_reconcile_and_calibrate() {
         assert_eq!(s, StatusCode::CREATED, "{v}");
     }
     let (_, f1) = call(&a, "GET", "/v1/forecasts/1", None, false).await;
-    let rel = &f1["report"]["forecast"]["relative"];
+    // results are reconciled on the reached scale: the topline lift / coverage (0.6 here)
+    let top = &f1["report"]["forecast"]["relative"];
+    let rel = &f1["reached"];
+    assert_eq!(f1["coverage"], 0.6);
+    assert_eq!(f1["report"]["forecast"]["reached"], *rel);
     let (est, lo, hi) =
         (rel["estimate"].as_f64().unwrap(), rel["low"].as_f64().unwrap(), rel["high"].as_f64().unwrap());
+    assert!((est - top["estimate"].as_f64().unwrap() / 0.6).abs() < 1e-15, "{rel} {top}");
     assert!(lo < est && est < hi && lo > 0.0, "{rel}");
 
     // 1: typed, inside the interval
@@ -179,16 +184,18 @@ async fn outcomes_reconcile_and_calibrate() {
     .await;
     assert_eq!(s, StatusCode::OK, "{v}");
     assert_eq!(v["outcome"]["source"], "typed");
+    assert_eq!(v["outcome"]["observed"]["scale"], "reached", "a result is a lift among the reached units by default");
+    assert_eq!(v["outcome"]["reconciliation"]["scale"], "reached");
     assert_eq!(v["outcome"]["reconciliation"]["covered"], true);
     assert!((v["outcome"]["reconciliation"]["error"].as_f64().unwrap() - (est - inside)).abs() < 1e-15);
 
-    // 2: from a real analysis report: the women's e-mail lifts visits 10% -> 11%, a significant
-    // win (+10% relative) far outside the forecast's interval
-    let report = real_report(0.10, 0.11);
+    // 2: from a real analysis report: the women's e-mail lifts visits 10% -> 11.5%, a significant
+    // win (+15% relative among the units it reached) outside the forecast's interval
+    let report = real_report(0.10, 0.115);
     let effect = report["metrics"][0]["effects"][1].clone();
     assert_eq!(effect["variant"], "Womens E-Mail");
     let rel_obs = effect["rel_effect"].as_f64().unwrap();
-    assert!((rel_obs - 0.1).abs() < 1e-12, "{effect}");
+    assert!((rel_obs - 0.15).abs() < 1e-12, "{effect}");
     let body = json!({"report": report.clone(), "metric": "visit"});
     let (s, v) = call(&a, "POST", "/v1/forecasts/2/outcome", Some(&body), true).await;
     assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("variant")), "{v}");
@@ -381,4 +388,118 @@ async fn repeated_forecasts_are_identical_and_a_new_seed_is_recomputed() {
             assert_eq!(v, serde_json::to_value(liftlab::forecast::forecast_impact(&core).unwrap()).unwrap());
         }
     }
+}
+
+/// The telesales forecast of issue 17 at `coverage` (20,000 draws, seed 0).
+fn telesales(coverage: f64) -> Value {
+    json!({"model": {
+        "nodes": [{"name": "leads", "kind": "count", "baseline": 50000}, {"name": "reached", "kind": "rate", "baseline": 0.6},
+                  {"name": "interested", "kind": "rate", "baseline": 0.2}, {"name": "deal", "kind": "rate", "baseline": 0.08},
+                  {"name": "order_value", "kind": "value", "baseline": 3000, "std_dev": 1200}],
+        "changes": [{"node": "interested", "low": 0.02, "likely": 0.08, "high": 0.15}],
+        "coverage": coverage, "period_days": 30.4375, "draws": 20000, "unit": "CNY"},
+        "plan": {"max_days": 28}})
+}
+
+/// Issue 17: a forecast at 50% coverage and one at 100% for the same change, reconciled with the
+/// same observed +8% among the reached units, get the same error (it was -3.75 points and +0.50);
+/// the same result given on the topline scale (+4% of the whole topline at 50%) too. The
+/// calibration computes on that one scale: its bias is the common error.
+#[tokio::test]
+async fn forecasts_at_two_coverages_reconcile_like_with_like() {
+    let a = app();
+    let mut errors = Vec::new();
+    for (i, coverage) in [0.5, 1.0].into_iter().enumerate() {
+        let body = json!({"title": format!("新话术 {coverage}"), "author": "ana", "team": "电话销售", "metric": "revenue",
+                          "request": telesales(coverage)});
+        let (s, v) = call(&a, "POST", "/v1/forecasts", Some(&body), true).await;
+        assert_eq!(s, StatusCode::CREATED, "{v}");
+        assert_eq!(v["coverage"], coverage);
+        let (s, v) = call(
+            &a,
+            "POST",
+            &format!("/v1/forecasts/{}/outcome", i + 1),
+            Some(&json!({"observed": {"relative": 0.08, "scale": "reached"}})),
+            true,
+        )
+        .await;
+        assert_eq!(s, StatusCode::OK, "{v}");
+        let rec = &v["outcome"]["reconciliation"];
+        assert_eq!(rec["scale"], "reached");
+        // by hand: the forecast's mean among the reached units minus 0.08
+        let reached = v["report"]["forecast"]["relative"]["estimate"].as_f64().unwrap() / coverage;
+        assert!((rec["forecast"].as_f64().unwrap() - reached).abs() < 1e-15, "{rec}");
+        assert!((rec["error"].as_f64().unwrap() - (reached - 0.08)).abs() < 1e-15, "{rec}");
+        errors.push(rec["error"].as_f64().unwrap());
+    }
+    assert_eq!(errors[0], errors[1], "the same change, the same result: the same error");
+    assert!(errors[0].abs() < 0.01, "{errors:?}");
+    // +4% of the whole topline at 50% coverage is the same result
+    let (_, v) = call(
+        &a,
+        "POST",
+        "/v1/forecasts/1/outcome",
+        Some(&json!({"observed": {"relative": 0.04, "scale": "topline"}})),
+        true,
+    )
+    .await;
+    let rec = &v["outcome"]["reconciliation"];
+    assert_eq!((rec["observed"].as_f64(), rec["error"].as_f64()), (Some(0.08), Some(errors[0])), "{rec}");
+    assert_eq!((rec["observed_given"].as_f64(), rec["observed_scale"].as_str()), (Some(0.04), Some("topline")));
+    let (_, c) = call(&a, "GET", "/v1/calibration", None, false).await;
+    assert_eq!(c["scale"], "reached");
+    assert_eq!(c["overall"]["reconciled"], 2);
+    assert!((c["overall"]["bias"].as_f64().unwrap() - errors[0]).abs() < 1e-15, "{c}");
+    assert!((c["overall"]["mean_abs_error"].as_f64().unwrap() - errors[0].abs()).abs() < 1e-15, "{c}");
+    assert_eq!(c["by_team"][0]["key"], "电话销售");
+    // Chinese text is searched and listed as written
+    let (_, found) = call(&a, "GET", "/v1/forecasts?q=%E6%96%B0%E8%AF%9D%E6%9C%AF%200.5", None, false).await;
+    let titles: Vec<&str> =
+        found["forecasts"].as_array().unwrap().iter().map(|f| f["title"].as_str().unwrap()).collect();
+    assert_eq!(titles, ["新话术 0.5"]);
+    let (s, v) = call(&a, "GET", &format!("/v1/forecasts?q={}", "x".repeat(201)), None, false).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("q")), "{v}");
+}
+
+/// A ledger written at schema version 3 (tests/fixtures/ledger_v3.sql, made by the old binary
+/// through its API: the telesales forecast at 50% and 100% coverage, each with a typed +8%) opens
+/// with migration 4: nothing is lost, each forecast gains its coverage, the old reports read back
+/// with what newer reports carry (the PRD paragraph, the lift among the reached units), and the
+/// pair reconciles to one error, where the old ledger said -3.75 and +0.50 points.
+#[tokio::test]
+async fn a_version_3_ledger_migrates_and_reconciles_on_one_scale() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("v3.db");
+    let sql =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/ledger_v3.sql")).unwrap();
+    rusqlite::Connection::open(&db).unwrap().execute_batch(&sql).unwrap();
+    let config =
+        ServerConfig { database: db.to_str().unwrap().to_string(), tokens: vec![TOKEN.into()], ..Default::default() };
+    let a = App { app: liftlab::server::app(AppState::new(config, None).unwrap()), _dir: dir };
+    let (_, health) = call(&a, "GET", "/healthz", None, false).await;
+    assert_eq!(health["schema_version"], 4, "{health}");
+    let mut errors = Vec::new();
+    for (id, coverage) in [(1, 0.5), (2, 1.0)] {
+        let (s, f) = call(&a, "GET", &format!("/v1/forecasts/{id}"), None, false).await;
+        assert_eq!(s, StatusCode::OK, "{f}");
+        assert_eq!(f["team"], "电话销售");
+        assert_eq!(f["coverage"], coverage);
+        let top = f["report"]["forecast"]["relative"]["estimate"].as_f64().unwrap();
+        assert_eq!(f["reached"]["estimate"].as_f64().unwrap(), top / coverage);
+        assert!(f["report"]["prd_paragraph"].as_str().unwrap().contains("Expected impact"), "{f}");
+        let rec = &f["outcome"]["reconciliation"];
+        assert_eq!((rec["observed"].as_f64(), rec["observed_scale"].as_str()), (Some(0.08), Some("reached")));
+        // the old ledger's error was top − 0.08: −0.0376 at 50%
+        if coverage < 1.0 {
+            assert!((top - 0.08 + 0.0375).abs() < 0.002, "{top}");
+        }
+        errors.push(rec["error"].as_f64().unwrap());
+    }
+    assert_eq!(errors[0], errors[1]);
+    let (_, c) = call(&a, "GET", "/v1/calibration?team=%E7%94%B5%E8%AF%9D%E9%94%80%E5%94%AE", None, false).await;
+    assert_eq!((c["overall"]["forecasts"].as_u64(), c["overall"]["reconciled"].as_u64()), (Some(2), Some(2)));
+    assert!((c["overall"]["bias"].as_f64().unwrap() - errors[0]).abs() < 1e-15, "{c}");
+    // the migrated ledger takes new writes
+    let (s, v) = call(&a, "POST", "/v1/forecasts", Some(&save_body("after", "crm", "bo", 2000)), true).await;
+    assert_eq!((s, v["id"].as_i64()), (StatusCode::CREATED, Some(3)), "{v}");
 }

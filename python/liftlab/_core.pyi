@@ -203,9 +203,12 @@ def _forecast_impact(request_json: str) -> str:
 
     """
 
-def _reconcile(forecast_relative_json: str, report_json: str, metric: str, variant: str | None = None) -> str:
-    """A forecast's relative interval (``{"estimate", "low", "high"}``) against the observed lift
-    of ``metric`` in an analysis report: ``{"observed": {...}, "reconciliation": {...}}``."""
+def _reconcile(
+    forecast_relative_json: str, coverage: float, report_json: str, metric: str, variant: str | None = None
+) -> str:
+    """A forecast's topline interval (``{"estimate", "low", "high"}``) at ``coverage`` against the
+    observed lift of ``metric`` in an analysis report, both on the scale of the reached units
+    (topline / coverage): ``{"observed": {...}, "reconciliation": {...}}``."""
 
 # Uplift metrics (``liftlab.uplift`` wraps these). Columns are numpy float64 / uint8 arrays (a
 # contiguous one is read without a copy) or anything ``numpy.asarray(x, dtype="float64")`` reads;

@@ -12,6 +12,7 @@ import inspect
 import json
 import math
 import os
+import warnings
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple, Union
 
@@ -19,7 +20,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._assign import _toml_text
-from liftlab.exceptions import InvalidInputError
+from liftlab.exceptions import InvalidInputError, LiftlabWarning
 
 RequestLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -96,7 +97,7 @@ def _plan(plan: Any) -> dict[str, Any] | None:
     if plan is True:
         return {}
     if not isinstance(plan, Mapping):
-        raise InvalidInputError(f"plan: expected a dict (std_dev, max_days, design), got {type(plan).__name__}")
+        raise InvalidInputError(f"plan: expected a dict (metric, std_dev, max_days, design), got {type(plan).__name__}")
     p = dict(plan)
     design = dict(p.pop("design", None) or {})
     for k in _DESIGN_KEYS:  # flat design keys are allowed: plan={"power": 0.9, "max_days": 21}
@@ -154,6 +155,7 @@ def forecast_impact(
     draws: int = 100_000,
     seed: int = 0,
     confidence: float = 0.95,
+    unit: str | None = None,
     plan: Any = None,
     history: Any = None,
     request: RequestLike | None = None,
@@ -166,9 +168,15 @@ def forecast_impact(
     expected relative change of one or more nodes as a 90% range, ``{"node", "low", "likely",
     "high"}`` or ``(node, low, likely, high)`` (0.05 = +5%); it reaches the share ``coverage``
     of the population. ``dilution`` is the share of downstream conversion lost by the extra
-    units an upstream change brings.
+    units an upstream change brings. Every share (rates, ``coverage``, ``dilution``, changes) is
+    a fraction: 0.5 is half; an implausible one (a coverage of 0.005) is warned about.
+    ``unit`` names the topline's unit (a currency such as ``"CNY"``), written after amounts.
+    A value node may carry ``"std_dev"`` (among the units reaching it) so the plan can derive the
+    topline's standard deviation.
 
-    ``plan`` adds the test that would follow (``{"std_dev", "max_days", "design"}``; the design
+    ``plan`` adds the test that would follow (``{"metric", "std_dev", "max_days", "design"}``:
+    ``metric`` is the node the test reads, by default the lowest node the change acts on, with
+    the topline's plan beside it; ``std_dev`` only where it cannot be derived from the tree; the design
     keys ``alpha``, ``power``, ``alternative``, ``ratio``, ``variants``, ``variance_reduction``,
     ``sequential`` may be given flat; ``plan=True`` for the defaults; the sample-size formulas are
     those of :func:`liftlab.sample_size`). ``history`` (``{"past": [(effect, std_err), ...],
@@ -202,6 +210,8 @@ def forecast_impact(
         "seed": seed,
         "confidence": confidence,
     }
+    if unit is not None:
+        model_kw["unit"] = unit
     if request is not None:
         if nodes is not None or changes is not None:
             raise InvalidInputError("request: give either a request or nodes and changes, not both")
@@ -233,7 +243,10 @@ def forecast_impact(
         if (h := _history(history)) is not None:
             req["history"] = h
     req = _clean(req, "")
-    return Forecast(_core._forecast_impact(json.dumps(req)), req)
+    out = Forecast(_core._forecast_impact(json.dumps(req)), req)
+    for w in out.warnings:
+        warnings.warn(f"{w['field']}: {w['message']}", LiftlabWarning, stacklevel=2)
+    return out
 
 
 # --- formatting -----------------------------------------------------------------------------
@@ -272,6 +285,10 @@ def _num(x: float | None, signed: bool = False) -> str:
     if abs(x) >= 1:
         return f"{x:{sign}.2f}"
     return f"{x:{sign}.4g}"
+
+
+def _amount(x: float | None, unit: str | None) -> str:
+    return _num(x) + (f" {unit}" if unit and x is not None else "")
 
 
 def _num_iv(iv: Interval) -> str:
@@ -607,56 +624,26 @@ class Forecast:
 
     # prose
     def prd_paragraph(self) -> str:
-        """A paste-ready paragraph for the PRD: the projected lift and its interval, the formula,
-        the test plan and, with history, the chance of success and the false-positive risk."""
-        r, f = self.relative, self._f
-        level = f"{self.confidence:.0%}"
-        parts = [
-            f"We project a topline lift of {_pct(r.estimate)} ({level} interval {_pct(r.low)} to {_pct(r.high)}), "
-            f"about {_num(self.per_day.estimate, True)} a day and {_num(self.per_year.estimate, True)} a year "
-            f"({_num(self.per_year.low, True)} to {_num(self.per_year.high, True)}). Formula: {self.formula}"
-        ]
-        if self.most_sensitive:
-            s = f["sensitivity"][0]
-            parts.append(
-                f"The projection depends most on {self.most_sensitive}: from its low to its high it moves "
-                f"the lift from {_pct(s['at_low'])} to {_pct(s['at_high'])}."
-            )
-        p = self.plan
-        if p:
-            ss, design = p["sample_size"], self._design()
-            k = design.get("variants", 1)
-            if ss["n_per_variant"] == ss["n_control"] and k == 1:
-                units = f"{ss['n_control']:,} units per arm"
-            else:
-                each = "the variant" if k == 1 else f"each of {k} variants"
-                units = f"{ss['n_control']:,} units in control and {ss['n_per_variant']:,} in {each}"
-            parts.append(
-                f"A test detects the likely per-unit change of {_pct(p['rel_effect'])} with {units} "
-                f"({ss['n_total']:,} in all; power {_share(design.get('power', 0.8))}, alpha {design.get('alpha', 0.05):g}): "
-                f"{p['duration_days']} days at {_num(p['daily_units'])} units a day. "
-                f"In {self._max_days():g} days its minimum detectable effect is {_pct(p['mde_at_max_days']['rel_effect'])} "
-                f"and its power for the likely change {_share(p['power_at_max_days'])}."
-            )
-            parts += [f"Note: {n}." for n in p.get("notes", [])]
-        re_, prior = self.realism, self.prior
-        if re_ and prior:
-            mde = (
-                f" and that it beats the test's minimum detectable effect {_prob(re_['prob_above_mde'])}"
-                if re_.get("prob_above_mde") is not None
-                else ""
-            )
-            parts.append(
-                f"Against {prior['experiments']} past experiments (mean effect {_pct(prior['mean'])}), the expected lift is "
-                f"{_pct(re_['expected_lift'])}; the chance that the true lift is above zero is {_prob(re_['prob_positive'])}{mde}."
-            )
-        if self.false_positive_risk is not None:
-            w = (self._request.get("history") or {}).get("win_rate")
-            parts.append(
-                f"At the team's win rate of {_share(w)}, a significant result has a {_share(self.false_positive_risk, 1)} "
-                "chance of being a false positive."
-            )
-        return " ".join(parts)
+        """A paste-ready paragraph for the PRD, written by the core (the page and the CLI show the
+        same text): the expected impact with its interval and median, the formula, the test (which
+        metric it reads, how its result maps to the topline, the topline's plan beside it) and,
+        with history, the chance of success and the history it comes from."""
+        return str(self._data.get("prd_paragraph", ""))
+
+    @property
+    def warnings(self) -> list[dict[str, str]]:
+        """Allowed but implausible inputs, each ``{"field", "message"}`` (also issued as Python warnings)."""
+        return [dict(w) for w in self._data.get("warnings", [])]
+
+    @property
+    def median(self) -> float:
+        """The median of the simulated relative lifts (the headline ``relative.estimate`` is the mean)."""
+        return float(self._f.get("median", self.relative.estimate))
+
+    @property
+    def reached(self) -> Interval:
+        """The relative lift among the units the change reaches (``relative / coverage``): what a test on them measures."""
+        return self._iv("reached")
 
     def _design(self) -> dict[str, Any]:
         return dict((self._request.get("plan") or {}).get("design") or {})
@@ -666,10 +653,10 @@ class Forecast:
 
     # reconciliation
     def reconcile(self, report: Any, metric: str, variant: str | None = None) -> Reconciliation:
-        """Sets this forecast's relative lift against the observed lift of ``metric`` (treatment
-        ``variant``, needed when the report has several) in a liftlab analysis report: a
-        :class:`liftlab.Report`, its dict or its JSON text. The observed lift is per unit in
-        the test, so compare it with a forecast of the reached units (``coverage=1``)."""
+        """Sets this forecast against the observed lift of ``metric`` (treatment ``variant``, needed
+        when the report has several) in a liftlab analysis report: a :class:`liftlab.Report`, its
+        dict or its JSON text. A test measures the lift among the units it reaches, so both are
+        compared on that scale: the forecast's topline lift is divided by its ``coverage``."""
         if hasattr(report, "to_json") and hasattr(report, "decision"):
             text = report.to_json(indent=None)
         elif isinstance(report, Mapping):
@@ -678,27 +665,32 @@ class Forecast:
             text = report
         else:
             raise InvalidInputError(f"report: expected a liftlab Report, its dict or JSON, got {type(report).__name__}")
-        out = json.loads(_core._reconcile(json.dumps(self._f["relative"]), text, metric, variant))
+        coverage = float(self._request["model"].get("coverage", 1.0))
+        out = json.loads(_core._reconcile(json.dumps(self._f["relative"]), coverage, text, metric, variant))
         if variant is None:  # the core found the report's only treatment
             m = next(m for m in json.loads(text)["metrics"] if m["name"] == metric)
             variant = m["effects"][0]["variant"]
-        return Reconciliation(out, metric, variant, self.relative, self.confidence)
+        rec = out["reconciliation"]
+        reached = Interval(rec["forecast"], rec["forecast_low"], rec["forecast_high"])
+        return Reconciliation(out, metric, variant, reached, self.confidence)
 
     # display
     def _html_tables(self) -> str:
         f, r = self._f, self.relative
         level = f"{self.confidence:.0%}"
         proj = [
-            (f"topline now (per {self._period_days():g} day{'' if self._period_days() == 1 else 's'})", _num(self.baseline)),
+            (f"topline now (per {f.get('period') or 'day'})", _amount(self.baseline, f.get("unit"))),
             (f"relative lift (Monte Carlo mean, {level} interval)", f"{_pct(r.estimate)} ({_pct(r.low)} to {_pct(r.high)})"),
+            ("… median of the simulated lifts", _pct(self.median)),
             (
                 "… delta method",
                 f"{_pct(self.relative_delta.estimate)} ({_pct(self.relative_delta.low)} to {_pct(self.relative_delta.high)})",
             ),
             ("… at the likely changes", _pct(self.relative_likely)),
         ]
-        for name, iv in (("per day", self.per_day), ("per month", self.per_month), ("per year", self.per_year)):
-            proj.append((f"absolute gain {name}", _num_iv(iv)))
+        for p in f.get("periods") or []:  # one name per length of time, as the core chose them
+            iv = Interval(p["lift"]["estimate"], p["lift"]["low"], p["lift"]["high"])
+            proj.append((f"absolute gain {p['label']}", _num_iv(iv) + (f" {f['unit']}" if f.get("unit") else "")))
         proj += [("most sensitive to", self.most_sensitive or "–"), ("draws / seed", f"{f['draws']:,} / {f['seed']}")]
         out = [_table("Projection", proj)]
         p = self.plan
@@ -711,6 +703,7 @@ class Forecast:
             )
             ss = p["sample_size"]
             rows = [
+                ("the test reads", p.get("metric_label") or "the topline per unit"),
                 ("per-unit baseline", base),
                 ("effect designed for (per unit)", _pct(p["rel_effect"])),
                 ("units: control / per variant / total", f"{ss['n_control']:,} / {ss['n_per_variant']:,} / {ss['n_total']:,}"),
@@ -719,7 +712,11 @@ class Forecast:
                 (f"MDE in {self._max_days():g} days", _pct(p["mde_at_max_days"]["rel_effect"])),
                 (f"power in {self._max_days():g} days", _share(p["power_at_max_days"], 1)),
             ]
+            t = p.get("topline")
+            if t:
+                rows.append(("read on the topline instead", f"{t['sample_size']['n_control']:,} per arm, {t['duration_days']:,} days"))
             rows += [("note", n) for n in p.get("notes", [])]
+            rows += [("needed", m["message"]) for m in p.get("missing", [])]
             out.append(_table("Test plan", rows))
         rows = []
         if self.prior:

@@ -13,7 +13,14 @@ from liftlab._core import (
     SchemaError,
 )
 
+
+class LiftlabWarning(UserWarning):
+    """An allowed but implausible input (a coverage of 0.005 where 0.5 may have been meant); the
+    message names the field, as errors do."""
+
+
 __all__ = [
+    "LiftlabWarning",
     "LiftlabError",
     "InvalidInputError",
     "SchemaError",

@@ -261,7 +261,11 @@ pub fn validate_weights(n_variants: usize, weights: &[f64]) -> Result<()> {
     if (sum - 1.0).abs() > WEIGHT_SUM_TOLERANCE {
         return Err(Error::invalid(
             "weights",
-            format!("sum to {sum}, not 1 (GrowthBook would silently use equal weights; liftlab refuses)"),
+            // rounded to 10 decimals: 0.7 + 0.6 reads "1.3", not the binary sum 1.2999999999999998
+            format!(
+                "sum to {}, not 1 (GrowthBook would silently use equal weights; liftlab refuses)",
+                (sum * 1e10).round() / 1e10
+            ),
         ));
     }
     Ok(())
@@ -383,5 +387,8 @@ mod tests {
         assert!(bucket_ranges(2, -0.1, None).is_err());
         assert!(bucket_ranges(2, 1.0, Some(&[f64::NAN, 1.0])).is_err());
         assert_eq!(bucket_ranges(2, 0.5, None).unwrap(), vec![(0.0, 0.25), (0.5, 0.75)]);
+        // the sum reads as the weights were written (0.7 + 0.6 is 1.2999999999999998 in binary)
+        let e = validate_weights(2, &[0.7, 0.6]).unwrap_err();
+        assert!(e.to_string().starts_with("weights: sum to 1.3, not 1 ("), "{e}");
     }
 }

@@ -440,15 +440,15 @@ fn run_check(
     }
     if baseline.is_some() {
         if result.drifts.is_empty() {
-            say("ok   no drift from the baseline".into())?;
+            say("ok   no change from the baseline".into())?;
         } else {
-            say(format!("FAIL {} value(s) drifted from the baseline:", result.drifts.len()))?;
+            say(format!("CHANGED {} value(s) moved from the baseline beyond the tolerance:", result.drifts.len()))?;
             for d in &result.drifts {
                 say(format!("  {d}"))?;
             }
         }
     }
-    say(format!("{name}: {}", if result.ok() { "passed" } else { "regression found" }))?;
+    say(format!("{name}: {}", result.verdict()))?;
     Ok(if result.ok() { 0 } else { 1 })
 }
 
@@ -500,67 +500,45 @@ fn run_forecast(path: &str, experiment: Option<&str>, json: bool) -> Result<()> 
     if json {
         return print_json(&serde_json::to_value(&out).map_err(|e| Error::Internal(e.to_string()))?);
     }
-    let f = &out.forecast;
-    let pct = |x: f64| format!("{:+.2}%", x * 100.0);
-    let level = (f.confidence * 100.0).round();
-    let mut lines = vec![
-        format!(
-            "Projected lift: {} ({level}% interval {} to {}; delta method {} to {})",
-            pct(f.relative.estimate),
-            pct(f.relative.low),
-            pct(f.relative.high),
-            pct(f.relative_delta.low),
-            pct(f.relative_delta.high)
-        ),
-        format!(
-            "Per day {:+.2} ({:+.2} to {:+.2}); per year {:+.0}",
-            f.per_day.estimate, f.per_day.low, f.per_day.high, f.per_year.estimate
-        ),
-        format!("Formula: {}", f.formula),
-    ];
-    if let Some(s) = &f.most_sensitive {
-        lines.push(format!("Most sensitive to: {s}"));
-    }
-    if let Some(p) = &out.plan {
-        lines.push(format!(
-            "Test plan: {} units per arm ({} in all) to detect {} with power {:.0}%: {} days at {:.0} units a day; \
-             in {} days the MDE is {} (power for the likely lift {:.0}%)",
-            p.sample_size.n_control,
-            p.sample_size.n_total,
-            pct(p.rel_effect),
-            p.sample_size.power * 100.0,
-            p.duration_days,
-            p.daily_units,
-            req.plan.as_ref().map_or(28.0, |x| x.max_days),
-            pct(p.mde_at_max_days.rel_effect),
-            p.power_at_max_days * 100.0
-        ));
-        lines.extend(p.notes.iter().map(|n| format!("Note: {n}")));
-    }
-    if let Some(r) = &out.realism {
-        lines.push(format!(
-            "Against history: expected lift {}, chance it beats zero {:.0}%{}",
-            pct(r.expected_lift),
-            r.prob_positive * 100.0,
-            r.prob_above_mde.map_or(String::new(), |p| format!(", beats the MDE {:.0}%", p * 100.0))
-        ));
-    }
-    if let (Some(fpr), Some(h)) = (out.false_positive_risk, &req.history) {
-        let power = out
-            .plan
-            .as_ref()
-            .map_or(String::new(), |p| format!(", power {:.0}%", p.power_at_max_days.min(p.sample_size.power) * 100.0));
-        lines.push(format!(
-            "False-positive risk of a significant result (win rate {:.0}%{power}): {:.1}%",
-            h.win_rate.unwrap_or(0.0) * 100.0,
-            fpr * 100.0
-        ));
-    }
-    let mut stdout = std::io::stdout().lock();
-    for l in lines {
-        writeln!(stdout, "{l}").map_err(|e| Error::io("stdout", e))?;
+    print!("{}", forecast_summary(&out));
+    for w in &out.warnings {
+        eprintln!("warning: {}: {}", w.field, w.message);
     }
     Ok(())
+}
+
+/// What `liftlab forecast` prints: the headline with its interval and median, the absolute lift
+/// over each period, then the PRD paragraph (formula, test plan, chance of success), all with
+/// thousands separators and the topline's unit, in the core's words.
+fn forecast_summary(out: &crate::forecast::ForecastReport) -> String {
+    use crate::forecast::text::{fmt_amount, fmt_pct};
+    let f = &out.forecast;
+    let unit = f.unit.as_deref();
+    let level = (f.confidence * 100.0).round();
+    let mut s = format!(
+        "Projected lift {} ({level}% interval {} to {}; median {}; delta method {} to {})\n",
+        fmt_pct(f.relative.estimate, 2),
+        fmt_pct(f.relative.low, 2),
+        fmt_pct(f.relative.high, 2),
+        fmt_pct(f.median, 2),
+        fmt_pct(f.relative_delta.low, 2),
+        fmt_pct(f.relative_delta.high, 2)
+    );
+    let periods: Vec<String> = f
+        .periods
+        .iter()
+        .map(|p| {
+            format!(
+                "{} {} ({} to {})",
+                p.label,
+                fmt_amount(p.lift.estimate, unit, true),
+                fmt_amount(p.lift.low, unit, true),
+                fmt_amount(p.lift.high, unit, true)
+            )
+        })
+        .collect();
+    s.push_str(&format!("{}\n\n{}\n", periods.join("; "), out.prd_paragraph));
+    s
 }
 
 fn run_simple(command: Command) -> Result<()> {

@@ -110,6 +110,19 @@ pub fn realism(prior: &EffectPrior, mean: f64, std_dev: f64, mde: Option<f64>) -
     Ok(Realism { expected_lift: m, std_dev: sd, prob_positive: above(0.0), prob_above_mde: mde.map(above) })
 }
 
+/// Where history read from the ledger comes from, in words: "the ledger's 4 reconciled forecasts
+/// of team 'sales'".
+pub fn ledger_label(team: Option<&str>, author: Option<&str>, found: usize) -> String {
+    let mut out = format!("the ledger's {found} reconciled forecast{}", if found == 1 { "" } else { "s" });
+    if let Some(t) = team {
+        out.push_str(&format!(" of team '{t}'"));
+    }
+    if let Some(a) = author {
+        out.push_str(&format!(" by '{a}'"));
+    }
+    out
+}
+
 /// Kohavi et al.'s false-positive risk of a significant result at historical win rate `win_rate`.
 pub fn false_positive_risk(alpha: f64, power: f64, win_rate: f64) -> Result<f64> {
     check_alpha(alpha)?;

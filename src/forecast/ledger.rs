@@ -2,7 +2,15 @@
 //! is read from an analysis report, how a forecast is reconciled with it, and the calibration of
 //! a set of forecasts. Pure: the SQLite ledger itself lives in `crate::store`.
 //!
-//! Definitions (all on the relative lift of the forecast's topline metric):
+//! **One scale.** A forecast projects the lift of the whole topline, `L = coverage × R`, where
+//! `R` is the lift among the units the change reaches; a test measures `R` (its units are the
+//! reached ones). Every forecast records its coverage and which lift its columns hold
+//! ([`LiftScale`]); every observed result says which lift it is (a report's is always `reached`).
+//! Reconciliation and calibration convert both to the **reached** scale (`topline / coverage`),
+//! so that forecasts made at 50% and at 100% coverage of the same change, set against the same
+//! observed lift, get the same error.
+//!
+//! Definitions (all on the relative lift among the reached units, of the forecast's topline metric):
 //! - error = forecast − observed, where the forecast is the Monte Carlo mean; **bias** is its mean
 //!   (positive = the forecasts were optimistic) and **mean absolute error** the mean of |error|;
 //! - **coverage**: the share of observed lifts inside the forecast's interval, with a Wilson 95%
@@ -54,6 +62,45 @@ impl ForecastMeta {
     }
 }
 
+/// Which lift a number is.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+#[serde(rename_all = "snake_case")]
+pub enum LiftScale {
+    /// Among the units the change reaches: what a test on them measures.
+    #[default]
+    Reached,
+    /// Of the whole topline: the reached lift × coverage.
+    Topline,
+}
+
+impl LiftScale {
+    /// The name stored in the ledger's columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LiftScale::Reached => "reached",
+            LiftScale::Topline => "topline",
+        }
+    }
+
+    /// Reads a stored name; anything else is an error naming `field`.
+    pub fn parse(s: &str, field: &str) -> Result<Self> {
+        match s {
+            "reached" => Ok(LiftScale::Reached),
+            "topline" => Ok(LiftScale::Topline),
+            other => Err(Error::invalid(field, format!("'{other}' is not a lift scale (reached, topline)"))),
+        }
+    }
+
+    /// A lift on this scale, on the reached scale, for a forecast of `coverage`.
+    pub fn to_reached(self, x: f64, coverage: f64) -> f64 {
+        match self {
+            LiftScale::Reached => x,
+            LiftScale::Topline => x / coverage,
+        }
+    }
+}
+
 /// The observed relative lift of the forecast's metric, with its interval when known.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -61,6 +108,10 @@ impl ForecastMeta {
 pub struct Observed {
     /// Observed relative lift (0.03 = +3%).
     pub relative: f64,
+    /// Which lift `relative` (and its interval) is: among the units the change reached, as a
+    /// test reports it (the default), or of the whole topline.
+    #[serde(default)]
+    pub scale: LiftScale,
     #[serde(default)]
     pub low: Option<f64>,
     #[serde(default)]
@@ -152,6 +203,7 @@ pub fn observed_from_report(report: &Report, metric: &str, variant: Option<&str>
     let significant = effect.significant.unwrap_or(effect.p_value < report.settings.alpha);
     let obs = Observed {
         relative,
+        scale: LiftScale::Reached,
         low: effect.rel_ci_low,
         high: effect.rel_ci_high,
         p_value: Some(effect.p_adjusted.unwrap_or(effect.p_value)),
@@ -161,11 +213,19 @@ pub fn observed_from_report(report: &Report, metric: &str, variant: Option<&str>
     Ok(obs)
 }
 
-/// A forecast set against what happened.
+/// A forecast set against what happened, on one scale.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Reconciliation {
+    /// The scale of `forecast`, its interval, `observed` and `error`: always `reached`, the lift
+    /// among the units the change reaches.
+    pub scale: LiftScale,
+    /// The forecast's coverage, which converts between the scales.
+    pub coverage: f64,
+    /// The forecast's expected lift among the reached units (its topline lift / coverage).
     pub forecast: f64,
+    pub forecast_low: f64,
+    pub forecast_high: f64,
     pub observed: f64,
     /// forecast − observed (positive: the forecast was optimistic).
     pub error: f64,
@@ -173,18 +233,58 @@ pub struct Reconciliation {
     pub covered: bool,
     /// The observed lift has the forecast's sign.
     pub direction_hit: bool,
+    /// The observed lift as it was given, on its own scale.
+    pub observed_given: f64,
+    pub observed_scale: LiftScale,
 }
 
-/// Sets a forecast's relative interval against the observed lift.
-pub fn reconcile(forecast: &Interval, observed: &Observed) -> Reconciliation {
+/// A saved forecast's lift as reconciliation needs it: the interval, which lift it is, and the
+/// coverage that converts it.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct ForecastLift {
+    pub interval: Interval,
+    pub scale: LiftScale,
+    pub coverage: f64,
+}
+
+impl ForecastLift {
+    /// A forecast's topline interval at `coverage` (what the ledger's columns hold).
+    pub fn topline(interval: Interval, coverage: f64) -> Self {
+        ForecastLift { interval, scale: LiftScale::Topline, coverage }
+    }
+
+    /// The interval of the whole topline.
+    pub fn whole(&self) -> Interval {
+        let t = |x: f64| match self.scale {
+            LiftScale::Topline => x,
+            LiftScale::Reached => x * self.coverage,
+        };
+        Interval { estimate: t(self.interval.estimate), low: t(self.interval.low), high: t(self.interval.high) }
+    }
+
+    /// The interval among the reached units.
+    pub fn reached(&self) -> Interval {
+        let r = |x: f64| self.scale.to_reached(x, self.coverage);
+        Interval { estimate: r(self.interval.estimate), low: r(self.interval.low), high: r(self.interval.high) }
+    }
+}
+
+/// Sets a forecast's interval against the observed lift, both on the reached scale.
+pub fn reconcile(forecast: &ForecastLift, observed: &Observed) -> Reconciliation {
+    let f = forecast.reached();
+    let obs = observed.scale.to_reached(observed.relative, forecast.coverage);
     Reconciliation {
-        forecast: forecast.estimate,
-        observed: observed.relative,
-        error: forecast.estimate - observed.relative,
-        covered: forecast.low <= observed.relative && observed.relative <= forecast.high,
-        direction_hit: forecast.estimate.signum() == observed.relative.signum()
-            && forecast.estimate != 0.0
-            && observed.relative != 0.0,
+        scale: LiftScale::Reached,
+        coverage: forecast.coverage,
+        forecast: f.estimate,
+        forecast_low: f.low,
+        forecast_high: f.high,
+        observed: obs,
+        error: f.estimate - obs,
+        covered: f.low <= obs && obs <= f.high,
+        direction_hit: f.estimate.signum() == obs.signum() && f.estimate != 0.0 && obs != 0.0,
+        observed_given: observed.relative,
+        observed_scale: observed.scale,
     }
 }
 
@@ -195,7 +295,7 @@ pub struct CalibrationRecord {
     pub team: String,
     /// RFC 3339 time the forecast was saved; its first 7 characters are the month.
     pub created_at: String,
-    pub forecast: Interval,
+    pub forecast: ForecastLift,
     /// The level of the forecast's interval.
     pub confidence: f64,
     pub observed: Option<Observed>,
@@ -226,6 +326,9 @@ pub struct CalibrationGroup {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Calibration {
+    /// The scale every error, bias and coverage is computed on: `reached`, the lift among the
+    /// units the change reaches (forecasts and results are converted with each forecast's coverage).
+    pub scale: LiftScale,
     pub overall: CalibrationGroup,
     pub by_team: Vec<CalibrationGroup>,
     pub by_author: Vec<CalibrationGroup>,
@@ -315,6 +418,7 @@ impl CalibrationTally {
     pub fn finish(&self) -> Calibration {
         let groups = |m: &BTreeMap<String, Tally>| m.iter().map(|(k, t)| t.group(k.clone())).collect();
         Calibration {
+            scale: LiftScale::Reached,
             overall: self.overall.group("all".into()),
             by_team: groups(&self.by_team),
             by_author: groups(&self.by_author),
@@ -341,10 +445,11 @@ mod tests {
             author: author.into(),
             team: team.into(),
             created_at: format!("{month}-15T10:00:00Z"),
-            forecast: Interval { estimate: f.0, low: f.1, high: f.2 },
+            forecast: ForecastLift::topline(Interval { estimate: f.0, low: f.1, high: f.2 }, 1.0),
             confidence: 0.95,
             observed: obs.map(|(relative, w)| Observed {
                 relative,
+                scale: LiftScale::Reached,
                 low: None,
                 high: None,
                 p_value: None,
@@ -386,6 +491,75 @@ mod tests {
         assert_eq!(march.bias, None);
     }
 
+    /// Issue 17: the same change forecast at 50% and at 100% coverage, the same observed +8% among
+    /// the reached units: the same error. By hand, with the forecasts' Monte Carlo means among
+    /// the reached units 0.0848 (topline 0.0424 at 50%, 0.0848 at 100%): error 0.0848 − 0.08 =
+    /// +0.0048 for both, where the old comparison with the topline gave 0.0424 − 0.08 = −0.0376
+    /// and +0.0048. The observed lift given on the topline scale (0.04 at 50%) is the same result.
+    #[test]
+    fn coverage_pair_reconciles_to_the_same_error() {
+        let half = ForecastLift::topline(Interval { estimate: 0.0424, low: 0.0075, high: 0.0775 }, 0.5);
+        let full = ForecastLift::topline(Interval { estimate: 0.0848, low: 0.015, high: 0.155 }, 1.0);
+        let obs = Observed {
+            relative: 0.08,
+            scale: LiftScale::Reached,
+            low: None,
+            high: None,
+            p_value: None,
+            significant_win: false,
+        };
+        let (a, b) = (reconcile(&half, &obs), reconcile(&full, &obs));
+        assert!((a.error - 0.0048).abs() < 1e-15 && (b.error - 0.0048).abs() < 1e-15, "{a:?} {b:?}");
+        assert_eq!((a.covered, b.covered), (true, true));
+        assert_eq!((a.forecast_low, a.forecast_high), (0.015, 0.155));
+        assert_eq!(a.scale, LiftScale::Reached);
+        let topline = Observed { relative: 0.04, scale: LiftScale::Topline, ..obs };
+        let c = reconcile(&half, &topline);
+        assert_eq!((c.observed, c.error), (a.observed, a.error));
+        assert_eq!((c.observed_given, c.observed_scale), (0.04, LiftScale::Topline));
+    }
+
+    /// Calibration on one scale, by hand. Forecasts (topline interval, coverage) and results:
+    /// 1. (0.03, 0.01, 0.05) at 50%  -> reached (0.06, 0.02, 0.10); observed reached 0.07:
+    ///    error -0.01, covered, hit.
+    /// 2. (0.05, 0.02, 0.08) at 100% -> reached the same; observed topline 0.01 -> 0.01:
+    ///    error +0.04, not covered, hit.
+    /// 3. (0.02, -0.01, 0.05) at 25% -> reached (0.08, -0.04, 0.20); observed topline -0.005
+    ///    -> -0.02: error +0.10, covered, miss.
+    ///
+    /// Coverage 2/3, MAE (0.01 + 0.04 + 0.10)/3 = 0.05, bias (-0.01 + 0.04 + 0.10)/3 = 0.13/3,
+    /// hit rate 2/3. Against the topline forecasts the errors would have been -0.04, +0.04, +0.025.
+    #[test]
+    fn calibration_on_one_scale_by_hand() {
+        let rec = |f: (f64, f64, f64), coverage: f64, obs: f64, scale: LiftScale| CalibrationRecord {
+            author: "ana".into(),
+            team: "crm".into(),
+            created_at: "2026-05-01T00:00:00Z".into(),
+            forecast: ForecastLift::topline(Interval { estimate: f.0, low: f.1, high: f.2 }, coverage),
+            confidence: 0.9,
+            observed: Some(Observed {
+                relative: obs,
+                scale,
+                low: None,
+                high: None,
+                p_value: None,
+                significant_win: false,
+            }),
+        };
+        let c = calibration(&[
+            rec((0.03, 0.01, 0.05), 0.5, 0.07, LiftScale::Reached),
+            rec((0.05, 0.02, 0.08), 1.0, 0.01, LiftScale::Topline),
+            rec((0.02, -0.01, 0.05), 0.25, -0.005, LiftScale::Topline),
+        ]);
+        let o = &c.overall;
+        assert_eq!(c.scale, LiftScale::Reached);
+        assert!((o.coverage.unwrap() - 2.0 / 3.0).abs() < 1e-15, "{o:?}");
+        assert!((o.mean_abs_error.unwrap() - 0.05).abs() < 1e-15, "{o:?}");
+        assert!((o.bias.unwrap() - 0.13 / 3.0).abs() < 1e-15, "{o:?}");
+        assert!((o.hit_rate.unwrap() - 2.0 / 3.0).abs() < 1e-15, "{o:?}");
+        assert!((o.nominal_coverage.unwrap() - 0.9).abs() < 1e-15);
+    }
+
     /// statsmodels 0.15.0 `proportion_confint(3, 4, alpha=0.05, method="wilson")`
     /// = (0.3006418426, 0.9544127392); `proportion_confint(0, 5, method="wilson")` = (0, 0.4344824648).
     #[test]
@@ -400,8 +574,14 @@ mod tests {
 
     #[test]
     fn observed_is_validated() {
-        let ok =
-            Observed { relative: 0.02, low: Some(0.0), high: Some(0.04), p_value: Some(0.04), significant_win: true };
+        let ok = Observed {
+            relative: 0.02,
+            scale: LiftScale::Reached,
+            low: Some(0.0),
+            high: Some(0.04),
+            p_value: Some(0.04),
+            significant_win: true,
+        };
         ok.validate().unwrap();
         assert!((ok.std_err().unwrap() - 0.04 / (2.0 * 1.959_963_984_540_054)).abs() < 1e-15);
         let bad = |o: Observed, field: &str| assert_eq!(o.validate().unwrap_err().field(), Some(field));

@@ -37,10 +37,11 @@ pub mod history;
 pub mod ledger;
 mod montecarlo;
 pub mod plan;
+pub mod text;
 mod ziggurat_tables;
 
 pub use montecarlo::BaseDraws;
-pub use plan::{test_plan, PlanInput, TestPlan};
+pub use plan::{test_plan, MetricPlan, PlanInput, StdDevSource, TestPlan};
 
 use serde::{Deserialize, Serialize};
 
@@ -69,6 +70,10 @@ pub struct Node {
     pub name: String,
     pub kind: NodeKind,
     pub baseline: f64,
+    /// A value node's standard deviation among the units that reach it (e.g. of order value per
+    /// order): with it the test plan derives the per-unit standard deviation of the topline.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub std_dev: Option<f64>,
 }
 
 /// The PM's expected relative change of one node (0.05 = +5%), as a 90% range.
@@ -119,10 +124,14 @@ pub struct ForecastInput {
     /// The level of the reported intervals.
     #[serde(default = "default_confidence")]
     pub confidence: f64,
+    /// The topline's unit, written after its amounts: a currency ("CNY", "EUR") or what is
+    /// counted ("deals"). At most 24 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
 }
 
 /// A lift with its interval.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Interval {
     pub estimate: f64,
@@ -142,28 +151,69 @@ pub struct Sensitivity {
     pub swing: f64,
 }
 
+/// The absolute lift over one period, with its name.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct PeriodLift {
+    /// "per day", "per month", "per 30 days", "per year".
+    pub label: String,
+    pub days: f64,
+    pub lift: Interval,
+}
+
+/// A remark about one input: a value that is allowed but implausible, or an input that would
+/// complete an answer. `field` is the input's path from the request's root.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct FieldNote {
+    pub field: String,
+    pub message: String,
+}
+
 /// The projection.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Forecast {
     /// The topline now (product of the baselines) per `period_days`.
     pub baseline: f64,
-    /// The relative lift: the estimate is the Monte Carlo mean, the interval its quantiles.
+    /// The relative lift of the whole topline: the estimate is the Monte Carlo mean (the
+    /// headline), the interval its quantiles.
     pub relative: Interval,
+    /// The same lift among the units the change reaches: `relative / coverage` (what a test on
+    /// those units measures, and the scale the ledger reconciles on).
+    #[serde(default)]
+    pub reached: Interval,
+    /// The median of the relative lift over the draws (shown beside the mean).
+    #[serde(default)]
+    pub median: f64,
     /// The same in topline units per period.
     pub absolute: Interval,
     /// Absolute lift per day, per 30.4375-day month and per 365.25-day year (Monte Carlo).
     pub per_day: Interval,
     pub per_month: Interval,
     pub per_year: Interval,
+    /// The baseline's period in words: "day", "week", "month", "year" or "30 days".
+    #[serde(default)]
+    pub period: String,
+    /// The absolute lift over the periods to show, one name per length: per day, per the
+    /// baseline's period, per month (only when the period is shorter) and per year.
+    #[serde(default)]
+    pub periods: Vec<PeriodLift>,
+    /// The topline's unit (the model's), for the faces to write after amounts.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub unit: Option<String>,
     /// The standard deviation of the relative lift over the Monte Carlo draws.
     pub relative_std_dev: f64,
     /// The relative lift by the delta method on the log scale (estimate at the means).
     pub relative_delta: Interval,
     /// The relative lift with every node at its `likely` change.
     pub relative_likely: f64,
-    /// The formula with the numbers substituted, for the PRD.
+    /// The formula with the numbers substituted, for the PRD: the lift at the likely changes,
+    /// and why the headline (the mean) differs from it.
     pub formula: String,
+    /// Which statistic the headline is and why, with the median.
+    #[serde(default)]
+    pub headline_note: String,
     /// Tornado bars, widest swing first.
     pub sensitivity: Vec<Sensitivity>,
     pub most_sensitive: Option<String>,
@@ -203,6 +253,9 @@ impl SplitNormal {
 /// beyond any real funnel, and far from where a product of a few dozen of them overflows.
 const MIN_BASELINE: f64 = 1e-100;
 const MAX_BASELINE: f64 = 1e100;
+
+/// The longest unit of the topline ("CNY", "deals").
+const MAX_UNIT_CHARS: usize = 24;
 
 /// The largest relative change of a node: 1,000 = a thousand-fold increase.
 const MAX_CHANGE: f64 = 1_000.0;
@@ -264,6 +317,26 @@ fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
                 ))
             }
             _ => {}
+        }
+        if let Some(sd) = n.std_dev {
+            let field = format!("nodes[{i}].std_dev");
+            if n.kind != NodeKind::Value {
+                return Err(Error::invalid(
+                    field,
+                    "only a value node takes a standard deviation (a rate's follows from the rate, p(1 − p))",
+                ));
+            }
+            if !(sd >= 0.0 && sd.is_finite() && sd <= MAX_BASELINE) {
+                return Err(Error::invalid(field, format!("{sd} is not a standard deviation >= 0")));
+            }
+        }
+    }
+    if let Some(u) = &input.unit {
+        if u.trim().is_empty() || u.trim() != u {
+            return Err(Error::invalid("unit", "is empty or has spaces around it"));
+        }
+        if u.chars().count() > MAX_UNIT_CHARS {
+            return Err(Error::invalid("unit", format!("is longer than {MAX_UNIT_CHARS} characters")));
         }
     }
     let topline: f64 = input.nodes.iter().map(|n| n.baseline).product();
@@ -337,7 +410,12 @@ fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
 
 /// `(1 − d)` for a node with a rate below it when `d > 0`, else 1.
 fn dilution_factor(input: &ForecastInput, k: usize) -> f64 {
-    if input.dilution > 0.0 && input.nodes[k + 1..].iter().any(|n| n.kind == NodeKind::Rate) {
+    dilution_factor_within(input, k, input.nodes.len() - 1)
+}
+
+/// `(1 − d)` for node `j` seen from node `k`: when `d > 0` and a rate lies below `j` down to `k`.
+fn dilution_factor_within(input: &ForecastInput, j: usize, k: usize) -> f64 {
+    if input.dilution > 0.0 && j < k && input.nodes[j + 1..=k].iter().any(|n| n.kind == NodeKind::Rate) {
         1.0 - input.dilution
     } else {
         1.0
@@ -395,34 +473,6 @@ fn summarize(draws: montecarlo::LiftDraws, probs: &[f64]) -> (f64, f64, Quantile
     let n = draws.len();
     let (mean, sd, stats) = draws.summarize(&Quantiles::ranks(n, probs));
     (mean, sd, Quantiles { stats, n })
-}
-
-/// Days without trailing zeros: 7, 30.5.
-fn fmt_days(d: f64) -> String {
-    let s = format!("{d:.2}");
-    s.trim_end_matches('0').trim_end_matches('.').to_string()
-}
-
-fn fmt_num(x: f64) -> String {
-    if x.abs() >= 100.0 {
-        let s = format!("{:.0}", x.abs());
-        let mut out = String::new();
-        for (i, ch) in s.chars().enumerate() {
-            if i > 0 && (s.len() - i) % 3 == 0 {
-                out.push(',');
-            }
-            out.push(ch);
-        }
-        format!("{}{out}", if x < 0.0 { "-" } else { "" })
-    } else if x.abs() >= 1.0 {
-        format!("{x:.2}")
-    } else {
-        format!("{x:.4}")
-    }
-}
-
-fn pct(x: f64) -> String {
-    format!("{:+.2}%", x * 100.0)
 }
 
 /// The interval's lower tail `(1 − confidence)/2`, rounded to 15 decimals so that a decimal
@@ -506,19 +556,37 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt) ->
     sensitivity.sort_by(|a, b| b.swing.total_cmp(&a.swing));
     let most_sensitive = sensitivity.first().filter(|s| s.swing > 0.0).map(|s| s.node.clone());
 
-    let formula = formula_text(input, &changed, baseline, relative_likely, &relative);
+    let factors: Vec<(f64, &Change)> = changed.iter().map(|&(k, c)| (dilution_factor(input, k), c)).collect();
+    let means_are_likely = dists.iter().all(|d| d.lo == d.hi);
+    let formula =
+        text::formula(input, &factors, baseline, relative_likely, relative.estimate, means_are_likely, &relative);
+    let median = q.at(0.5);
     let quantiles = FAN_LEVELS.iter().map(|&p| [p, q.at(p)]).collect();
+    let periods = text::period_lengths(input.period_days)
+        .into_iter()
+        .map(|days| PeriodLift {
+            label: format!("per {}", text::period_name(days)),
+            days,
+            lift: if days == input.period_days { absolute } else { scale(per_day, days) },
+        })
+        .collect();
     let out = Forecast {
         baseline,
         relative,
+        reached: scale(relative, 1.0 / input.coverage),
+        median,
         absolute,
         per_day,
-        per_month: scale(per_day, 30.4375),
-        per_year: scale(per_day, 365.25),
+        per_month: scale(per_day, text::DAYS_PER_MONTH),
+        per_year: scale(per_day, text::DAYS_PER_YEAR),
+        period: text::period_name(input.period_days),
+        periods,
+        unit: input.unit.clone(),
         relative_std_dev,
         relative_delta,
         relative_likely,
         formula,
+        headline_note: text::headline_note(relative.estimate, median, input.draws),
         sensitivity,
         most_sensitive,
         quantiles,
@@ -534,10 +602,11 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt) ->
 /// number it cannot read back (JSON has no NaN or infinity).
 fn check_finite(f: &Forecast) -> Result<()> {
     let iv = |i: &Interval| [i.estimate, i.low, i.high];
-    let mut all = vec![f.baseline, f.relative_std_dev, f.relative_likely];
-    for i in [&f.relative, &f.absolute, &f.per_day, &f.per_month, &f.per_year, &f.relative_delta] {
+    let mut all = vec![f.baseline, f.relative_std_dev, f.relative_likely, f.median];
+    for i in [&f.relative, &f.reached, &f.absolute, &f.per_day, &f.per_month, &f.per_year, &f.relative_delta] {
         all.extend(iv(i));
     }
+    all.extend(f.periods.iter().flat_map(|p| iv(&p.lift)));
     all.extend(f.quantiles.iter().map(|q| q[1]));
     all.extend(f.sensitivity.iter().flat_map(|s| [s.at_low, s.at_high, s.swing]));
     if all.iter().all(|v| v.is_finite()) {
@@ -547,47 +616,6 @@ fn check_finite(f: &Forecast) -> Result<()> {
         "changes",
         "the projected lift is not a finite number (the changes or baselines are too extreme to compute); narrow the ranges",
     ))
-}
-
-fn formula_text(
-    input: &ForecastInput,
-    changed: &[(usize, &Change)],
-    baseline: f64,
-    likely: f64,
-    relative: &Interval,
-) -> String {
-    let tree: Vec<String> = input.nodes.iter().map(|n| format!("{} {}", n.name, fmt_num(n.baseline))).collect();
-    let factors: Vec<String> = changed
-        .iter()
-        .map(|&(k, c)| {
-            let f = dilution_factor(input, k);
-            if f < 1.0 {
-                format!("(1 {} × {:.2})", pct(c.likely), f)
-            } else {
-                format!("(1 {})", pct(c.likely))
-            }
-        })
-        .collect();
-    let period = if input.period_days == 1.0 {
-        "per day".to_string()
-    } else {
-        format!("per {} days", fmt_days(input.period_days))
-    };
-    let level = (input.confidence * 100.0).round();
-    format!(
-        "topline = {} = {} {period}. Lift = {:.0}% reached × ({} − 1) = {} at the likely changes \
-         → {} {period}; {level}% interval {} to {} ({} to {} {period}).",
-        tree.join(" × "),
-        fmt_num(baseline),
-        input.coverage * 100.0,
-        factors.join(" × "),
-        pct(likely),
-        fmt_num(baseline * likely),
-        pct(relative.low),
-        pct(relative.high),
-        fmt_num(baseline * relative.low),
-        fmt_num(baseline * relative.high),
-    )
 }
 
 /// Past experiments to judge a forecast by.
@@ -605,6 +633,10 @@ pub struct HistoryInput {
     /// Only the service can resolve it.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub from_ledger: Option<LedgerQuery>,
+    /// Where these numbers come from, in a few words ("example values", "team sales, 2025"),
+    /// repeated where the chance of success is shown. At most 200 characters.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label: Option<String>,
 }
 
 /// Which forecasts of the ledger to take past effects from.
@@ -644,6 +676,17 @@ pub struct ForecastReport {
     /// The chance a significant result of this test is a false positive, at the team's win rate.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub false_positive_risk: Option<f64>,
+    /// Where the history behind `prior`, `realism` and `false_positive_risk` comes from, in words.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub history_source: Option<String>,
+    /// Allowed but implausible inputs (a share of 0.005 where 0.5 may have been meant, a change
+    /// of +800%), each naming its field.
+    #[serde(default)]
+    pub warnings: Vec<FieldNote>,
+    /// The paste-ready paragraph for the PRD: the expected impact, the formula, the test (the
+    /// metric it reads and how its result maps to the topline) and the chance of success.
+    #[serde(default)]
+    pub prd_paragraph: String,
 }
 
 /// Runs a whole request; every error names its field from the request's root.
@@ -664,7 +707,7 @@ pub fn forecast_impact_until(
 ) -> Result<ForecastReport> {
     let forecast = project(&req.model, base, stop).map_err(|e| e.within("model"))?;
     let plan = req.plan.as_ref().map(|p| test_plan(&req.model, p)).transpose()?;
-    let (mut prior, mut realism, mut fpr) = (None, None, None);
+    let (mut prior, mut realism, mut fpr, mut source) = (None, None, None, None);
     if let Some(h) = &req.history {
         if h.from_ledger.is_some() {
             return Err(Error::invalid(
@@ -672,11 +715,17 @@ pub fn forecast_impact_until(
                 "only the service reads the ledger; give `history.past` here, or send the request to POST /v1/forecast",
             ));
         }
+        if let Some(l) = &h.label {
+            if l.chars().count() > 200 {
+                return Err(Error::invalid("history.label", "is longer than 200 characters"));
+            }
+        }
         if !h.past.is_empty() {
             let p = history::fit_prior(&h.past).map_err(|e| e.within("history"))?;
-            let mde = plan.as_ref().map(|p| p.mde_at_max_days.rel_effect);
             // Past tests measured effects among the units they reached, as the plan's MDE is, so
-            // realism judges the lift among reached units: the topline lift / coverage.
+            // realism judges the topline's lift among reached units. The MDE is the test
+            // metric's: it maps to the topline as the plan says ((1 + MDE)·ratio − 1).
+            let mde = plan.as_ref().map(|p| (1.0 + p.mde_at_max_days.rel_effect) * p.topline_ratio - 1.0);
             let c = req.model.coverage;
             realism = Some(history::realism(&p, forecast.relative.estimate / c, forecast.relative_std_dev / c, mde)?);
             prior = Some(p);
@@ -686,8 +735,143 @@ pub fn forecast_impact_until(
             let power = plan.as_ref().map_or(design.power, |p| p.power_at_max_days.min(p.sample_size.power));
             fpr = Some(history::false_positive_risk(design.alpha, power, w).map_err(|e| e.within("history"))?);
         }
+        source = text::history_source(h, prior.as_ref());
     }
-    Ok(ForecastReport { forecast, plan, prior, realism, false_positive_risk: fpr })
+    let prd_paragraph =
+        text::prd_paragraph(req, &forecast, plan.as_ref(), prior.as_ref(), realism.as_ref(), fpr, source.as_deref());
+    Ok(ForecastReport {
+        forecast,
+        plan,
+        prior,
+        realism,
+        false_positive_risk: fpr,
+        history_source: source,
+        warnings: plausibility(req),
+        prd_paragraph,
+    })
+}
+
+/// Fills what a report saved by an earlier version lacks, from its own numbers and its request
+/// (never by projecting again, so that a saved forecast keeps the numbers it was saved with): the
+/// lift among the reached units, the median, the periods, the headline's note and the PRD
+/// paragraph.
+pub fn complete_report(req: &ForecastRequest, report: &mut ForecastReport) {
+    if !report.prd_paragraph.is_empty() {
+        return;
+    }
+    let m = &req.model;
+    let f = &mut report.forecast;
+    let scale = |iv: Interval, k: f64| Interval { estimate: iv.estimate * k, low: iv.low * k, high: iv.high * k };
+    if m.coverage > 0.0 {
+        f.reached = scale(f.relative, 1.0 / m.coverage);
+    }
+    if let Some(q) = f.quantiles.iter().find(|q| q[0] == 0.5) {
+        f.median = q[1];
+    }
+    f.period = text::period_name(m.period_days);
+    f.periods = text::period_lengths(m.period_days)
+        .into_iter()
+        .map(|days| PeriodLift {
+            label: format!("per {}", text::period_name(days)),
+            days,
+            lift: if days == m.period_days { f.absolute } else { scale(f.per_day, days) },
+        })
+        .collect();
+    f.unit = m.unit.clone();
+    f.headline_note = text::headline_note(f.relative.estimate, f.median, f.draws);
+    if report.history_source.is_none() {
+        if let Some(h) = &req.history {
+            report.history_source = text::history_source(h, report.prior.as_ref());
+        }
+    }
+    report.warnings = plausibility(req);
+    report.prd_paragraph = text::prd_paragraph(
+        req,
+        &report.forecast,
+        report.plan.as_ref(),
+        report.prior.as_ref(),
+        report.realism.as_ref(),
+        report.false_positive_risk,
+        report.history_source.as_deref(),
+    );
+}
+
+/// Inputs that are allowed but implausible under the convention that shares and changes are
+/// fractions (0.5 = 50%, 0.08 = +8%): most likely a percentage typed as a fraction or the other
+/// way round. Each names its field; the answer is computed all the same.
+pub fn plausibility(req: &ForecastRequest) -> Vec<FieldNote> {
+    let mut out = Vec::new();
+    let mut note = |field: String, message: String| out.push(FieldNote { field, message });
+    let share = |x: f64| text::fmt_share(x);
+    let m = &req.model;
+    if m.coverage < 0.01 {
+        note(
+            "model.coverage".into(),
+            format!(
+                "{} is {} of the units: shares are fractions (0.5 = 50%); if half of them were meant, that is 0.5",
+                m.coverage,
+                share(m.coverage)
+            ),
+        );
+    }
+    if m.confidence < 0.5 {
+        note(
+            "model.confidence".into(),
+            format!("a {} interval is unusually narrow: levels are fractions (0.95 = 95%)", share(m.confidence)),
+        );
+    }
+    for (i, c) in m.changes.iter().enumerate() {
+        let (name, v) = [("low", c.low), ("likely", c.likely), ("high", c.high)]
+            .into_iter()
+            .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
+            .unwrap_or(("likely", c.likely));
+        if v.abs() > 1.0 {
+            note(
+                format!("model.changes[{i}].{name}"),
+                format!(
+                    "{v} is a change of {}: changes are relative fractions (0.08 = +8%); is a change this large meant?",
+                    text::fmt_pct(v, 0)
+                ),
+            );
+        }
+    }
+    if let Some(p) = &req.plan {
+        let a = p.design.alpha;
+        if a > 0.0 && !(0.001..=0.2).contains(&a) {
+            note(
+                "plan.design.alpha".into(),
+                format!("{a} is a significance level of {}: alpha is a fraction (0.05 = 5%)", share(a)),
+            );
+        }
+        let pw = p.design.power;
+        if pw > 0.0 && pw < 0.5 {
+            note(
+                "plan.design.power".into(),
+                format!("{pw} is a power of {}: power is a fraction (0.8 = 80%)", share(pw)),
+            );
+        }
+    }
+    if let Some(h) = &req.history {
+        if let Some(w) = h.win_rate.filter(|&w| w > 0.0 && w < 0.01) {
+            note(
+                "history.win_rate".into(),
+                format!("{w} means {} of the team's tests won: win rates are fractions (0.2 = 20%)", share(w)),
+            );
+        }
+        for (i, p) in h.past.iter().enumerate() {
+            if p.effect.abs() > 1.0 || p.std_err > 1.0 {
+                note(
+                    format!("history.past[{i}]"),
+                    format!(
+                        "an effect of {} (standard error {}) is implausible for a test: effects are relative fractions (0.021 = +2.1%)",
+                        text::fmt_pct(p.effect, 0),
+                        share(p.std_err)
+                    ),
+                );
+            }
+        }
+    }
+    out
 }
 
 #[cfg(test)]

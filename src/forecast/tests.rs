@@ -1,7 +1,7 @@
 use super::*;
 
 fn node(name: &str, kind: NodeKind, baseline: f64) -> Node {
-    Node { name: name.into(), kind, baseline }
+    Node { name: name.into(), kind, baseline, std_dev: None }
 }
 
 fn change(node: &str, low: f64, likely: f64, high: f64) -> Change {
@@ -23,6 +23,7 @@ fn shop(changes: Vec<Change>) -> ForecastInput {
         draws: 100_000,
         seed: 7,
         confidence: 0.95,
+        unit: None,
     }
 }
 
@@ -206,16 +207,122 @@ fn plan_of_a_funnel() {
     assert!((p.daily_units - 20_000.0).abs() < 1e-9);
     // 28 days x 20,000 units / 2 arms = 280,000 per arm: far more than needed
     assert!(p.power_at_max_days > 0.999 && p.mde_at_max_days.rel_effect < 0.10);
-    // a traffic change is not visible to a per-unit test; a mean needs its standard deviation
+    // a traffic change is not visible to a per-unit test
     let mut more = input.clone();
     more.changes.push(change("list", 0.0, 0.05, 0.1));
     assert_eq!(test_plan(&more, &PlanInput::default()).unwrap().notes.len(), 1);
-    assert_eq!(
-        test_plan(&shop(vec![change("conversion", 0.0, 0.05, 0.1)]), &PlanInput::default()).unwrap_err().field(),
-        Some("plan.std_dev")
-    );
     let only_traffic = ForecastInput { changes: vec![change("list", 0.0, 0.05, 0.1)], ..input };
     assert_eq!(test_plan(&only_traffic, &PlanInput::default()).unwrap_err().field(), Some("model.changes"));
+}
+
+/// Issue 17's telesales funnel: 50,000 leads a month, reached 60%, interested 20%, deal 8%,
+/// order value 3,000 CNY (standard deviation 1,200 among deals); a call script moves
+/// "interested" +2% / +8% / +15% for half of the leads.
+fn telesales() -> ForecastInput {
+    ForecastInput {
+        nodes: vec![
+            node("leads", NodeKind::Count, 50_000.0),
+            node("reached", NodeKind::Rate, 0.6),
+            node("interested", NodeKind::Rate, 0.2),
+            node("deal", NodeKind::Rate, 0.08),
+            Node { std_dev: Some(1_200.0), ..node("order_value", NodeKind::Value, 3_000.0) },
+        ],
+        changes: vec![change("interested", 0.02, 0.08, 0.15)],
+        coverage: 0.5,
+        period_days: 30.4375,
+        unit: Some("CNY".into()),
+        ..shop(vec![])
+    }
+}
+
+/// The test reads the node the change acts on, as a proportion: the share of leads reaching
+/// "interested", 0.6 × 0.2 = 12%, against 12.96% (+8%). Reference: statsmodels 0.15.0
+/// `NormalIndPower().solve_power(effect_size=0.0096 / sqrt((0.12·0.88 + 0.1296·0.8704) / 2),
+/// alpha=0.05, power=0.8, ratio=1)` = 18,600.491 per arm: the unpooled (Wald) variance under both
+/// hypotheses. The core adds the first-order effect of the estimated standard error
+/// (`stats::power::wald_power`), which moves the size by less than 0.1% here: tolerance 0.2%.
+/// The topline, revenue per lead, is 0.0096 × 3,000 = 28.8 CNY with standard deviation derived
+/// from the tree: Var = p(s² + μ²) − (pμ)² = 0.0096 × (1,200² + 3,000²) − 28.8² = 99,394.56,
+/// sd 315.2690 (by hand); statsmodels `NormalIndPower` with effect size 28.8 × 0.08 / 315.2690
+/// gives 293,923.474 per arm (the same normal formula the core uses for means: tolerance 1e-6
+/// relative). 821.36 leads a day are reached (50,000 / 30.4375 × 0.5): 46 days for the test on
+/// "interested", 716 on the topline.
+#[test]
+fn plan_of_the_telesales_funnel() {
+    let input = telesales();
+    let p = test_plan(&input, &PlanInput::default()).unwrap();
+    assert_eq!(p.metric, "interested");
+    assert_eq!(p.metric_label, "the share of leads reaching 'interested'");
+    assert!(matches!(p.baseline, crate::stats::power::Baseline::Proportion { rate } if (rate - 0.12).abs() < 1e-15));
+    assert_eq!(p.std_dev_source, Some(StdDevSource::Proportion));
+    assert!((p.rel_effect - 0.08).abs() < 1e-12);
+    let n = p.sample_size.n_control_exact;
+    eprintln!("interested: {n} per arm, {} days", p.duration_days);
+    assert!((n / 18_600.491_263_684_882 - 1.0).abs() < 0.002, "{n}");
+    assert!((p.daily_units - 50_000.0 / 30.4375 * 0.5).abs() < 1e-9);
+    assert_eq!(p.duration_days, (p.sample_size.n_total as f64 / p.daily_units).ceil() as u64);
+    assert!(!p.reads_topline && p.topline_ratio == 1.0);
+    assert!(p.mapping.contains("one for one") && p.mapping.contains("+4.00% on the whole topline"), "{}", p.mapping);
+
+    let t = p.topline.as_ref().expect("the topline's plan beside it");
+    assert_eq!((t.metric.as_str(), t.std_dev_source), ("order_value", StdDevSource::Tree));
+    assert!((t.std_dev - 315.269_027_974_522_1).abs() < 1e-9, "{}", t.std_dev);
+    assert!((t.sample_size.n_control_exact / 293_923.474_281_538_45 - 1.0).abs() < 1e-6, "{:?}", t.sample_size);
+    assert_eq!(t.duration_days, (t.sample_size.n_total as f64 / p.daily_units).ceil() as u64);
+    eprintln!("topline: {} per arm, {} days", t.sample_size.n_control, t.duration_days);
+
+    // without the order value's spread the topline's plan cannot be derived: it is left out and
+    // the input that would complete it is named; plan.std_dev gives it directly
+    let mut no_sd = input.clone();
+    no_sd.nodes[4].std_dev = None;
+    let p = test_plan(&no_sd, &PlanInput::default()).unwrap();
+    assert!(p.topline.is_none());
+    assert_eq!(p.missing.iter().map(|m| m.field.as_str()).collect::<Vec<_>>(), ["model.nodes[4].std_dev"]);
+    let given = test_plan(&no_sd, &PlanInput { std_dev: Some(315.269_027_974_522_1), ..Default::default() }).unwrap();
+    let t2 = given.topline.unwrap();
+    assert_eq!(t2.std_dev_source, StdDevSource::Given);
+    assert!((t2.sample_size.n_control_exact - t.sample_size.n_control_exact).abs() < 1e-6);
+
+    // the plan can read any node below the count; the topline itself needs its spread
+    let on_deal = test_plan(&input, &PlanInput { metric: Some("deal".into()), ..Default::default() }).unwrap();
+    assert!(
+        matches!(on_deal.baseline, crate::stats::power::Baseline::Proportion { rate } if (rate - 0.0096).abs() < 1e-15)
+    );
+    let on_top = test_plan(&input, &PlanInput { metric: Some("order_value".into()), ..Default::default() }).unwrap();
+    assert!(on_top.reads_topline && on_top.topline.is_none());
+    assert_eq!(on_top.sample_size, t.sample_size);
+    let bad = |metric: &str| {
+        test_plan(&input, &PlanInput { metric: Some(metric.into()), ..Default::default() })
+            .unwrap_err()
+            .field()
+            .map(str::to_string)
+    };
+    assert_eq!(bad("leads").as_deref(), Some("plan.metric"), "the count is not a per-unit value");
+    assert_eq!(bad("reached").as_deref(), Some("plan.metric"), "no change reaches it");
+    assert_eq!(bad("nope").as_deref(), Some("plan.metric"));
+    assert_eq!(
+        test_plan(&no_sd, &PlanInput { metric: Some("order_value".into()), ..Default::default() }).unwrap_err().field(),
+        Some("plan.std_dev")
+    );
+}
+
+/// A change below the test's metric is not read by the test: the mapping goes through it.
+/// "reached" +10% and "deal" +5% likely; the test reads "reached" (+10%), the topline moves by
+/// 1.10 × 1.05 − 1 = +15.5%, so the ratio is 1.05 and an observed +10% maps to +15.5%.
+#[test]
+fn the_mapping_goes_through_changes_the_test_does_not_read() {
+    let mut input = telesales();
+    input.changes = vec![change("reached", 0.05, 0.10, 0.15), change("deal", 0.0, 0.05, 0.10)];
+    input.coverage = 1.0;
+    let p = test_plan(&input, &PlanInput { metric: Some("reached".into()), ..Default::default() }).unwrap();
+    assert!((p.rel_effect - 0.10).abs() < 1e-12);
+    assert!((p.topline_ratio - 1.05).abs() < 1e-12, "{}", p.topline_ratio);
+    assert!(p.mapping.contains("+15.50%"), "{}", p.mapping);
+    assert!(p.notes.iter().any(|n| n.contains("'deal'")), "{:?}", p.notes);
+    // the default reads the deepest changed node, which sees both
+    let d = test_plan(&input, &PlanInput::default()).unwrap();
+    assert_eq!(d.metric, "deal");
+    assert!((d.rel_effect - 0.155).abs() < 1e-12 && (d.topline_ratio - 1.0).abs() < 1e-12);
 }
 
 /// The quantiles of `v` at `probs` by the sorted-array definition (numpy "linear").
@@ -344,4 +451,85 @@ fn kept_base_draws_give_the_same_forecast() {
     assert_eq!(forecast_with(three, &BaseDraws::new(7, 100_000, 2)).unwrap(), forecast(three).unwrap());
     let req = ForecastRequest { model: funnels[0].clone(), plan: None, history: None };
     assert_eq!(forecast_impact_with(&req, Some(&base)).unwrap(), forecast_impact(&req).unwrap());
+}
+
+/// The PRD paragraph names the metric the test reads and how its result maps to the topline,
+/// writes money with its unit and thousands separators, shows the median beside the mean, and
+/// the formula says why the likely lift and the headline differ.
+#[test]
+fn prd_paragraph_of_the_telesales_funnel() {
+    let req = ForecastRequest {
+        model: telesales(),
+        plan: Some(PlanInput::default()),
+        history: Some(HistoryInput {
+            past: vec![
+                history::PastEffect { effect: 0.021, std_err: 0.010 },
+                history::PastEffect { effect: -0.004, std_err: 0.008 },
+                history::PastEffect { effect: 0.035, std_err: 0.015 },
+            ],
+            win_rate: Some(0.2),
+            from_ledger: None,
+            label: Some("example values".into()),
+        }),
+    };
+    let r = forecast_impact(&req).unwrap();
+    let prd = &r.prd_paragraph;
+    eprintln!("{prd}");
+    for needle in [
+        "the share of leads reaching 'interested' (12.00% now)",
+        "one for one",
+        "18,599 leads per arm",
+        "per month",
+        "CNY",
+        "median",
+        "Chance of success, from 3 past tests and a team win rate of 20% (example values).",
+        "Read on the topline per unit of leads",
+    ] {
+        assert!(prd.contains(needle), "{needle:?} missing from:\n{prd}");
+    }
+    assert!(!prd.contains("per 30 days"), "one period");
+    let f = &r.forecast;
+    assert_eq!(f.period, "month");
+    assert_eq!(f.periods.iter().map(|p| p.label.as_str()).collect::<Vec<_>>(), ["per day", "per month", "per year"]);
+    assert_eq!(f.periods[1].lift, f.absolute);
+    assert!(f.formula.contains("1,440,000 CNY per month"), "{}", f.formula);
+    assert!(f.formula.contains("above the likely value because the ranges reach further above"), "{}", f.formula);
+    assert!(f.headline_note.contains("mean") && f.headline_note.contains("median"));
+    assert_eq!(f.median, f.quantiles[4][1]);
+    assert_eq!(
+        f.reached,
+        Interval { estimate: f.relative.estimate * 2.0, low: f.relative.low * 2.0, high: f.relative.high * 2.0 }
+    );
+    assert_eq!(r.history_source.as_deref(), Some("3 past tests and a team win rate of 20% (example values)"));
+    assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+}
+
+/// Implausible shares and changes are named, with both readings; the answer is still given.
+#[test]
+fn implausible_inputs_are_warned_about() {
+    let mut model = telesales();
+    model.coverage = 0.005;
+    model.changes[0] = change("interested", 0.02, 0.08, 2.0);
+    let req = ForecastRequest {
+        model,
+        plan: Some(PlanInput {
+            design: crate::stats::power::DesignOptions { alpha: 0.0005, ..Default::default() },
+            ..Default::default()
+        }),
+        history: Some(HistoryInput { past: vec![], win_rate: Some(0.002), from_ledger: None, label: None }),
+    };
+    let r = forecast_impact(&req).unwrap();
+    let fields: Vec<&str> = r.warnings.iter().map(|w| w.field.as_str()).collect();
+    assert_eq!(
+        fields,
+        ["model.coverage", "model.changes[0].high", "plan.design.alpha", "history.win_rate"],
+        "{:?}",
+        r.warnings
+    );
+    assert!(
+        r.warnings[0].message.contains("0.5%") && r.warnings[0].message.contains("0.5 = 50%"),
+        "{:?}",
+        r.warnings[0]
+    );
+    assert!(r.warnings[1].message.contains("+200%"), "{:?}", r.warnings[1]);
 }

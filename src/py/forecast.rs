@@ -26,19 +26,24 @@ fn _forecast_impact(py: Python<'_>, request_json: &str) -> PyResult<String> {
 }
 
 /// Reads the observed lift of `metric` (treatment `variant`) from an analysis report and sets
-/// the forecast's relative interval against it: `{"observed": ..., "reconciliation": ...}`.
+/// the forecast's topline interval (at `coverage`) against it, on the reached scale:
+/// `{"observed": ..., "reconciliation": ...}`.
 #[pyfunction]
-#[pyo3(signature = (forecast_relative_json, report_json, metric, variant = None))]
+#[pyo3(signature = (forecast_relative_json, coverage, report_json, metric, variant = None))]
 fn _reconcile(
     forecast_relative_json: &str,
+    coverage: f64,
     report_json: &str,
     metric: &str,
     variant: Option<&str>,
 ) -> PyResult<String> {
     let interval: Interval = from_json(forecast_relative_json, "forecast")?;
+    if !(coverage > 0.0 && coverage <= 1.0) {
+        return Err(to_py_err(Error::invalid("coverage", format!("{coverage} is not in (0, 1]"))));
+    }
     let report: Report = from_json(report_json, "report")?;
     let observed = ledger::observed_from_report(&report, metric, variant).map_err(to_py_err)?;
-    let reconciliation = ledger::reconcile(&interval, &observed);
+    let reconciliation = ledger::reconcile(&ledger::ForecastLift::topline(interval, coverage), &observed);
     to_json(&serde_json::json!({ "observed": observed, "reconciliation": reconciliation }))
 }
 

@@ -19,15 +19,60 @@ pub struct Drift {
     pub path: String,
     pub baseline: Value,
     pub current: Value,
+    /// The largest difference the tolerance allowed here (numbers only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tolerance: Option<f64>,
+}
+
+/// A number for people: up to 6 significant digits, scientific outside [0.001, 10⁶).
+fn readable(x: f64) -> String {
+    if x == 0.0 || !x.is_finite() {
+        return format!("{x}");
+    }
+    if (1e-3..1e6).contains(&x.abs()) {
+        let digits = (5 - x.abs().log10().floor() as i32).clamp(0, 9) as usize;
+        let s = format!("{x:.digits$}");
+        if s.contains('.') {
+            s.trim_end_matches('0').trim_end_matches('.').to_string()
+        } else {
+            s
+        }
+    } else {
+        format!("{x:.3e}")
+    }
+}
+
+impl Drift {
+    /// Where the value is, in words: "metric spend, variant Mens E-Mail: p_value".
+    pub fn subject(&self) -> String {
+        let mut who = Vec::new();
+        let mut rest = Vec::new();
+        for part in self.path.split('.') {
+            match part.split_once('[') {
+                Some(("metrics", name)) => who.push(format!("metric {}", name.trim_end_matches(']'))),
+                Some(("effects" | "arms", name)) => who.push(format!("variant {}", name.trim_end_matches(']'))),
+                _ => rest.push(part),
+            }
+        }
+        let field = rest.join(".");
+        if who.is_empty() {
+            field
+        } else {
+            format!("{}: {field}", who.join(", "))
+        }
+    }
 }
 
 impl std::fmt::Display for Drift {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let subject = self.subject();
         match (self.baseline.as_f64(), self.current.as_f64()) {
-            (Some(b), Some(c)) if b != 0.0 => {
-                write!(f, "{}: {} -> {} ({:+.3}%)", self.path, b, c, (c - b) / b.abs() * 100.0)
+            (Some(b), Some(c)) => {
+                let change = if b != 0.0 { format!(", {:+.1}%", (c - b) / b.abs() * 100.0) } else { String::new() };
+                let tol = self.tolerance.map_or(String::new(), |t| format!("; tolerance ±{}", readable(t)));
+                write!(f, "{subject}: value {}, baseline {}{change}{tol}", readable(c), readable(b))
             }
-            _ => write!(f, "{}: {} -> {}", self.path, self.baseline, self.current),
+            _ => write!(f, "{subject}: value {}, baseline {}", self.current, self.baseline),
         }
     }
 }
@@ -59,6 +104,19 @@ impl CheckResult {
     pub fn ok(&self) -> bool {
         self.problems.is_empty() && self.drifts.is_empty()
     }
+
+    /// The verdict in a word: "passed", "regression found" (a sample-ratio mismatch or a
+    /// violated guardrail) or "changed" (numbers moved from the baseline: better or worse, the
+    /// check cannot tell, so it does not call it a regression).
+    pub fn verdict(&self) -> &'static str {
+        if !self.problems.is_empty() {
+            "regression found"
+        } else if !self.drifts.is_empty() {
+            "changed"
+        } else {
+            "passed"
+        }
+    }
 }
 
 /// The key an array element is matched by.
@@ -86,7 +144,7 @@ fn walk(path: &str, base: &Value, cur: &Value, tol: &Tolerance, out: &mut Vec<Dr
             for (k, cv) in c {
                 if !b.contains_key(k) && !cv.is_null() {
                     let p = if path.is_empty() { k.clone() } else { format!("{path}.{k}") };
-                    out.push(Drift { path: p, baseline: Value::Null, current: cv.clone() });
+                    out.push(Drift { path: p, baseline: Value::Null, current: cv.clone(), tolerance: None });
                 }
             }
         }
@@ -99,16 +157,28 @@ fn walk(path: &str, base: &Value, cur: &Value, tol: &Tolerance, out: &mut Vec<Dr
                     let p = format!("{path}[{k}]");
                     match ck.iter().position(|x| x == k) {
                         Some(j) => walk(&p, bv, &c[j], tol, out),
-                        None => out.push(Drift { path: p, baseline: bv.clone(), current: Value::Null }),
+                        None => {
+                            out.push(Drift { path: p, baseline: bv.clone(), current: Value::Null, tolerance: None })
+                        }
                     }
                 }
                 for (k, cv) in ck.iter().zip(c) {
                     if !bk.contains(k) {
-                        out.push(Drift { path: format!("{path}[{k}]"), baseline: Value::Null, current: cv.clone() });
+                        out.push(Drift {
+                            path: format!("{path}[{k}]"),
+                            baseline: Value::Null,
+                            current: cv.clone(),
+                            tolerance: None,
+                        });
                     }
                 }
             } else if b.len() != c.len() {
-                out.push(Drift { path: path.to_string(), baseline: base.clone(), current: cur.clone() });
+                out.push(Drift {
+                    path: path.to_string(),
+                    baseline: base.clone(),
+                    current: cur.clone(),
+                    tolerance: None,
+                });
             } else {
                 for (i, (bv, cv)) in b.iter().zip(c).enumerate() {
                     walk(&format!("{path}[{i}]"), bv, cv, tol, out);
@@ -117,11 +187,19 @@ fn walk(path: &str, base: &Value, cur: &Value, tol: &Tolerance, out: &mut Vec<Dr
         }
         (Value::Number(b), Value::Number(c)) => {
             let (b, c) = (b.as_f64().unwrap_or(f64::NAN), c.as_f64().unwrap_or(f64::NAN));
-            if !((b - c).abs() <= tol.abs + tol.rel * b.abs().max(c.abs())) {
-                out.push(Drift { path: path.to_string(), baseline: base.clone(), current: cur.clone() });
+            let allowed = tol.abs + tol.rel * b.abs().max(c.abs());
+            if !((b - c).abs() <= allowed) {
+                out.push(Drift {
+                    path: path.to_string(),
+                    baseline: base.clone(),
+                    current: cur.clone(),
+                    tolerance: Some(allowed),
+                });
             }
         }
-        (b, c) if b != c => out.push(Drift { path: path.to_string(), baseline: b.clone(), current: c.clone() }),
+        (b, c) if b != c => {
+            out.push(Drift { path: path.to_string(), baseline: b.clone(), current: c.clone(), tolerance: None })
+        }
         _ => {}
     }
 }
@@ -193,11 +271,14 @@ pub fn junit_xml(name: &str, r: &CheckResult) -> String {
     for p in &r.passed {
         cases.push((p.split(':').next().unwrap_or(p).to_string(), None));
     }
-    let drift_text: Vec<String> = r.drifts.iter().map(|d| d.to_string()).collect();
-    cases.push((
-        "baseline".to_string(),
-        (!drift_text.is_empty()).then(|| format!("{} value(s) drifted:\n{}", drift_text.len(), drift_text.join("\n"))),
-    ));
+    // one case per value that moved, named by metric and variant, with the value, its baseline
+    // and the tolerance; the path is in the body for tools
+    if r.drifts.is_empty() {
+        cases.push(("baseline".to_string(), None));
+    }
+    for d in &r.drifts {
+        cases.push((format!("baseline: {}", d.subject()), Some(format!("{d}\npath: {}", d.path))));
+    }
     let failures = cases.iter().filter(|c| c.1.is_some()).count();
     let mut xml = format!(
         "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites>\n  <testsuite name=\"{}\" tests=\"{}\" failures=\"{failures}\">\n",
@@ -233,7 +314,9 @@ mod tests {
         let d = diff_reports(&b, &c, &Tolerance::default()).unwrap();
         assert_eq!(d.len(), 1, "{d:?}");
         assert_eq!(d[0].path, "metrics[a].x");
-        assert!(d[0].to_string().contains("+10.000%"), "{}", d[0]);
+        assert_eq!(d[0].to_string(), "metric a: x: value 1.1, baseline 1, +10.0%; tolerance ±1.100e-6");
+        assert_eq!(readable(0.012345678), "0.0123457");
+        assert_eq!(readable(2.5e-7), "2.500e-7");
         let loose = Tolerance { rel: 0.2, abs: 0.0 };
         assert!(diff_reports(&b, &c, &loose).unwrap().is_empty());
         assert_eq!(diff_reports(&json!({}), &c, &loose).unwrap_err().field(), Some("baseline"));

@@ -13,7 +13,9 @@ use std::sync::Mutex;
 use rusqlite::{params, Connection, OptionalExtension, TransactionBehavior};
 
 use crate::error::{Error, Result};
-use crate::forecast::ledger::{Calibration, CalibrationRecord, CalibrationTally, ForecastMeta, Observed};
+use crate::forecast::ledger::{
+    Calibration, CalibrationRecord, CalibrationTally, ForecastLift, ForecastMeta, LiftScale, Observed,
+};
 use crate::forecast::Interval;
 
 /// The migrations, applied in order; `schema_version` records how many have run.
@@ -72,6 +74,17 @@ const MIGRATIONS: &[&str] = &[
         created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
     );
     CREATE INDEX idempotency_created ON idempotency (created_at);",
+    // 4: like with like (issue 17). A forecast's relative columns hold the lift of the whole
+    // topline (`lift_scale = 'topline'`), which is the lift among the reached units times the
+    // coverage; the coverage becomes a column, taken from each saved request (1, the default,
+    // where the request has none). An outcome records which lift it is: outcomes saved before
+    // did not say, and are read as what a test reports, the lift among the reached units.
+    "ALTER TABLE forecasts ADD COLUMN coverage REAL NOT NULL DEFAULT 1;
+    ALTER TABLE forecasts ADD COLUMN lift_scale TEXT NOT NULL DEFAULT 'topline';
+    UPDATE forecasts SET coverage = json_extract(request, '$.model.coverage')
+        WHERE json_valid(request) AND json_type(request, '$.model.coverage') IN ('real', 'integer')
+        AND json_extract(request, '$.model.coverage') > 0;
+    ALTER TABLE outcomes ADD COLUMN obs_scale TEXT NOT NULL DEFAULT 'reached';",
 ];
 
 /// A stored spec version.
@@ -88,7 +101,9 @@ pub struct NewForecast<'a> {
     pub meta: &'a ForecastMeta,
     pub request_json: &'a str,
     pub report_json: &'a str,
+    /// The lift of the whole topline, and the coverage that converts it to the reached units.
     pub relative: Interval,
+    pub coverage: f64,
     pub confidence: f64,
 }
 
@@ -105,6 +120,9 @@ pub struct NewOutcome<'a> {
 #[derive(Clone, Debug, PartialEq)]
 pub struct StoredOutcome {
     pub observed_json: String,
+    /// Which lift the observed result is (its column, which outcomes saved before it existed
+    /// have too).
+    pub scale: LiftScale,
     pub source: String,
     pub note: Option<String>,
     pub recorded_at: String,
@@ -117,7 +135,8 @@ pub struct StoredForecast {
     pub meta: ForecastMeta,
     pub request_json: String,
     pub report_json: String,
-    pub relative: Interval,
+    /// The forecast's lift as its columns hold it, with its scale and coverage.
+    pub lift: ForecastLift,
     pub confidence: f64,
     pub created_at: String,
     pub outcome: Option<StoredOutcome>,
@@ -128,17 +147,21 @@ pub struct StoredForecast {
 pub struct ForecastLine {
     pub id: i64,
     pub meta: ForecastMeta,
-    pub relative: Interval,
+    pub lift: ForecastLift,
     pub confidence: f64,
     pub created_at: String,
     pub outcome: Option<StoredOutcome>,
 }
 
-/// Which forecasts to list: by team and/or author, newest first, `limit` rows older than `before`.
+/// Which forecasts to list: by team and/or author, with `text` in their title, author, team or
+/// metric, newest first, `limit` rows older than `before`.
 #[derive(Clone, Debug, Default)]
 pub struct ForecastFilter {
     pub team: Option<String>,
     pub author: Option<String>,
+    /// Found in the title, author, team or metric (ASCII letters in any case; other scripts, such
+    /// as Chinese, as written).
+    pub text: Option<String>,
     pub before: Option<i64>,
     pub limit: usize,
 }
@@ -164,11 +187,18 @@ const IDEMPOTENCY_DAYS: u32 = 7;
 
 const FORECAST_COLUMNS: &str = "f.id, f.title, f.author, f.team, f.metric, f.request, f.report, \
      f.rel_estimate, f.rel_low, f.rel_high, f.confidence, f.created_at, \
-     o.observed, o.source, o.note, o.recorded_at";
+     o.observed, o.source, o.note, o.recorded_at, f.coverage, f.lift_scale, o.obs_scale";
 
 const LINE_COLUMNS: &str = "f.id, f.title, f.author, f.team, f.metric, '', '', \
      f.rel_estimate, f.rel_low, f.rel_high, f.confidence, f.created_at, \
-     o.observed, o.source, o.note, o.recorded_at";
+     o.observed, o.source, o.note, o.recorded_at, f.coverage, f.lift_scale, o.obs_scale";
+
+/// A stored scale name, or an error that reads as a database error.
+fn scale_of(r: &rusqlite::Row<'_>, i: usize) -> rusqlite::Result<LiftScale> {
+    let s: String = r.get(i)?;
+    LiftScale::parse(&s, "lift_scale")
+        .map_err(|e| rusqlite::Error::FromSqlConversionFailure(i, rusqlite::types::Type::Text, e.to_string().into()))
+}
 
 const FORECAST_FROM: &str = "FROM forecasts f LEFT JOIN outcomes o ON o.id = \
      (SELECT MAX(id) FROM outcomes WHERE forecast_id = f.id)";
@@ -176,9 +206,13 @@ const FORECAST_FROM: &str = "FROM forecasts f LEFT JOIN outcomes o ON o.id = \
 fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredForecast> {
     let observed: Option<String> = r.get(12)?;
     let outcome = match observed {
-        Some(observed_json) => {
-            Some(StoredOutcome { observed_json, source: r.get(13)?, note: r.get(14)?, recorded_at: r.get(15)? })
-        }
+        Some(observed_json) => Some(StoredOutcome {
+            observed_json,
+            scale: scale_of(r, 18)?,
+            source: r.get(13)?,
+            note: r.get(14)?,
+            recorded_at: r.get(15)?,
+        }),
         None => None,
     };
     Ok(StoredForecast {
@@ -186,7 +220,11 @@ fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredForecast> {
         meta: ForecastMeta { title: r.get(1)?, author: r.get(2)?, team: r.get(3)?, metric: r.get(4)? },
         request_json: r.get(5)?,
         report_json: r.get(6)?,
-        relative: Interval { estimate: r.get(7)?, low: r.get(8)?, high: r.get(9)? },
+        lift: ForecastLift {
+            interval: Interval { estimate: r.get(7)?, low: r.get(8)?, high: r.get(9)? },
+            scale: scale_of(r, 17)?,
+            coverage: r.get(16)?,
+        },
         confidence: r.get(10)?,
         created_at: r.get(11)?,
         outcome,
@@ -228,7 +266,8 @@ impl Tx<'_> {
             .conn
             .query_row(
                 "INSERT INTO forecasts (title, author, team, metric, request, report, rel_estimate, rel_low, \
-                 rel_high, confidence) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10) RETURNING id",
+                 rel_high, confidence, coverage, lift_scale) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, \
+                 'topline') RETURNING id",
                 params![
                     f.meta.title,
                     f.meta.author,
@@ -239,7 +278,8 @@ impl Tx<'_> {
                     f.relative.estimate,
                     f.relative.low,
                     f.relative.high,
-                    f.confidence
+                    f.confidence,
+                    f.coverage
                 ],
                 |r| r.get(0),
             )
@@ -265,7 +305,7 @@ impl Tx<'_> {
         self.conn
             .execute(
                 "INSERT INTO outcomes (forecast_id, observed, source, note, obs_relative, obs_low, obs_high, \
-                 significant_win) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                 significant_win, obs_scale) VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
                 params![
                     id,
                     o.observed_json,
@@ -274,7 +314,8 @@ impl Tx<'_> {
                     o.observed.relative,
                     o.observed.low,
                     o.observed.high,
-                    o.observed.significant_win
+                    o.observed.significant_win,
+                    o.observed.scale.as_str()
                 ],
             )
             .map_err(db_err(self.path))?;
@@ -448,18 +489,20 @@ impl Store {
         let conn = lock(&self.reader)?;
         let sql = format!(
             "SELECT {LINE_COLUMNS} {FORECAST_FROM} WHERE (?1 IS NULL OR f.team = ?1) AND (?2 IS NULL OR f.author = ?2) \
-             AND (?3 IS NULL OR f.id < ?3) ORDER BY f.id DESC LIMIT ?4"
+             AND (?3 IS NULL OR f.id < ?3) AND (?5 IS NULL OR instr(lower(f.title), lower(?5)) > 0 \
+             OR instr(lower(f.author), lower(?5)) > 0 OR instr(lower(f.team), lower(?5)) > 0 \
+             OR instr(lower(f.metric), lower(?5)) > 0) ORDER BY f.id DESC LIMIT ?4"
         );
         let mut stmt = conn.prepare_cached(&sql).map_err(db_err(&self.path))?;
         let limit = i64::try_from(filter.limit).unwrap_or(i64::MAX);
         let rows = stmt
-            .query_map(params![filter.team, filter.author, filter.before, limit], forecast_row)
+            .query_map(params![filter.team, filter.author, filter.before, limit, filter.text], forecast_row)
             .map_err(db_err(&self.path))?;
         rows.map(|r| {
             r.map(|f| ForecastLine {
                 id: f.id,
                 meta: f.meta,
-                relative: f.relative,
+                lift: f.lift,
                 confidence: f.confidence,
                 created_at: f.created_at,
                 outcome: f.outcome,
@@ -476,7 +519,7 @@ impl Store {
         let mut stmt = conn
             .prepare_cached(
                 "SELECT f.author, f.team, f.created_at, f.rel_estimate, f.rel_low, f.rel_high, f.confidence, \
-                 o.obs_relative, o.obs_low, o.obs_high, o.significant_win \
+                 o.obs_relative, o.obs_low, o.obs_high, o.significant_win, f.coverage, f.lift_scale, o.obs_scale \
                  FROM forecasts f LEFT JOIN outcomes o ON o.id = (SELECT MAX(id) FROM outcomes WHERE forecast_id = f.id) \
                  WHERE (?1 IS NULL OR f.team = ?1) AND (?2 IS NULL OR f.author = ?2) ORDER BY f.id",
             )
@@ -490,11 +533,16 @@ impl Store {
                     author: r.get(0)?,
                     team: r.get(1)?,
                     created_at: r.get(2)?,
-                    forecast: Interval { estimate: r.get(3)?, low: r.get(4)?, high: r.get(5)? },
+                    forecast: ForecastLift {
+                        interval: Interval { estimate: r.get(3)?, low: r.get(4)?, high: r.get(5)? },
+                        scale: scale_of(r, 12)?,
+                        coverage: r.get(11)?,
+                    },
                     confidence: r.get(6)?,
                     observed: match relative {
                         Some(relative) => Some(Observed {
                             relative,
+                            scale: scale_of(r, 13)?,
                             low: r.get(8)?,
                             high: r.get(9)?,
                             p_value: None,
@@ -509,12 +557,13 @@ impl Store {
         Ok(tally.finish())
     }
 
-    /// The observed results of the newest `limit` reconciled forecasts of a team and/or author.
+    /// The observed results of the newest `limit` reconciled forecasts of a team and/or author,
+    /// on the reached scale (a result given on the topline is divided by its forecast's coverage).
     pub fn observed_results(&self, team: Option<&str>, author: Option<&str>, limit: usize) -> Result<Vec<Observed>> {
         let conn = lock(&self.reader)?;
         let mut stmt = conn
             .prepare_cached(
-                "SELECT o.obs_relative, o.obs_low, o.obs_high, o.significant_win \
+                "SELECT o.obs_relative, o.obs_low, o.obs_high, o.significant_win, o.obs_scale, f.coverage \
                  FROM forecasts f JOIN outcomes o ON o.id = (SELECT MAX(id) FROM outcomes WHERE forecast_id = f.id) \
                  WHERE (?1 IS NULL OR f.team = ?1) AND (?2 IS NULL OR f.author = ?2) AND o.obs_relative IS NOT NULL \
                  ORDER BY f.id DESC LIMIT ?3",
@@ -523,10 +572,13 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt
             .query_map(params![team, author, limit], |r| {
+                let (scale, coverage): (LiftScale, f64) = (scale_of(r, 4)?, r.get(5)?);
+                let reached = |x: f64| scale.to_reached(x, coverage);
                 Ok(Observed {
-                    relative: r.get(0)?,
-                    low: r.get(1)?,
-                    high: r.get(2)?,
+                    relative: reached(r.get(0)?),
+                    scale: LiftScale::Reached,
+                    low: r.get::<_, Option<f64>>(1)?.map(reached),
+                    high: r.get::<_, Option<f64>>(2)?.map(reached),
                     p_value: None,
                     significant_win: r.get(3)?,
                 })
@@ -581,6 +633,7 @@ mod tests {
                 request_json: "{}",
                 report_json: "{}",
                 relative: rel,
+                coverage: 1.0,
                 confidence: 0.95,
             })?);
             Ok(String::new())
@@ -590,7 +643,7 @@ mod tests {
     }
 
     fn observed(relative: f64) -> Observed {
-        Observed { relative, low: None, high: None, p_value: None, significant_win: false }
+        Observed { relative, scale: LiftScale::Reached, low: None, high: None, p_value: None, significant_win: false }
     }
 
     fn add_outcome(s: &Store, id: i64, relative: f64, note: Option<&str>) -> Option<StoredForecast> {
@@ -616,7 +669,8 @@ mod tests {
         let b = save(&s, "sales", "bo", 0.02);
         let c = save(&s, "crm", "bo", 0.03);
         assert_eq!((a.id, b.id, c.id), (1, 2, 3));
-        assert_eq!(a.relative.estimate, 0.05);
+        assert_eq!(a.lift.interval.estimate, 0.05);
+        assert_eq!((a.lift.scale, a.lift.coverage), (LiftScale::Topline, 1.0));
         assert!(a.created_at.ends_with('Z'));
         let ids = |f: ForecastFilter| s.list_forecasts(&f).unwrap().iter().map(|f| f.id).collect::<Vec<_>>();
         assert_eq!(ids(ForecastFilter { limit: 10, ..Default::default() }), [3, 2, 1]);
@@ -655,6 +709,7 @@ mod tests {
                     request_json: "{}",
                     report_json: "{}",
                     relative: Interval { estimate: 0.0, low: 0.0, high: 0.0 },
+                    coverage: 1.0,
                     confidence: 0.95,
                 })?;
                 Err(Error::invalid("request", "cannot be read back"))
@@ -662,6 +717,89 @@ mod tests {
             .unwrap_err();
         assert_eq!(err.field(), Some("request"));
         assert_eq!((s.count_forecasts().unwrap(), s.generation()), (0, generation));
+    }
+
+    /// Issue 17, migration 4, on a database written by the schema of migration 3 (its own SQL,
+    /// rows inserted as that version inserted them): every forecast keeps its numbers and gains
+    /// its request's coverage (1 where the request has none), every outcome reads as a lift among
+    /// the reached units, and calibration converts the topline columns with the coverage.
+    #[test]
+    fn migration_4_keeps_old_rows_and_adds_their_coverage() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("old.db");
+        let path = path.to_str().unwrap();
+        {
+            let conn = Connection::open(path).unwrap();
+            conn.execute_batch("CREATE TABLE schema_version (version INTEGER NOT NULL);").unwrap();
+            for (i, sql) in MIGRATIONS[..3].iter().enumerate() {
+                conn.execute_batch(sql).unwrap();
+                conn.execute("INSERT INTO schema_version (version) VALUES (?1)", params![i as i64 + 1]).unwrap();
+            }
+            let insert = "INSERT INTO forecasts (title, author, team, metric, request, report, rel_estimate, rel_low, \
+                          rel_high, confidence) VALUES (?1, 'ana', '销售', 'deals', ?2, '{}', ?3, ?4, ?5, 0.95)";
+            let half = r#"{"model":{"nodes":[],"changes":[],"coverage":0.5}}"#;
+            conn.execute(insert, params!["打电话脚本", half, 0.04, 0.01, 0.07]).unwrap();
+            conn.execute(insert, params!["no coverage", r#"{"model":{"nodes":[],"changes":[]}}"#, 0.08, 0.02, 0.14])
+                .unwrap();
+            conn.execute(
+                "INSERT INTO outcomes (forecast_id, observed, source, obs_relative, significant_win) \
+                 VALUES (1, '{\"relative\":0.08,\"significant_win\":false}', 'typed', 0.08, 0)",
+                [],
+            )
+            .unwrap();
+        }
+        let s = Store::open(path).unwrap();
+        assert_eq!(s.schema_version().unwrap(), 4);
+        let a = s.get_forecast(1).unwrap().unwrap();
+        assert_eq!((a.meta.title.as_str(), a.meta.team.as_str()), ("打电话脚本", "销售"));
+        assert_eq!(a.lift, ForecastLift::topline(Interval { estimate: 0.04, low: 0.01, high: 0.07 }, 0.5));
+        assert_eq!(a.outcome.as_ref().unwrap().scale, LiftScale::Reached);
+        let b = s.get_forecast(2).unwrap().unwrap();
+        assert_eq!((b.lift.coverage, b.lift.scale), (1.0, LiftScale::Topline));
+        // reached: 0.04 / 0.5 = 0.08 against 0.08 observed: error 0 (the old topline error was -0.04)
+        let cal = s.calibration(None, None).unwrap();
+        assert_eq!((cal.overall.forecasts, cal.overall.reconciled), (2, 1));
+        assert!(cal.overall.bias.unwrap().abs() < 1e-15, "{:?}", cal.overall);
+        assert_eq!(s.observed_results(None, None, 10).unwrap(), vec![observed(0.08)]);
+        // searching finds the Chinese title and team
+        let found = |text: &str| {
+            let f = ForecastFilter { text: Some(text.into()), limit: 10, ..Default::default() };
+            s.list_forecasts(&f).unwrap().iter().map(|l| l.id).collect::<Vec<_>>()
+        };
+        assert_eq!(found("电话"), [1]);
+        assert_eq!(found("销售"), [2, 1]);
+        assert_eq!(found("NO COV"), [2]);
+        assert!(found("%").is_empty(), "a LIKE wildcard is text here");
+    }
+
+    /// A topline-scale outcome is converted with its forecast's coverage where history reads it.
+    #[test]
+    fn topline_outcomes_are_read_on_the_reached_scale() {
+        let (s, _dir) = temp_store();
+        let m = meta("crm", "ana");
+        s.write(None, 201, |tx| {
+            tx.insert_forecast(&NewForecast {
+                meta: &m,
+                request_json: "{}",
+                report_json: "{}",
+                relative: Interval { estimate: 0.02, low: 0.0, high: 0.04 },
+                coverage: 0.25,
+                confidence: 0.95,
+            })?;
+            Ok(String::new())
+        })
+        .unwrap();
+        let o =
+            Observed { relative: 0.01, scale: LiftScale::Topline, low: Some(0.0), high: Some(0.02), ..observed(0.0) };
+        let json = serde_json::to_string(&o).unwrap();
+        s.write(None, 200, |tx| {
+            tx.insert_outcome(1, &NewOutcome { observed_json: &json, observed: &o, source: "typed", note: None })?;
+            Ok(String::new())
+        })
+        .unwrap();
+        let got = s.observed_results(None, None, 10).unwrap();
+        assert_eq!(got, vec![Observed { relative: 0.04, low: Some(0.0), high: Some(0.08), ..observed(0.0) }]);
+        assert_eq!(s.get_forecast(1).unwrap().unwrap().outcome.unwrap().scale, LiftScale::Topline);
     }
 
     /// Issue 12: a retried write with the same key is answered from the first, not done twice; the

@@ -202,13 +202,17 @@ def test_monte_carlo_agrees_with_the_delta_method():
 
 
 def test_plan_of_a_mean_matches_statsmodels_normal_ind_power():
-    """The example's per-lead topline is a mean (12.6, sd 80): statsmodels NormalIndPower's power
+    """The example's test reads 'answered' (the node the change acts on); beside it, the plan on
+    the per-lead topline, a mean (12.6, sd 80 as given): statsmodels NormalIndPower's power
     with effect_size = δ/σ, δ = 12.6 × 6%, solved with scipy's brentq to 1e-14. (NormalIndPower's
     own solve_power stops earlier: its MDE here is 2e-6 off, and the core's value is the one whose
     power is 0.8 to 1e-11.)"""
     from statsmodels.stats.power import NormalIndPower
 
-    p = liftlab.forecast_impact(EXAMPLE).plan
+    plan = liftlab.forecast_impact(EXAMPLE).plan
+    assert plan["metric"] == "answered" and plan["baseline"]["kind"] == "proportion"
+    p = plan["topline"]
+    assert (p["metric"], p["std_dev_source"]) == ("deal_value", "given")
     mean, sd = 0.35 * 0.08 * 450, 80.0
     assert p["baseline"] == {"kind": "mean", "mean": pytest.approx(mean, rel=1e-15), "std_dev": sd}
     delta = mean * 0.06
@@ -223,13 +227,55 @@ def test_plan_of_a_mean_matches_statsmodels_normal_ind_power():
     )
     assert p["sample_size"]["n_control"] == math.ceil(p["sample_size"]["n_control_exact"])
     # 60% of 2,000 leads a day are reached; the test needs n_total of them
-    assert p["daily_units"] == pytest.approx(1200)
+    assert plan["daily_units"] == pytest.approx(1200)
     assert p["duration_days"] == math.ceil(p["sample_size"]["n_total"] / 1200)
     # what 28 days (16,800 per arm) can see, and the power for the likely change in that time
     n28 = 1200 * 28 / 2
     es = optimize.brentq(lambda e: power_at(n28, e) - 0.8, 1e-4, 1.0, xtol=1e-15, rtol=1e-14)
     assert p["mde_at_max_days"]["rel_effect"] == pytest.approx(es * sd / mean, rel=1e-9)
     assert p["power_at_max_days"] == pytest.approx(power_at(n28), rel=1e-9)
+
+
+def test_plan_of_the_telesales_funnel_matches_statsmodels():
+    """Issue 17's funnel: leads 50,000 a month -> reached 60% -> interested 20% -> deal 8% ->
+    order value 3,000 CNY (sd 1,200), a call script moving 'interested' +2% / +8% / +15% for half
+    of the leads. The test reads the share of leads reaching 'interested' (12% -> 12.96%).
+    Reference, computed here: statsmodels NormalIndPower with Cohen's effect on the unpooled
+    (Wald) variance, 0.0096 / sqrt((0.12·0.88 + 0.1296·0.8704) / 2): 18,600.5 per arm; the core
+    adds the first-order effect of the estimated standard error (liftlab.stats.power.wald_power),
+    < 0.1% here: tolerance 0.2%. The topline's plan (revenue per lead, sd derived from the tree)
+    against NormalIndPower with 28.8 × 0.08 / sd: tolerance 1e-6 relative (the same normal formula)."""
+    from statsmodels.stats.power import NormalIndPower
+
+    f = liftlab.forecast_impact(
+        [
+            ("leads", "count", 50_000),
+            ("reached", "rate", 0.6),
+            ("interested", "rate", 0.2),
+            ("deal", "rate", 0.08),
+            {"name": "order_value", "kind": "value", "baseline": 3000, "std_dev": 1200},
+        ],
+        [("interested", 0.02, 0.08, 0.15)],
+        coverage=0.5,
+        period_days=30.4375,
+        unit="CNY",
+        plan=True,
+    )
+    p = f.plan
+    p0, p1 = 0.12, 0.12 * 1.08
+    es = (p1 - p0) / math.sqrt((p0 * (1 - p0) + p1 * (1 - p1)) / 2)
+    want = NormalIndPower().solve_power(effect_size=es, alpha=0.05, power=0.8, ratio=1.0, alternative="two-sided")
+    assert p["metric"] == "interested"
+    assert p["sample_size"]["n_control_exact"] == pytest.approx(want, rel=0.002)
+    assert 18_500 < p["sample_size"]["n_control"] < 18_700
+    t = p["topline"]
+    sd = math.sqrt(0.0096 * (1200**2 + 3000**2) - 28.8**2)
+    assert t["std_dev"] == pytest.approx(sd, rel=1e-12)
+    want_t = NormalIndPower().solve_power(effect_size=28.8 * 0.08 / sd, alpha=0.05, power=0.8, ratio=1.0)
+    assert t["sample_size"]["n_control_exact"] == pytest.approx(want_t, rel=1e-6)
+    text = f.prd_paragraph()
+    assert "the share of leads reaching 'interested'" in text and f"{p['sample_size']['n_control']:,} leads per arm" in text
+    assert f"{t['sample_size']['n_control']:,} leads per arm" in text and "CNY" in text
 
 
 def test_plan_of_a_proportion_matches_power_prop_test_formula():
@@ -338,8 +384,15 @@ def test_bad_options_name_the_field():
         liftlab.forecast_impact(NODES, CHANGE, coverage=0)
     with pytest.raises(InvalidInputError, match=r"^model\.draws: "):
         liftlab.forecast_impact(NODES, CHANGE, draws=10)
-    with pytest.raises(InvalidInputError, match=r"^plan\.std_dev: "):  # revenue per lead is not a proportion
-        liftlab.forecast_impact([*NODES, ("deal_value", "value", 300)], CHANGE, plan=True)
+    # a plan on the topline, revenue per lead, needs its spread: not derivable without the value's
+    with pytest.raises(InvalidInputError, match=r"^plan\.std_dev: "):
+        liftlab.forecast_impact([*NODES, ("deal_value", "value", 300)], CHANGE, plan={"metric": "deal_value"})
+    # by default the test reads the node the change acts on, and the missing spread is named
+    p = liftlab.forecast_impact([*NODES, ("deal_value", "value", 300)], CHANGE, plan=True).plan
+    assert p["metric"] == "answered" and "topline" not in p
+    assert [m["field"] for m in p["missing"]] == ["model.nodes[3].std_dev"]
+    with pytest.raises(InvalidInputError, match=r"^plan\.metric: "):
+        liftlab.forecast_impact(NODES, CHANGE, plan={"metric": "nope"})
     # the design's checks name the option within the plan (`plan.power`, the request path is plan.design.power)
     with pytest.raises(InvalidInputError, match=r"^plan\.(design\.)?power: "):
         liftlab.forecast_impact(NODES, CHANGE, plan={"power": 1.5})
@@ -362,6 +415,10 @@ def test_html_has_the_tables_and_two_charts():
     assert h.count("<svg") == 2
     for text in ("Projection", "Test plan", "Realism from history", "answered", "false-positive risk"):
         assert text in h
+    # one name per length of time (the example's baseline is per day), the median beside the mean
+    for text in ("absolute gain per day", "absolute gain per month", "absolute gain per year", "median", "the test reads"):
+        assert text in h, text
+    assert "per 30" not in h
     assert f.fan_chart()._repr_svg_().startswith("<svg") and f.fan_chart(24).svg != f.fan_chart().svg
     assert f.tornado_chart()._repr_svg_().count("<rect") == 2  # one bar, two halves
     assert "liftlab.Forecast" in repr(f)
@@ -372,24 +429,36 @@ def test_html_has_the_tables_and_two_charts():
     assert "<b>" not in g._repr_html_() and "a&lt;b&gt;" in g._repr_html_()
 
 
-def test_prd_paragraph_states_the_numbers():
+def test_prd_paragraph_is_the_cores():
+    """The paragraph is written once, in the core: Python shows the report's text as it is."""
     f = liftlab.forecast_impact(EXAMPLE)
     text = f.prd_paragraph()
+    assert text == f.to_dict()["prd_paragraph"] != ""
     p = f.plan
     for needle in (
         f"{f.relative.estimate * 100:+.2f}%",
         f"{f.relative.low * 100:+.2f}%",
-        f"{p['sample_size']['n_control']:,}",
+        f"median {f.median * 100:+.2f}%",
+        f"{p['sample_size']['n_control']:,} leads per arm",  # the tree's count names the units
         f"{p['duration_days']} days",
         f"{f.realism['prob_positive'] * 100:.0f}%",  # 98%: neither tail is rounded
-        f"{f.false_positive_risk * 100:.1f}%",
         f.formula,
+        "Test. The test reads the share of leads reaching 'answered'",
     ):
-        assert needle in text, needle
-    assert f"{p['sample_size']['n_control']:,} units per arm" in text
+        assert needle in text, (needle, text)
     # without plan or history the paragraph has neither
     bare = funnel().prd_paragraph()
-    assert "units in control" not in bare and "past experiments" not in bare
+    assert "Test." not in bare and "past tests" not in bare and "Chance of success" not in bare
+
+
+def test_implausible_shares_warn_and_shares_above_one_are_refused():
+    """Every share is a fraction at every door: 0.005 coverage is allowed but warned about (0.5
+    may have been meant), 50 is refused naming the field."""
+    with pytest.warns(liftlab.exceptions.LiftlabWarning, match=r"^model\.coverage: "):
+        f = funnel(coverage=0.005)
+    assert [w["field"] for w in f.warnings] == ["model.coverage"]
+    with pytest.raises(InvalidInputError, match=r"^model\.coverage: "):
+        funnel(coverage=50)
 
 
 # --- reconciliation -------------------------------------------------------------------------
@@ -435,3 +504,45 @@ def test_reconcile_reads_the_report(small_report):
         f.reconcile(small_report, "converted", "email")
     with pytest.raises(InvalidInputError, match="^report"):
         f.reconcile({"experiment": "x"}, "converted")
+
+
+def test_cli_text_is_the_cores_with_thousands_separators(liftlab_bin, tmp_path):
+    """`liftlab forecast` prints the headline with its median, one line of periods in the topline's
+    unit with thousands separators, and the core's PRD paragraph as --json carries it; an
+    implausible share is a one-line warning on stderr naming the field."""
+    spec = tmp_path / "telesales.toml"
+    spec.write_text(
+        """
+[model]
+coverage = 0.5
+period_days = 30.4375
+unit = "CNY"
+nodes = [
+  { name = "leads", kind = "count", baseline = 50000 },
+  { name = "reached", kind = "rate", baseline = 0.6 },
+  { name = "interested", kind = "rate", baseline = 0.2 },
+  { name = "deal", kind = "rate", baseline = 0.08 },
+  { name = "order_value", kind = "value", baseline = 3000, std_dev = 1200 },
+]
+changes = [{ node = "interested", low = 0.02, likely = 0.08, high = 0.15 }]
+[plan]
+max_days = 28
+"""
+    )
+    r = subprocess.run([liftlab_bin, "forecast", "--spec", str(spec)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0 and r.stderr == "", r.stderr
+    data = cli_json(liftlab_bin, spec)
+    f = data["forecast"]
+    lines = r.stdout.splitlines()
+    assert lines[0].startswith(f"Projected lift {f['relative']['estimate'] * 100:+.2f}% (95% interval ")
+    assert f"median {f['median'] * 100:+.2f}%" in lines[0]
+    month = next(p for p in f["periods"] if p["label"] == "per month")["lift"]["estimate"]
+    assert lines[1].startswith("per day ") and f"per month {month:+,.0f} CNY (" in lines[1], lines[1]
+    assert "per 30" not in r.stdout
+    assert data["prd_paragraph"] in r.stdout
+    assert "18,599 leads per arm" in r.stdout and "1,440,000 CNY per month" in r.stdout
+    spec.write_text(spec.read_text().replace("coverage = 0.5", "coverage = 0.005"))
+    r = subprocess.run([liftlab_bin, "forecast", "--spec", str(spec)], capture_output=True, text=True, timeout=60)
+    assert r.returncode == 0
+    (warning,) = r.stderr.splitlines()
+    assert warning.startswith("warning: model.coverage: ") and "0.5%" in warning, warning

@@ -31,6 +31,23 @@ def test_python_snippets_run(tmp_path, monkeypatch):
     ns: dict = {}
     for c in code:
         exec(compile(c, "README.md", "exec"), ns)
+    # the examples show what they say (issue 17): the batch assigns units, the analysis data has
+    # a real effect on both metrics, the weights error reads as the README quotes it
+    reasons = dict(ns["df"].group_by("reason").len().iter_rows())
+    assert reasons["assigned"] > 7_000 and "not_eligible" not in reasons, reasons
+    effects = ns["report"].to_polars()
+    assert (effects["p_value"] < 0.01).all() and (effects["rel_effect"] > 0).all(), effects
+    quoted = re.search(r"raises `InvalidInputError:\s+(.*?) \.\.\.`", (ROOT / "README.md").read_text(), flags=re.S)
+    assert quoted, "README quotes no weights error"
+    import liftlab
+
+    bad = '[[experiments]]\nkey = "x"\nvariants = ["a", "b"]\nweights = [0.7, 0.6]\n'
+    try:
+        liftlab.load_spec(bad)
+    except liftlab.exceptions.InvalidInputError as e:
+        assert str(e).startswith(" ".join(quoted.group(1).split())), (str(e), quoted.group(1))
+    else:
+        raise AssertionError("weights summing to 1.3 were accepted")
 
 
 def run_sh(script: str, cwd: Path, env: dict) -> str:
@@ -74,7 +91,8 @@ def test_http_snippet_runs(tmp_path, liftlab_bin):
     assert '"schema_version":1' in out and '"experiment":"push"' in out
     # forecasting: a projection, a saved forecast with its outcome, the ledger and the calibration
     assert '{"forecast":{"baseline":' in out and '{"id":1,"title":"SMS reminder before the call"' in out
-    assert '"reconciliation":{' in out and '{"forecasts":[{"id":1' in out and '{"overall":{"key":"all"' in out
+    assert '"reconciliation":{"scale":"reached"' in out and '{"forecasts":[{"id":1' in out
+    assert '{"scale":"reached","overall":{"key":"all"' in out  # calibration on the lift among reached units
 
 
 def test_readme_commands_are_what_ci_runs():

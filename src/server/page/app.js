@@ -1,11 +1,297 @@
 // liftlab forecast page. Plain JavaScript, no build step, no external resources.
 // The service is the one validator: the page sends what was typed and shows the service's answer,
-// a 422 included, next to the input it names.
+// a 422 included, next to the input it names. The forecast's sentences (the PRD paragraph, the
+// formula, the plan's mapping and notes) are written by the core and shown as they come.
 "use strict";
 
 (function () {
   const $ = (sel, root) => (root || document).querySelector(sel);
   const $$ = (sel, root) => Array.from((root || document).querySelectorAll(sel));
+
+  // ---------- the page's words, in one place ----------
+
+  // English and Simplified Chinese; the browser's language preference chooses. "{0}" is the
+  // first argument of t(key, ...). The HTML names its words by key (data-i18n*).
+  const STRINGS = {
+    en: {
+      brand: "forecast",
+      lede: "What will the change do to the topline, how sure are we, and what test would show it?",
+      funnel: "Funnel",
+      funnel_hint: "The topline is the product of the nodes, upstream first: a <b>count</b> (units per period), then " +
+        "<b>rates</b> and <b>values</b> (amounts per unit). Every share on this page is a fraction: 0.6 is 60% (the API, " +
+        "Python and the CLI take the same numbers).",
+      name: "Name", kind: "Kind", baseline: "Baseline", sd_col: "Std dev", node: "Node",
+      kind_count: "count", kind_rate: "rate", kind_value: "value",
+      sd_ph: "if known",
+      add_node: "+ add node", add_change: "+ add change",
+      changes: "Expected change",
+      changes_hint: "Relative change of a node as a fraction (0.08 = +8%), as a 90% range: you would be surprised to see " +
+        "it below <i>low</i> or above <i>high</i>.",
+      low: "Low", likely: "Likely", high: "High",
+      reach: "Reach and units",
+      coverage: "Coverage (share reached)",
+      dilution: "Dilution <small>(optional share)</small>",
+      period_days: "Baseline covers (days)",
+      unit: "Topline unit <small>(e.g. CNY)</small>",
+      unit_ph: "CNY",
+      reach_hint: "Coverage: the share of units the change reaches (0.5 = half). Dilution: the share of the usual downstream " +
+        "conversion that units added upstream lose. A month is 30.4375 days.",
+      plan: "Test plan", plan_on: "plan the test",
+      plan_metric: "The test reads",
+      plan_metric_default: "the node the change acts on",
+      plan_sd: "Topline std dev per unit <small>(only if it cannot be derived)</small>",
+      max_days: "Max days", alpha: "Alpha (share)", power: "Power (share)",
+      sd_hint: "Rates need no standard deviation: it follows from the rate. A value node (an amount such as order value) " +
+        "needs its own, in the funnel's Std dev column, for the plan on the topline.",
+      sd_needed: "Needed for the topline's plan: {0}",
+      traffic: "Test traffic, derived from the funnel: {0} {1} per {2} × {3} reached = {4} a day.",
+      traffic_needs_count: "A test plan needs the funnel to start with a count of units per period.",
+      history: "History", optional: "(optional)",
+      win_rate: "Team win rate (share)", win_rate_ph: "e.g. 0.2",
+      past_tests: "Past tests: relative effect and its standard error, as fractions, one test per line",
+      from_ledger: "add the ledger's forecasts with results, of team", any: "any",
+      advanced: "Simulation settings",
+      confidence: "Interval level (share)", draws: "Draws", seed: "Seed",
+      example_note: "Values marked “example” came with the example funnel, not from yours: the plan's standard deviation, " +
+        "the team's win rate, past tests and the seed.",
+      example_changed: "You changed the funnel: the values marked “example” still describe the example funnel.",
+      example_tag: "example",
+      clear_examples: "Clear example values",
+      example_label: "example values",
+      project: "Project", projecting: "Projecting…",
+      inputs_changed: "Inputs changed since the projection below.",
+      press_again: "The inputs changed: press Project again before saving.",
+      placeholder: "Press <b>Project</b> to see the projected lift.",
+      results: "Projected lift of the topline", interval: "interval", median: "median",
+      absolute: "In topline units", expected: "Expected",
+      depends: "What it depends on",
+      the_test: "The test",
+      test_on: "Test on {0}", topline_plan: "On the topline instead",
+      not_planned: "Not planned: tick “plan the test” to size it.",
+      no_topline_plan: "No plan on the topline: {0}",
+      reads_topline: "The test reads the topline itself.",
+      chance: "Chance of success",
+      chance_from: "From {0}.",
+      chance_none: "Add the team's win rate and three or more past tests (History) to see the chance of success.",
+      prd: "For the PRD", copy: "Copy", copied: "Copied.", copy_by_hand: "Select the text and copy it (Ctrl+C).",
+      save_title: "Save to the ledger",
+      save_hint: "Saved forecasts are checked against the test's result later; the calibration below shows how well " +
+        "forecasts have matched.",
+      title: "Title", author: "Author", team: "Team", metric: "Metric",
+      title_ph: "SMS reminder before the sales call", metric_ph: "deal value per day",
+      token: "API token <small>(kept in this browser)</small>",
+      save: "Save to ledger", saving: "Saving…", saved_as: "Saved as forecast #{0}.",
+      past_forecasts: "Past forecasts", search: "Search", search_ph: "title, author, team, metric",
+      refresh: "Refresh", saved: "Saved", projected: "Projected lift", outcome: "Outcome",
+      calibration: "Calibration",
+      calibration_hint: "Over the forecasts whose test has reported (<i>reconciled</i>), every lift taken among the units " +
+        "the change reached (a topline lift is divided by its coverage): <b>coverage</b> is the share whose interval held " +
+        "the observed lift, next to the level the intervals claimed; <b>mean abs. error</b> the mean miss of the expected " +
+        "lift; <b>bias</b> the mean of forecast minus observed (positive: optimistic); <b>hit rate</b> the share that called " +
+        "the direction; <b>win share</b> the share that shipped a significant win.",
+      group: "Group", forecasts: "Forecasts", reconciled: "Reconciled", coverage_col: "Coverage", mae: "Mean abs. error",
+      bias: "Bias", hit_rate: "Hit rate", win_share: "Win share",
+      all_forecasts: "All forecasts", by_team: "By team", by_author: "By author", by_month: "By month",
+      open: "open", record: "record result", update: "update result",
+      observed_lift: "Observed lift (fraction)", obs_low: "Low", obs_high: "High", note: "Note",
+      obs_scale: "Measured on",
+      scale_reached: "the units the change reached (as the test reports it)",
+      scale_topline: "the whole topline",
+      shipped: "shipped as a significant win", save_result: "Save result", optional_ph: "optional",
+      inside: "inside the interval", outside: "outside the interval", sig_win: "significant win",
+      reached_note: "{0} among the units reached",
+      per_unit_prop: "{0} per unit (a proportion)", per_unit_mean: "{0} per unit, std dev {1} ({2})",
+      sd_tree: "derived from the tree", sd_given: "as given",
+      f_metric: "Reads", f_baseline: "Now", f_effect: "Effect designed for", f_daily: "Units reached a day",
+      f_arm: "Sample size per arm", f_total: "Total units", f_duration: "Duration", f_mde: "Detectable in {0} days",
+      f_power: "Power in {0} days", days: "{0} days", day: "1 day", longer: "longer than the {0} days available",
+      control_variant: "control; {0} per variant", at_alpha: "for the designed effect at α = {0}",
+      prob_positive: "True lift above zero", prob_mde: "True lift above what the test can detect",
+      expected_after: "Expected lift after history", fpr: "A significant result is a false positive",
+      fpr_note: "at the team's win rate (Kohavi et al. 2022)", past_used: "Past tests used", mean_effect: "mean effect {0}",
+      bands_note: "Bands: where 95%, 90%, 80% and 50% of {0} simulated lifts fall (darker is likelier), with the median; " +
+        "ticks: the {1} interval; dot: the mean (the headline); diamond: every change at its likely value ({2}); grey line: " +
+        "the delta-method interval ({3} to {4}).",
+      tornado_note: "Each bar: the lift as one change goes from its low to its high with the others at likely.",
+      depends_most: " The forecast depends most on “{0}”.",
+      topline_now: "Topline now: {0} per {1} ({2}).",
+      expected_label: "mean {0}",
+      warnings_title: "Check these inputs (the projection was made all the same):",
+      percent_hint: "Shares are fractions here: 60% is 0.6.",
+      not_two_numbers: "line {0} (“{1}”) is not two numbers: effect, standard error (fractions)",
+      empty_or_nan: "is empty or not a number",
+      loading: "Loading…", no_forecasts: "No saved forecasts yet.", no_match: "No saved forecasts match these filters.",
+      no_ledger: "The ledger is not available on this service yet (GET /v1/forecasts answered {0}).",
+      cannot_load: "Could not load past forecasts: {0}",
+      cannot_open: "Could not open forecast #{0}: {1}",
+      showing: "Showing saved forecast #{0}.",
+      no_calibration: "Calibration is not available on this service yet (GET /v1/calibration answered {0}).",
+      cannot_calibrate: "Could not load the calibration: {0}",
+      nothing_saved: "Nothing saved yet to calibrate against.",
+      none_reconciled: "No saved forecast has an observed outcome yet: the numbers fill in as tests report.",
+      press_project_first: "Press Project first: the ledger keeps the projection shown above.",
+      needs_text: "is empty: the ledger needs a title, author, team and metric",
+      needs_token: "Saving needs an API token (ask whoever runs the service).",
+      needs_token_result: "Recording a result needs the API token (in “Save to the ledger”).",
+      no_ledger_save: "This service has no ledger yet (POST /v1/forecasts answered {0}).",
+      no_results_route: "This service cannot record results yet (answered {0}).",
+      answered: "the service answered {0}",
+      example_missing: "Could not load the example funnel: {0}",
+      unexpected: "unexpected answer from the service",
+      network: "cannot reach the service ({0})",
+      row_funnel: "Funnel, row {0}", row_change: "Expected change, row {0}",
+      remove_node: "remove this node", remove_change: "remove this change",
+      not_in_funnel: "{0} (not in the funnel)",
+    },
+    "zh-CN": {
+      brand: "预测",
+      lede: "这个改动会让顶层指标变化多少？我们有多大把握？需要什么样的实验来验证？",
+      funnel: "漏斗",
+      funnel_hint: "顶层指标是各节点的乘积，从上游开始：一个<b>计数</b>（每周期的单位数），然后是<b>比率</b>和<b>数值</b>" +
+        "（每单位的金额）。本页所有占比都写成小数：0.6 即 60%（API、Python 和命令行使用同样的数字）。",
+      name: "名称", kind: "类型", baseline: "基线", sd_col: "标准差", node: "节点",
+      kind_count: "计数", kind_rate: "比率", kind_value: "数值",
+      sd_ph: "如已知",
+      add_node: "+ 添加节点", add_change: "+ 添加变化",
+      changes: "预期变化",
+      changes_hint: "节点的相对变化，写成小数（0.08 = +8%），给出 90% 区间：低于<i>下限</i>或高于<i>上限</i>都会让你意外。",
+      low: "下限", likely: "最可能", high: "上限",
+      reach: "覆盖与单位",
+      coverage: "覆盖率（触达占比）",
+      dilution: "稀释 <small>（可选，占比）</small>",
+      period_days: "基线对应天数",
+      unit: "顶层指标单位 <small>（如 CNY）</small>",
+      unit_ph: "CNY",
+      reach_hint: "覆盖率：改动触达的单位占比（0.5 即一半）。稀释：上游新增单位在下游转化上损失的比例。一个月按 30.4375 天计。",
+      plan: "实验计划", plan_on: "规划实验",
+      plan_metric: "实验读取的指标",
+      plan_metric_default: "改动作用的节点",
+      plan_sd: "顶层指标每单位标准差 <small>（仅在无法推导时填写）</small>",
+      max_days: "最长天数", alpha: "显著性水平 α（占比）", power: "统计功效（占比）",
+      sd_hint: "比率不需要标准差：它由比率本身决定。数值节点（如客单价）如需规划顶层指标的实验，请在漏斗的“标准差”列填写。",
+      sd_needed: "规划顶层指标的实验需要：{0}",
+      traffic: "实验流量（由漏斗推出）：每 {2} {0} {1} × 触达 {3} = 每天 {4}。",
+      traffic_needs_count: "实验计划要求漏斗以每周期的单位计数开始。",
+      history: "历史", optional: "（可选）",
+      win_rate: "团队胜率（占比）", win_rate_ph: "如 0.2",
+      past_tests: "过往实验：相对效应及其标准误，写成小数，每行一个实验",
+      from_ledger: "加入台账中已有结果的预测，团队", any: "任意",
+      advanced: "模拟设置",
+      confidence: "区间置信水平（占比）", draws: "模拟次数", seed: "随机种子",
+      example_note: "标记为“示例”的值来自示例漏斗，而非你的数据：计划的标准差、团队胜率、过往实验和随机种子。",
+      example_changed: "你修改了漏斗：标记为“示例”的值仍然描述的是示例漏斗。",
+      example_tag: "示例",
+      clear_examples: "清除示例值",
+      example_label: "示例值",
+      project: "预测", projecting: "正在预测…",
+      inputs_changed: "输入已在下方预测之后改变。",
+      press_again: "输入已改变：保存前请再次点击“预测”。",
+      placeholder: "点击<b>预测</b>查看预计提升。",
+      results: "顶层指标的预计提升", interval: "区间", median: "中位数",
+      absolute: "以顶层指标单位计", expected: "预期",
+      depends: "取决于什么",
+      the_test: "实验",
+      test_on: "在 {0} 上实验", topline_plan: "改为在顶层指标上实验",
+      not_planned: "未规划：勾选“规划实验”以计算样本量。",
+      no_topline_plan: "无法规划顶层指标的实验：{0}",
+      reads_topline: "实验直接读取顶层指标。",
+      chance: "成功概率",
+      chance_from: "依据：{0}。",
+      chance_none: "在“历史”中填写团队胜率和至少三个过往实验，即可看到成功概率。",
+      prd: "用于 PRD", copy: "复制", copied: "已复制。", copy_by_hand: "请选中文字后复制（Ctrl+C）。",
+      save_title: "保存到台账",
+      save_hint: "保存的预测之后会与实验结果对照；下方的校准显示以往预测的准确程度。",
+      title: "标题", author: "作者", team: "团队", metric: "指标",
+      title_ph: "销售电话前的短信提醒", metric_ph: "每天成交额",
+      token: "API 令牌 <small>（保存在本浏览器）</small>",
+      save: "保存到台账", saving: "正在保存…", saved_as: "已保存为预测 #{0}。",
+      past_forecasts: "历史预测", search: "搜索", search_ph: "标题、作者、团队、指标",
+      refresh: "刷新", saved: "保存于", projected: "预计提升", outcome: "结果",
+      calibration: "校准",
+      calibration_hint: "在已有实验结果（<i>已对账</i>）的预测上计算，所有提升都按改动触达的单位计（顶层提升除以覆盖率）：" +
+        "<b>覆盖</b>是区间包含观测提升的比例（旁边是区间声称的水平）；<b>平均绝对误差</b>是预期提升的平均偏差；" +
+        "<b>偏差</b>是预测减观测的平均值（正值表示乐观）；<b>方向命中率</b>是方向判断正确的比例；<b>胜出占比</b>是以显著胜出上线的比例。",
+      group: "分组", forecasts: "预测数", reconciled: "已对账", coverage_col: "覆盖", mae: "平均绝对误差",
+      bias: "偏差", hit_rate: "方向命中率", win_share: "胜出占比",
+      all_forecasts: "全部预测", by_team: "按团队", by_author: "按作者", by_month: "按月份",
+      open: "打开", record: "记录结果", update: "更新结果",
+      observed_lift: "观测提升（小数）", obs_low: "下限", obs_high: "上限", note: "备注",
+      obs_scale: "度量范围",
+      scale_reached: "改动触达的单位（实验报告的口径）",
+      scale_topline: "整个顶层指标",
+      shipped: "以显著胜出上线", save_result: "保存结果", optional_ph: "可选",
+      inside: "在区间内", outside: "在区间外", sig_win: "显著胜出",
+      reached_note: "触达单位中为 {0}",
+      per_unit_prop: "每单位 {0}（比例）", per_unit_mean: "每单位 {0}，标准差 {1}（{2}）",
+      sd_tree: "由漏斗推出", sd_given: "手动填写",
+      f_metric: "读取", f_baseline: "当前", f_effect: "设计检测的效应", f_daily: "每天触达单位",
+      f_arm: "每组样本量", f_total: "总单位数", f_duration: "时长", f_mde: "{0} 天内可检测",
+      f_power: "{0} 天内的功效", days: "{0} 天", day: "1 天", longer: "超过可用的 {0} 天",
+      control_variant: "对照组；每个实验组 {0}", at_alpha: "在 α = {0} 下针对设计效应",
+      prob_positive: "真实提升大于零", prob_mde: "真实提升超过实验可检测的幅度",
+      expected_after: "结合历史后的预期提升", fpr: "显著结果为假阳性的概率",
+      fpr_note: "按团队胜率（Kohavi 等，2022）", past_used: "使用的过往实验", mean_effect: "平均效应 {0}",
+      bands_note: "色带：{0} 次模拟提升中 95%、90%、80% 和 50% 所在的范围（越深越可能），并标出中位数；刻度线：{1} 区间；" +
+        "圆点：均值（标题数字）；菱形：所有变化取最可能值（{2}）；灰线：delta 方法区间（{3} 至 {4}）。",
+      tornado_note: "每条：某个变化从下限到上限、其余取最可能值时的提升。",
+      depends_most: " 预测最依赖“{0}”。",
+      topline_now: "当前顶层指标：每{1} {0}（{2}）。",
+      expected_label: "均值 {0}",
+      warnings_title: "请检查这些输入（预测仍已完成）：",
+      percent_hint: "这里的占比写成小数：60% 即 0.6。",
+      not_two_numbers: "第 {0} 行（“{1}”）不是两个数：效应、标准误（小数）",
+      empty_or_nan: "为空或不是数字",
+      loading: "正在加载…", no_forecasts: "还没有保存的预测。", no_match: "没有符合筛选条件的预测。",
+      no_ledger: "此服务尚无台账（GET /v1/forecasts 返回 {0}）。",
+      cannot_load: "无法加载历史预测：{0}",
+      cannot_open: "无法打开预测 #{0}：{1}",
+      showing: "正在显示已保存的预测 #{0}。",
+      no_calibration: "此服务尚无校准（GET /v1/calibration 返回 {0}）。",
+      cannot_calibrate: "无法加载校准：{0}",
+      nothing_saved: "还没有可用于校准的预测。",
+      none_reconciled: "还没有预测记录了观测结果：实验报告后这里会填上数字。",
+      press_project_first: "请先点击“预测”：台账保存的是上方显示的预测。",
+      needs_text: "为空：台账需要标题、作者、团队和指标",
+      needs_token: "保存需要 API 令牌（请向服务管理员索取）。",
+      needs_token_result: "记录结果需要 API 令牌（在“保存到台账”中填写）。",
+      no_ledger_save: "此服务尚无台账（POST /v1/forecasts 返回 {0}）。",
+      no_results_route: "此服务还不能记录结果（返回 {0}）。",
+      answered: "服务返回 {0}",
+      example_missing: "无法加载示例漏斗：{0}",
+      unexpected: "服务返回了意外的内容",
+      network: "无法连接服务（{0}）",
+      row_funnel: "漏斗，第 {0} 行", row_change: "预期变化，第 {0} 行",
+      remove_node: "删除此节点", remove_change: "删除此变化",
+      not_in_funnel: "{0}（不在漏斗中）",
+    },
+  };
+
+  /** The first of the browser's languages the page speaks: Chinese (any) -> zh-CN, else English. */
+  function chooseLanguage() {
+    const prefs = (navigator.languages && navigator.languages.length ? navigator.languages : [navigator.language || "en"]);
+    for (const l of prefs) {
+      if (/^zh/i.test(l)) return "zh-CN";
+      if (/^en/i.test(l)) return "en";
+    }
+    return "en";
+  }
+  const LANG = chooseLanguage();
+  const WORDS = STRINGS[LANG];
+
+  /** A word of the page: t("saved_as", 7) -> "Saved as forecast #7." */
+  function t(key, ...args) {
+    const s = WORDS[key] !== undefined ? WORDS[key] : STRINGS.en[key];
+    if (s === undefined) throw new Error("no page string " + key);
+    return s.replace(/\{(\d)\}/g, (_, i) => String(args[Number(i)]));
+  }
+
+  /** Puts the page's words into the HTML that names them. */
+  function applyStrings() {
+    document.documentElement.lang = LANG;
+    $$("[data-i18n]").forEach((e) => { e.textContent = t(e.getAttribute("data-i18n")); });
+    $$("[data-i18n-html]").forEach((e) => { e.innerHTML = t(e.getAttribute("data-i18n-html")); }); // our own constants
+    $$("[data-i18n-ph]").forEach((e) => { e.setAttribute("placeholder", t(e.getAttribute("data-i18n-ph"))); });
+  }
 
   // ---------- small helpers ----------
 
@@ -72,19 +358,12 @@
     return isNum(x) ? Math.round(x).toLocaleString("en-US") : "—";
   }
 
-  /** Fraction -> the percentage shown in an input (0.06 -> "6", not "6.000000000000001"). */
-  function toPercentText(x) {
-    if (!isNum(x)) return "";
-    return String(Number((x * 100).toPrecision(12)));
-  }
-
-  /** Typed percentage -> fraction, as the decimal the person typed divided by 100 ("12.3" -> 0.123). */
-  function fromPercentText(s) {
-    const t = String(s).trim();
-    if (t === "") return null;
-    if (/^[+-]?(\d+\.?\d*|\.\d+)$/.test(t)) return Number(t + "e-2");
-    const n = Number(t);
-    return Number.isFinite(n) ? n / 100 : null;
+  /** A share typed as a fraction, read back as a percentage beside its input: "0.6" -> "= 60%". */
+  function shareReading(text, signed) {
+    const x = fromText(text);
+    if (x === null) return "";
+    const p = Number((x * 100).toPrecision(10));
+    return "= " + (signed && p > 0 ? "+" : "") + p.toLocaleString("en-US", { maximumFractionDigits: 8 }) + "%";
   }
 
   /** Typed number -> number, or null (sent as JSON null, which the service names as a bad field). */
@@ -119,7 +398,7 @@
     try {
       res = await fetch(path, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
     } catch (e) {
-      return { status: 0, body: { error: { code: "network", message: "cannot reach the service (" + e.message + ")" } } };
+      return { status: 0, body: { error: { code: "network", message: t("network", e.message) } } };
     }
     const text = await res.text();
     let parsed = null;
@@ -132,50 +411,81 @@
   // ---------- the form's state ----------
 
   const state = {
-    nodes: [], // {name, kind, baseline: text}
-    changes: [], // {node, low, likely, high: percent texts}
+    nodes: [], // {name, kind, baseline: text, std_dev: text}
+    changes: [], // {node, low, likely, high: fraction texts}
+    example: new Set(), // ids of inputs still holding a value of the example funnel
+    funnelEdited: false,
     lastRequest: null,
     lastReport: null,
     stale: false,
     runs: 0,
   };
 
+  /** A small "= 60%" after a share input, kept up to date as it is typed. */
+  function withReading(input, signed) {
+    const out = el("small", { class: "reading", "aria-hidden": "true" });
+    const update = () => { out.textContent = shareReading(input.value, signed); };
+    input.addEventListener("input", update);
+    input.addEventListener("change", update);
+    input.updateReading = update;
+    update();
+    return out;
+  }
+
+  function numberInput(attrs) {
+    return el("input", Object.assign({ type: "text", inputmode: "decimal", autocomplete: "off" }, attrs));
+  }
+
   function renderNodes() {
     const body = $("#nodes tbody");
     body.replaceChildren();
     state.nodes.forEach((n, i) => {
       const p = "model.nodes[" + i + "]";
-      const kind = el("select", { "data-path": p + ".kind", "aria-label": "kind of node " + (i + 1) },
-        ["count", "rate", "value"].map((k) => el("option", { value: k, text: k })));
+      const kind = el("select", { "data-path": p + ".kind", "aria-label": t("kind") + " " + (i + 1) },
+        [["count", t("kind_count")], ["rate", t("kind_rate")], ["value", t("kind_value")]]
+          .map(([k, word]) => el("option", { value: k, text: word })));
       kind.value = n.kind;
-      kind.addEventListener("change", () => { n.kind = kind.value; formChanged(); });
-      const name = el("input", { type: "text", value: n.name, "data-path": p + ".name", "aria-label": "name of node " + (i + 1) });
+      const name = el("input", { type: "text", value: n.name, "data-path": p + ".name", "aria-label": t("name") + " " + (i + 1) });
       const rename = () => {
         const old = n.name;
         if (old === name.value) return;
         n.name = name.value;
         for (const c of state.changes) if (c.node === old) c.node = n.name;
         refreshChangeOptions();
-        formChanged();
+        refreshMetricOptions();
+        funnelChanged();
       };
       // "change" too: a value cleared by a script or an autofill fires no "input"
       name.addEventListener("input", rename);
       name.addEventListener("change", rename);
-      const base = el("input", { type: "number", step: "any", value: n.baseline, "data-path": p + ".baseline",
-        "aria-label": "baseline of node " + (i + 1) });
-      const rebase = () => { n.baseline = base.value; formChanged(); };
+      const base = numberInput({ value: n.baseline, "data-path": p + ".baseline", "aria-label": t("baseline") + " " + (i + 1) });
+      const reading = withReading(base, false);
+      const showReading = () => { reading.hidden = n.kind !== "rate"; };
+      showReading();
+      const rebase = () => { n.baseline = base.value; funnelChanged(); };
       base.addEventListener("input", rebase);
       base.addEventListener("change", rebase);
-      const rm = el("button", { type: "button", class: "remove", title: "remove this node", "aria-label": "remove node " + (i + 1), text: "×",
-        onclick: () => { state.nodes.splice(i, 1); renderNodes(); renderChanges(); formChanged(); } });
-      body.append(el("tr", { "data-path": p }, el("td", {}, name), el("td", {}, kind), el("td", {}, base), el("td", {}, rm)));
+      const sd = numberInput({ value: n.std_dev || "", "data-path": p + ".std_dev", placeholder: t("sd_ph"),
+        "aria-label": t("sd_col") + " " + (i + 1) });
+      const showSd = () => { sd.hidden = n.kind !== "value"; };
+      showSd();
+      const resd = () => { n.std_dev = sd.value; funnelChanged(); };
+      sd.addEventListener("input", resd);
+      sd.addEventListener("change", resd);
+      kind.addEventListener("change", () => { n.kind = kind.value; showReading(); showSd(); funnelChanged(); });
+      const rm = el("button", { type: "button", class: "remove", title: t("remove_node"), "aria-label": t("remove_node") + " " + (i + 1), text: "×",
+        onclick: () => { state.nodes.splice(i, 1); renderNodes(); renderChanges(); refreshMetricOptions(); funnelChanged(); } });
+      body.append(el("tr", { "data-path": p },
+        el("td", { "data-label": t("name") }, name), el("td", { "data-label": t("kind") }, kind),
+        el("td", { "data-label": t("baseline") }, base, reading), el("td", { "data-label": t("sd_col") }, sd),
+        el("td", {}, rm)));
     });
   }
 
   function changeOptions(select, current) {
     const names = state.nodes.map((n) => n.name);
     const opts = names.map((nm) => el("option", { value: nm, text: nm }));
-    if (current && !names.includes(current)) opts.push(el("option", { value: current, text: current + " (not in the funnel)" }));
+    if (current && !names.includes(current)) opts.push(el("option", { value: current, text: t("not_in_funnel", current) }));
     select.replaceChildren(...opts);
     select.value = current;
   }
@@ -184,64 +494,102 @@
     $$("#changes tbody select").forEach((s, i) => changeOptions(s, state.changes[i].node));
   }
 
+  /** The plan's metric: the default (the node the change acts on) or any node below the count. */
+  function refreshMetricOptions(chosen) {
+    const select = $("#plan-metric");
+    const current = chosen !== undefined ? chosen : select.value;
+    const names = state.nodes.slice(1).map((n) => n.name).filter((n) => n);
+    select.replaceChildren(el("option", { value: "", text: t("plan_metric_default") }),
+      ...names.map((nm) => el("option", { value: nm, text: nm })));
+    select.value = names.includes(current) ? current : "";
+  }
+
   function renderChanges() {
     const body = $("#changes tbody");
     body.replaceChildren();
     state.changes.forEach((c, i) => {
       const p = "model.changes[" + i + "]";
-      const node = el("select", { "data-path": p + ".node", "aria-label": "node of change " + (i + 1) });
+      const node = el("select", { "data-path": p + ".node", "aria-label": t("node") + " " + (i + 1) });
       changeOptions(node, c.node);
       node.addEventListener("change", () => { c.node = node.value; formChanged(); });
       const cells = ["low", "likely", "high"].map((k) => {
-        const input = el("input", { type: "number", step: "any", value: c[k], "data-path": p + "." + k, "data-percent": true,
-          "aria-label": k + " change %, row " + (i + 1) });
+        const input = numberInput({ value: c[k], "data-path": p + "." + k, "data-share": true, "aria-label": t(k) + " " + (i + 1) });
         const update = () => { c[k] = input.value; formChanged(); };
         input.addEventListener("input", update);
         input.addEventListener("change", update);
-        return el("td", {}, input);
+        return el("td", { "data-label": t(k) }, input, withReading(input, true));
       });
-      const rm = el("button", { type: "button", class: "remove", title: "remove this change", "aria-label": "remove change " + (i + 1), text: "×",
+      const rm = el("button", { type: "button", class: "remove", title: t("remove_change"), "aria-label": t("remove_change") + " " + (i + 1), text: "×",
         onclick: () => { state.changes.splice(i, 1); renderChanges(); formChanged(); } });
-      body.append(el("tr", { "data-path": p }, el("td", {}, node), cells, el("td", {}, rm)));
+      body.append(el("tr", { "data-path": p }, el("td", { "data-label": t("node") }, node), cells, el("td", {}, rm)));
     });
   }
 
-  const setVal = (id, v) => { $("#" + id).value = v === undefined || v === null ? "" : String(v); };
-  const setPct = (id, v) => { $("#" + id).value = toPercentText(v); };
+  const setVal = (id, v) => {
+    const e = $("#" + id);
+    e.value = v === undefined || v === null ? "" : String(v);
+    if (e.updateReading) e.updateReading();
+  };
 
-  /** Puts a ForecastRequest into the form. */
-  function fillForm(req) {
+  /** Marks an input as holding a value of the example funnel (or not). */
+  function markExample(id, on) {
+    const input = $("#" + id);
+    const label = input.closest("label");
+    if (on) state.example.add(id); else state.example.delete(id);
+    input.classList.toggle("example", on);
+    const tag = label && $(".example-tag", label);
+    if (on && label && !tag) label.append(el("span", { class: "example-tag", text: t("example_tag") }));
+    if (!on && tag) tag.remove();
+    const note = $("#example-note");
+    note.hidden = state.example.size === 0;
+    note.classList.toggle("changed", state.funnelEdited && state.example.size > 0);
+    $("span", note).textContent = state.funnelEdited ? t("example_changed") + " " + t("example_note") : t("example_note");
+  }
+
+  function clearExamples() {
+    for (const id of Array.from(state.example)) {
+      setVal(id, "");
+      markExample(id, false);
+    }
+    formChanged();
+  }
+
+  /** Puts a ForecastRequest into the form; `fromExample` marks the values a PM would not know. */
+  function fillForm(req, fromExample) {
     const m = req.model || {};
-    state.nodes = (m.nodes || []).map((n) => ({ name: n.name, kind: n.kind, baseline: String(n.baseline) }));
-    state.changes = (m.changes || []).map((c) => ({
-      node: c.node, low: toPercentText(c.low), likely: toPercentText(c.likely), high: toPercentText(c.high),
-    }));
+    state.nodes = (m.nodes || []).map((n) => ({ name: n.name, kind: n.kind, baseline: String(n.baseline),
+      std_dev: isNum(n.std_dev) ? String(n.std_dev) : "" }));
+    state.changes = (m.changes || []).map((c) => ({ node: c.node, low: String(c.low), likely: String(c.likely), high: String(c.high) }));
+    state.funnelEdited = false;
     renderNodes();
     renderChanges();
-    setPct("coverage", m.coverage === undefined ? 1 : m.coverage);
-    $("#dilution").value = m.dilution ? toPercentText(m.dilution) : "";
+    setVal("coverage", m.coverage === undefined ? 1 : m.coverage);
+    setVal("dilution", m.dilution ? m.dilution : "");
     setVal("period_days", m.period_days === undefined ? 1 : m.period_days);
-    setPct("confidence", m.confidence === undefined ? 0.95 : m.confidence);
+    setVal("unit", m.unit || "");
+    setVal("confidence", m.confidence === undefined ? 0.95 : m.confidence);
     setVal("draws", m.draws === undefined ? 100000 : m.draws);
-    setVal("seed", m.seed === undefined ? 0 : m.seed);
+    setVal("seed", m.seed === undefined ? "" : m.seed);
     const plan = req.plan;
     $("#plan-on").checked = !!plan;
     const design = (plan && plan.design) || {};
+    refreshMetricOptions(plan && plan.metric ? plan.metric : "");
     setVal("std_dev", plan ? plan.std_dev : "");
     setVal("max_days", plan && plan.max_days !== undefined ? plan.max_days : 28);
-    setPct("alpha", design.alpha === undefined ? 0.05 : design.alpha);
-    setPct("power", design.power === undefined ? 0.8 : design.power);
+    setVal("alpha", design.alpha === undefined ? 0.05 : design.alpha);
+    setVal("power", design.power === undefined ? 0.8 : design.power);
     const h = req.history || {};
-    $("#win_rate").value = isNum(h.win_rate) ? toPercentText(h.win_rate) : "";
-    $("#past").value = (h.past || []).map((p) => toPercentText(p.effect) + ", " + toPercentText(p.std_err)).join("\n");
+    setVal("win_rate", isNum(h.win_rate) ? h.win_rate : "");
+    $("#past").value = (h.past || []).map((p) => p.effect + ", " + p.std_err).join("\n");
     $("#from-ledger").checked = !!h.from_ledger;
     $("#ledger-team").value = (h.from_ledger && h.from_ledger.team) || "";
     // design options the form does not show (variants, ratio, ...) are kept as they were
     state.extraDesign = Object.assign({}, design);
     delete state.extraDesign.alpha;
     delete state.extraDesign.power;
+    for (const id of ["std_dev", "win_rate", "past", "seed"]) markExample(id, !!fromExample && $("#" + id).value.trim() !== "");
     syncPlan();
-    updateTrafficHint();
+    updateHints();
   }
 
   class InputError extends Error {
@@ -251,36 +599,38 @@
   /** The request the form describes. Past tests that do not parse fail here, naming their line. */
   function buildRequest() {
     const model = {
-      nodes: state.nodes.map((n) => ({ name: n.name.trim(), kind: n.kind, baseline: fromText(n.baseline) })),
-      changes: state.changes.map((c) => ({
-        node: c.node, low: fromPercentText(c.low), likely: fromPercentText(c.likely), high: fromPercentText(c.high),
-      })),
-      coverage: fromPercentText($("#coverage").value),
+      nodes: state.nodes.map((n) => {
+        const node = { name: n.name.trim(), kind: n.kind, baseline: fromText(n.baseline) };
+        if (n.kind === "value" && (n.std_dev || "").trim() !== "") node.std_dev = fromText(n.std_dev);
+        return node;
+      }),
+      changes: state.changes.map((c) => ({ node: c.node, low: fromText(c.low), likely: fromText(c.likely), high: fromText(c.high) })),
+      coverage: fromText($("#coverage").value),
       period_days: fromText($("#period_days").value),
       draws: fromText($("#draws").value),
-      seed: fromText($("#seed").value),
-      confidence: fromPercentText($("#confidence").value),
+      confidence: fromText($("#confidence").value),
     };
-    const dilution = fromPercentText($("#dilution").value);
-    if ($("#dilution").value.trim() !== "") model.dilution = dilution;
+    if ($("#seed").value.trim() !== "") model.seed = fromText($("#seed").value);
+    if ($("#dilution").value.trim() !== "") model.dilution = fromText($("#dilution").value);
+    if ($("#unit").value.trim() !== "") model.unit = $("#unit").value.trim();
     const req = { model };
     if ($("#plan-on").checked) {
       const design = Object.assign({}, state.extraDesign || {}, {
-        alpha: fromPercentText($("#alpha").value),
-        power: fromPercentText($("#power").value),
+        alpha: fromText($("#alpha").value),
+        power: fromText($("#power").value),
       });
       req.plan = { design, max_days: fromText($("#max_days").value) };
+      if ($("#plan-metric").value) req.plan.metric = $("#plan-metric").value;
       if ($("#std_dev").value.trim() !== "") req.plan.std_dev = fromText($("#std_dev").value);
     }
     const past = [];
     $("#past").value.split("\n").forEach((line, i) => {
       if (line.trim() === "") return;
       const parts = line.split(/[,;\s\t]+/).filter((s) => s !== "");
-      const effect = parts.length === 2 ? fromPercentText(parts[0]) : null;
-      const stdErr = parts.length === 2 ? fromPercentText(parts[1]) : null;
+      const effect = parts.length === 2 ? fromText(parts[0]) : null;
+      const stdErr = parts.length === 2 ? fromText(parts[1]) : null;
       if (effect === null || stdErr === null) {
-        throw new InputError("history.past[" + past.length + "]",
-          "line " + (i + 1) + " (“" + line.trim() + "”) is not two numbers: effect %, standard error %");
+        throw new InputError("history.past[" + past.length + "]", t("not_two_numbers", i + 1, line.trim()));
       }
       past.push({ effect, std_err: stdErr });
     });
@@ -288,51 +638,61 @@
     const fromLedger = $("#from-ledger").checked;
     if (past.length || winRate !== "" || fromLedger) {
       req.history = { past };
-      if (winRate !== "") req.history.win_rate = fromPercentText(winRate);
+      if (winRate !== "") req.history.win_rate = fromText(winRate);
       if (fromLedger) {
         const team = $("#ledger-team").value.trim();
         req.history.from_ledger = team ? { team } : {};
       }
+      // the chance of success says which history it came from
+      if (state.example.has("win_rate") || state.example.has("past")) req.history.label = t("example_label");
     }
     return req;
   }
 
   function syncPlan() {
     const on = $("#plan-on").checked;
-    $$("#plan-fields input").forEach((i) => { i.disabled = !on; });
+    $$("#plan-fields input, #plan-fields select").forEach((i) => { i.disabled = !on; });
   }
 
-  function updateTrafficHint() {
+  function updateHints() {
     const hint = $("#traffic-hint");
     const first = state.nodes[0];
     const days = fromText($("#period_days").value);
-    const cov = fromPercentText($("#coverage").value);
+    const cov = fromText($("#coverage").value);
     const base = first ? fromText(first.baseline) : null;
+    $("#sd-hint").textContent = t("sd_hint");
     if (!first || first.kind !== "count") {
-      hint.textContent = "A test plan needs the funnel to start with a count of units per period.";
+      hint.textContent = t("traffic_needs_count");
       return;
     }
     if (base === null || !days || cov === null) { hint.textContent = ""; return; }
-    hint.textContent = "Test traffic, derived from the funnel: " + num(base) + " " + (first.name || "units") + " per " +
-      (days === 1 ? "day" : dayCount(days) + " days") + " × " + share(cov, 0) + " reached = " +
-      num(base / days * cov) + " units a day.";
+    const units = first.name || "units";
+    hint.textContent = t("traffic", num(base), units, days === 1 ? "day" : dayCount(days) + " days", share(cov, 0),
+      num(base / days * cov) + " " + units);
   }
 
   function formChanged() {
-    updateTrafficHint();
+    updateHints();
     if (state.lastReport && !state.stale) {
       state.stale = true;
       $("#results").classList.add("stale");
       $("#save").disabled = true;
-      $("#save-status").textContent = "The inputs changed: press Project again before saving.";
-      $("#status").textContent = "Inputs changed since the projection below.";
+      $("#save-status").textContent = t("press_again");
+      $("#status").textContent = t("inputs_changed");
     }
+  }
+
+  /** The funnel changed: values that came with the example funnel no longer describe it. */
+  function funnelChanged() {
+    state.funnelEdited = true;
+    for (const id of Array.from(state.example)) markExample(id, true);
+    formChanged();
   }
 
   // ---------- errors, next to the input they name ----------
 
   function clearErrors(scope) {
-    $$(".field-error-row, .field-error", scope).forEach((e) => e.remove());
+    $$(".field-error-row, .field-error, .field-warning", scope).forEach((e) => e.remove());
     $$(".invalid", scope).forEach((e) => e.classList.remove("invalid"));
     $$("[aria-invalid]", scope).forEach((e) => e.removeAttribute("aria-invalid"));
   }
@@ -355,12 +715,12 @@
     let m = /^model\.nodes\[(\d+)\](?:\.(\w+))?/.exec(field);
     if (m) {
       const n = state.nodes[Number(m[1])];
-      return "Funnel, row " + (Number(m[1]) + 1) + (n && n.name ? " (" + n.name + ")" : "") + (m[2] ? ": " + m[2] : "");
+      return t("row_funnel", Number(m[1]) + 1) + (n && n.name ? " (" + n.name + ")" : "") + (m[2] ? ": " + m[2] : "");
     }
     m = /^model\.changes\[(\d+)\](?:\.(\w+))?/.exec(field);
     if (m) {
       const c = state.changes[Number(m[1])];
-      return "Expected change, row " + (Number(m[1]) + 1) + (c && c.node ? " (" + c.node + ")" : "") + (m[2] ? ": " + m[2] : "");
+      return t("row_change", Number(m[1]) + 1) + (c && c.node ? " (" + c.node + ")" : "") + (m[2] ? ": " + m[2] : "");
     }
     if (target) {
       const label = target.closest("label");
@@ -376,7 +736,7 @@
     let r = String(message || "");
     r = r.replace(/^Failed to deserialize the JSON body into the target type: /, "");
     if (field && r.startsWith(field + ": ")) r = r.slice(field.length + 2);
-    if (/invalid type: null/.test(r)) r = "is empty or not a number";
+    if (/invalid type: null/.test(r)) r = t("empty_or_nan");
     return r.replace(/ at line \d+ column \d+$/, "");
   }
 
@@ -385,7 +745,7 @@
    * the focus there. `prefix` is stripped from the field first (the ledger nests the request).
    */
   function showError(box, scope, err, prefix) {
-    const e = (err && err.error) || { message: "unexpected answer from the service" };
+    const e = (err && err.error) || { message: t("unexpected") };
     let field = e.field || "";
     if (prefix && field.startsWith(prefix)) field = field.slice(prefix.length);
     const target = field ? elementFor(field, scope) : null;
@@ -393,8 +753,8 @@
     if (field) {
       box.append(el("b", { text: describe(field, target) }), " — ", reason(e.message, e.field),
         " ", el("code", { class: "field", text: "(" + field + ")" }));
-      if (target && (target.hasAttribute("data-percent") || $("[data-percent]", target))) {
-        box.append(el("div", { class: "hint", text: "Percent inputs are sent as fractions: 60% is 0.6." }));
+      if (target && (target.hasAttribute("data-share") || $("[data-share]", target))) {
+        box.append(el("div", { class: "hint", text: t("percent_hint") }));
       }
     } else {
       box.append(reason(e.message));
@@ -411,18 +771,37 @@
   }
 
   /** The reason again, right under the input at fault (a table row gets a row of its own). */
-  function inlineNote(target, text) {
-    const note = el("div", { class: "field-error", text });
+  function inlineNote(target, text, kind) {
+    const note = el("div", { class: kind || "field-error", text });
     const tr = target.tagName === "TR" ? target : target.closest("tbody tr");
     if (target.closest("label")) {
       target.closest("label").append(note);
     } else if (tr) {
       const cols = Array.from(tr.children).reduce((n, td) => n + (Number(td.getAttribute("colspan")) || 1), 0);
-      tr.after(el("tr", { class: "field-error-row" }, el("td", { colspan: String(cols) }, note)));
+      const row = kind === "field-warning" ? "field-warning-row" : "field-error-row";
+      tr.after(el("tr", { class: row }, el("td", { colspan: String(cols) }, note)));
     } else if (target.tagName === "TABLE") {
       target.after(note);
     } else {
       target.append(note);
+    }
+  }
+
+  /**
+   * Notes about inputs that were allowed but look wrong (report.warnings) or that would complete
+   * the plan (plan.missing): listed under the form and repeated at the input each names.
+   */
+  function showWarnings(notes) {
+    const box = $("#warnings");
+    $$(".field-warning, .field-warning-row").forEach((e) => e.remove());
+    if (!notes.length) { box.hidden = true; box.replaceChildren(); return; }
+    box.replaceChildren(el("b", { text: t("warnings_title") }),
+      el("ul", {}, notes.map((w) => el("li", {}, describe(w.field, elementFor(w.field, $("#forecast-form"))) + " — " + w.message + " ",
+        el("code", { class: "field", text: "(" + w.field + ")" })))));
+    box.hidden = false;
+    for (const w of notes) {
+      const target = elementFor(w.field, $("#forecast-form"));
+      if (target) inlineNote(target, w.message, "field-warning");
     }
   }
 
@@ -448,7 +827,7 @@
     }
     const button = $("#project");
     button.disabled = true;
-    $("#status").textContent = "Projecting…";
+    $("#status").textContent = t("projecting");
     const r = await call("POST", "/v1/forecast", req);
     button.disabled = false;
     if (r.status === 200) {
@@ -466,7 +845,7 @@
     if (r.status === 0) {
       showError($("#error"), form, r.body);
     } else {
-      showError($("#error"), form, r.body && r.body.error ? r.body : { error: { message: "the service answered " + r.status } });
+      showError($("#error"), form, r.body && r.body.error ? r.body : { error: { message: t("answered", r.status) } });
     }
   }
 
@@ -476,6 +855,12 @@
     e.setAttribute("data-value", String(value));
   }
 
+  /** An amount with the topline's unit: "+57,600 CNY". */
+  function amount(x, unit, signed) {
+    const s = num(x, signed);
+    return unit && s !== "—" ? s + " " + unit : s;
+  }
+
   function renderReport(report, req) {
     const f = report.forecast;
     state.runs += 1;
@@ -483,141 +868,145 @@
     const box = $("#projection");
     box.hidden = false;
     box.setAttribute("data-run", String(state.runs));
+    const unit = f.unit || req.model.unit || "";
 
     const level = share(f.confidence, 0);
     setNum("lift-estimate", f.relative.estimate, pct(f.relative.estimate));
     $("#lift-estimate").className = "big " + (f.relative.estimate >= 0 ? "pos" : "neg");
     setNum("lift-low", f.relative.low, pct(f.relative.low));
     setNum("lift-high", f.relative.high, pct(f.relative.high));
+    setNum("lift-median", f.median, pct(f.median));
     $("#lift-level").textContent = level;
-    $("#interval-chart").replaceChildren(intervalChart(f));
-    const fan = Array.isArray(f.quantiles) && f.quantiles.length > 2;
-    $("#interval-note").textContent = (fan
-      ? "Bands: where 95%, 90%, 80% and 50% of " + f.draws.toLocaleString("en-US") + " simulated lifts fall (darker is likelier), with the median; "
-      : "Bar: the " + level + " interval over " + f.draws.toLocaleString("en-US") + " simulated lifts; ") +
-      "ticks: the " + level + " interval; dot: the expected lift (their mean); diamond: every change at its likely value (" +
-      pct(f.relative_likely) + "); grey line: the delta-method interval (" + pct(f.relative_delta.low) + " to " +
-      pct(f.relative_delta.high) + ").";
+    $("#headline-note").textContent = f.headline_note || "";
+    $("#interval-chart").replaceChildren(intervalChart(f, $("#interval-chart")));
+    const dr = isNum(f.draws) ? f.draws.toLocaleString("en-US") : "—";
+    $("#interval-note").textContent = t("bands_note", dr, level, pct(f.relative_likely), pct(f.relative_delta.low),
+      pct(f.relative_delta.high));
 
-    const days = isNum(req.model.period_days) ? req.model.period_days : 1;
-    const rows = [];
-    if (days !== 1) rows.push(["per " + dayCount(days) + " days", f.absolute]);
-    rows.push(["per day", f.per_day], ["per month", f.per_month], ["per year", f.per_year]);
-    $("#absolute tbody").replaceChildren(...rows.map(([label, iv]) => el("tr", {},
-      el("td", { text: label }), el("td", { text: num(iv.estimate, true) }), el("td", { text: num(iv.low, true) }),
-      el("td", { text: num(iv.high, true) }))));
-    const tree = req.model.nodes.map((n) => n.name + " " + num(n.baseline)).join(" × ");
-    $("#baseline-note").textContent = "Topline now: " + num(f.baseline) + (days === 1 ? " per day" : " per " + dayCount(days) + " days") +
-      " (" + tree + "). A month is 30.4375 days, a year 365.25.";
+    // one row per period length, each with one name (the core chooses them)
+    const periods = Array.isArray(f.periods) && f.periods.length ? f.periods
+      : [{ label: "per day", lift: f.per_day }, { label: "per month", lift: f.per_month }, { label: "per year", lift: f.per_year }];
+    $("#absolute tbody").replaceChildren(...periods.map((p) => el("tr", {},
+      el("td", { text: p.label }), el("td", { text: amount(p.lift.estimate, unit, true) }),
+      el("td", { text: amount(p.lift.low, unit, true) }), el("td", { text: amount(p.lift.high, unit, true) }))));
+    const tree = req.model.nodes.map((n) => n.name + " " + (n.kind === "rate" ? share(n.baseline, 2) : num(n.baseline))).join(" × ");
+    $("#baseline-note").textContent = t("topline_now", amount(f.baseline, unit, false), f.period || "day", tree);
 
-    $("#tornado").replaceChildren(tornadoChart(f));
+    $("#tornado").replaceChildren(tornadoChart(f, $("#tornado")));
     $("#tornado-note").textContent = f.sensitivity.length
-      ? "Each bar: the lift as one change goes from its low to its high with the others at likely." +
-        (f.most_sensitive ? " The forecast depends most on “" + f.most_sensitive + "”." : "")
-      : "";
+      ? t("tornado_note") + (f.most_sensitive ? t("depends_most", f.most_sensitive) : "") : "";
 
-    renderPlan(report.plan, req);
+    renderPlan(report.plan, req, unit);
     renderChance(report);
-    renderPrd(report, req);
+    renderPrd(report);
+    showWarnings((report.warnings || []).concat((report.plan && report.plan.missing) || []));
   }
 
   function fact(dl, label, value, note, attrs) {
     dl.append(el("dt", { text: label }), el("dd", attrs || {}, value, note ? el("small", { text: " " + note }) : null));
   }
 
-  function renderPlan(plan, req) {
+  function daysText(d) {
+    return d === 1 ? t("day") : t("days", isNum(d) ? d.toLocaleString("en-US") : "—");
+  }
+
+  /** The facts of one metric's plan; `ids` gives the test's plan its element ids. */
+  function planFacts(dl, p, req, unit, ids) {
+    const design = (req.plan && req.plan.design) || {};
+    const b = p.baseline;
+    const sdWhere = p.std_dev_source === "given" ? t("sd_given") : t("sd_tree");
+    const baseText = b.kind === "proportion" ? t("per_unit_prop", share(b.rate, 2))
+      : t("per_unit_mean", amount(b.mean, unit, false), num(b.std_dev), sdWhere);
+    const s = p.sample_size;
+    const id = (k) => (ids ? k : null);
+    fact(dl, t("f_metric"), p.label || p.metric_label || p.metric, null, { id: id("plan-metric-read"), "data-value": p.metric });
+    fact(dl, t("f_baseline"), baseText);
+    fact(dl, t("f_effect"), pct(p.rel_effect));
+    fact(dl, t("f_arm"), intCount(s.n_control), s.n_per_variant !== s.n_control ? t("control_variant", intCount(s.n_per_variant)) : "",
+      { id: id("plan-n-arm"), "data-value": String(s.n_control) });
+    fact(dl, t("f_total"), intCount(s.n_total));
+    const maxDays = isNum(req.plan && req.plan.max_days) ? req.plan.max_days : 28;
+    const long = p.duration_days > maxDays;
+    fact(dl, t("f_duration"), daysText(p.duration_days), long ? "— " + t("longer", dayCount(maxDays)) : "",
+      { id: id("plan-days"), "data-value": String(p.duration_days), class: long ? "warn" : null });
+    fact(dl, t("f_mde", dayCount(maxDays)), pct(p.mde_at_max_days.rel_effect), null,
+      { id: id("plan-mde"), "data-value": String(p.mde_at_max_days.rel_effect) });
+    fact(dl, t("f_power", dayCount(maxDays)), share(p.power_at_max_days, 1),
+      t("at_alpha", share(design.alpha === undefined ? 0.05 : design.alpha, 1)),
+      { id: id("plan-power"), "data-value": String(p.power_at_max_days) });
+  }
+
+  function renderPlan(plan, req, unit) {
     const dl = $("#plan");
+    const top = $("#plan-topline");
     dl.replaceChildren();
+    top.replaceChildren();
     $("#plan-notes").replaceChildren();
+    $("#plan-mapping").textContent = "";
+    $("#plan-title").textContent = "";
+    $("#topline-title").textContent = "";
+    $("#topline-col").hidden = true;
     if (!plan) {
-      dl.append(el("dd", { class: "muted", text: "Not planned: tick “plan the test” to size it." }));
+      dl.append(el("dd", { class: "muted wide", text: t("not_planned") }));
       return;
     }
-    const design = (req.plan && req.plan.design) || {};
-    const b = plan.baseline;
-    const baseText = b.kind === "proportion" ? share(b.rate, 2) + " per unit (a proportion)"
-      : num(b.mean) + " per unit, std dev " + num(b.std_dev);
-    const s = plan.sample_size;
-    fact(dl, "Per-unit topline", baseText);
-    fact(dl, "Effect designed for", pct(plan.rel_effect), "(the likely per-unit change)");
-    fact(dl, "Units reached a day", num(plan.daily_units));
-    fact(dl, "Sample size per arm", intCount(s.n_control), s.n_per_variant !== s.n_control
-      ? "control; " + intCount(s.n_per_variant) + " per variant" : "", { id: "plan-n-arm", "data-value": String(s.n_control) });
-    fact(dl, "Total units", intCount(s.n_total));
-    const maxDays = isNum(req.plan && req.plan.max_days) ? req.plan.max_days : 28;
-    const long = plan.duration_days > maxDays;
-    fact(dl, "Duration", plan.duration_days.toLocaleString("en-US") + (plan.duration_days === 1 ? " day" : " days"),
-      long ? "— longer than the " + dayCount(maxDays) + " days available" : "",
-      { id: "plan-days", "data-value": String(plan.duration_days), class: long ? "warn" : null });
-    fact(dl, "Detectable in " + dayCount(maxDays) + " days (MDE)", pct(plan.mde_at_max_days.rel_effect), "relative, per unit",
-      { id: "plan-mde", "data-value": String(plan.mde_at_max_days.rel_effect) });
-    fact(dl, "Power in " + dayCount(maxDays) + " days", share(plan.power_at_max_days, 1),
-      "for the designed effect at α = " + share(design.alpha === undefined ? 0.05 : design.alpha, 1),
-      { id: "plan-power", "data-value": String(plan.power_at_max_days) });
+    $("#plan-mapping").textContent = plan.mapping || "";
+    $("#plan-title").textContent = t("test_on", "“" + (plan.metric || "topline") + "”");
+    fact(dl, t("f_daily"), num(plan.daily_units));
+    planFacts(dl, plan, req, unit, true);
+    if (plan.topline) {
+      $("#topline-col").hidden = false;
+      $("#topline-title").textContent = t("topline_plan");
+      planFacts(top, plan.topline, req, unit, false);
+      top.setAttribute("data-n-arm", String(plan.topline.sample_size.n_control));
+    } else if (!plan.reads_topline && (plan.missing || []).length) {
+      $("#topline-col").hidden = false;
+      $("#topline-title").textContent = t("topline_plan");
+      top.append(el("dd", { class: "muted wide", text: t("no_topline_plan", plan.missing[0].message) }));
+    }
     $("#plan-notes").replaceChildren(...(plan.notes || []).map((n) => el("li", { text: n })));
   }
 
   function renderChance(report) {
     const dl = $("#chance");
     dl.replaceChildren();
+    $("#chance-source").textContent = report.history_source ? t("chance_from", report.history_source) : "";
     const r = report.realism;
     if (r) {
-      fact(dl, "True lift above zero", share(r.prob_positive, 0), "given the team's past tests",
-        { id: "prob-positive", "data-value": String(r.prob_positive) });
+      fact(dl, t("prob_positive"), share(r.prob_positive, 0), null, { id: "prob-positive", "data-value": String(r.prob_positive) });
       if (isNum(r.prob_above_mde)) {
-        fact(dl, "True lift above the MDE", share(r.prob_above_mde, 0), "the chance the test can see it",
-          { id: "prob-above-mde", "data-value": String(r.prob_above_mde) });
+        fact(dl, t("prob_mde"), share(r.prob_above_mde, 0), null, { id: "prob-above-mde", "data-value": String(r.prob_above_mde) });
       }
-      fact(dl, "Expected lift after history", pct(r.expected_lift), "(the forecast shrunk toward past results)");
+      fact(dl, t("expected_after"), pct(r.expected_lift));
     }
     if (isNum(report.false_positive_risk)) {
-      fact(dl, "A significant result is a false positive", share(report.false_positive_risk, 0),
-        "at the team's win rate (Kohavi et al. 2022)", { id: "fpr", "data-value": String(report.false_positive_risk) });
+      fact(dl, t("fpr"), share(report.false_positive_risk, 0), t("fpr_note"),
+        { id: "fpr", "data-value": String(report.false_positive_risk) });
     }
     if (report.prior) {
-      fact(dl, "Past tests used", String(report.prior.experiments), "mean effect " + pct(report.prior.mean));
+      fact(dl, t("past_used"), String(report.prior.experiments), t("mean_effect", pct(report.prior.mean)));
     }
     if (!dl.children.length) {
-      dl.append(el("dd", { class: "muted", text: "Add the team's win rate and three or more past tests (History) to see the chance of success." }));
+      dl.append(el("dd", { class: "muted wide", text: t("chance_none") }));
     }
   }
 
-  function renderPrd(report, req) {
-    const f = report.forecast;
-    const level = share(f.confidence, 0);
-    const changes = req.model.changes.map((c) => "“" + c.node + "” " + pct(c.likely, 1) + " (90% range " + pct(c.low, 1) +
-      " to " + pct(c.high, 1) + ")").join(", ");
-    const parts = [];
-    parts.push("Expected impact. We expect " + changes + " for the " + share(isNum(req.model.coverage) ? req.model.coverage : 1, 0) +
-      " of units the change reaches. That moves the topline by " + pct(f.relative.estimate) + " (" + level + " interval " +
-      pct(f.relative.low) + " to " + pct(f.relative.high) + "), about " + num(f.per_year.estimate, true) + " a year (" +
-      num(f.per_year.low, true) + " to " + num(f.per_year.high, true) + ").");
-    if (f.most_sensitive && f.sensitivity.length > 1) parts.push("The forecast depends most on “" + f.most_sensitive + "”.");
-    const p = report.plan;
-    if (p) {
-      const d = (req.plan && req.plan.design) || {};
-      parts.push("A test needs " + intCount(p.sample_size.n_control) + " units per arm (" + intCount(p.sample_size.n_total) +
-        " in all), " + p.duration_days + " days at " + num(p.daily_units) + " units a day, to detect " + pct(p.rel_effect) +
-        " per unit with " + share(d.power === undefined ? 0.8 : d.power, 0) + " power at α = " +
-        share(d.alpha === undefined ? 0.05 : d.alpha, 1) + "; in " + dayCount(isNum(req.plan.max_days) ? req.plan.max_days : 28) +
-        " days it can detect " +
-        pct(p.mde_at_max_days.rel_effect) + ".");
-    }
-    if (report.realism) {
-      parts.push("Given the team's past tests, the chance the true lift is above zero is " + share(report.realism.prob_positive, 0) +
-        (isNum(report.realism.prob_above_mde) ? ", and above what the test can detect " + share(report.realism.prob_above_mde, 0) : "") + ".");
-    }
-    if (isNum(report.false_positive_risk)) {
-      parts.push("At the team's win rate of " + share(req.history.win_rate, 0) + ", a significant result would be a false positive " +
-        share(report.false_positive_risk, 0) + " of the time.");
-    }
-    $("#prd").replaceChildren(parts.join(" "), "\n\nFormula: ", el("code", { id: "prd-formula", text: f.formula }));
+  /** The core's paragraph as it comes, one block per paragraph; the formula in code. */
+  function renderPrd(report) {
+    const text = report.prd_paragraph || "";
+    const blocks = text.split("\n\n").map((para) => {
+      if (para.startsWith("Formula: ")) {
+        return el("p", {}, "Formula: ", el("code", { id: "prd-formula", text: para.slice("Formula: ".length) }));
+      }
+      return el("p", { text: para });
+    });
+    $("#prd").replaceChildren(...blocks);
     $("#copy-status").textContent = "";
   }
 
   async function copyPrd() {
-    const text = $("#prd").innerText;
-    const done = (ok) => { $("#copy-status").textContent = ok ? "Copied." : "Select the text and copy it (Ctrl+C)."; };
+    const text = (state.lastReport && state.lastReport.prd_paragraph) || $("#prd").innerText;
+    const done = (ok) => { $("#copy-status").textContent = ok ? t("copied") : t("copy_by_hand"); };
     try {
       await navigator.clipboard.writeText(text);
       done(true);
@@ -647,6 +1036,12 @@
     return { ticks, digits };
   }
 
+  /** The width a chart is shown at, in CSS pixels (its viewBox is drawn 1:1). */
+  function chartWidth(box) {
+    const w = box && box.clientWidth ? box.clientWidth : 560;
+    return Math.max(280, Math.round(w));
+  }
+
   function scaleFor(values, left, right) {
     let lo = Math.min(...values);
     let hi = Math.max(...values);
@@ -659,7 +1054,8 @@
   }
 
   function axis(g, sc, y, top) {
-    const { ticks, digits } = niceTicks(sc.lo, sc.hi, 6);
+    // about one tick per 80px, so that the labels never run into each other on a phone
+    const { ticks, digits } = niceTicks(sc.lo, sc.hi, Math.max(3, Math.min(6, Math.floor((sc.x(sc.hi) - sc.x(sc.lo)) / 80))));
     for (const t of ticks) {
       const x = sc.x(t);
       g.append(svg("line", { x1: x, x2: x, y1: top, y2: y, stroke: t === 0 ? "#8a96a3" : "#eceff2",
@@ -672,8 +1068,9 @@
    * The interval bar with the expected and likely values. With the report's quantiles the bar is a
    * fan: nested bands holding 95%, 90%, 80% and 50% of the simulated lifts, and the median.
    */
-  function intervalChart(f) {
-    const W = 560, H = 132, L = 16, R = W - 16;
+  function intervalChart(f, box) {
+    // drawn at the width it is shown at, so that its 12px labels stay 12px on a phone
+    const W = chartWidth(box), H = 132, L = 16, R = W - 16;
     const r = f.relative, d = f.relative_delta;
     const q = new Map((Array.isArray(f.quantiles) ? f.quantiles : [])
       .filter((p) => Array.isArray(p) && isNum(p[0]) && isNum(p[1])).map((p) => [Math.round(p[0] * 1000), p[1]]));
@@ -712,15 +1109,15 @@
     const ex = sc.x(r.estimate);
     root.append(svg("circle", { cx: ex, cy: barY, r: 5, fill: "#f5a623", stroke: "#1f2933", "stroke-width": 1.2 }));
     root.append(svg("line", { x1: ex, x2: ex, y1: 22, y2: barY - 26, stroke: "#1f2933", "stroke-width": 1 }));
-    root.append(svg("text", { x: Math.min(Math.max(ex, 70), W - 70), y: 16, "text-anchor": "middle", class: "label", "font-weight": "600",
-      text: "expected " + pct(r.estimate) }));
+    root.append(svg("text", { x: Math.min(Math.max(ex, 60), W - 60), y: 16, "text-anchor": "middle", class: "label", "font-weight": "600",
+      text: t("expected_label", pct(r.estimate)) }));
     return root;
   }
 
   /** Tornado: one bar per changed node, from the lift at its low to the lift at its high. */
-  function tornadoChart(f) {
+  function tornadoChart(f, box) {
     const rows = f.sensitivity || [];
-    const W = 560, rowH = 30, top = 8, labelW = 120;
+    const W = chartWidth(box), rowH = 30, top = 8, labelW = Math.min(120, Math.round(W * 0.28));
     const H = top + rows.length * rowH + 24;
     const values = [f.relative_likely, 0];
     rows.forEach((s) => values.push(s.at_low, s.at_high));
@@ -754,18 +1151,18 @@
     clearErrors(form);
     hideError(box);
     if (!state.lastRequest || state.stale) {
-      showError(box, form, { error: { message: "Press Project first: the ledger keeps the projection shown above." } });
+      showError(box, form, { error: { message: t("press_project_first") } });
       return;
     }
     for (const k of TEXT_FIELDS) {
       if ($("#" + k).value.trim() === "") {
-        showError(box, form, { error: { field: k, message: "is empty: the ledger needs a title, author, team and metric" } });
+        showError(box, form, { error: { field: k, message: t("needs_text") } });
         return;
       }
     }
     const token = $("#token").value.trim();
     if (!token) {
-      showError(box, form, { error: { message: "Saving needs an API token (ask whoever runs the service)." } });
+      showError(box, form, { error: { message: t("needs_token") } });
       $("#token").classList.add("invalid");
       $("#token").focus();
       return;
@@ -773,18 +1170,18 @@
     const body = { request: state.lastRequest };
     for (const k of TEXT_FIELDS) body[k] = $("#" + k).value.trim();
     $("#save").disabled = true;
-    $("#save-status").textContent = "Saving…";
+    $("#save-status").textContent = t("saving");
     const r = await call("POST", "/v1/forecasts", body, token);
     $("#save").disabled = false;
     $("#save-status").textContent = "";
     if (r.status === 201 || r.status === 200) {
-      $("#save-status").textContent = "Saved as forecast #" + r.body.id + ".";
+      $("#save-status").textContent = t("saved_as", r.body.id);
       $("#save-form").setAttribute("data-saved-id", String(r.body.id));
       await Promise.all([loadPast(), loadCalibration()]);
       return;
     }
     if (missingRoute(r)) {
-      showError(box, form, { error: { message: "This service has no ledger yet (POST /v1/forecasts answered " + r.status + ")." } });
+      showError(box, form, { error: { message: t("no_ledger_save", r.status) } });
       return;
     }
     if (r.status === 401 || r.status === 403) {
@@ -796,7 +1193,7 @@
     if (field && field.startsWith("request.")) {
       showError(box, $("#forecast-form"), r.body, "request.");
     } else {
-      showError(box, form, r.body && r.body.error ? r.body : { error: { message: "the service answered " + r.status } });
+      showError(box, form, r.body && r.body.error ? r.body : { error: { message: t("answered", r.status) } });
     }
   }
 
@@ -809,6 +1206,10 @@
     return { team: $("#filter-team").value.trim(), author: $("#filter-author").value.trim() };
   }
 
+  function search() {
+    return $("#filter-q").value.trim();
+  }
+
   /** An observed outcome in a few words: "+2.10% (+0.50% to +3.70%), inside the interval, significant win". */
   function outcomeText(o) {
     if (!o) return "—";
@@ -816,8 +1217,9 @@
     const parts = [pct(obs.relative)];
     if (isNum(obs.low) && isNum(obs.high)) parts[0] += " (" + pct(obs.low) + " to " + pct(obs.high) + ")";
     const rec = o.reconciliation;
-    if (rec) parts.push(rec.covered ? "inside the interval" : "outside the interval");
-    if (obs.significant_win) parts.push("significant win");
+    if (obs.scale === "topline" && rec) parts.push(t("reached_note", pct(rec.observed)));
+    if (rec) parts.push(rec.covered ? t("inside") : t("outside"));
+    if (obs.significant_win) parts.push(t("sig_win"));
     return parts.join(", ");
   }
 
@@ -830,34 +1232,32 @@
   async function loadPast() {
     const msg = $("#past-message");
     const table = $("#past-forecasts");
-    msg.textContent = "Loading…";
-    const r = await call("GET", "/v1/forecasts" + query(Object.assign(filters(), { limit: 50 })));
+    msg.textContent = t("loading");
+    const r = await call("GET", "/v1/forecasts" + query(Object.assign(filters(), { q: search(), limit: 50 })));
     if (r.status !== 200) {
       table.hidden = true;
-      msg.textContent = missingRoute(r)
-        ? "The ledger is not available on this service yet (GET /v1/forecasts answered " + r.status + ")."
-        : "Could not load past forecasts: " + reason(r.body && r.body.error && r.body.error.message);
+      msg.textContent = missingRoute(r) ? t("no_ledger", r.status) : t("cannot_load", reason(r.body && r.body.error && r.body.error.message));
       return;
     }
     const list = (r.body && r.body.forecasts) || [];
-    msg.textContent = list.length ? "" : "No saved forecasts" + (filters().team || filters().author ? " match these filters." : " yet.");
+    msg.textContent = list.length ? "" : (filters().team || filters().author || search() ? t("no_match") : t("no_forecasts"));
     table.hidden = !list.length;
     $("tbody", table).replaceChildren(...list.map((f) => {
       const rel = f.relative || {};
       return el("tr", { "data-id": String(f.id) },
-        el("td", { text: String(f.id) }),
-        el("td", { class: "title", text: f.title }),
-        el("td", { text: f.author }),
-        el("td", { text: f.team }),
-        el("td", { text: f.metric }),
-        el("td", { text: when(f.created_at) }),
-        el("td", { class: "estimate", text: pct(rel.estimate) }),
-        el("td", { class: "interval", text: pct(rel.low) + " to " + pct(rel.high) }),
-        el("td", { class: "outcome", text: outcomeText(f.outcome) }),
-        el("td", {},
-          el("button", { type: "button", class: "link", text: "open", title: "load it into the form", onclick: () => openSaved(f.id) }),
+        el("td", { "data-label": "#", text: String(f.id) }),
+        el("td", { "data-label": t("title"), class: "title", text: f.title }),
+        el("td", { "data-label": t("author"), text: f.author }),
+        el("td", { "data-label": t("team"), text: f.team }),
+        el("td", { "data-label": t("metric"), text: f.metric }),
+        el("td", { "data-label": t("saved"), text: when(f.created_at) }),
+        el("td", { "data-label": t("projected"), class: "estimate", text: pct(rel.estimate) }),
+        el("td", { "data-label": t("interval"), class: "interval", text: pct(rel.low) + " to " + pct(rel.high) }),
+        el("td", { "data-label": t("outcome"), class: "outcome", text: outcomeText(f.outcome) }),
+        el("td", { class: "row-actions" },
+          el("button", { type: "button", class: "link open", text: t("open"), onclick: () => openSaved(f.id) }),
           " ",
-          el("button", { type: "button", class: "link", text: f.outcome ? "update result" : "record result",
+          el("button", { type: "button", class: "link record", text: f.outcome ? t("update") : t("record"),
             onclick: (ev) => toggleOutcomeForm(ev.target.closest("tr"), f) })));
     }));
   }
@@ -866,28 +1266,31 @@
   function toggleOutcomeForm(tr, f) {
     const next = tr.nextElementSibling;
     if (next && next.classList.contains("outcome-form")) { next.remove(); return; }
-    const input = (id, path, ph) => el("input", { type: "number", step: "any", "data-path": path, "data-percent": true, placeholder: ph, class: id });
-    const rel = input("o-relative", "observed.relative", "e.g. 2.1");
-    const low = input("o-low", "observed.low", "optional");
-    const high = input("o-high", "observed.high", "optional");
+    const input = (id, path, ph) => numberInput({ "data-path": path, "data-share": true, placeholder: ph, class: id });
+    const rel = input("o-relative", "observed.relative", "0.021");
+    const low = input("o-low", "observed.low", t("optional_ph"));
+    const high = input("o-high", "observed.high", t("optional_ph"));
+    const scale = el("select", { class: "o-scale", "data-path": "observed.scale" },
+      el("option", { value: "reached", text: t("scale_reached") }), el("option", { value: "topline", text: t("scale_topline") }));
     const win = el("input", { type: "checkbox", class: "o-win" });
-    const note = el("input", { type: "text", "data-path": "note", placeholder: "optional", class: "o-note" });
+    const note = el("input", { type: "text", "data-path": "note", placeholder: t("optional_ph"), class: "o-note" });
     const box = $("#outcome-error");
     const form = el("div", { class: "fields" },
-      el("label", {}, "Observed lift %", rel), el("label", {}, "Low %", low), el("label", {}, "High %", high),
-      el("label", {}, "Note", note),
-      el("label", { class: "check" }, win, " shipped as a significant win"),
-      el("div", { class: "actions" }, el("button", { type: "button", text: "Save result", onclick: async () => {
+      el("label", {}, t("observed_lift"), rel, withReading(rel, true)), el("label", {}, t("obs_low"), low, withReading(low, true)),
+      el("label", {}, t("obs_high"), high, withReading(high, true)), el("label", {}, t("obs_scale"), scale),
+      el("label", {}, t("note"), note),
+      el("label", { class: "check" }, win, " " + t("shipped")),
+      el("div", { class: "actions" }, el("button", { type: "button", class: "save-result", text: t("save_result"), onclick: async () => {
         clearErrors(form);
         hideError(box);
         const token = $("#token").value.trim();
         if (!token) {
-          showError(box, $("#save-form"), { error: { message: "Recording a result needs the API token (in “Save to the ledger”)." } });
+          showError(box, $("#save-form"), { error: { message: t("needs_token_result") } });
           return;
         }
-        const observed = { relative: fromPercentText(rel.value), significant_win: win.checked };
-        if (low.value.trim() !== "") observed.low = fromPercentText(low.value);
-        if (high.value.trim() !== "") observed.high = fromPercentText(high.value);
+        const observed = { relative: fromText(rel.value), scale: scale.value, significant_win: win.checked };
+        if (low.value.trim() !== "") observed.low = fromText(low.value);
+        if (high.value.trim() !== "") observed.high = fromText(high.value);
         const body = { observed };
         if (note.value.trim() !== "") body.note = note.value.trim();
         const r = await call("POST", "/v1/forecasts/" + f.id + "/outcome", body, token);
@@ -896,10 +1299,10 @@
           return;
         }
         if (missingRoute(r) && !(r.body && r.body.error && r.body.error.field)) {
-          showError(box, form, { error: { message: "This service cannot record results yet (answered " + r.status + ")." } });
+          showError(box, form, { error: { message: t("no_results_route", r.status) } });
           return;
         }
-        showError(box, form, r.body && r.body.error ? r.body : { error: { message: "the service answered " + r.status } });
+        showError(box, form, r.body && r.body.error ? r.body : { error: { message: t("answered", r.status) } });
       } })));
     tr.after(el("tr", { class: "outcome-form" }, el("td", { colspan: "10" }, form)));
     rel.focus();
@@ -909,20 +1312,20 @@
   async function openSaved(id) {
     const r = await call("GET", "/v1/forecasts/" + id);
     if (r.status !== 200) {
-      $("#past-message").textContent = "Could not open forecast #" + id + ": " + reason(r.body && r.body.error && r.body.error.message);
+      $("#past-message").textContent = t("cannot_open", id, reason(r.body && r.body.error && r.body.error.message));
       return;
     }
     const saved = r.body;
     clearErrors($("#forecast-form"));
     hideError($("#error"));
-    fillForm(saved.request);
+    fillForm(saved.request, false);
     for (const k of TEXT_FIELDS) if (saved[k] !== undefined) $("#" + k).value = saved[k];
     state.lastRequest = saved.request;
     state.lastReport = saved.report;
     state.stale = false;
     $("#results").classList.remove("stale");
     renderReport(saved.report, saved.request);
-    $("#status").textContent = "Showing saved forecast #" + id + ".";
+    $("#status").textContent = t("showing", id);
     window.scrollTo({ top: 0, behavior: "smooth" });
   }
 
@@ -932,34 +1335,33 @@
     const r = await call("GET", "/v1/calibration" + query(filters()));
     if (r.status !== 200) {
       table.hidden = true;
-      msg.textContent = missingRoute(r)
-        ? "Calibration is not available on this service yet (GET /v1/calibration answered " + r.status + ")."
-        : "Could not load the calibration: " + reason(r.body && r.body.error && r.body.error.message);
+      msg.textContent = missingRoute(r) ? t("no_calibration", r.status)
+        : t("cannot_calibrate", reason(r.body && r.body.error && r.body.error.message));
       return;
     }
     const c = r.body || {};
     const row = (label, g) => el("tr", {},
-      el("td", { text: label }),
-      el("td", { text: isNum(g.forecasts) ? String(g.forecasts) : "—" }),
-      el("td", { text: isNum(g.reconciled) ? String(g.reconciled) : "—" }),
-      el("td", { title: isNum(g.coverage_low) ? "Wilson 95% interval " + share(g.coverage_low, 0) + " to " + share(g.coverage_high, 0) : null,
+      el("td", { "data-label": t("group"), text: label }),
+      el("td", { "data-label": t("forecasts"), text: isNum(g.forecasts) ? String(g.forecasts) : "—" }),
+      el("td", { "data-label": t("reconciled"), text: isNum(g.reconciled) ? String(g.reconciled) : "—" }),
+      el("td", { "data-label": t("coverage_col"), title: isNum(g.coverage_low) ? "Wilson 95% interval " + share(g.coverage_low, 0) + " to " + share(g.coverage_high, 0) : null,
         text: share(g.coverage, 0) + (isNum(g.nominal_coverage) ? " of " + share(g.nominal_coverage, 0) : "") }),
-      el("td", { text: isNum(g.mean_abs_error) ? (g.mean_abs_error * 100).toFixed(2) + " pp" : "—" }),
-      el("td", { text: isNum(g.bias) ? (g.bias >= 0 ? "+" : "") + (g.bias * 100).toFixed(2) + " pp" : "—" }),
-      el("td", { text: share(g.hit_rate, 0) }),
-      el("td", { text: share(g.win_share, 0) }));
+      el("td", { "data-label": t("mae"), text: isNum(g.mean_abs_error) ? (g.mean_abs_error * 100).toFixed(2) + " pp" : "—" }),
+      el("td", { "data-label": t("bias"), text: isNum(g.bias) ? (g.bias >= 0 ? "+" : "") + (g.bias * 100).toFixed(2) + " pp" : "—" }),
+      el("td", { "data-label": t("hit_rate"), text: share(g.hit_rate, 0) }),
+      el("td", { "data-label": t("win_share"), text: share(g.win_share, 0) }));
     const rows = [];
-    if (c.overall) rows.push(row("All forecasts", c.overall));
+    if (c.overall) rows.push(row(t("all_forecasts"), c.overall));
     // a single team, author or month repeats the overall line: leave it out
-    for (const [key, title] of [["by_team", "By team"], ["by_author", "By author"], ["by_month", "By month"]]) {
+    for (const key of ["by_team", "by_author", "by_month"]) {
+      const title = t(key);
       const groups = c[key] || [];
       if (groups.length < 2) continue;
       rows.push(el("tr", { class: "group" }, el("td", { colspan: "8", text: title })));
       for (const g of groups) rows.push(row(String(g.key), g));
     }
     const none = !c.overall || !c.overall.forecasts;
-    msg.textContent = none ? "Nothing saved yet to calibrate against." :
-      (!c.overall.reconciled ? "No saved forecast has an observed outcome yet: the numbers fill in as tests report." : "");
+    msg.textContent = none ? t("nothing_saved") : (!c.overall.reconciled ? t("none_reconciled") : "");
     table.hidden = none;
     $("tbody", table).replaceChildren(...rows);
   }
@@ -967,18 +1369,27 @@
   // ---------- start ----------
 
   async function start() {
+    applyStrings();
     $("#forecast-form").addEventListener("submit", project);
     for (const type of ["input", "change"]) {
       $("#forecast-form").addEventListener(type, (e) => {
         if (!e.target.closest("#nodes, #changes")) formChanged();
+        // a value the PM typed is theirs, no longer the example's
+        if (e.target.id && state.example.has(e.target.id)) markExample(e.target.id, false);
       });
     }
+    $$("[data-share]").forEach((input) => {
+      if (!input.closest("table")) input.closest("label").append(withReading(input, false));
+    });
+    $("#clear-examples").addEventListener("click", clearExamples);
+    $("#filter-q").addEventListener("keydown", (e) => { if (e.key === "Enter") { loadPast(); } });
     $("#plan-on").addEventListener("change", () => { syncPlan(); formChanged(); });
     $("#add-node").addEventListener("click", () => {
-      state.nodes.push({ name: "", kind: "rate", baseline: "" });
+      state.nodes.push({ name: "", kind: "rate", baseline: "", std_dev: "" });
       renderNodes();
       refreshChangeOptions();
-      formChanged();
+      refreshMetricOptions();
+      funnelChanged();
       $$("#nodes tbody input")[$$("#nodes tbody input").length - 2].focus();
     });
     $("#add-change").addEventListener("click", () => {
@@ -998,10 +1409,10 @@
 
     const r = await call("GET", "/assets/example.json");
     if (r.status === 200) {
-      fillForm(r.body);
+      fillForm(r.body, true);
     } else {
-      fillForm({ model: { nodes: [{ name: "units", kind: "count", baseline: 1000 }], changes: [] } });
-      showError($("#error"), $("#forecast-form"), { error: { message: "Could not load the example funnel: " + ((r.body && r.body.error && r.body.error.message) || r.status) } });
+      fillForm({ model: { nodes: [{ name: "units", kind: "count", baseline: 1000 }], changes: [] } }, false);
+      showError($("#error"), $("#forecast-form"), { error: { message: t("example_missing", (r.body && r.body.error && r.body.error.message) || r.status) } });
     }
     document.body.setAttribute("data-ready", "true");
     loadPast();

@@ -19,8 +19,13 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use crate::error::Error;
 use crate::forecast::history::PastEffect;
-use crate::forecast::ledger::{observed_from_report, reconcile, Calibration, ForecastMeta, Observed, Reconciliation};
-use crate::forecast::{forecast_impact_until, validate_input, BaseDraws, ForecastReport, ForecastRequest, Interval};
+use crate::forecast::ledger::{
+    observed_from_report, reconcile, Calibration, ForecastLift, ForecastMeta, Observed, Reconciliation,
+};
+use crate::forecast::{
+    complete_report, forecast_impact_until, history::ledger_label, validate_input, BaseDraws, ForecastReport,
+    ForecastRequest, Interval,
+};
 use crate::interrupt::Interrupt;
 use crate::limits::MAX_PAST_EFFECTS;
 use crate::report::Report;
@@ -50,11 +55,18 @@ fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result
     let Some(h) = req.history.as_mut() else { return Ok(()) };
     let Some(q) = h.from_ledger.take() else { return Ok(()) };
     let room = MAX_PAST_EFFECTS.saturating_sub(h.past.len());
+    let mut found = 0;
     for obs in state.store.observed_results(q.team.as_deref(), q.author.as_deref(), room)? {
         if let Some(se) = obs.std_err() {
             h.past.push(PastEffect { effect: obs.relative, std_err: se });
+            found += 1;
         }
     }
+    let from = ledger_label(q.team.as_deref(), q.author.as_deref(), found);
+    h.label = Some(match h.label.take() {
+        Some(l) if !l.is_empty() => format!("{l}; {from}"),
+        _ => from,
+    });
     Ok(())
 }
 
@@ -348,6 +360,11 @@ struct SavedForecast {
     team: String,
     metric: String,
     created_at: String,
+    /// The share of units the change reaches: the lift among them is the topline's / coverage.
+    coverage: f64,
+    /// The projected lift among the reached units (what the test measures; the ledger reconciles
+    /// on this scale), beside the topline's in `report.forecast.relative`.
+    reached: Interval,
     request: ForecastRequest,
     report: ForecastReport,
     outcome: Option<OutcomeView>,
@@ -362,8 +379,11 @@ struct ForecastSummary {
     team: String,
     metric: String,
     created_at: String,
-    /// The projected relative lift and its interval.
+    /// The projected relative lift of the whole topline and its interval.
     relative: Interval,
+    /// The same among the reached units (`relative / coverage`), the scale of reconciliation.
+    reached: Interval,
+    coverage: f64,
     confidence: f64,
     outcome: Option<OutcomeView>,
 }
@@ -377,11 +397,12 @@ fn parse_stored<T: serde::de::DeserializeOwned>(json: &str) -> crate::Result<T> 
     serde_json::from_str(json).map_err(|e| Error::Internal(format!("stored ledger JSON does not parse: {e}")))
 }
 
-fn outcome_view(relative: &Interval, o: Option<&crate::store::StoredOutcome>) -> crate::Result<Option<OutcomeView>> {
+fn outcome_view(lift: &ForecastLift, o: Option<&crate::store::StoredOutcome>) -> crate::Result<Option<OutcomeView>> {
     o.map(|o| {
-        let observed: Observed = parse_stored(&o.observed_json)?;
+        let mut observed: Observed = parse_stored(&o.observed_json)?;
+        observed.scale = o.scale; // the column: outcomes saved before it existed have it too
         Ok(OutcomeView {
-            reconciliation: reconcile(relative, &observed),
+            reconciliation: reconcile(lift, &observed),
             observed,
             source: o.source.clone(),
             note: o.note.clone(),
@@ -392,11 +413,16 @@ fn outcome_view(relative: &Interval, o: Option<&crate::store::StoredOutcome>) ->
 }
 
 fn saved_view(f: StoredForecast) -> crate::Result<SavedForecast> {
-    let outcome = outcome_view(&f.relative, f.outcome.as_ref())?;
+    let outcome = outcome_view(&f.lift, f.outcome.as_ref())?;
+    let request: ForecastRequest = parse_stored(&f.request_json)?;
+    let mut report: ForecastReport = parse_stored(&f.report_json)?;
+    complete_report(&request, &mut report); // texts and views of reports saved by older versions
     Ok(SavedForecast {
         id: f.id,
-        request: parse_stored(&f.request_json)?,
-        report: parse_stored(&f.report_json)?,
+        coverage: f.lift.coverage,
+        reached: f.lift.reached(),
+        request,
+        report,
         title: f.meta.title,
         author: f.meta.author,
         team: f.meta.team,
@@ -487,6 +513,7 @@ async fn save_forecast(
                 request_json: &request_json,
                 report_json,
                 relative: report.forecast.relative,
+                coverage: req.model.coverage,
                 confidence: report.forecast.confidence,
             };
             state.store.write(idem.as_ref().map(IdempotencyKey::as_store).as_ref(), 201, |tx| {
@@ -508,6 +535,9 @@ fn to_json<T: Serialize>(v: &T) -> crate::Result<String> {
 struct ListParams {
     team: Option<String>,
     author: Option<String>,
+    /// Only forecasts with this text in their title, author, team or metric (ASCII letters in
+    /// any case; at most 200 characters).
+    q: Option<String>,
     /// Only forecasts with an id below this (paging, newest first).
     before: Option<i64>,
     /// At most this many (default 100, at most 500).
@@ -527,14 +557,16 @@ fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
 
 fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
     Ok(ForecastSummary {
-        outcome: outcome_view(&f.relative, f.outcome.as_ref())?,
+        outcome: outcome_view(&f.lift, f.outcome.as_ref())?,
+        reached: f.lift.reached(),
+        coverage: f.lift.coverage,
         id: f.id,
         title: f.meta.title,
         author: f.meta.author,
         team: f.meta.team,
         metric: f.meta.metric,
         created_at: f.created_at,
-        relative: f.relative,
+        relative: f.lift.whole(),
         confidence: f.confidence,
     })
 }
@@ -552,10 +584,19 @@ async fn list_forecasts(
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::invalid("limit", format!("must be between 1 and {MAX_LIMIT}, got {limit}")).into());
     }
+    if q.q.as_ref().is_some_and(|t| t.chars().count() > 200) {
+        return Err(Error::invalid("q", "is longer than 200 characters").into());
+    }
+    let text = q.q.filter(|t| !t.trim().is_empty()).map(|t| t.trim().to_string());
     let work = state.work.clone();
     work.run(Cost::Light, move |_| {
-        let rows =
-            state.store.list_forecasts(&ForecastFilter { team: q.team, author: q.author, before: q.before, limit })?;
+        let rows = state.store.list_forecasts(&ForecastFilter {
+            team: q.team,
+            author: q.author,
+            text,
+            before: q.before,
+            limit,
+        })?;
         let forecasts = rows.into_iter().map(summary).collect::<crate::Result<Vec<_>>>()?;
         super::assign::json_response(&ForecastList { forecasts })
     })
