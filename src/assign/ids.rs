@@ -93,9 +93,11 @@ pub fn stringify_number(x: f64) -> String {
     let digits: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let digits = digits.trim_end_matches('0');
     let digits = if digits.is_empty() { "0" } else { digits };
-    let k = digits.len() as i64;
     // x = 0.d1d2...dk × 10^n
     let n = exp.parse::<i64>().unwrap_or(0) + 1;
+    let (digits, n) = even_on_a_tie(x, digits, n).unwrap_or_else(|| (digits.to_string(), n));
+    let digits = digits.as_str();
+    let k = digits.len() as i64;
     if k <= n && n <= 21 {
         format!("{digits}{}", "0".repeat((n - k) as usize))
     } else if 0 < n && n <= 21 {
@@ -113,6 +115,57 @@ pub fn stringify_number(x: f64) -> String {
             format!("{first}.{rest}e{sign}{e}")
         }
     }
+}
+
+/// JavaScript's tie rule for the shortest digits: where `x` lies exactly halfway between two
+/// shortest digit strings of the same length, `Number::toString` takes the one whose last digit is
+/// even (as Python's `repr` does); Rust's formatter takes the upper one (562949953421312.25 is
+/// "562949953421312.2" in JavaScript, "562949953421312.3" from `{:e}`). Given Rust's shortest
+/// digits `0.d1..dk × 10^n`, returns the even candidate when `x` is such a tie and that candidate
+/// reads back as `x`; `None` otherwise (almost always).
+fn even_on_a_tie(x: f64, digits: &str, n: i64) -> Option<(String, i64)> {
+    // a double's exact decimal expansion has at most 767 significant digits
+    let exact = format!("{x:.800e}");
+    let (mantissa, exp) = exact.split_once('e')?;
+    let all: String = mantissa.chars().filter(char::is_ascii_digit).collect();
+    let e = all.trim_end_matches('0');
+    let k = digits.len();
+    // a tie: the exact value has one digit more than the shortest, and it is a 5
+    if e.len() != k + 1 || !e.ends_with('5') {
+        return None;
+    }
+    let ne = exp.parse::<i64>().ok()? + 1;
+    let low = &e[..k];
+    let low_even = (low.as_bytes()[k - 1] - b'0') % 2 == 0;
+    let (cand, cn) = if low_even {
+        (low.to_string(), ne)
+    } else {
+        // the upper candidate: low + 1 in the last place, carrying (9.95 -> 10.0)
+        let mut d: Vec<u8> = low.bytes().collect();
+        let mut i = k;
+        loop {
+            if i == 0 {
+                d.insert(0, b'1');
+                break;
+            }
+            i -= 1;
+            if d[i] == b'9' {
+                d[i] = b'0';
+            } else {
+                d[i] += 1;
+                break;
+            }
+        }
+        let cn = if d.len() > k { ne + 1 } else { ne };
+        let s = String::from_utf8(d).ok()?;
+        let s = s.trim_end_matches('0');
+        (if s.is_empty() { "0".to_string() } else { s.to_string() }, cn)
+    };
+    if cand == digits && cn == n {
+        return None;
+    }
+    let back: f64 = format!("0.{cand}e{cn}").parse().ok()?;
+    (back == x).then_some((cand, cn))
 }
 
 /// The id of a unit given as a number: its JavaScript `String()` (see the module docs). NaN and
@@ -249,6 +302,9 @@ mod tests {
             (1.5e-7, "1.5e-7"),
             (123e-20, "1.23e-18"),
             (9007199254740993.0, "9007199254740992"),
+            // a tie between two shortest strings: the even last digit (node 20, Python's repr)
+            (562949953421312.25, "562949953421312.2"),
+            (4503599627370497.5, "4503599627370498"),
             (f64::MAX, "1.7976931348623157e+308"),
             (5e-324, "5e-324"),
             (f64::NAN, "NaN"),

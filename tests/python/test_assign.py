@@ -278,6 +278,39 @@ def test_item1_numbers_print_as_growthbook_prints_them(x):
     assert liftlab.assign_batch(spec, [x])["unit_id"][0] == _js_number_to_string(x)
 
 
+def _is_a_tie(x: float) -> bool:
+    """Whether x lies exactly halfway between two shortest digit strings: its exact decimal
+    expansion (Decimal) has one significant digit more than Python's shortest repr, and it is a 5."""
+    from decimal import Decimal
+
+    shortest = repr(abs(x)).split("e")[0].replace(".", "").strip("0")
+    exact = format(Decimal(abs(x)), "e").split("e")[0].replace(".", "").strip("0")
+    return len(exact) == len(shortest) + 1 and exact.endswith("5")
+
+
+def test_item1_ties_take_the_even_last_digit():
+    """Where a double lies exactly halfway between two shortest digit strings, JavaScript's
+    String() (and GrowthBook's `_js_number_to_string`, growthbook 4.0.0) takes the even last digit;
+    Rust's formatter takes the upper one (562949953421312.25: "…312.2", not "…312.3", found by the
+    property test above). Reference: GrowthBook's Python SDK on 3,000 seeded ties in plain and
+    exponent notation, both signs; exact text."""
+    from growthbook.core import _js_number_to_string
+
+    rng = np.random.default_rng(20261206)
+    ties: list[float] = []
+    while len(ties) < 3_000:
+        m = int(rng.integers(2**50, 2**53))
+        s = int(rng.choice([-80, -70, -3, -2, -1, 1, 2, 3, 4, 5, 6, 40, 50, 60]))
+        x = float(m) * 2.0**-s * (1 if rng.random() < 0.5 else -1)
+        if _is_a_tie(x):
+            ties.append(x)
+    spec = liftlab.load_spec('[[experiments]]\nkey = "e"\nvariants = ["c", "t"]')
+    got = list(liftlab.assign_batch(spec, ties)["unit_id"])
+    want = [_js_number_to_string(x) for x in ties]
+    assert got == want
+    assert liftlab.assign(spec, 562949953421312.25)[0].unit_id == "562949953421312.2"
+
+
 def test_item2_empty_seed_falls_back_to_the_key():
     """Issue 13, item 2: GrowthBook hashes with `seed or key`; an empty seed is the key. Reference:
     the GrowthBook Python SDK's run() (growthbook 4.0.0) on 3,040 units, exact agreement; before
