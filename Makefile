@@ -6,7 +6,7 @@ PYTHON ?= python3
 export LIFTLAB_SHARED ?= $(abspath ../shared)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-python develop venv cli browser lint bench bench-python bench-analysis bench-forecast clean
+.PHONY: help run test test-rust test-python develop venv cli browser spark lint bench bench-python bench-analysis bench-forecast clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,7 +43,19 @@ browser: ## Debian's chromium and chromium-driver for the page's end-to-end test
 	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; \
 	fi
 
-test-python: develop cli browser ## pytest: the Python face, README snippets, notebooks, doctests
+# Spark: Debian's Java 17 runtime and pyspark (which bundles Spark's jars, so nothing is fetched at
+# run time); the marker keeps the pip step from running twice.
+$(VENV)/.spark: $(VENV)/.ready
+	@if ! command -v java >/dev/null; then \
+	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends openjdk-17-jre-headless; \
+	fi
+	$(PY) -m pip install -q "pyspark>=4.0,<5" "pyarrow>=15"
+	touch $@
+
+spark: $(VENV)/.spark ## Debian's openjdk-17-jre-headless (if missing) and pyspark + pyarrow into .venv, for the Spark tests
+
+test-python: develop cli browser spark ## pytest: the Python face, README snippets, notebooks, doctests
 	LIFTLAB_BIN=$(abspath target/debug/liftlab) $(PY) -m pytest -q python tests/python; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
