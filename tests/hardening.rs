@@ -266,6 +266,8 @@ fn slow_and_surplus_connections_are_cut_off() {
     assert_eq!(status, 408, "{v}");
     assert_error(&v, "request_timeout", None);
     assert!(t0.elapsed() < Duration::from_secs(6), "cut off after {:?}", t0.elapsed());
+    drop((silent, half, no_body));
+    std::thread::sleep(Duration::from_millis(1500));
     // six open connections fill the service; the seventh is answered 503 in JSON
     let held: Vec<TcpStream> = (0..6).map(|_| connect()).collect();
     std::thread::sleep(Duration::from_millis(200));
@@ -317,4 +319,30 @@ fn cli_bucket_ranges_is_bounded() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");
     assert!(err.contains("n_variants"), "{err}");
+}
+
+/// The crash payloads through the core itself (what the Python door and the CLI call): a clear
+/// error naming the field, before anything is allocated.
+#[test]
+fn crash_payloads_through_the_core() {
+    use liftlab::assign::bucket_ranges;
+    use liftlab::forecast::{forecast_impact, ForecastRequest};
+    for n in [1_000_000_000_000usize, 1 << 62, 10_000_000, usize::MAX] {
+        assert_eq!(bucket_ranges(n, 1.0, None).unwrap_err().field(), Some("n_variants"), "{n}");
+    }
+    let e = liftlab::stats::check_srm(&[u64::MAX, u64::MAX], &[0.5, 0.5], 0.001).unwrap_err();
+    assert_eq!(e.field(), Some("observed"));
+    let mut big = funnel(2, 100_000);
+    big["model"]["nodes"] = json!((0..100_000)
+        .map(|i| json!({"name": format!("n{i}"), "kind": "rate", "baseline": 0.5}))
+        .collect::<Vec<_>>());
+    let req: ForecastRequest = serde_json::from_value(big).unwrap();
+    assert_eq!(forecast_impact(&req).unwrap_err().field(), Some("model.nodes"));
+    // 10,000,000 draws of 7 changed nodes: more than MAX_FORECAST_WORK node draws
+    let mut work = funnel(8, 10_000_000);
+    work["model"]["changes"] = json!((1..8)
+        .map(|i| json!({"node": format!("n{i}"), "low": 0.0, "likely": 0.01, "high": 0.02}))
+        .collect::<Vec<_>>());
+    let req: ForecastRequest = serde_json::from_value(work).unwrap();
+    assert_eq!(forecast_impact(&req).unwrap_err().field(), Some("model.draws"));
 }

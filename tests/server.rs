@@ -1,11 +1,11 @@
 //! The HTTP face, driven in-process with `tower::ServiceExt::oneshot` (no socket).
 
-use axum::body::Body;
-use axum::http::{Request, StatusCode};
-use http_body_util::BodyExt;
+mod common;
+
+use axum::http::StatusCode;
+use common::service::assert_error;
 use liftlab::server::{app, router_and_openapi, AppState, ServerConfig};
 use serde_json::{json, Value};
-use tower::ServiceExt;
 
 const TOKEN: &str = "test-token-0123456789";
 
@@ -33,28 +33,9 @@ async fn call(
     body: Option<&str>,
     token: Option<&str>,
 ) -> (StatusCode, Value) {
-    let mut req = Request::builder().method(method).uri(uri);
-    if body.is_some() {
-        req = req.header("content-type", "application/json");
-    }
-    if let Some(t) = token {
-        req = req.header("authorization", format!("Bearer {t}"));
-    }
-    let req = req.body(body.map(|b| Body::from(b.to_string())).unwrap_or_else(Body::empty)).unwrap();
-    let res = app.clone().oneshot(req).await.unwrap();
-    let status = res.status();
-    let bytes = res.into_body().collect().await.unwrap().to_bytes();
-    let value =
-        serde_json::from_slice(&bytes).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&bytes).into()));
-    (status, value)
-}
-
-fn assert_error(v: &Value, code: &str, field: Option<&str>) {
-    assert_eq!(v["error"]["code"], code, "{v}");
-    assert!(v["error"]["message"].as_str().is_some_and(|m| !m.is_empty()), "{v}");
-    if let Some(f) = field {
-        assert_eq!(v["error"]["field"], f, "{v}");
-    }
+    let auth = token.map(|t| format!("Bearer {t}"));
+    let headers: Vec<(&str, &str)> = auth.as_deref().map(|a| ("authorization", a)).into_iter().collect();
+    common::service::call(app, method, uri, body, &headers).await
 }
 
 #[tokio::test]

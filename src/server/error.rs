@@ -184,9 +184,15 @@ fn is_json(headers: &HeaderMap) -> bool {
 
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
+        let unread_body = matches!(self.status, StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE);
         let body =
             ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field } };
-        (self.status, axum::Json(body)).into_response()
+        let mut r = (self.status, axum::Json(body)).into_response();
+        if unread_body {
+            // the rest of the body was never read: the connection cannot carry another request
+            r.headers_mut().insert(header::CONNECTION, header::HeaderValue::from_static("close"));
+        }
+        r
     }
 }
 

@@ -323,6 +323,7 @@ pub fn init_logging() {
 
 /// Runs the service until SIGTERM or Ctrl-C, then drains in-flight requests.
 pub fn serve(config: ServerConfig, spec_text: Option<String>) -> Result<()> {
+    limit_malloc_arenas();
     let state = AppState::new(config.clone(), spec_text)?;
     if config.tokens.is_empty() {
         tracing::warn!(
@@ -346,6 +347,19 @@ pub fn serve(config: ServerConfig, spec_text: Option<String>) -> Result<()> {
         tracing::info!("liftlab stopped");
         Ok(())
     })
+}
+
+/// glibc's allocator gives each thread that allocates its own arena (up to 8 per core) and keeps
+/// freed memory in it, so a service whose background threads take turns with large request
+/// bodies grows its resident memory arena by arena. Two arenas keep it level (bench/abuse.py:
+/// 60 s of abusive load levels off at ~135 MiB instead of still growing past 260 MiB at 30 s), at
+/// no measurable cost in latency. Called before the runtime starts its threads.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: mallopt only sets an allocator parameter; called before other threads exist.
+    unsafe {
+        libc::mallopt(libc::M_ARENA_MAX, 2);
+    }
 }
 
 async fn shutdown_signal() {

@@ -34,6 +34,22 @@ pub(super) fn write_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(put_spec))
 }
 
+/// A unit id in the schema: a string, or a number (hashed as JavaScript prints it).
+fn unit_id_schema() -> utoipa::openapi::schema::Schema {
+    use utoipa::openapi::schema::{ObjectBuilder, OneOfBuilder, Schema, Type};
+    Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Number))
+            .description(Some("a string, or a number (hashed as JavaScript prints it: 47593751.0 is \"47593751\")"))
+            .build(),
+    )
+}
+
+fn unit_ids_schema() -> utoipa::openapi::schema::Array {
+    utoipa::openapi::schema::ArrayBuilder::new().items(utoipa::openapi::RefOr::T(unit_id_schema())).build()
+}
+
 /// Uses the request's inline spec (TOML text or a JSON object), else the service's active spec.
 pub(super) fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<Arc<Spec>, Error> {
     match inline {
@@ -55,7 +71,7 @@ pub(super) fn resolve_spec(state: &AppState, inline: Option<&Value>) -> Result<A
 struct AssignRequest {
     /// The unit (user id, phone number, lead id): a string, or a number (hashed as JavaScript
     /// prints it, `47593751.0` -> "47593751", as GrowthBook's SDKs do).
-    #[schema(value_type = String)]
+    #[schema(schema_with = unit_id_schema)]
     unit_id: UnitId,
     /// The unit's attributes, for targeting and custom hash attributes.
     #[serde(default)]
@@ -98,7 +114,7 @@ async fn assign_one(
 #[serde(deny_unknown_fields)]
 struct BatchRequest {
     /// The units: strings, or numbers (hashed as JavaScript prints them).
-    #[schema(value_type = Vec<String>)]
+    #[schema(schema_with = unit_ids_schema)]
     ids: Vec<UnitId>,
     /// One attribute object per unit (optional).
     #[serde(default)]
