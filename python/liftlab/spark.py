@@ -44,7 +44,7 @@ except ImportError as e:  # pragma: no cover - the tests install both
 from liftlab import _core
 from liftlab._assign import SpecLike, load_spec
 from liftlab._assign import assign_batch as _assign_batch_local
-from liftlab._uplift_forest import UpliftForest
+from liftlab._uplift_forest import UpliftForest, _read_json
 from liftlab._uplift_policy import _number, _per_channel
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 
@@ -62,14 +62,17 @@ def local_session(cores: int = 2, app_name: str = "liftlab", task_retries: int =
     """A local Spark session (``local[cores, task_retries]``) whose Python workers run this Python,
     so liftlab is importable on the executors. A task that fails is retried up to ``task_retries``
     times, as on a cluster (plain ``local[N]`` never retries). No UI, no Ivy or Maven look-ups:
-    pyspark's own jars only. Extra ``conf`` entries are Spark settings.
+    pyspark's own jars only; the driver listens on 127.0.0.1 only. Extra ``conf`` entries are Spark settings.
     """
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")  # the driver and its workers talk on loopback only
     os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
     os.environ.setdefault("PYSPARK_DRIVER_PYTHON", sys.executable)
     b = (
         SparkSession.builder.master(f"local[{int(cores)},{int(task_retries)}]")
         .appName(app_name)
         .config("spark.ui.enabled", "false")
+        .config("spark.driver.host", "127.0.0.1")
+        .config("spark.driver.bindAddress", "127.0.0.1")
         .config("spark.ui.showConsoleProgress", "false")
         .config("spark.sql.shuffle.partitions", str(max(2, 4 * int(cores))))
         .config("spark.sql.session.timeZone", "UTC")
@@ -258,11 +261,16 @@ def predict_uplift(
     ``liftlab uplift score``: ``uplift`` for one treatment, else the model file's treatment labels
     or ``uplift_1``, ``uplift_2``, ...).
     """
+    labels: Any = None
     if isinstance(model, (str, os.PathLike)):
-        model = UpliftForest.load(model)
+        saved = _read_json(model)
+        model = UpliftForest.from_dict(saved, os.fspath(model))
+        labels = saved.get("treatments") if isinstance(saved, dict) else None  # the CLI's labels
     if not isinstance(model, UpliftForest):
         raise InvalidInputError(f"model: expected a fitted UpliftForest or the path of a saved one, got {type(model).__name__}")
     d = model.to_dict()  # raises when not fitted
+    if labels is not None:
+        d["treatments"] = labels
     df = _frame(df)
     fitted = [f["name"] for f in d["features"]]
     if feature_cols is None:
@@ -420,10 +428,7 @@ def _options(df: DataFrame, id_col: str, cols: list[str], names: list[str], cost
     m = len(cols)
     id_type = df.schema[id_col].dataType
     schema = _options_schema(id_type, m)
-    arrow_schema = None
-
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
-        nonlocal arrow_schema
         for b in batches:
             if b.num_rows == 0:
                 continue
@@ -431,17 +436,13 @@ def _options(df: DataFrame, id_col: str, cols: list[str], names: list[str], cost
             if ids.null_count:
                 raise InvalidInputError(f"{id_col}: has a null id; every unit needs one")
             us = [b.column(1 + j).cast(pa.float64()).to_numpy(zero_copy_only=False) for j in range(m)]
-            try:
-                o = _core._contact_options(us, names, costs, values)
-            except InvalidInputError as e:
-                # name the unit by its id, not by its row in this batch
-                bad = next((j for j, u in enumerate(us) if not np.isfinite(u).all()), None)
-                if bad is None:
-                    raise
-                i = int(np.flatnonzero(~np.isfinite(us[bad]))[0])
-                raise InvalidInputError(
-                    f"uplift[{names[bad]!r}]: must be finite, got {us[bad][i]} ({id_col} {ids[i].as_py()!r})"
-                ) from e
+            for j, u in enumerate(us):  # the core's check, naming the unit by its id, not its row in the batch
+                bad = np.flatnonzero(~np.isfinite(u))
+                if bad.size:
+                    x = float(u[bad[0]])
+                    shown = "NaN" if x != x else ("inf" if x > 0 else "-inf")  # as the core prints it
+                    raise InvalidInputError(f"uplift[{names[j]!r}]: must be finite, got {shown} ({id_col} {ids[int(bad[0])].as_py()!r})")
+            o = _core._contact_options(us, names, costs, values)
             best = o["best"]
             has = best >= 0
             gains = o["gain"]
@@ -791,6 +792,9 @@ def _plan_with_spend(
     local = pl.from_arrow(driver.select("id", *[f"u{j}" for j in range(m)]).toArrow())
     assert isinstance(local, pl.DataFrame)
     local = local.sort("id")
+    if local.height == 0:  # no unit has a profitable channel: the core contacts none, proven optimal
+        zero = {"n_contacts": 0, "spend": 0.0, "expected_conversions": 0.0, "expected_net_gain": 0.0}
+        return opts.withColumn("choice", F.lit(None).cast("int")), zero, True, 0
     out = _core._plan_contact_policy(
         [local[f"u{j}"].to_numpy() for j in range(m)], names, costs, values, k, max_spend
     )
