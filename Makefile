@@ -6,7 +6,7 @@ PYTHON ?= python3
 export LIFTLAB_SHARED ?= $(abspath ../shared)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-python develop venv cli browser spark lint bench bench-python bench-analysis bench-forecast clean
+.PHONY: help run test test-rust test-python develop venv cli apt browser engines spark lint bench bench-python bench-analysis bench-forecast bench-warehouse bench-spark clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -37,25 +37,38 @@ venv: $(VENV)/.ready ## Create .venv with the Python tools
 develop: venv ## Build the Python extension into .venv (release mode)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
 
-browser: ## Debian's chromium and chromium-driver for the page's end-to-end test (if missing)
-	@if [ ! -x /usr/bin/chromium ] || [ ! -x /usr/bin/chromedriver ]; then \
+# Debian packages the tests need and this machine lacks, installed by one apt-get run
+APT_NEED = $(strip $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(wildcard /usr/bin/chromedriver),,chromium-driver) \
+  $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+  $(if $(wildcard /usr/lib/jvm/java-17-openjdk-*/bin/java),,openjdk-17-jre-headless))
+
+apt: ## The Debian packages of `browser`, `engines` and `spark` that are missing, in one apt-get run
+	@if [ -n "$(APT_NEED)" ]; then \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends chromium chromium-driver; \
+	  $$SUDO sh -c 'mkdir -p /etc/postgresql-common && { [ -f /etc/postgresql-common/createcluster.conf ] || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; }'; \
+	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends $(APT_NEED); \
 	fi
 
-# Spark: Debian's Java 17 runtime and pyspark (which bundles Spark's jars, so nothing is fetched at
-# run time); the marker keeps the pip step from running twice.
+browser: apt ## Debian's chromium and chromium-driver for the page's end-to-end test (if missing)
+
+# The warehouse tests' engines: DuckDB (embedded), chdb (ClickHouse in-process), psycopg for the
+# throwaway PostgreSQL cluster the tests start (tests/python/pg_cluster.py), sqlglot to parse the
+# SQL snapshots of every dialect, pyarrow for Parquet
+$(VENV)/.engines: $(VENV)/.ready
+	$(PY) -m pip install -q duckdb sqlglot chdb "psycopg[binary]" pyarrow "tomli; python_version < '3.11'"
+	touch $@
+
+engines: apt $(VENV)/.engines ## The warehouse engines: DuckDB, chdb, psycopg, sqlglot (pip) and Debian's postgresql server (apt, no cluster of its own)
+
+# Spark: Debian's Java 17 runtime (by `apt`, with the other packages) and pyspark, which bundles
+# Spark's jars, so nothing is fetched at run time; the marker keeps the pip step from running twice.
 $(VENV)/.spark: $(VENV)/.ready
-	@if ! command -v java >/dev/null; then \
-	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
-	  $$SUDO apt-get update && $$SUDO apt-get install -y --no-install-recommends openjdk-17-jre-headless; \
-	fi
 	$(PY) -m pip install -q "pyspark>=4.0,<5" "pyarrow>=15"
 	touch $@
 
-spark: $(VENV)/.spark ## Debian's openjdk-17-jre-headless (if missing) and pyspark + pyarrow into .venv, for the Spark tests
+spark: apt $(VENV)/.spark ## Debian's openjdk-17-jre-headless (if missing) and pyspark + pyarrow into .venv, for the Spark tests
 
-test-python: develop cli browser spark ## pytest: the Python face, README snippets, notebooks, doctests
+test-python: develop cli browser engines spark ## pytest: the Python face, README snippets, notebooks, doctests
 	LIFTLAB_BIN=$(abspath target/debug/liftlab) $(PY) -m pytest -q python tests/python; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
@@ -80,6 +93,9 @@ bench-forecast: develop ## a 100,000-draw forecast: liftlab vs the same Monte Ca
 	bench/http_forecast.sh 200 15
 	FUNNELS=1 bench/http_forecast.sh 200 15
 	SAME=1 bench/http_forecast.sh 200 15
+
+bench-warehouse: develop engines ## 100M fact rows, 5M persons in Parquet: liftlab's compiled DuckDB query vs a hand-written one
+	$(PY) bench/warehouse_vs_handwritten.py
 
 bench-python: develop ## liftlab vs the GrowthBook Python SDK on the same 1,000,000 ids
 	$(PY) -m pip install -q growthbook

@@ -38,6 +38,7 @@ pub mod report;
 pub mod spec;
 pub mod stats;
 pub mod uplift;
+pub mod warehouse;
 
 #[cfg(feature = "cli")]
 pub mod cli;

@@ -3,7 +3,9 @@
 Assignment (GrowthBook-compatible hashing, layers, holdouts, targeting) and experiment analysis
 (effects with honest intervals, CUPED, sequential and Bayesian views, reports) and pre-launch
 forecasts (``forecast_impact``: projected lift, test plan, realism from history) and uplift metrics
-(``liftlab.uplift``: scikit-uplift's Qini and uplift curves and scores) with a Rust core.
+(``liftlab.uplift``: scikit-uplift's Qini and uplift curves and scores) with a Rust core; metrics
+defined once in the spec's ``[catalog]`` and computed in the warehouse (``compile_sql``,
+``analyze_warehouse``).
 """
 
 from liftlab import exceptions, uplift
@@ -34,6 +36,7 @@ from liftlab._core import (
     in_namespace,
 )
 from liftlab._forecast import FanChart, Forecast, Reconciliation, TornadoChart, forecast_impact
+from liftlab._warehouse import analyze_warehouse, compile_sql
 
 __all__ = [
     "Assignment",
@@ -45,8 +48,10 @@ __all__ = [
     "adjust_p_values",
     "analyze",
     "analyze_stats",
+    "analyze_warehouse",
     "bayes_effect",
     "compare_arms",
+    "compile_sql",
     "confidence_sequence",
     "forecast_impact",
     "group_sequential_design",

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a check found a regression; 2 bad input (one line on stderr naming
 //! the field); 3 an internal error.
 
+mod sql;
 mod uplift;
 mod uplift_plan;
 
@@ -103,8 +104,12 @@ enum Command {
         #[arg(long, default_value_t = crate::stats::SRM_ALPHA)]
         alpha: f64,
     },
-    /// Analyse an experiment: exposures + outcomes -> JSON report (and HTML / Markdown).
+    /// Analyse an experiment: exposures + outcomes (or a warehouse's statistics) -> JSON report
+    /// (and HTML / Markdown).
     Analyze(AnalyzeArgs),
+    /// Print the SQL that computes an experiment's sufficient statistics in a warehouse, from
+    /// the spec's [catalog] (run it, then `liftlab analyze --stats`).
+    Sql(sql::SqlArgs),
     /// Check a report: exit 1 on an SRM, a violated guardrail or drift from a baseline.
     Check {
         /// The report to check (JSON from `liftlab analyze`).
@@ -162,11 +167,15 @@ struct AnalyzeArgs {
     #[arg(long)]
     experiment: Option<String>,
     /// Exposures (.csv / .parquet): unit, variant, optional first-exposure time and segments.
-    #[arg(long)]
-    exposures: String,
+    #[arg(long, required_unless_present = "stats")]
+    exposures: Option<String>,
     /// Outcomes (.csv / .parquet): unit and metric columns, one row per unit.
-    #[arg(long)]
-    outcomes: String,
+    #[arg(long, required_unless_present = "stats")]
+    outcomes: Option<String>,
+    /// Instead of exposures and outcomes: the answer of the `liftlab sql` query (.json, .jsonl,
+    /// .csv or .parquet).
+    #[arg(long, conflicts_with_all = ["exposures", "outcomes"])]
+    stats: Option<String>,
     /// Unit id column (in both files).
     #[arg(long, default_value = "unit_id")]
     unit_col: String,
@@ -336,19 +345,7 @@ fn spinner(what: &str) -> indicatif::ProgressBar {
 
 fn run_analyze(a: AnalyzeArgs) -> Result<()> {
     let spec = load_spec(&a.spec)?;
-    let key = match &a.experiment {
-        Some(k) => spec.experiment(k)?.key.clone(),
-        None => match spec.experiments.as_slice() {
-            [one] => one.key.clone(),
-            [] => return Err(Error::invalid("spec", "has no experiments")),
-            _ => {
-                return Err(Error::invalid(
-                    "experiment",
-                    "the spec has several experiments: name one with --experiment",
-                ))
-            }
-        },
-    };
+    let key = sql::experiment_key(&spec, a.experiment.as_deref())?;
     for out in [Some(&a.output), a.html.as_ref(), a.markdown.as_ref()].into_iter().flatten() {
         if let Some(dir) = std::path::Path::new(out).parent().filter(|d| !d.as_os_str().is_empty()) {
             if !dir.is_dir() {
@@ -357,6 +354,14 @@ fn run_analyze(a: AnalyzeArgs) -> Result<()> {
         }
     }
     let exp = spec.experiment(&key)?;
+    let (exposures_path, outcomes_path) = match (&a.stats, &a.exposures, &a.outcomes) {
+        (Some(stats), _, _) => {
+            let data = sql::read_stats(&spec, &key, stats)?;
+            return write_report(&a, &key, crate::report::analyze_experiment(&spec, &key, &data)?);
+        }
+        (None, Some(e), Some(o)) => (e, o),
+        _ => return Err(Error::invalid("exposures", "give --exposures and --outcomes, or --stats")),
+    };
     let pb = spinner("reading exposures and outcomes");
     let t0 = std::time::Instant::now();
     let columns: Vec<&str> = exp.metrics.iter().flat_map(|&i| spec.metrics[i].columns()).collect();
@@ -364,7 +369,7 @@ fn run_analyze(a: AnalyzeArgs) -> Result<()> {
     let (exposures, outcomes) = std::thread::scope(|s| {
         let e = s.spawn(|| {
             data::read_exposures(
-                &a.exposures,
+                exposures_path,
                 &a.unit_col,
                 &a.variant_col,
                 a.time_col.as_deref(),
@@ -372,7 +377,7 @@ fn run_analyze(a: AnalyzeArgs) -> Result<()> {
             )
             .map_err(|e| e.within("exposures"))
         });
-        let o = data::read_outcomes(&a.outcomes, &a.unit_col, &columns).map_err(|e| e.within("outcomes"));
+        let o = data::read_outcomes(outcomes_path, &a.unit_col, &columns).map_err(|e| e.within("outcomes"));
         let e = e.join().unwrap_or_else(|_| Err(Error::Internal("the exposures reader panicked".into())));
         (e, o)
     });
@@ -385,6 +390,11 @@ fn run_analyze(a: AnalyzeArgs) -> Result<()> {
     let report = crate::report::analyze_experiment(&spec, &key, &agg)?;
     tracing::debug!(read = ?t_read, aggregate = ?t_agg, analyse = ?(t0.elapsed() - t_read - t_agg), "analyze timings");
     pb.finish_and_clear();
+    write_report(&a, &key, report)
+}
+
+/// Writes the JSON report (and the HTML and Markdown ones asked for) and says what was decided.
+fn write_report(a: &AnalyzeArgs, key: &str, report: crate::report::Report) -> Result<()> {
     let json = serde_json::to_string_pretty(&report).map_err(|e| Error::Internal(e.to_string()))?;
     write_file(&a.output, &(json + "\n"))?;
     if let Some(h) = &a.html {
@@ -445,6 +455,7 @@ fn run_check(
 fn run(cli: Cli) -> Result<i32> {
     match cli.command {
         Command::Analyze(a) => run_analyze(a).map(|()| 0),
+        Command::Sql(a) => sql::run_sql(a).map(|()| 0),
         Command::Check { report, baseline, rel_tol, abs_tol, junit } => {
             if !(rel_tol >= 0.0) || !(abs_tol >= 0.0) {
                 return Err(Error::invalid("rel_tol", "tolerances must be >= 0"));
@@ -554,9 +565,11 @@ fn run_forecast(path: &str, experiment: Option<&str>, json: bool) -> Result<()> 
 
 fn run_simple(command: Command) -> Result<()> {
     match command {
-        Command::Analyze(_) | Command::Check { .. } | Command::Forecast { .. } | Command::Uplift { .. } => {
-            Err(Error::Internal("dispatched by run".into()))
-        }
+        Command::Analyze(_)
+        | Command::Sql(_)
+        | Command::Check { .. }
+        | Command::Forecast { .. }
+        | Command::Uplift { .. } => Err(Error::Internal("dispatched by run".into())),
         Command::Serve(args) => {
             server::init_logging();
             let (config, text) = serve_config(args)?;

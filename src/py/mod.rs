@@ -11,6 +11,7 @@ mod uplift;
 mod uplift_meta;
 mod uplift_model;
 mod uplift_policy;
+mod warehouse;
 
 use pyo3::create_exception;
 use pyo3::exceptions::PyException;
@@ -60,5 +61,6 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     uplift::register(m)?;
     uplift_meta::register(m)?;
     uplift_model::register(m)?;
-    uplift_policy::register(m)
+    uplift_policy::register(m)?;
+    warehouse::register(m)
 }

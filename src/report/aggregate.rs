@@ -615,10 +615,12 @@ fn accumulate(ctx: &Ctx<'_>, layout: &Layout, range: std::ops::Range<usize>) -> 
 }
 
 /// The shifts of a metric's sums: the first exposed unit's values that are all finite (capped),
-/// so that every sum is of values near the data and a large mean keeps its variance
-/// ([`crate::stats::moments`]). One shift per metric for every arm, segment and day, so cells
-/// merge by plain addition. Binary metrics keep 0 (0/1 values lose nothing and their sums stay
-/// the conversion counts), as do metrics with no finite value (the error comes later).
+/// rounded to integers, so that every sum is of values near the data and a large mean keeps its
+/// variance ([`crate::stats::moments`]); an integer shift also keeps integer data exact (an arm
+/// of zeros has a mean of exactly 0, not 1e-14; the warehouse query shifts by the same rule).
+/// One shift per metric for every arm, segment and day, so cells merge by plain addition.
+/// Binary metrics keep 0 (0/1 values lose nothing and their sums stay the conversion counts), as
+/// do metrics with no finite value (the error comes later).
 fn metric_shift(m: &Metric, mc: &MetricCols<'_>, outcome_rows: &[u32]) -> [f64; 4] {
     use crate::stats::effect::MetricKind;
     if m.kind == MetricKind::Binary {
@@ -629,7 +631,7 @@ fn metric_shift(m: &Metric, mc: &MetricCols<'_>, outcome_rows: &[u32]) -> [f64; 
             continue;
         }
         if let Ok(Some(v)) = mc.values(r) {
-            return v;
+            return v.map(f64::round);
         }
     }
     [0.0; 4]

@@ -46,6 +46,7 @@ use crate::assign::hash::{self, HashVersion};
 use crate::error::{Error, Result};
 
 pub mod analysis;
+pub mod catalog;
 
 pub use analysis::{AnalysisSettings, AnalysisSpec, CapSpec, Metric, MetricSpec, Missing, SequentialMode};
 
@@ -77,6 +78,10 @@ pub struct SpecFile {
     /// Pre-launch forecasts of experiments' changes (`liftlab forecast --spec … --experiment …`).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub forecasts: Vec<ForecastSpec>,
+    /// The warehouse metric catalogue: id types, identity tables, exposure and fact sources,
+    /// metrics on facts ([`catalog`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub catalog: Option<catalog::CatalogSpec>,
 }
 
 /// The forecast of one experiment's change: the fields of a forecast request, tied to the
@@ -257,6 +262,8 @@ pub struct Spec {
     pub metrics: Vec<Metric>,
     /// The spec-level analysis settings.
     pub analysis: AnalysisSettings,
+    /// The validated metric catalogue; its metrics are also in `metrics`, after the spec's own.
+    pub catalog: Option<catalog::Catalog>,
     /// The spec as written, for echoing back (`GET /v1/spec`).
     pub source: SpecFile,
 }
@@ -426,6 +433,22 @@ impl Spec {
             }
             metrics.push(metric);
         }
+        let catalog = match &file.catalog {
+            None => None,
+            Some(c) => {
+                let (catalog, fact_metrics) = c.validate()?;
+                for (i, metric) in fact_metrics.into_iter().enumerate() {
+                    if metrics.iter().any(|x| x.name == metric.name) {
+                        return Err(Error::invalid(
+                            format!("catalog.metrics[{i}].name"),
+                            format!("duplicate metric '{}' (also in [[metrics]])", metric.name),
+                        ));
+                    }
+                    metrics.push(metric);
+                }
+                Some(catalog)
+            }
+        };
         let analysis = match &file.analysis {
             Some(a) => a.validate(&AnalysisSettings::default()).map_err(|e| e.within("analysis"))?,
             None => AnalysisSettings::default(),
@@ -455,7 +478,7 @@ impl Spec {
             }
             crate::forecast::validate_input(&f.model).map_err(|e| e.within(&at("model")))?;
         }
-        Ok(Spec { version, groups, holdouts, experiments, metrics, analysis, source: file })
+        Ok(Spec { version, groups, holdouts, experiments, metrics, analysis, catalog, source: file })
     }
 
     /// The forecast request of experiment `key` (or of the only forecast when `key` is `None`),

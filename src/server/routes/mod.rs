@@ -5,6 +5,7 @@ mod assign;
 mod forecast;
 mod meta;
 mod page;
+mod sql;
 mod stats;
 
 use super::ApiRouter;
@@ -21,7 +22,11 @@ pub(super) fn open_routes() -> ApiRouter {
 
 /// Expensive reads: open, or behind a read token when the service has read tokens.
 pub(super) fn guarded_routes() -> ApiRouter {
-    ApiRouter::new().merge(assign::guarded_routes()).merge(analysis::guarded_routes()).merge(forecast::guarded_routes())
+    ApiRouter::new()
+        .merge(assign::guarded_routes())
+        .merge(analysis::guarded_routes())
+        .merge(sql::guarded_routes())
+        .merge(forecast::guarded_routes())
 }
 
 /// Routes that change stored state; the caller adds the bearer-token check.
