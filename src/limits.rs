@@ -12,7 +12,11 @@
 //! | Monte Carlo draws of a forecast | [`MAX_DRAWS`] | forecast |
 //! | draws × changed nodes of one forecast | [`MAX_FORECAST_WORK`] | forecast |
 //! | past effects of a forecast's history | [`MAX_PAST_EFFECTS`] | forecast |
-//! | length of a name (node, experiment key, variant) | [`MAX_NAME_CHARS`] | spec, forecast |
+//! | length of a name (node, experiment key, variant, catalogue name) | [`MAX_NAME_CHARS`] | spec, forecast, catalogue |
+//! | id types / identity tables / fact sources / metrics of a `[catalog]` | [`MAX_ID_TYPES`] / [`MAX_IDENTITIES`] / [`MAX_FACTS`] / [`MAX_METRICS`] | catalogue |
+//! | dimensions of the exposures, filters of an aggregate, values of an `in` filter | [`MAX_DIMENSIONS`] / [`MAX_FILTERS`] / [`MAX_IN_VALUES`] | catalogue |
+//! | characters of a source's `SELECT`; days of a window or lookback | [`MAX_SQL_CHARS`]; [`MAX_WINDOW_DAYS`] | catalogue |
+//! | rows / columns of an engine's answer (`liftlab analyze --stats`) | [`MAX_STATS_ROWS`] / [`MAX_STATS_COLUMNS`] | warehouse, CLI |
 
 use crate::error::{Error, Result};
 
@@ -43,8 +47,39 @@ pub const MAX_FORECAST_WORK: u64 = 64_000_000;
 /// Past effects in a forecast's history.
 pub const MAX_PAST_EFFECTS: usize = 10_000;
 
-/// Characters of a name: a node, an experiment key, a variant, a metric.
+/// Characters of a name: a node, an experiment key, a variant, a metric, a catalogue's table,
+/// column or id type.
 pub const MAX_NAME_CHARS: usize = 200;
+
+/// Id types of a metric catalogue.
+pub const MAX_ID_TYPES: usize = 64;
+
+/// Identity tables of a metric catalogue.
+pub const MAX_IDENTITIES: usize = 64;
+
+/// Fact sources of a metric catalogue.
+pub const MAX_FACTS: usize = 256;
+
+/// Dimensions of a catalogue's exposure source (one grouping set each in the query).
+pub const MAX_DIMENSIONS: usize = 32;
+
+/// Row filters of one aggregate.
+pub const MAX_FILTERS: usize = 64;
+
+/// Values of one `in` / `not_in` filter.
+pub const MAX_IN_VALUES: usize = 10_000;
+
+/// Characters of a source's `SELECT`.
+pub const MAX_SQL_CHARS: usize = 100_000;
+
+/// Days of a window or lookback (100 years).
+pub const MAX_WINDOW_DAYS: f64 = 36_500.0;
+
+/// Rows of an engine's answer read back (one per variant and day or dimension value).
+pub const MAX_STATS_ROWS: usize = 10_000_000;
+
+/// Columns of an engine's answer read back.
+pub const MAX_STATS_COLUMNS: usize = 100_000;
 
 /// `Err` naming `field` when `len` is above `max`; `what` says what is counted ("variants").
 pub fn check_len(field: impl Into<String>, len: usize, max: usize, what: &str) -> Result<()> {

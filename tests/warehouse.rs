@@ -106,6 +106,11 @@ fn bad_catalogues_name_the_field() {
         (with_metric("name = \"m\"\nkind = \"ratio\"\nnumerator = { fact = \"orders\", agg = \"sum\", column = \"amount\" }"), "catalog.metrics[0].denominator"),
         (with_metric("name = \"m\"\nkind = \"mean\"\nagg = \"median\"\nfact = \"orders\"\ncolumn = \"amount\""), "catalog.metrics[0].agg"),
         (with_metric("name = \"m\"\nkind = \"binary\"\nfact = \"orders\"\ncap = { value = 3 }"), "catalog.metrics[0].cap"),
+        // the log-scale interval needs sums of ln x, which the query does not compute
+        (
+            with_metric("name = \"m\"\nkind = \"sum\"\nfact = \"orders\"\ncolumn = \"amount\"\nrelative_interval = \"log\""),
+            "catalog.metrics[0].relative_interval",
+        ),
         (with_metric("name = \"m\\\"; DROP TABLE orders; --\"\nkind = \"count\"\nfact = \"orders\""), "catalog.metrics[0].name"),
         (BASE.replace("table = \"orders\"", "table = \"orders\\\" ; DROP TABLE x; --\""), "catalog.facts[0].table"),
         (BASE.replace("columns = [\"amount\", \"status\"]", "columns = [\"amount`\"]"), "catalog.facts[0].columns[0]"),
@@ -122,6 +127,16 @@ fn bad_catalogues_name_the_field() {
         let e = err(&toml);
         assert_eq!(e.field(), Some(field), "{e} for\n{toml}");
     }
+    // sizes from input are bounded (src/limits.rs): a name, an `in` list
+    let long = with_metric(&format!("name = \"{}\"\nkind = \"count\"\nfact = \"orders\"", "m".repeat(201)));
+    assert_eq!(err(&long).field(), Some("catalog.metrics[0].name"));
+    let values = vec!["\"x\""; liftlab::limits::MAX_IN_VALUES + 1].join(", ");
+    let many = with_metric(&format!(
+        "name = \"m\"\nkind = \"count\"\nfact = \"orders\"\nfilters = [{{ column = \"status\", op = \"in\", value = [{values}] }}]"
+    ));
+    let e = err(&many);
+    assert_eq!(e.field(), Some("catalog.metrics[0].filters[0].value"), "{e}");
+    assert!(e.to_string().ends_with("has 10001 values; at most 10000 are allowed"), "{e}");
     // an identity table gives unionid a path to the exposure's phone
     let ok = BASE.replace("ids = { phone = \"phone\" }", "ids = { unionid = \"unionid\" }")
         + "\n[[catalog.identities]]\ntable = \"bindings\"\nids = { phone = \"p\", unionid = \"u\" }\n";
@@ -215,14 +230,29 @@ fn an_engines_answer_becomes_experiment_data() {
     let q = compile_sql(&spec, "e", Dialect::Duckdb, &CompileOptions::default()).unwrap();
     assert_eq!(
         q.columns,
-        ["variant", "exposure_day", "dim0", "n", "m0_sum_x", "m0_sum_x2", "m0_shift_x", "multiple_exposures"]
+        [
+            "variant",
+            "exposure_day",
+            "dim0",
+            "n",
+            "m0_sum_x",
+            "m0_sum_x2",
+            "m0_sum_x3",
+            "m0_shift_x",
+            "multiple_exposures"
+        ]
     );
     use Cell::{Null, Num, Text};
     let t = |s: &str| Text(s.to_string());
     // units: control day 1: values 10, 12 ; control day 2: 14 ; treatment day 1: 11, 15, 13 ; shift 12.5
     let s = 12.5;
-    let cells = |n: f64, vals: &[f64]| -> [Cell; 3] {
-        [Num(n), Num(vals.iter().map(|v| v - s).sum()), Num(vals.iter().map(|v| (v - s) * (v - s)).sum())]
+    let cells = |n: f64, vals: &[f64]| -> [Cell; 4] {
+        [
+            Num(n),
+            Num(vals.iter().map(|v| v - s).sum()),
+            Num(vals.iter().map(|v| (v - s) * (v - s)).sum()),
+            Num(vals.iter().map(|v| (v - s).powi(3)).sum()),
+        ]
     };
     let mut rows = Vec::new();
     let mut cols = Vec::new();
@@ -234,7 +264,7 @@ fn an_engines_answer_becomes_experiment_data() {
         ("treatment", None, Some("sms"), vec![11.0]),
         ("treatment", None, Some("(missing)"), vec![15.0, 13.0]),
     ] {
-        let [n, sx, sx2] = cells(vals.len() as f64, &vals);
+        let [n, sx, sx2, sx3] = cells(vals.len() as f64, &vals);
         let (c, r) = row(&[
             ("VARIANT", t(v)),
             ("exposure_day", day.map_or(Null, t)),
@@ -242,6 +272,7 @@ fn an_engines_answer_becomes_experiment_data() {
             ("n", n),
             ("m0_sum_x", sx),
             ("m0_sum_x2", sx2),
+            ("m0_sum_x3", sx3),
             ("m0_shift_x", Num(s)),
             ("multiple_exposures", Num(2.0)),
         ]);
@@ -256,6 +287,9 @@ fn an_engines_answer_becomes_experiment_data() {
     let c = &data.metrics[0][0];
     assert_eq!((c.n, c.shift_x, c.sum_x, c.sum_x2), (3, 12.5, -1.5, 8.75));
     assert_eq!((c.mean(0), c.cov(0, 0, 1)), (12.0, 4.0));
+    // Σ(x − 12.5)³ = (−2.5)³ + (−0.5)³ + 1.5³, exact in binary; 10, 12, 14 is symmetric
+    assert_eq!(c.sum_x3, Some(-12.375));
+    assert!(c.skewness().unwrap().abs() < 1e-12, "{:?}", c.skewness());
     let tr = &data.metrics[0][1];
     assert_eq!((tr.n, tr.mean(0), tr.cov(0, 0, 1)), (3, 13.0, 4.0));
     assert_eq!(data.timeline.len(), 2);
@@ -277,6 +311,9 @@ fn an_engines_answer_becomes_experiment_data() {
     let mut bad = table.clone();
     bad.columns[5] = "sum_x2".into();
     assert_eq!(read_stats(&spec, "e", &bad).unwrap_err().field(), Some("stats.m0_sum_x2"));
+    let mut bad = table.clone();
+    bad.columns[6] = "m0_sum_x4".into();
+    assert_eq!(read_stats(&spec, "e", &bad).unwrap_err().field(), Some("stats.m0_sum_x3"));
 
     // the same answer as JSON rows (duckdb -json) and as one object per line (JSONEachRow)
     let json: Vec<serde_json::Value> = table

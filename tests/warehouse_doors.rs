@@ -12,7 +12,7 @@ use http_body_util::BodyExt;
 use liftlab::report::analyze_experiment;
 use liftlab::server::{app, AppState, ServerConfig};
 use liftlab::spec::Spec;
-use liftlab::warehouse::{read_stats, StatsTable};
+use liftlab::warehouse::{compile_sql, read_stats, CompileOptions, Dialect, StatsTable};
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
@@ -99,16 +99,16 @@ metrics = [{ name = "revenue", kind = "sum", fact = "orders", column = "amount" 
 "#;
 
 /// An engine's answer to SPEC's query: two days and two channels, shifts 12 (revenue) and none
-/// (binary).
+/// (binary); the revenue's cubes sum to 0 (no skew).
 const ANSWER_CSV: &str =
-    "variant,exposure_day,dim0,n,m0_sum_x,m0_sum_x2,m0_shift_x,m1_sum_x,m1_sum_x2,multiple_exposures
-control,2025-01-01,,40,-20,900,12,10,10,3
-control,2025-01-02,,60,30,1500,12,21,21,3
-treatment,2025-01-01,,50,50,1300,12,20,20,3
-treatment,2025-01-02,,50,75,1250,12,24,24,3
-control,,sms,70,0,1700,12,22,22,3
-control,,call,30,10,700,12,9,9,3
-treatment,,sms,100,125,2550,12,44,44,3
+    "variant,exposure_day,dim0,n,m0_sum_x,m0_sum_x2,m0_sum_x3,m0_shift_x,m1_sum_x,m1_sum_x2,multiple_exposures
+control,2025-01-01,,40,-20,900,0,12,10,10,3
+control,2025-01-02,,60,30,1500,0,12,21,21,3
+treatment,2025-01-01,,50,50,1300,0,12,20,20,3
+treatment,2025-01-02,,50,75,1250,0,12,24,24,3
+control,,sms,70,0,1700,0,12,22,22,3
+control,,call,30,10,700,0,12,9,9,3
+treatment,,sms,100,125,2550,0,12,44,44,3
 ";
 
 #[test]
@@ -185,12 +185,15 @@ fn liftlab_analyze_reads_the_answer_in_every_format() {
 }
 
 async fn post(router: &axum::Router, body: &Value) -> (StatusCode, Value) {
-    let req = Request::builder()
-        .method("POST")
-        .uri("/v1/sql")
-        .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
-        .unwrap();
+    post_as(router, body, None).await
+}
+
+async fn post_as(router: &axum::Router, body: &Value, bearer: Option<&str>) -> (StatusCode, Value) {
+    let mut req = Request::builder().method("POST").uri("/v1/sql").header("content-type", "application/json");
+    if let Some(token) = bearer {
+        req = req.header("authorization", format!("Bearer {token}"));
+    }
+    let req = req.body(Body::from(body.to_string())).unwrap();
     let res = router.clone().oneshot(req).await.unwrap();
     let status = res.status();
     let bytes = res.into_body().collect().await.unwrap().to_bytes();
@@ -239,5 +242,74 @@ async fn post_v1_sql_returns_the_snapshot() {
     ] {
         let (s, v) = post(&router, &body).await;
         assert_eq!((s, v["error"]["field"].as_str()), (status, Some(field)), "{body}: {v}");
+    }
+
+    // with read tokens, compiling a query is one of the guarded reads
+    const READ: &str = "read-token-0123456789";
+    let config = ServerConfig {
+        database: dir.path().join("g.db").to_str().unwrap().to_string(),
+        read_tokens: vec![READ.into()],
+        ..Default::default()
+    };
+    let guarded = app(AppState::new(config, Some(telesales)).unwrap());
+    let body = json!({"experiment": "call-script"});
+    let (s, v) = post(&guarded, &body).await;
+    assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "{v}");
+    let (s, v) = post_as(&guarded, &body, Some(READ)).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["sql"], std::fs::read_to_string(snapshots().join("call-script.duckdb.sql")).unwrap());
+}
+
+/// Issue 14's bad-input cases (tests/fixtures/warehouse_bad_input.json, shared with the Python
+/// door's test): the core, `liftlab sql` and `POST /v1/sql` each refuse them with an invalid-input
+/// error naming the same field; the CLI says so in one line on stderr (exit 2) and prints no SQL.
+#[tokio::test]
+async fn bad_input_names_the_field_at_every_door() {
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    let fixture: Value =
+        serde_json::from_str(&std::fs::read_to_string(root.join("tests/fixtures/warehouse_bad_input.json")).unwrap())
+            .unwrap();
+    let telesales = std::fs::read_to_string(snapshots().join("telesales.toml")).unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let config = ServerConfig { database: dir.path().join("t.db").to_str().unwrap().to_string(), ..Default::default() };
+    let router = app(AppState::new(config, None).unwrap());
+    let cases = fixture["cases"].as_array().unwrap();
+    assert!(cases.len() >= 9);
+    for case in cases {
+        let why = case["why"].as_str().unwrap();
+        let field = case["field"].as_str().unwrap();
+        let dialect = case["dialect"].as_str().unwrap_or("duckdb");
+        let mut spec = telesales.clone();
+        for edit in case["edits"].as_array().unwrap() {
+            let (from, to) = (edit[0].as_str().unwrap(), edit[1].as_str().unwrap());
+            assert!(spec.contains(from), "{why}: no '{from}' in telesales.toml");
+            spec = spec.replacen(from, to, 1);
+        }
+        // the core
+        let e = Spec::from_toml(&spec)
+            .and_then(|s| {
+                compile_sql(&s, "call-script", Dialect::from_name(dialect).unwrap(), &CompileOptions::default())
+            })
+            .unwrap_err();
+        assert_eq!((e.code(), e.field()), ("invalid_input", Some(field)), "{why}: {e}");
+        // a load error names the field within the spec's place (file, request key), as every
+        // spec error does; a compile error (a dialect's limit) names it within the spec, as the
+        // analysis' errors do
+        let within =
+            |place: &str| if case.get("dialect").is_some() { field.to_string() } else { format!("{place}.{field}") };
+        // the CLI
+        std::fs::write(dir.path().join("bad.toml"), &spec).unwrap();
+        let o =
+            liftlab(&["sql", "--spec", "bad.toml", "--experiment", "call-script", "--dialect", dialect], dir.path());
+        let err = text(&o.stderr);
+        assert_eq!(o.status.code(), Some(2), "{why}: {err}");
+        assert!(err.starts_with(&format!("error: invalid_input: {}: ", within("bad.toml"))), "{why}: {err}");
+        assert_eq!(err.lines().count(), 1, "{why}: {err}");
+        assert!(o.stdout.is_empty(), "{why}");
+        // HTTP
+        let (s, v) = post(&router, &json!({"spec": spec, "experiment": "call-script", "dialect": dialect})).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{why}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_input", "{why}: {v}");
+        assert_eq!(v["error"]["field"].as_str(), Some(within("spec").as_str()), "{why}: {v}");
     }
 }

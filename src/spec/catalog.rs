@@ -64,6 +64,9 @@
 //! - **Caps** apply to the per-person value (a ratio's numerator), after aggregation; a quantile
 //!   cap is numpy's default (linear) quantile over every kept person, computed in the engine.
 //!
+//! Relative effects use the delta-method interval (`relative_interval = "log"` is not offered for
+//! catalogue metrics yet: the query would need the sums of `ln x`).
+//!
 //! Each catalogue metric is also an analysis metric ([`Metric`]) whose unit-level columns are
 //! named by [`FactMetric::columns`]: `<name>`, `<name>__den`, `<name>__pre`, `<name>__pre_den`, so
 //! the same spec analyses a unit-level table with those columns in `liftlab.analyze`.
@@ -86,16 +89,10 @@ use crate::error::{Error, Result};
 use crate::stats::effect::MetricKind;
 use crate::stats::Direction;
 
-pub const MAX_ID_TYPES: usize = 64;
-pub const MAX_IDENTITIES: usize = 64;
-pub const MAX_FACTS: usize = 256;
-pub const MAX_METRICS: usize = 1000;
-pub const MAX_DIMENSIONS: usize = 32;
-pub const MAX_FILTERS: usize = 64;
-pub const MAX_IN_VALUES: usize = 10_000;
-pub const MAX_NAME_LEN: usize = 256;
-pub const MAX_SQL_LEN: usize = 100_000;
-pub const MAX_WINDOW_DAYS: f64 = 36_500.0;
+use crate::limits::{
+    check_len, MAX_DIMENSIONS, MAX_FACTS, MAX_FILTERS, MAX_IDENTITIES, MAX_ID_TYPES, MAX_IN_VALUES, MAX_METRICS,
+    MAX_SQL_CHARS, MAX_WINDOW_DAYS,
+};
 
 /// The catalogue as written.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
@@ -444,9 +441,7 @@ pub fn check_name(s: &str, field: &str) -> Result<()> {
     if s.trim().is_empty() {
         return Err(Error::invalid(field, "must not be empty"));
     }
-    if s.chars().count() > MAX_NAME_LEN {
-        return Err(Error::invalid(field, format!("is longer than {MAX_NAME_LEN} characters")));
-    }
+    crate::limits::check_name(field, s)?;
     if let Some(c) = s.chars().find(|c| matches!(c, '"' | '\'' | '`' | '\\') || c.is_control()) {
         return Err(Error::invalid(
             field,
@@ -476,8 +471,8 @@ fn source(table: &Option<String>, sql: &Option<String>, path: &Option<String>) -
             Ok(Source::Table(parts))
         }
         (None, Some(q), None) => {
-            if q.len() > MAX_SQL_LEN {
-                return Err(Error::invalid("sql", format!("is longer than {MAX_SQL_LEN} characters")));
+            if q.len() > MAX_SQL_CHARS && q.chars().count() > MAX_SQL_CHARS {
+                return Err(Error::invalid("sql", format!("is longer than {MAX_SQL_CHARS} characters")));
             }
             let head = q.split_whitespace().next().unwrap_or_default().to_ascii_lowercase();
             if head != "select" && head != "with" {
@@ -501,13 +496,6 @@ fn source(table: &Option<String>, sql: &Option<String>, path: &Option<String>) -
         }
         _ => Err(Error::invalid("table", "give exactly one of `table`, `sql` or `path`")),
     }
-}
-
-fn check_list(len: usize, max: usize, field: &str) -> Result<()> {
-    if len > max {
-        return Err(Error::invalid(field, format!("has {len} entries, more than the limit of {max}")));
-    }
-    Ok(())
 }
 
 fn days_to_seconds(d: f64, field: &str) -> Result<i64> {
@@ -550,7 +538,7 @@ fn validate_filter(f: &RowFilterSpec, fact: &FactSource) -> Result<RowFilter> {
             if items.is_empty() {
                 return Err(Error::invalid("value", "an `in` list needs at least one value"));
             }
-            check_list(items.len(), MAX_IN_VALUES, "value")?;
+            check_len("value", items.len(), MAX_IN_VALUES, "values")?;
             items.iter().enumerate().map(|(i, v)| scalar(v, &format!("value[{i}]"))).collect::<Result<_>>()?
         }
         (FilterOp::In | FilterOp::NotIn, _) => return Err(Error::invalid("value", "`in` and `not_in` take a list")),
@@ -598,7 +586,7 @@ fn validate_agg(
         }
         (false, None) => None,
     };
-    check_list(filters.len(), MAX_FILTERS, "filters")?;
+    check_len("filters", filters.len(), MAX_FILTERS, "filters")?;
     let filters = filters
         .iter()
         .enumerate()
@@ -650,7 +638,7 @@ impl CatalogSpec {
     }
 
     fn validate_inner(&self) -> Result<(Catalog, Vec<Metric>)> {
-        check_list(self.id_types.len(), MAX_ID_TYPES, "id_types")?;
+        check_len("id_types", self.id_types.len(), MAX_ID_TYPES, "id types")?;
         if self.id_types.is_empty() {
             return Err(Error::invalid("id_types", "name at least the exposure's id type"));
         }
@@ -678,7 +666,7 @@ impl CatalogSpec {
             Ok(())
         };
 
-        check_list(self.identities.len(), MAX_IDENTITIES, "identities")?;
+        check_len("identities", self.identities.len(), MAX_IDENTITIES, "identity tables")?;
         let mut identities = Vec::new();
         for (i, s) in self.identities.iter().enumerate() {
             let at = format!("identities[{i}]");
@@ -710,7 +698,7 @@ impl CatalogSpec {
             ] {
                 check_name(v, field)?;
             }
-            check_list(e.dimensions.len(), MAX_DIMENSIONS, "dimensions")?;
+            check_len("dimensions", e.dimensions.len(), MAX_DIMENSIONS, "dimensions")?;
             for (i, d) in e.dimensions.iter().enumerate() {
                 check_name(d, &format!("dimensions[{i}]"))?;
                 if e.dimensions[..i].contains(d) {
@@ -729,7 +717,7 @@ impl CatalogSpec {
         })()
         .map_err(|e| e.within("exposures"))?;
 
-        check_list(self.facts.len(), MAX_FACTS, "facts")?;
+        check_len("facts", self.facts.len(), MAX_FACTS, "fact sources")?;
         let mut facts: Vec<FactSource> = Vec::new();
         for (i, f) in self.facts.iter().enumerate() {
             let fact = (|| -> Result<FactSource> {
@@ -777,7 +765,7 @@ impl CatalogSpec {
             facts.push(fact);
         }
 
-        check_list(self.metrics.len(), MAX_METRICS, "metrics")?;
+        check_len("metrics", self.metrics.len(), MAX_METRICS, "metrics")?;
         let mut metrics = Vec::new();
         let mut analysis = Vec::new();
         for (i, m) in self.metrics.iter().enumerate() {
@@ -911,6 +899,8 @@ impl FactMetricSpec {
             guardrail_margin: self.guardrail_margin,
             cap: self.cap,
             missing: Some(Missing::Zero),
+            // the log-scale interval needs sums of ln x, which the query does not compute yet
+            relative_interval: None,
         };
         let metric = spec.validate()?;
         Ok((fm, metric))

@@ -23,8 +23,9 @@
 //!    1e15), a denominator that sums to 0 is exactly 0, counts stay whole. Binary values (0 or 1)
 //!    are not shifted;
 //! 9. the result: per (variant, day) and per (variant, dimension value) the count `n` and the
-//!    sums and sums of products of the centred components, with the shifts, the quantile caps
-//!    and the number of persons seen in several variants.
+//!    sums and sums of products of the centred components (and of cubes, for mean metrics'
+//!    skewness), with the shifts, the quantile caps and the number of persons seen in several
+//!    variants.
 //!
 //! Component `x` is a metric's value (a ratio's numerator), `y` a ratio's denominator, `c` and
 //! `d` the same over the CUPED lookback window, as in [`crate::stats::moments`].
@@ -64,6 +65,12 @@ pub(crate) fn pair(a: char, b: char) -> String {
 /// Whether component `letter` of `m` is shifted (a binary value is 0 or 1 and is not).
 pub(crate) fn shifted(m: &FactMetric, letter: char) -> bool {
     !(m.kind == FactKind::Binary && letter == 'x')
+}
+
+/// Whether the query also sums `(x − shift)³`: mean metrics, for the skewness check of their
+/// effects (as the in-memory aggregation does).
+pub(crate) fn third_moment(m: &FactMetric) -> bool {
+    m.metric_kind() == crate::stats::effect::MetricKind::Mean
 }
 
 /// What one experiment's query computes, checked against the spec.
@@ -143,6 +150,9 @@ impl<'a> Plan<'a> {
                 for (lb, _, _) in &comps[a..] {
                     cols.push(format!("m{i}_sum_{}", pair(*la, *lb)));
                 }
+            }
+            if third_moment(m) {
+                cols.push(format!("m{i}_sum_x3"));
             }
             for (l, _, _) in &comps {
                 if shifted(m, *l) {
@@ -632,6 +642,10 @@ pub(crate) fn compile(spec: &Spec, key: &str, d: Dialect, opt: &CompileOptions) 
                 let vb = Expr::at("c", format!("m{i}_{lb}"));
                 s.item(Expr::call("SUM", vec![va().op("*", vb)]), format!("m{i}_sum_{}", pair(la, lb)));
             }
+        }
+        if third_moment(m) {
+            let x = || Expr::at("c", format!("m{i}_x"));
+            s.item(Expr::call("SUM", vec![x().op("*", x()).op("*", x())]), format!("m{i}_sum_x3"));
         }
         for &l in &letters {
             if shifted(m, l) {

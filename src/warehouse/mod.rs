@@ -29,7 +29,8 @@
 //!
 //! The answer has one row per (variant, exposure day) and, with segments, one per (variant,
 //! dimension value): `n`, and per metric `m<i>_sum_<k>` and `m<i>_sum_<kl>` (the sums and sums of
-//! products of the components minus their shifts), `m<i>_shift_<k>`, `m<i>_cap` for quantile
+//! products of the components minus their shifts), for mean metrics `m<i>_sum_x3` (the sum of
+//! cubes `Σ(x − shift_x)³`, for the skewness check), `m<i>_shift_<k>`, `m<i>_cap` for quantile
 //! caps, and `multiple_exposures`. [`read_stats`] turns it into [`ExperimentData`]: the
 //! per-variant cells (the sum of the day rows), the segments and the cumulative daily timeline.
 

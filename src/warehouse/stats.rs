@@ -6,16 +6,13 @@ use std::collections::BTreeMap;
 
 use serde_json::Value;
 
-use super::compile::{components, pair, shifted, Plan};
+use super::compile::{components, pair, shifted, third_moment, Plan};
 use crate::error::{Error, Result};
 use crate::report::ExperimentData;
 use crate::spec::{CapSpec, Spec};
 use crate::stats::moments::SuffStats;
 
-/// Largest number of rows read from an engine's answer.
-pub const MAX_STATS_ROWS: usize = 10_000_000;
-/// Largest number of columns.
-pub const MAX_STATS_COLUMNS: usize = 100_000;
+pub use crate::limits::{MAX_STATS_COLUMNS, MAX_STATS_ROWS};
 
 /// One cell of the engine's answer.
 #[derive(Clone, Debug, PartialEq)]
@@ -186,7 +183,7 @@ impl Reader<'_> {
 /// The statistics of `n` units from their shifted sums `S_k = Σ(v_k − s_k)`, sums of products
 /// `P_kl = Σ(v_k − s_k)(v_l − s_l)` and shifts `s_k` (components `x, y, c, d`): exactly the fields
 /// of [`SuffStats`], whose sums are of the shifted values.
-fn suff_stats(n: u64, sums: [f64; 4], prods: [[f64; 4]; 4], shifts: [f64; 4]) -> SuffStats {
+fn suff_stats(n: u64, sums: [f64; 4], prods: [[f64; 4]; 4], shifts: [f64; 4], sum_x3: Option<f64>) -> SuffStats {
     SuffStats {
         n,
         sum_x: sums[0],
@@ -207,6 +204,8 @@ fn suff_stats(n: u64, sums: [f64; 4], prods: [[f64; 4]; 4], shifts: [f64; 4]) ->
         shift_y: shifts[1],
         shift_c: shifts[2],
         shift_d: shifts[3],
+        sum_x3,
+        ..Default::default()
     }
 }
 
@@ -246,6 +245,7 @@ pub(crate) fn read(spec: &Spec, key: &str, table: &StatsTable) -> Result<Experim
     struct MetricCols {
         sums: Vec<(usize, usize)>,
         prods: Vec<(usize, usize, usize)>,
+        x3: Option<usize>,
         shifts: Vec<(usize, usize)>,
         cap: Option<usize>,
     }
@@ -255,7 +255,7 @@ pub(crate) fn read(spec: &Spec, key: &str, table: &StatsTable) -> Result<Experim
         .enumerate()
         .map(|(i, m)| {
             let letters: Vec<char> = components(m).iter().map(|(l, _, _)| *l).collect();
-            let mut mc = MetricCols { sums: Vec::new(), prods: Vec::new(), shifts: Vec::new(), cap: None };
+            let mut mc = MetricCols { sums: Vec::new(), prods: Vec::new(), x3: None, shifts: Vec::new(), cap: None };
             for (a, &la) in letters.iter().enumerate() {
                 mc.sums.push((letter_index(la), rd.col(&format!("m{i}_sum_{la}"))?));
                 for &lb in &letters[a..] {
@@ -264,6 +264,9 @@ pub(crate) fn read(spec: &Spec, key: &str, table: &StatsTable) -> Result<Experim
                 if shifted(m, la) {
                     mc.shifts.push((letter_index(la), rd.col(&format!("m{i}_shift_{la}"))?));
                 }
+            }
+            if third_moment(m) {
+                mc.x3 = Some(rd.col(&format!("m{i}_sum_x3"))?);
             }
             if matches!(m.cap, Some(CapSpec::Quantile(_))) {
                 mc.cap = Some(rd.col(&format!("m{i}_cap"))?);
@@ -315,7 +318,8 @@ pub(crate) fn read(spec: &Spec, key: &str, table: &StatsTable) -> Result<Experim
                     caps[m] = rd.num(r, c).ok();
                 }
             }
-            cells.push(suff_stats(n, sums, prods, shifts));
+            let x3 = mc.x3.map(|c| rd.num(r, c)).transpose()?;
+            cells.push(suff_stats(n, sums, prods, shifts, x3));
         }
         let day = rd.text(r, c_day);
         let dim_values: Vec<(usize, String)> =

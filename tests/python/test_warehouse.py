@@ -14,7 +14,6 @@ from pathlib import Path
 
 import duckdb
 import liftlab
-import numpy as np
 import pandas as pd
 import pytest
 import sqlglot
@@ -22,7 +21,7 @@ from conftest import ROOT
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from liftlab.exceptions import InvalidInputError, NotFoundError
-from warehouse_cases import SPEC, events, reference
+from warehouse_cases import SPEC, big_mean_case, check_big_mean, events, reference
 
 SNAPSHOTS = ROOT / "tests" / "sql_snapshots"
 
@@ -55,16 +54,26 @@ def reference_report(spec, key, tables):
     return liftlab.analyze(spec, ex, out, experiment=key, unit_col="phone", variant_col="variant", time_col="exposed_at")
 
 
-def check_equal(tables, key="e", spec=SPEC):
+def check_equal(tables, key="e", spec=SPEC, con=None):
+    """The warehouse report (on `con`, or an in-memory DuckDB over `tables`) equals the unit-level
+    analysis' report; where that raises, the warehouse raises the same error about the same field
+    (its name is returned)."""
+
+    def run():
+        if con is not None:
+            return liftlab.analyze_warehouse(spec, key, con)
+        return liftlab.analyze_warehouse(spec, key, tables=tables)
+
     try:
         want = reference_report(spec, key, tables).to_dict()
     except liftlab.exceptions.LiftlabError as e:
-        # no exposed person: the warehouse raises the same error about the same field
+        # nobody exposed, or no metric can be analysed (e.g. an arm of one person)
         with pytest.raises(type(e)) as got:
-            liftlab.analyze_warehouse(spec, key, tables=tables)
-        assert str(got.value).split(":")[0] == str(e).split(":")[0] == "exposures"
-        return None
-    got = liftlab.analyze_warehouse(spec, key, tables=tables).to_dict()
+            run()
+        field = str(e).split(":")[0]
+        assert str(got.value).split(":")[0] == field, (got.value, e)
+        return field
+    got = run().to_dict()
     assert_same(got, want)
     return got
 
@@ -85,15 +94,25 @@ def test_a_rich_case_covers_every_feature():
     assert len(got["timeline"]) > 10
     caps = {m["name"]: m.get("cap") for m in got["metrics"]}
     assert caps["revenue_14d"] == 300 and caps["revenue_cuped"] > 0
+    # mean metrics carry their skewness (the query's Σ(x − shift)³), and the small arms get the
+    # Kohavi note, equal to the unit-level analysis' by check_equal
+    assert all(a["skewness"] > 0 for m in got["metrics"] if m["name"] == "revenue_14d" for a in m["arms"])
+    notes = [n for m in got["metrics"] for e in m["effects"] for n in e.get("notes", [])]
+    assert any(n.startswith("heavily skewed metric") for n in notes), notes
     check_equal(tables, key="other")
 
 
 def test_an_empty_arm_and_no_facts():
-    tables = events(11, n_persons=30, one_arm=True)
-    got = check_equal(tables)
-    assert got["data"]["exposures"][1] == 0
-    empty = {k: (v.iloc[0:0] if k not in ("exposures", "crm.leads", "crm.bindings") else v) for k, v in tables.items()}
-    check_equal(empty)
+    """An arm nobody is in, or persons without any fact: no metric can be analysed, and both doors
+    say so with the same error; a metric without facts beside one with facts is reported."""
+    assert check_equal(events(11, n_persons=30, one_arm=True)) == "metrics"
+    tables = events(11, n_persons=60)
+    no_facts = {k: (v.iloc[0:0] if k not in ("exposures", "crm.leads", "crm.bindings") else v) for k, v in tables.items()}
+    assert check_equal(no_facts) == "metrics"
+    no_wechat = dict(tables, wechat=tables["wechat"].iloc[0:0])
+    got = check_equal(no_wechat)
+    errors = {m["name"]: m.get("error") for m in got["metrics"]}
+    assert errors["wechat_in_7d"] and errors["deal_7d"] is None
 
 
 def test_the_sql_is_the_one_the_cli_prints():
@@ -147,6 +166,27 @@ def test_bad_input_names_the_field_and_runs_nothing():
     assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)
 
 
+def test_the_shared_bad_input_cases_name_the_field_and_run_nothing():
+    """tests/fixtures/warehouse_bad_input.json (the cases the CLI and HTTP doors refuse in
+    tests/warehouse_doors.rs): liftlab.compile_sql and liftlab.analyze_warehouse raise
+    InvalidInputError naming the same field, and nothing reaches the connection."""
+    fixture = json.loads((ROOT / "tests" / "fixtures" / "warehouse_bad_input.json").read_text())
+    telesales = (SNAPSHOTS / "telesales.toml").read_text()
+    con = duckdb.connect()  # no tables at all: any query run would fail with a DuckDB error
+    for case in fixture["cases"]:
+        spec = telesales
+        for old, new in case["edits"]:
+            assert old in spec, case["why"]
+            spec = spec.replace(old, new, 1)
+        pattern = "^" + re.escape(case["field"]) + ": "
+        with pytest.raises(InvalidInputError, match=pattern):
+            liftlab.compile_sql(spec, "call-script", dialect=case.get("dialect", "duckdb"))
+        if "dialect" not in case:  # the connection decides the dialect: DuckDB here
+            with pytest.raises(InvalidInputError, match=pattern):
+                liftlab.analyze_warehouse(spec, "call-script", con)
+    assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)
+
+
 def test_keywords_and_quotes_in_values_run_safely():
     """A table named `order`, a column named `select` and a filter value full of quotes run."""
     spec = """
@@ -187,36 +227,11 @@ def test_file_sources_relative_to_the_spec(tmp_path):
     assert "read_parquet('data/orders.parquet')" in liftlab.compile_sql(spec, "e")
 
 
-def test_a_mean_of_1e8_with_sd_10_keeps_its_standard_error():
-    """Values 1e8 + N(0, 10²): the naive Σx² − (Σx)²/n in doubles loses every digit of the
-    variance (Σx² ≈ 2e20, its rounding step ≈ 3e4 per unit); the shifted sums keep it. Exact
-    standard error: numpy's two-pass standard deviation / sqrt(n) per arm, combined (Welch)."""
-    rng = np.random.default_rng(5)
-    n = 20_000
-    phones = [f"p{i}" for i in range(n)]
-    t0 = pd.Timestamp("2025-01-01")
-    variant = np.where(np.arange(n) % 2 == 0, "control", "treatment")
-    value = 1e8 + rng.normal(0, 10, n) + np.where(variant == "treatment", 0.3, 0.0)
-    exposures = pd.DataFrame({"phone": phones, "experiment": "e", "variant": variant, "exposed_at": t0, "channel": "sms"})
-    orders = pd.DataFrame({"phone": phones, "ordered_at": t0 + pd.Timedelta(hours=1), "amount": value, "status": "x",
-                           "order_day": "2025-01-01"})
-    spec = """
-[[experiments]]
-key = "e"
-variants = ["control", "treatment"]
-[catalog]
-id_types = ["phone"]
-exposures = { table = "exposures", id_type = "phone", unit_col = "phone", experiment_col = "experiment",
-              variant_col = "variant", time_col = "exposed_at" }
-facts = [{ name = "orders", table = "orders", ids = { phone = "phone" }, time_col = "ordered_at", columns = ["amount"] }]
-metrics = [{ name = "balance", kind = "sum", fact = "orders", column = "amount" }]
-"""
-    r = liftlab.analyze_warehouse(spec, "e", tables={"exposures": exposures, "orders": orders}).to_dict()
-    eff = r["metrics"][0]["effects"][0]
-    c, t = value[variant == "control"], value[variant == "treatment"]
-    exact = math.sqrt(c.var(ddof=1) / len(c) + t.var(ddof=1) / len(t))
-    assert abs(eff["std_err"] / exact - 1) < 0.01, (eff["std_err"], exact)
-    assert abs(eff["abs_effect"] - (t.mean() - c.mean())) < 1e-3
+def test_a_mean_of_1e8_with_sd_10_keeps_its_standard_error_and_skewness():
+    """The large-offset case of warehouse_cases.big_mean_case on DuckDB (references and
+    tolerances in check_big_mean)."""
+    spec, tables, exact, skew = big_mean_case(20_000)
+    check_big_mean(liftlab.analyze_warehouse(spec, "e", tables=tables).to_dict(), exact, skew)
 
 
 def test_the_cli_and_the_service_give_the_same_query_and_report(tmp_path, liftlab_bin, service):

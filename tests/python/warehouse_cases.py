@@ -377,3 +377,54 @@ def reference(spec_text: str, key: str, tables: dict[str, pd.DataFrame]) -> tupl
                 sel = m[ok & in_window]
                 out[col] = _aggregate(sel, agg, part.get("column")).reindex(out.index).fillna(0.0)
     return ex, out.reset_index()
+
+
+def big_mean_case(n: int):
+    """A metric with mean 1e8 and sd 10 (1e8 + N(0, 10²), +0.3 in treatment) and a skewed one
+    (1e8 + 10·Exp(1): sd 10, skewness 2), one order per person, alternating arms. Returns the
+    spec, the tables, the exact standard error of the first metric's effect (numpy's two-pass
+    variances, Welch) and scipy.stats.skew(bias=True) of the second per arm (two-pass, on the
+    values themselves): the references of the large-offset precision tests."""
+    from scipy import stats
+
+    rng = np.random.default_rng(5)
+    variant = np.where(np.arange(n) % 2 == 0, "control", "treatment")
+    value = 1e8 + rng.normal(0, 10, n) + np.where(variant == "treatment", 0.3, 0.0)
+    tilted = 1e8 + rng.exponential(10, n)
+    t0 = pd.Timestamp("2025-01-01")
+    phones = [f"p{i:06d}" for i in range(n)]
+    tables = {
+        "exposures": pd.DataFrame({"phone": phones, "experiment": "e", "variant": variant, "exposed_at": t0}),
+        "orders": pd.DataFrame({"phone": phones, "ordered_at": t0 + pd.Timedelta(hours=1), "amount": value,
+                               "tilted": tilted}),
+    }
+    spec = """
+[[experiments]]
+key = "e"
+variants = ["control", "treatment"]
+[catalog]
+id_types = ["phone"]
+exposures = { table = "exposures", id_type = "phone", unit_col = "phone", experiment_col = "experiment",
+              variant_col = "variant", time_col = "exposed_at" }
+facts = [{ name = "orders", table = "orders", ids = { phone = "phone" }, time_col = "ordered_at",
+           columns = ["amount", "tilted"] }]
+metrics = [{ name = "balance", kind = "sum", fact = "orders", column = "amount" },
+           { name = "tilted", kind = "sum", fact = "orders", column = "tilted" }]
+"""
+    c, t = value[variant == "control"], value[variant == "treatment"]
+    exact = math.sqrt(c.var(ddof=1) / len(c) + t.var(ddof=1) / len(t))
+    skew = {v: stats.skew(tilted[variant == v], bias=True) for v in ("control", "treatment")}
+    return spec, tables, exact, skew
+
+
+def check_big_mean(report: dict, exact: float, skew: dict) -> None:
+    """The standard error within 1% of the exact one (the issue's bar; the naive Σx² − (Σx)²/n
+    in doubles loses every digit of the variance at 1e8: Σx² ≈ 2e20 at 20,000 units, whose
+    rounding step, ≈ 3e4, dwarfs each unit's share of the variance, ≈ 100) and each arm's skewness within 1e-6 relative of
+    scipy's (the query's Σ(x − shift)³ over values within a few sd of the shift; a raw Σx³ ≈ 1e24
+    per unit would keep none of it)."""
+    se = report["metrics"][0]["effects"][0]["std_err"]
+    assert abs(se / exact - 1) < 0.01, (se, exact)
+    for arm in report["metrics"][1]["arms"]:
+        assert math.isclose(arm["skewness"], skew[arm["variant"]], rel_tol=1e-6), (arm, skew)
+

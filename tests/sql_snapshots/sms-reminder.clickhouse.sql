@@ -140,11 +140,13 @@ SELECT
   SUM(c.m1_x * c.m1_c) AS m1_sum_xc,
   SUM(c.m1_c) AS m1_sum_c,
   SUM(c.m1_c * c.m1_c) AS m1_sum_c2,
+  SUM((c.m1_x * c.m1_x) * c.m1_x) AS m1_sum_x3,
   MAX(s.m1_shift_x) AS m1_shift_x,
   MAX(s.m1_shift_c) AS m1_shift_c,
   MAX(q.m1_cap) AS m1_cap,
   SUM(c.m2_x) AS m2_sum_x,
   SUM(c.m2_x * c.m2_x) AS m2_sum_x2,
+  SUM((c.m2_x * c.m2_x) * c.m2_x) AS m2_sum_x3,
   MAX(s.m2_shift_x) AS m2_shift_x,
   MAX(mx.multiple_exposures) AS multiple_exposures
 FROM centered AS c

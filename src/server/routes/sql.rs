@@ -13,7 +13,7 @@ use crate::server::error::{ApiError, ErrorBody, Json};
 use crate::server::AppState;
 use crate::warehouse::{compile_sql, CompileOptions, CompiledQuery, Dialect};
 
-pub(super) fn read_routes() -> OpenApiRouter<AppState> {
+pub(super) fn guarded_routes() -> OpenApiRouter<AppState> {
     OpenApiRouter::new().routes(routes!(sql))
 }
 
