@@ -11,6 +11,8 @@ pyspark and Java are required: `make spark` installs them, and a missing one fai
 
 from __future__ import annotations
 
+import datetime as dt
+import math
 import os
 
 import liftlab
@@ -22,11 +24,15 @@ from liftlab import uplift
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 from pyspark import TaskContext
 from pyspark.sql import functions as F
+from test_warehouse import assert_same, reference_report
+from warehouse_cases import SPEC as WAREHOUSE_SPEC
+from warehouse_cases import events
 
 
 @pytest.fixture(scope="module")
-def spark():
-    return ls.local_session(2)
+def spark(tmp_path_factory):
+    # one session for the module; its catalogue's tables are written under a temporary folder
+    return ls.local_session(2, **{"spark.sql.warehouse.dir": str(tmp_path_factory.mktemp("spark-warehouse"))})
 
 
 def to_spark(spark, frame: pl.DataFrame, partitions: int = 4):
@@ -390,3 +396,115 @@ def test_plan_errors_are_the_single_machine_ones_on_the_driver(spark):
     nan = frame.with_columns(pl.when(pl.col("id") == "c7").then(float("nan")).otherwise(pl.col("call")).alias("call"))
     with pytest.raises(Exception, match=r"uplift\['call'\]: must be finite, got NaN \(id 'c7'\)"):
         ls.plan_contacts(to_spark(spark, nan), cost, 60.0)
+
+
+# ---- analysis -------------------------------------------------------------------------------------
+# liftlab.analyze_warehouse with the SparkSession as its connection: the Spark SQL the core compiles
+# runs on the executors and the per-variant sufficient statistics (a few rows) come back. The
+# references are the two single-machine paths on the same event set: liftlab.analyze on the
+# unit-level frames warehouse_cases.reference builds with plain pandas, and the DuckDB query;
+# reports equal to 1e-9 relative (test_warehouse.assert_same), as for the other engines.
+
+
+def write_parquet(tables, folder) -> dict[str, str]:
+    """Each table as one Parquet file (microsecond timestamps, which Spark reads)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = {}
+    for name, frame in tables.items():
+        paths[name] = str(folder / f"{name.replace('.', '_')}.parquet")
+        frame.to_parquet(paths[name], coerce_timestamps="us")
+    return paths
+
+
+def load_catalogue(spark, paths: dict[str, str]) -> None:
+    """Each file as a managed table of the session's catalogue under its name (``crm.leads`` in
+    database ``crm``)."""
+    for name, path in paths.items():
+        if "." in name:
+            spark.sql(f"CREATE DATABASE IF NOT EXISTS `{name.split('.')[0]}`")
+        spark.read.parquet(path).write.mode("overwrite").saveAsTable(name)
+
+
+def with_paths(spec: str, paths: dict[str, str]) -> str:
+    for name, path in paths.items():
+        spec = spec.replace(f'table = "{name}"', f'path = "{path}"')
+    assert "table =" not in spec
+    return spec
+
+
+@pytest.fixture(scope="module")
+def rich(spark, tmp_path_factory):
+    """A rich event set (persons seen twice and in both arms, ids joined through leads and WeChat
+    bindings, NULLs, facts on window edges) as catalogue tables and Parquet files."""
+    tables = events(7, n_persons=400)
+    paths = write_parquet(tables, tmp_path_factory.mktemp("rich"))
+    load_catalogue(spark, paths)
+    return tables, paths
+
+
+def test_analysis_on_catalogue_tables_equals_the_single_machine_report(spark, rich):
+    tables, _ = rich
+    n_total = {}
+    for key in ("e", "other"):
+        want = reference_report(WAREHOUSE_SPEC, key, tables).to_dict()
+        got = liftlab.analyze_warehouse(WAREHOUSE_SPEC, key, spark).to_dict()
+        assert_same(got, want)
+        assert_same(got, liftlab.analyze_warehouse(WAREHOUSE_SPEC, key, tables=tables).to_dict())  # DuckDB
+        n_total[key] = got["data"]["n_total"]
+        if key == "e":
+            assert got["data"]["multiple_exposures"] > 0 and len(got["segments"]) == 3
+            assert all(m.get("error") is None for m in got["metrics"])
+    # a date range: the same SQL through the session as through DuckDB
+    window = {"start": dt.date(2025, 3, 5), "end": "2025-03-10"}
+    got = liftlab.analyze_warehouse(WAREHOUSE_SPEC, "e", spark, **window).to_dict()
+    assert_same(got, liftlab.analyze_warehouse(WAREHOUSE_SPEC, "e", tables=tables, **window).to_dict())
+    assert 0 < got["data"]["n_total"] < n_total["e"]
+
+
+@pytest.mark.parametrize("seed", [3, 1_234_567, 2_025_000_017])
+def test_analysis_on_parquet_paths_equals_the_single_machine_report(spark, tmp_path, seed):
+    tables = events(seed, n_persons=60 + seed % 100)
+    spec = with_paths(WAREHOUSE_SPEC, write_parquet(tables, tmp_path))
+    assert "FROM parquet.`" in liftlab.compile_sql(spec, "e", dialect="spark")
+    got = liftlab.analyze_warehouse(spec, "e", spark).to_dict()
+    assert_same(got, reference_report(WAREHOUSE_SPEC, "e", tables).to_dict())
+
+
+def test_analysis_of_a_mean_of_1e8_with_sd_10_keeps_its_standard_error(spark, tmp_path):
+    # The shifted sums keep the variance in Spark's doubles too; exact: numpy's two-pass variance.
+    rng = np.random.default_rng(5)
+    n = 4_000
+    variant = np.where(np.arange(n) % 2 == 0, "control", "treatment")
+    value = 1e8 + rng.normal(0, 10, n) + np.where(variant == "treatment", 0.3, 0.0)
+    t0 = dt.datetime(2025, 1, 1)
+    phones = [f"p{i:05d}" for i in range(n)]
+    ex = pl.DataFrame({"phone": phones, "experiment": "e", "variant": variant, "exposed_at": [t0] * n})
+    orders = pl.DataFrame({"phone": phones, "ordered_at": [t0 + dt.timedelta(hours=1)] * n, "amount": value})
+    ex.write_parquet(tmp_path / "exposures.parquet")
+    orders.write_parquet(tmp_path / "orders.parquet")
+    spec = f"""
+[[experiments]]
+key = "e"
+variants = ["control", "treatment"]
+[catalog]
+id_types = ["phone"]
+exposures = {{ path = "{tmp_path / 'exposures.parquet'}", id_type = "phone", unit_col = "phone", experiment_col = "experiment",
+              variant_col = "variant", time_col = "exposed_at" }}
+facts = [{{ name = "orders", path = "{tmp_path / 'orders.parquet'}", ids = {{ phone = "phone" }}, time_col = "ordered_at",
+           columns = ["amount"] }}]
+metrics = [{{ name = "balance", kind = "sum", fact = "orders", column = "amount" }}]
+"""
+    got = liftlab.analyze_warehouse(spec, "e", spark).to_dict()
+    c, t = value[variant == "control"], value[variant == "treatment"]
+    exact = math.sqrt(c.var(ddof=1) / len(c) + t.var(ddof=1) / len(t))
+    assert abs(got["metrics"][0]["effects"][0]["std_err"] / exact - 1) < 0.01
+    assert_same(got, liftlab.analyze_warehouse(spec, "e").to_dict())  # DuckDB over the same files
+
+
+def test_a_malformed_catalogue_fails_on_the_driver_with_the_same_error(spark):
+    bad = WAREHOUSE_SPEC.replace('column = "order_day"', 'column = "day_of_order"')
+    with pytest.raises(InvalidInputError) as local:
+        liftlab.analyze_warehouse(bad, "e", tables={})
+    e, jobs = no_job_runs(spark, lambda: liftlab.analyze_warehouse(bad, "e", spark))
+    assert type(e) is InvalidInputError and str(e) == str(local.value)
+    assert str(e).startswith("catalog.metrics[5].column: ") and jobs == []
