@@ -97,6 +97,10 @@ bench-forecast: develop ## a 100,000-draw forecast: liftlab vs the same Monte Ca
 bench-warehouse: develop engines ## 100M fact rows, 5M persons in Parquet: liftlab's compiled DuckDB query vs a hand-written one
 	$(PY) bench/warehouse_vs_handwritten.py
 
+bench-spark: develop engines spark ## Spark local[1]/local[2]: 50M ids assigned (vs a GrowthBook UDF and one process), 100M fact rows analysed; data in /tmp, deleted after
+	$(PY) bench/spark_scale.py assign-all --ids 50000000 --sample 500000
+	$(PY) bench/spark_scale.py analysis-all --orders 100000000 --persons 5000000 --analysis-cores 2
+
 bench-python: develop ## liftlab vs the GrowthBook Python SDK on the same 1,000,000 ids
 	$(PY) -m pip install -q growthbook
 	$(PY) bench/assign_vs_growthbook.py

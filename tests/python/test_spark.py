@@ -19,6 +19,7 @@ import liftlab
 import numpy as np
 import polars as pl
 import pytest
+from conftest import ROOT
 from liftlab import spark as ls
 from liftlab import uplift
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
@@ -508,3 +509,35 @@ def test_a_malformed_catalogue_fails_on_the_driver_with_the_same_error(spark):
     e, jobs = no_job_runs(spark, lambda: liftlab.analyze_warehouse(bad, "e", spark))
     assert type(e) is InvalidInputError and str(e) == str(local.value)
     assert str(e).startswith("catalog.metrics[5].column: ") and jobs == []
+
+
+# ---- the example jobs ---------------------------------------------------------------------------------
+
+
+def test_the_example_jobs_run(spark, tmp_path, monkeypatch):
+    # examples/spark/*_job.py with their made-up data on this session (their --local session is
+    # this one: getOrCreate); the assignment job's file is checked against assign_batch.
+    monkeypatch.syspath_prepend(str(ROOT / "examples" / "spark"))
+    import analysis_job
+    import assign_job
+    import uplift_job
+
+    spec = ROOT / "examples" / "experiments.toml"
+    n = 20_000
+    counts = assign_job.main(["--spec", str(spec), "--demo", str(n), "--local", "--out", str(tmp_path / "assignments")])
+    written = pl.read_parquet(tmp_path / "assignments" / "**" / "*.parquet", hive_partitioning=True)
+    ids = pl.DataFrame({"unit_id": [f"+1555{i:07d}" for i in range(n)], "country": np.array(["US", "CA", "FR"])[np.arange(n) % 3]})
+    want = liftlab.assign_batch(str(spec), ids["unit_id"], attributes=ids.select("country"))
+    key = ["experiment", "unit_id"]
+    assert written.select(want.columns).with_columns(pl.col("experiment").cast(pl.String)).sort(key).equals(want.sort(key))
+    assert sum(counts.values()) == want.height
+
+    totals = uplift_job.main(["--demo", "20000", "--local", "--cost", "sms=0.05,call=1.5", "--value", "40", "--max-spend", "300",
+                              "--out", str(tmp_path / "plan")])
+    contacts = pl.read_parquet(tmp_path / "plan" / "*.parquet")
+    assert 0 < totals["n_contacts"] == contacts.height and totals["spend"] <= 300 + 1e-9
+    assert contacts.columns == ["lead_id", "channel", "uplift", "expected_gain", "score"]
+
+    report = analysis_job.main(["--demo", "--local", "--experiment", "call-script", "--markdown", str(tmp_path / "report.md")])
+    assert report["data"]["n_total"] > 1_000 and all(m.get("error") is None for m in report["metrics"])
+    assert (tmp_path / "report.md").read_text().startswith("#")
