@@ -51,14 +51,15 @@ apt: ## The Debian packages of `browser`, `engines` and `spark` that are missing
 
 browser: apt ## Debian's chromium and chromium-driver for the page's end-to-end test (if missing)
 
-# The warehouse tests' engines: DuckDB (embedded), chdb (ClickHouse in-process), psycopg for the
-# throwaway PostgreSQL cluster the tests start (tests/python/pg_cluster.py), sqlglot to parse the
-# SQL snapshots of every dialect, pyarrow for Parquet
+# The warehouse tests' engines: DuckDB (embedded), chdb (ClickHouse in-process), psycopg and the
+# ADBC PostgreSQL driver for the throwaway PostgreSQL cluster the tests start
+# (tests/python/pg_cluster.py), sqlglot to parse the SQL snapshots of every dialect, pyarrow for Parquet
 $(VENV)/.engines: $(VENV)/.ready
-	$(PY) -m pip install -q duckdb sqlglot chdb "psycopg[binary]" pyarrow "tomli; python_version < '3.11'"
+	$(PY) -m pip install -q duckdb sqlglot chdb "psycopg[binary]" adbc-driver-manager adbc-driver-postgresql pyarrow \
+	  "tomli; python_version < '3.11'"
 	touch $@
 
-engines: apt $(VENV)/.engines ## The warehouse engines: DuckDB, chdb, psycopg, sqlglot (pip) and Debian's postgresql server (apt, no cluster of its own)
+engines: apt $(VENV)/.engines ## The warehouse engines: DuckDB, chdb, psycopg, ADBC's PostgreSQL driver, sqlglot (pip) and Debian's postgresql server (apt, no cluster of its own)
 
 # Spark: Debian's Java 17 runtime (by `apt`, with the other packages) and pyspark, which bundles
 # Spark's jars, so nothing is fetched at run time; the marker keeps the pip step from running twice.

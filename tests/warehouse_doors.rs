@@ -257,6 +257,11 @@ async fn post_v1_sql_returns_the_snapshot() {
     assert_eq!((s, v["error"]["code"].as_str()), (StatusCode::UNAUTHORIZED, Some("unauthorized")), "{v}");
     let (s, v) = post_as(&guarded, &body, Some(READ)).await;
     assert_eq!(s, StatusCode::OK, "{v}");
+    // and the OpenAPI document says so (schemathesis checks every status against it)
+    let res = guarded.clone().oneshot(Request::get("/openapi.json").body(Body::empty()).unwrap()).await.unwrap();
+    let api: Value = serde_json::from_slice(&res.into_body().collect().await.unwrap().to_bytes()).unwrap();
+    let op = &api["paths"]["/v1/sql"]["post"];
+    assert!(op["security"].is_array() && op["responses"]["401"].is_object(), "{op}");
     assert_eq!(v["sql"], std::fs::read_to_string(snapshots().join("call-script.duckdb.sql")).unwrap());
 }
 

@@ -1,5 +1,5 @@
 """The warehouse door on real engines: a throwaway PostgreSQL cluster (pg_cluster.py) through
-psycopg, and ClickHouse in-process (chdb). Each engine's report equals, to 1e-9 relative, the
+psycopg (DB-API) and through ADBC, and ClickHouse in-process (chdb). Each engine's report equals, to 1e-9 relative, the
 report of ``liftlab.analyze`` on the unit-level frames warehouse_cases.reference builds with plain
 pandas; the 1e8 / sd 10 metric keeps its standard error in each engine.
 """
@@ -80,8 +80,14 @@ def load_clickhouse(con, tables: dict[str, pd.DataFrame], folder: Path) -> None:
 
 
 @pytest.fixture(scope="module")
-def pg():
-    with Cluster() as cluster, psycopg.connect(**cluster.params, autocommit=True) as con:
+def pg_cluster():
+    with Cluster() as cluster:
+        yield cluster
+
+
+@pytest.fixture(scope="module")
+def pg(pg_cluster):
+    with psycopg.connect(**pg_cluster.params, autocommit=True) as con:
         yield con
 
 
@@ -132,6 +138,19 @@ def test_a_rich_case_on_each_engine(pg, ch):
     r = liftlab.analyze_warehouse(SPEC, "e", pg, start=dt.date(2025, 3, 5), end="2025-03-10").to_dict()
     assert 0 < r["data"]["n_total"] < got["data"]["n_total"]
     assert {p["date"] for p in r["timeline"]} <= {f"2025-03-{d:02d}" for d in range(5, 11)}
+
+
+def test_an_adbc_connection_is_told_by_its_vendor(pg, pg_cluster):
+    """The same PostgreSQL cluster through ADBC (adbc-driver-postgresql, libpq): the dialect comes
+    from adbc_get_info()'s vendor name, and the report equals the unit-level analysis'."""
+    import adbc_driver_postgresql.dbapi
+
+    tables = events(7, n_persons=200)
+    load_postgres(pg, tables)
+    p = pg_cluster.params
+    with adbc_driver_postgresql.dbapi.connect(f"postgresql:///{p['dbname']}?host={p['host']}&user={p['user']}") as con:
+        assert liftlab._warehouse._dialect_of(con) == "postgres"
+        check(con, tables)
 
 
 def test_a_mean_of_1e8_with_sd_10_on_each_engine(pg, ch):

@@ -42,6 +42,7 @@ struct SqlRequest {
 /// The SQL that computes an experiment's sufficient statistics in a warehouse (the same text as
 /// `liftlab sql` and `liftlab.compile_sql`), with the columns of its answer.
 #[utoipa::path(post, path = "/v1/sql", tag = "analysis", request_body = SqlRequest,
+    security((), ("bearer" = [])),
     responses((status = 200, body = CompiledQuery), (status = 422, body = ErrorBody), (status = 404, body = ErrorBody), (status = 413, body = ErrorBody)))]
 async fn sql(State(state): State<AppState>, Json(req): Json<SqlRequest>) -> Result<Json<CompiledQuery>, ApiError> {
     let spec = resolve_spec(&state, req.spec.as_ref())?;
