@@ -6,7 +6,7 @@ PYTHON ?= python3
 export LIFTLAB_SHARED ?= $(abspath ../shared)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-python develop venv cli apt browser engines lint bench bench-python bench-analysis bench-forecast bench-warehouse clean
+.PHONY: help run test test-rust test-python develop venv cli apt browser engines spark lint bench bench-python bench-analysis bench-forecast bench-warehouse bench-spark clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -39,9 +39,10 @@ develop: venv ## Build the Python extension into .venv (release mode)
 
 # Debian packages the tests need and this machine lacks, installed by one apt-get run
 APT_NEED = $(strip $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(wildcard /usr/bin/chromedriver),,chromium-driver) \
-  $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql))
+  $(if $(wildcard /usr/lib/postgresql/*/bin/initdb),,postgresql) \
+  $(if $(wildcard /usr/lib/jvm/java-17-openjdk-*/bin/java),,openjdk-17-jre-headless))
 
-apt: ## The Debian packages of `browser` and `engines` that are missing, in one apt-get run
+apt: ## The Debian packages of `browser`, `engines` and `spark` that are missing, in one apt-get run
 	@if [ -n "$(APT_NEED)" ]; then \
 	  SUDO=$$([ "$$(id -u)" -eq 0 ] || echo sudo); \
 	  $$SUDO sh -c 'mkdir -p /etc/postgresql-common && { [ -f /etc/postgresql-common/createcluster.conf ] || echo "create_main_cluster = false" > /etc/postgresql-common/createcluster.conf; }'; \
@@ -60,7 +61,15 @@ $(VENV)/.engines: $(VENV)/.ready
 
 engines: apt $(VENV)/.engines ## The warehouse engines: DuckDB, chdb, psycopg, ADBC's PostgreSQL driver, sqlglot (pip) and Debian's postgresql server (apt, no cluster of its own)
 
-test-python: develop cli browser engines ## pytest: the Python face, README snippets, notebooks, doctests
+# Spark: Debian's Java 17 runtime (by `apt`, with the other packages) and pyspark, which bundles
+# Spark's jars, so nothing is fetched at run time; the marker keeps the pip step from running twice.
+$(VENV)/.spark: $(VENV)/.ready
+	$(PY) -m pip install -q "pyspark>=4.0,<5" "pyarrow>=15"
+	touch $@
+
+spark: apt $(VENV)/.spark ## Debian's openjdk-17-jre-headless (if missing) and pyspark + pyarrow into .venv, for the Spark tests
+
+test-python: develop cli browser engines spark ## pytest: the Python face, README snippets, notebooks, doctests
 	LIFTLAB_BIN=$(abspath target/debug/liftlab) $(PY) -m pytest -q python tests/python; \
 	  rc=$$?; if [ $$rc -eq 5 ]; then echo "pytest collected no tests: failing on purpose"; exit 1; fi; exit $$rc
 
@@ -89,6 +98,10 @@ bench-forecast: develop ## a 100,000-draw forecast: liftlab vs the same Monte Ca
 
 bench-warehouse: develop engines ## 100M fact rows, 5M persons in Parquet: liftlab's compiled DuckDB query vs a hand-written one
 	$(PY) bench/warehouse_vs_handwritten.py
+
+bench-spark: develop engines spark ## Spark local[1]/local[2]: 50M ids assigned (vs a GrowthBook UDF and one process), 100M fact rows analysed; data in /tmp, deleted after
+	$(PY) bench/spark_scale.py assign-all --ids 50000000 --sample 500000
+	$(PY) bench/spark_scale.py analysis-all --orders 100000000 --persons 5000000 --analysis-cores 2
 
 bench-python: develop ## liftlab vs the GrowthBook Python SDK on the same 1,000,000 ids
 	$(PY) -m pip install -q growthbook

@@ -13,7 +13,9 @@ use pyo3::types::{PyBool, PyDict};
 use super::to_py_err;
 use super::uplift::{floats, invalid};
 use crate::error::Error;
-use crate::uplift::policy::{plan_contact_policy, Budget};
+use numpy::{IntoPyArray, PyArray1};
+
+use crate::uplift::policy::{plan_contact_policy, unit_options, Budget};
 
 /// One channel's uplift as float64 (any `numpy.asarray(x, dtype="float64")` input, one-dimensional).
 fn column(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Vec<f64>> {
@@ -74,22 +76,7 @@ fn _plan_contact_policy<'py>(
     max_contacts: Option<&Bound<'py, PyAny>>,
     max_spend: Option<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
-    if names.len() != uplift.len() || cost.len() != uplift.len() {
-        return Err(invalid(
-            "cost",
-            format!("has {} channels but uplift has {} ({} names)", cost.len(), uplift.len(), names.len()),
-        ));
-    }
-    let cols =
-        uplift.iter().zip(&names).map(|(c, n)| column(c, &format!("uplift['{n}']"))).collect::<PyResult<Vec<_>>>()?;
-    let n_units = cols.first().map_or(0, Vec::len);
-    if let Some((c, n)) = cols.iter().zip(&names).find(|(c, _)| c.len() != n_units) {
-        return Err(invalid(
-            format!("uplift['{n}']"),
-            format!("has {} values but uplift['{}'] has {n_units}", c.len(), names[0]),
-        ));
-    }
-    let rows: Vec<Vec<f64>> = (0..n_units).map(|i| cols.iter().map(|c| c[i]).collect()).collect();
+    let rows = unit_rows(&uplift, &names, &cost)?;
     let mut budgets = Vec::new();
     if let Some(k) = max_contacts {
         budgets.push(Budget::MaxContacts(contacts_budget(k)?));
@@ -128,7 +115,67 @@ fn _plan_contact_policy<'py>(
     Ok(d)
 }
 
+/// Channel-major columns checked as `_plan_contact_policy` checks them, as unit-major rows.
+fn unit_rows(uplift: &[Bound<'_, PyAny>], names: &[String], cost: &[f64]) -> PyResult<Vec<Vec<f64>>> {
+    if names.len() != uplift.len() || cost.len() != uplift.len() {
+        return Err(invalid(
+            "cost",
+            format!("has {} channels but uplift has {} ({} names)", cost.len(), uplift.len(), names.len()),
+        ));
+    }
+    let cols =
+        uplift.iter().zip(names).map(|(c, n)| column(c, &format!("uplift['{n}']"))).collect::<PyResult<Vec<_>>>()?;
+    let n_units = cols.first().map_or(0, Vec::len);
+    if let Some((c, n)) = cols.iter().zip(names).find(|(c, _)| c.len() != n_units) {
+        return Err(invalid(
+            format!("uplift['{n}']"),
+            format!("has {} values but uplift['{}'] has {n_units}", c.len(), names[0]),
+        ));
+    }
+    Ok((0..n_units).map(|i| cols.iter().map(|c| c[i]).collect()).collect())
+}
+
+/// The policy's per-unit numbers (`uplift::policy::unit_options`) for a batch of units, as numpy
+/// arrays: `best` (channel index, −1 for none), `score`, `gain` (one array per channel, NaN where
+/// the channel is not eligible), `n_options`, and the convex hulls flattened: `hull_len` per unit,
+/// then `hull_channel`, `hull_d_cost`, `hull_efficiency` unit after unit. Used by the Spark plan
+/// (`liftlab/spark.py`) on each Arrow batch.
+#[pyfunction]
+fn _contact_options<'py>(
+    py: Python<'py>,
+    uplift: Vec<Bound<'py, PyAny>>,
+    names: Vec<String>,
+    cost: Vec<f64>,
+    value: Vec<f64>,
+) -> PyResult<Bound<'py, PyDict>> {
+    let rows = unit_rows(&uplift, &names, &cost)?;
+    let options = py.detach(|| unit_options(&rows, &cost, &value)).map_err(|e| {
+        to_py_err(match e {
+            Error::InvalidInput { field, reason } => {
+                Error::InvalidInput { field: rename(field, &reason, &names), reason }
+            }
+            other => other,
+        })
+    })?;
+    let d = PyDict::new(py);
+    let best: Vec<i64> = options.iter().map(|o| o.best.map_or(-1, |j| j as i64)).collect();
+    d.set_item("best", best.into_pyarray(py))?;
+    d.set_item("score", options.iter().map(|o| o.score).collect::<Vec<_>>().into_pyarray(py))?;
+    let gains: Vec<Bound<'py, PyArray1<f64>>> = (0..cost.len())
+        .map(|j| options.iter().map(|o| o.gains[j].unwrap_or(f64::NAN)).collect::<Vec<_>>().into_pyarray(py))
+        .collect();
+    d.set_item("gain", gains)?;
+    d.set_item("n_options", options.iter().map(|o| o.n_options as i64).collect::<Vec<_>>().into_pyarray(py))?;
+    d.set_item("hull_len", options.iter().map(|o| o.hull.len() as i64).collect::<Vec<_>>().into_pyarray(py))?;
+    let steps = || options.iter().flat_map(|o| o.hull.iter());
+    d.set_item("hull_channel", steps().map(|h| h.channel as i64).collect::<Vec<_>>().into_pyarray(py))?;
+    d.set_item("hull_d_cost", steps().map(|h| h.d_cost).collect::<Vec<_>>().into_pyarray(py))?;
+    d.set_item("hull_efficiency", steps().map(|h| h.efficiency).collect::<Vec<_>>().into_pyarray(py))?;
+    Ok(d)
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_function(wrap_pyfunction!(_plan_contact_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(_contact_options, m)?)?;
     Ok(())
 }

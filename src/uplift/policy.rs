@@ -600,6 +600,62 @@ impl Search {
     }
 }
 
+/// One step of a unit's upper convex hull (see [`unit_options`]).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct HullStep {
+    /// The channel of the hull point this step reaches.
+    pub channel: usize,
+    /// The cost added from the previous point (the origin, "no contact", for the first step).
+    pub d_cost: f64,
+    /// `Δgain/Δcost` of the step; infinite for a free step.
+    pub efficiency: f64,
+}
+
+/// What the policy knows of one unit before it looks at the others (see [`unit_options`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct UnitOptions {
+    /// The best eligible channel (largest net gain; ties → lower index), or `None`.
+    pub best: Option<usize>,
+    /// The best net gain over all channels, eligible or not (the ranking score).
+    pub score: f64,
+    /// The net gain `uplift · value − cost` of each channel where it is eligible.
+    pub gains: Vec<Option<f64>>,
+    /// The number of undominated eligible options (the exact search counts these).
+    pub n_options: usize,
+    /// The unit's upper convex hull of eligible options, step by step from "no contact", in the
+    /// greedy's order (efficiencies non-increasing).
+    pub hull: Vec<HullStep>,
+}
+
+/// The per-unit quantities of [`plan_contact_policy`], computed by the same code, for a planner
+/// that splits the units across machines (liftlab's Spark plan, `python/liftlab/spark.py`): it
+/// ranks and selects on these and runs [`plan_contact_policy`] itself on the units that can still
+/// change the plan. Inputs and errors are [`plan_contact_policy`]'s (without budgets).
+pub fn unit_options(uplift: &[Vec<f64>], cost: &[f64], value: &[f64]) -> Result<Vec<UnitOptions>> {
+    let value = check_inputs(uplift, cost, value)?;
+    let p = Problem { uplift, cost, value };
+    Ok((0..p.n_units())
+        .map(|i| {
+            let mut prev = (0.0, 0.0, 0);
+            let hull = unit_hull(&p, i)
+                .into_iter()
+                .map(|pt| {
+                    let step = HullStep { channel: pt.2, d_cost: pt.0 - prev.0, efficiency: efficiency(prev, pt) };
+                    prev = pt;
+                    step
+                })
+                .collect();
+            UnitOptions {
+                best: p.best_channel(i, |_| true),
+                score: p.score(i),
+                gains: (0..cost.len()).map(|j| p.eligible(i, j).then(|| p.gain(i, j))).collect(),
+                n_options: undominated_options(&p, i).len(),
+                hull,
+            }
+        })
+        .collect())
+}
+
 fn assemble(p: &Problem, chosen: Vec<Option<usize>>, optimal: bool) -> ContactPolicy {
     let n = p.n_units();
     let scores: Vec<f64> = (0..n).map(|i| p.score(i)).collect();

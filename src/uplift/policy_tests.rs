@@ -503,3 +503,36 @@ fn every_error_names_its_field() {
     // A budget exactly at the cheapest contact is fine.
     assert!(plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxSpend(0.5)]).is_ok());
 }
+
+// ---- unit_options: the per-unit quantities a split planner ranks on ---------------------------
+
+#[test]
+fn unit_options_are_the_policys_own_per_unit_numbers() {
+    // Hand-computed on the two-channel case (value 10; A cost 1, B cost 3):
+    // unit 0: gains 2, 3; hull (1, 2, A) then (3, 3, B): efficiencies 2/1 and (3-2)/(3-1) = 0.5
+    // unit 1: gains 1.5, 2; hull (1, 1.5, A) then (3, 2, B): 1.5 and 0.25
+    // unit 2: no eligible channel; score −0.5
+    let (u, c) = two_channel_case();
+    let o = unit_options(&u, &c, &[10.0]).unwrap();
+    assert_eq!(o[0].best, Some(1));
+    assert_eq!(o[0].gains, vec![Some(0.3 * 10.0 - 1.0), Some(0.6 * 10.0 - 3.0)]);
+    assert_eq!(o[0].n_options, 2);
+    let steps: Vec<(usize, f64, f64)> = o[0].hull.iter().map(|h| (h.channel, h.d_cost, h.efficiency)).collect();
+    assert_eq!(steps, vec![(0, 1.0, 2.0), (1, 2.0, 0.5)]);
+    assert!(close(o[1].hull[1].efficiency, 0.25));
+    assert_eq!((o[2].best, o[2].gains.clone(), o[2].n_options, o[2].hull.len()), (None, vec![None, None], 0, 0));
+    assert!(close(o[2].score, -0.5));
+    // The same numbers the plan reports (score, expected gain of the best channel), bit for bit.
+    let p = plan_contact_policy(&u, &c, &[10.0], &[]).unwrap();
+    for (i, x) in o.iter().enumerate() {
+        assert_eq!(x.score.to_bits(), p.units[i].score.to_bits());
+        assert_eq!(x.best, p.units[i].channel);
+        assert_eq!(x.best.map_or(0.0, |j| x.gains[j].unwrap()).to_bits(), p.units[i].expected_gain.to_bits());
+    }
+    // A free channel is one infinite step; a dominated option is no step.
+    let o = unit_options(&[vec![0.1, 0.05]], &[0.0, 0.5], &[10.0]).unwrap();
+    assert_eq!(o[0].hull, vec![HullStep { channel: 0, d_cost: 0.0, efficiency: f64::INFINITY }]);
+    assert_eq!(o[0].n_options, 1);
+    // Errors are the plan's.
+    assert_eq!(unit_options(&[vec![f64::NAN, 0.1]], &c, &[10.0]).unwrap_err().field(), Some("uplift[0][0]"));
+}
