@@ -767,5 +767,10 @@ fn ledger_labels_and_periods_in_both_languages() {
     assert_eq!(text::period_name_in(Language::ZhCn, 30.5), "30.5 天");
     assert_eq!(serde_json::to_string(&Language::ZhCn).unwrap(), "\"zh-CN\"");
     let bad = serde_json::from_str::<ForecastRequest>(r#"{"model": {"nodes": [], "changes": []}, "language": "zh"}"#);
-    assert!(bad.unwrap_err().to_string().contains("unknown variant `zh`, expected `en` or `zh-CN`"));
+    assert!(bad.unwrap_err().to_string().contains("'zh' is not a language of the forecast's text (en, zh-CN)"));
+    for code in ["en", "zh-CN"] {
+        let l: Language = serde_json::from_value(serde_json::json!(code)).unwrap();
+        assert_eq!(l.code(), code);
+    }
+    assert!(serde_json::from_value::<Language>(serde_json::json!(7)).is_err());
 }

@@ -13,7 +13,7 @@ use crate::stats::power::Baseline;
 /// The language the forecast's sentences are written in: `en` (the default) or `zh-CN`
 /// (Simplified Chinese). Numbers are formatted the same way in both; names the user typed are
 /// kept verbatim.
-#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub enum Language {
     #[default]
@@ -33,6 +33,17 @@ impl Language {
             Language::En => "en",
             Language::ZhCn => "zh-CN",
         }
+    }
+}
+
+/// Read from a string, so that any other value (another code, a number, null) is the same
+/// invalid-input error naming the field at every door, never a malformed request.
+impl<'de> Deserialize<'de> for Language {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> std::result::Result<Self, D::Error> {
+        let code = String::deserialize(d)?;
+        Language::ALL.into_iter().find(|l| l.code() == code).ok_or_else(|| {
+            serde::de::Error::custom(format!("'{code}' is not a language of the forecast's text (en, zh-CN)"))
+        })
     }
 }
 
