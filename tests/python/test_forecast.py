@@ -24,12 +24,12 @@ import inspect
 import json
 import math
 import subprocess
-import tomllib
 
 import liftlab
 import numpy as np
 import polars as pl
 import pytest
+import tomllib
 from conftest import ROOT
 from liftlab import _core
 from liftlab.exceptions import InvalidInputError, LiftlabWarning
