@@ -244,6 +244,12 @@ pub(super) fn formula(
     let level = (input.confidence * 100.0).round();
     let above = mean >= likely;
     let amount = |x: f64, signed: bool| fmt_amount(x, unit, signed);
+    // the numbers, written once for both languages
+    let (tree, terms, now, cov) =
+        (tree.join(" × "), terms.join(" × "), amount(baseline, false), fmt_share(input.coverage));
+    let (lk, lk_abs) = (fmt_pct(likely, 2), amount(baseline * likely, true));
+    let (lo, hi) = (fmt_pct(relative.low, 2), fmt_pct(relative.high, 2));
+    let (lo_abs, hi_abs) = (amount(baseline * relative.low, true), amount(baseline * relative.high, true));
     match lang {
         Language::En => {
             let why = if means_are_likely {
@@ -266,18 +272,8 @@ pub(super) fn formula(
                 )
             };
             format!(
-                "topline = {} = {} {per}. Lift = {} reached × ({} − 1) = {} with every change at its likely value → \
-                 {} {per}. {why} {level}% interval {} to {} ({} to {} {per}).",
-                tree.join(" × "),
-                amount(baseline, false),
-                fmt_share(input.coverage),
-                terms.join(" × "),
-                fmt_pct(likely, 2),
-                amount(baseline * likely, true),
-                fmt_pct(relative.low, 2),
-                fmt_pct(relative.high, 2),
-                amount(baseline * relative.low, true),
-                amount(baseline * relative.high, true),
+                "topline = {tree} = {now} {per}. Lift = {cov} reached × ({terms} − 1) = {lk} with every change at its \
+                 likely value → {lk_abs} {per}. {why} {level}% interval {lo} to {hi} ({lo_abs} to {hi_abs} {per})."
             )
         }
         Language::ZhCn => {
@@ -295,18 +291,8 @@ pub(super) fn formula(
                 )
             };
             format!(
-                "顶层指标 = {} = {per} {}。提升 = 覆盖 {} × ({} − 1) = {}（每项变化取最可能值）→ {per} {}。{why}\
-                 {level}% 置信区间 {} 至 {}（{per} {} 至 {}）。",
-                tree.join(" × "),
-                amount(baseline, false),
-                fmt_share(input.coverage),
-                terms.join(" × "),
-                fmt_pct(likely, 2),
-                amount(baseline * likely, true),
-                fmt_pct(relative.low, 2),
-                fmt_pct(relative.high, 2),
-                amount(baseline * relative.low, true),
-                amount(baseline * relative.high, true),
+                "顶层指标 = {tree} = {per} {now}。提升 = 覆盖 {cov} × ({terms} − 1) = {lk}（每项变化取最可能值）→ {per} \
+                 {lk_abs}。{why}{level}% 置信区间 {lo} 至 {hi}（{per} {lo_abs} 至 {hi_abs}）。"
             )
         }
     }
@@ -636,25 +622,15 @@ pub fn summary(lang: Language, f: &Forecast) -> String {
     let unit = f.unit.as_deref();
     let level = (f.confidence * 100.0).round();
     let p = |x: f64| fmt_pct(x, 2);
+    let (est, lo, hi, med) = (p(f.relative.estimate), p(f.relative.low), p(f.relative.high), p(f.median));
+    let (dlo, dhi) = (p(f.relative_delta.low), p(f.relative_delta.high));
     let head = match lang {
-        Language::En => format!(
-            "Projected lift {} ({level}% interval {} to {}; median {}; delta method {} to {})",
-            p(f.relative.estimate),
-            p(f.relative.low),
-            p(f.relative.high),
-            p(f.median),
-            p(f.relative_delta.low),
-            p(f.relative_delta.high)
-        ),
-        Language::ZhCn => format!(
-            "预计提升 {}（{level}% 置信区间 {} 至 {}；中位数 {}；delta 法 {} 至 {}）",
-            p(f.relative.estimate),
-            p(f.relative.low),
-            p(f.relative.high),
-            p(f.median),
-            p(f.relative_delta.low),
-            p(f.relative_delta.high)
-        ),
+        Language::En => {
+            format!("Projected lift {est} ({level}% interval {lo} to {hi}; median {med}; delta method {dlo} to {dhi})")
+        }
+        Language::ZhCn => {
+            format!("预计提升 {est}（{level}% 置信区间 {lo} 至 {hi}；中位数 {med}；delta 法 {dlo} 至 {dhi}）")
+        }
     };
     let (to, sep, open, close) = match lang {
         Language::En => ("to", "; ", " (", ")"),

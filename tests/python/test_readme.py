@@ -29,13 +29,17 @@ def test_python_snippets_run(tmp_path, monkeypatch):
     code = blocks("python")
     assert code, "README has no python snippet"
     ns: dict = {}
+    analysis = None
     for c in code:
         exec(compile(c, "README.md", "exec"), ns)
+        if "liftlab.analyze(" in c:
+            analysis = ns["report"]  # the warehouse snippet after it names its report `report` too
     # the examples show what they say (issue 17): the batch assigns units, the analysis data has
     # a real effect on both metrics, the weights error reads as the README quotes it
     reasons = dict(ns["df"].group_by("reason").len().iter_rows())
     assert reasons["assigned"] > 7_000 and "not_eligible" not in reasons, reasons
-    effects = ns["report"].to_polars()
+    assert analysis is not None, "README has no liftlab.analyze snippet"
+    effects = analysis.to_polars()
     assert (effects["p_value"] < 0.01).all() and (effects["rel_effect"] > 0).all(), effects
     quoted = re.search(r"raises `InvalidInputError:\s+(.*?) \.\.\.`", (ROOT / "README.md").read_text(), flags=re.S)
     assert quoted, "README quotes no weights error"
