@@ -503,3 +503,38 @@ async fn a_version_3_ledger_migrates_and_reconciles_on_one_scale() {
     let (s, v) = call(&a, "POST", "/v1/forecasts", Some(&save_body("after", "crm", "bo", 2000)), true).await;
     assert_eq!((s, v["id"].as_i64()), (StatusCode::CREATED, Some(3)), "{v}");
 }
+
+/// A forecast saved in Chinese keeps its Chinese sentences in the ledger, one saved in English its
+/// English ones (the stored request carries `language`, the stored report its text); a bad
+/// language is refused at the write door naming the field; history read from the ledger is
+/// labelled in the request's language.
+#[tokio::test]
+async fn saved_forecasts_keep_the_language_they_were_written_in() {
+    let a = app();
+    let mut zh = save_body("短信提醒", "crm", "王芳", 20_000);
+    zh["request"]["language"] = json!("zh-CN");
+    let (s, saved_zh) = call(&a, "POST", "/v1/forecasts", Some(&zh), true).await;
+    assert_eq!(s, StatusCode::CREATED, "{saved_zh}");
+    let (s, saved_en) = call(&a, "POST", "/v1/forecasts", Some(&save_body("SMS", "crm", "ana", 20_000)), true).await;
+    assert_eq!(s, StatusCode::CREATED, "{saved_en}");
+    for (id, chinese) in [(1, true), (2, false)] {
+        let (_, f) = call(&a, "GET", &format!("/v1/forecasts/{id}"), None, false).await;
+        let prd = f["report"]["prd_paragraph"].as_str().unwrap();
+        assert_eq!(prd.starts_with("预期影响。"), chinese, "{prd}");
+        assert_eq!(prd.starts_with("Expected impact."), !chinese, "{prd}");
+        assert_eq!(f["report"]["forecast"]["period"], if chinese { "天" } else { "day" });
+        let (_, direct) = call(&a, "POST", "/v1/forecast", Some(&f["request"]), false).await;
+        assert_eq!(f["report"], direct, "the stored request answers with the stored text");
+    }
+    assert_eq!(saved_zh["report"]["forecast"]["relative"], saved_en["report"]["forecast"]["relative"]);
+    let mut bad = save_body("x", "crm", "bo", 2_000);
+    bad["request"]["language"] = json!("cn");
+    let (s, v) = call(&a, "POST", "/v1/forecasts", Some(&bad), true).await;
+    assert_eq!((s, v["error"]["field"].as_str()), (StatusCode::UNPROCESSABLE_ENTITY, Some("request.language")), "{v}");
+    let mut from_ledger = request(2_000);
+    from_ledger["language"] = json!("zh-CN");
+    from_ledger["history"] = json!({"from_ledger": {"team": "crm"}, "win_rate": 0.2});
+    let (s, v) = call(&a, "POST", "/v1/forecast", Some(&from_ledger), false).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
+    assert_eq!(v["history_source"], "团队胜率 20%（预测台账中团队“crm”的 0 条已对账的预测）", "{v}");
+}

@@ -64,6 +64,11 @@ async fn healthz_and_openapi_cover_every_route() {
     ] {
         assert!(paths.contains_key(p), "{p} missing from openapi.json");
     }
+    // the forecast request documents its language and the two values it takes
+    let schemas = &api["components"]["schemas"];
+    let lang = &schemas["ForecastRequest"]["properties"]["language"];
+    let lang = lang.get("$ref").and_then(|r| r.as_str()).map_or(lang, |r| &schemas[r.rsplit('/').next().unwrap()]);
+    assert_eq!(lang["enum"], serde_json::json!(["en", "zh-CN"]), "{}", schemas["ForecastRequest"]);
     // Every documented path answers (not 404): the document and the router come from one list.
     for (path, item) in doc.paths.paths.iter() {
         let methods = serde_json::to_value(item).unwrap();

@@ -158,6 +158,7 @@ def forecast_impact(
     unit: str | None = None,
     plan: Any = None,
     history: Any = None,
+    language: str = "en",
     request: RequestLike | None = None,
 ) -> Forecast:
     """Projects what a change does to a topline, before launch.
@@ -182,6 +183,11 @@ def forecast_impact(
     those of :func:`liftlab.sample_size`). ``history`` (``{"past": [(effect, std_err), ...],
     "win_rate"}``) adds an empirical-Bayes prior from past experiments, the chance of success
     and the false-positive risk.
+
+    ``language`` is the language of the answer's sentences (the PRD paragraph, the formula, the
+    plan's mapping and notes, the warnings): ``"en"`` or ``"zh-CN"`` (Simplified Chinese); the
+    numbers are the same in both, and another value is an ``InvalidInputError`` naming
+    ``language``.
 
     Instead of ``nodes`` and ``changes`` a whole request can be given (as ``request=`` or first
     argument): the dict of ``POST /v1/forecast``, or a path to a TOML file such as
@@ -229,6 +235,8 @@ def forecast_impact(
         if "history" in req:
             req["history"] = _history(req["history"])
         req = {k: v for k, v in req.items() if v is not None}
+        if language != defaults["language"].default:
+            req["language"] = language  # after the Nones are dropped: None is refused by the core
     else:
         if nodes is None or changes is None:
             raise InvalidInputError("nodes: give the metric tree (nodes) and the expected changes, or a request")
@@ -237,7 +245,7 @@ def forecast_impact(
             "changes": _records(changes, ("node", "low", "likely", "high"), "changes"),
             **model_kw,
         }
-        req = {"model": model}
+        req = {"model": model, "language": language}
         if (p := _plan(plan)) is not None:
             req["plan"] = p
         if (h := _history(history)) is not None:

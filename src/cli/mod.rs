@@ -140,6 +140,10 @@ enum Command {
         /// Print the full result as JSON instead of the summary.
         #[arg(long)]
         json: bool,
+        /// The language of the forecast's sentences: en or zh-CN (overrides the file's
+        /// `language`; default: the file's, else en).
+        #[arg(long)]
+        language: Option<String>,
     },
     /// Uplift modelling: fit an uplift random forest, score units with it, plan whom to contact.
     Uplift {
@@ -467,17 +471,19 @@ fn run(cli: Cli) -> Result<i32> {
                 junit.as_deref(),
             )
         }
-        Command::Forecast { spec, experiment, json } => run_forecast(&spec, experiment.as_deref(), json).map(|()| 0),
+        Command::Forecast { spec, experiment, json, language } => {
+            run_forecast(&spec, experiment.as_deref(), json, language.as_deref()).map(|()| 0)
+        }
         Command::Uplift { command } => uplift::run_uplift(command).map(|()| 0),
         other => run_simple(other).map(|()| 0),
     }
 }
 
-fn run_forecast(path: &str, experiment: Option<&str>, json: bool) -> Result<()> {
+fn run_forecast(path: &str, experiment: Option<&str>, json: bool, language: Option<&str>) -> Result<()> {
     let text = read_file(path)?;
     let table: toml::Table =
         toml::from_str(&text).map_err(|e| Error::invalid(path, e.to_string().replace('\n', " ")))?;
-    let req: crate::forecast::ForecastRequest = if table.contains_key("model") {
+    let mut req: crate::forecast::ForecastRequest = if table.contains_key("model") {
         if experiment.is_some() {
             return Err(Error::invalid(
                 "experiment",
@@ -496,11 +502,16 @@ fn run_forecast(path: &str, experiment: Option<&str>, json: bool) -> Result<()> 
     } else {
         Spec::from_toml(&text)?.forecast_request(experiment)?
     };
+    if let Some(l) = language {
+        // the same words and error as the request's `language` field at the other doors
+        req.language = serde_json::from_value(Value::String(l.to_string()))
+            .map_err(|e| Error::invalid("language", e.to_string()))?;
+    }
     let out = crate::forecast::forecast_impact(&req)?;
     if json {
         return print_json(&serde_json::to_value(&out).map_err(|e| Error::Internal(e.to_string()))?);
     }
-    print!("{}", forecast_summary(&out));
+    print!("{}", forecast_summary(&out, req.language));
     for w in &out.warnings {
         eprintln!("warning: {}: {}", w.field, w.message);
     }
@@ -509,36 +520,9 @@ fn run_forecast(path: &str, experiment: Option<&str>, json: bool) -> Result<()> 
 
 /// What `liftlab forecast` prints: the headline with its interval and median, the absolute lift
 /// over each period, then the PRD paragraph (formula, test plan, chance of success), all with
-/// thousands separators and the topline's unit, in the core's words.
-fn forecast_summary(out: &crate::forecast::ForecastReport) -> String {
-    use crate::forecast::text::{fmt_amount, fmt_pct};
-    let f = &out.forecast;
-    let unit = f.unit.as_deref();
-    let level = (f.confidence * 100.0).round();
-    let mut s = format!(
-        "Projected lift {} ({level}% interval {} to {}; median {}; delta method {} to {})\n",
-        fmt_pct(f.relative.estimate, 2),
-        fmt_pct(f.relative.low, 2),
-        fmt_pct(f.relative.high, 2),
-        fmt_pct(f.median, 2),
-        fmt_pct(f.relative_delta.low, 2),
-        fmt_pct(f.relative_delta.high, 2)
-    );
-    let periods: Vec<String> = f
-        .periods
-        .iter()
-        .map(|p| {
-            format!(
-                "{} {} ({} to {})",
-                p.label,
-                fmt_amount(p.lift.estimate, unit, true),
-                fmt_amount(p.lift.low, unit, true),
-                fmt_amount(p.lift.high, unit, true)
-            )
-        })
-        .collect();
-    s.push_str(&format!("{}\n\n{}\n", periods.join("; "), out.prd_paragraph));
-    s
+/// thousands separators and the topline's unit, in the core's words and the request's language.
+fn forecast_summary(out: &crate::forecast::ForecastReport, lang: crate::forecast::Language) -> String {
+    format!("{}\n\n{}\n", crate::forecast::text::summary(lang, &out.forecast), out.prd_paragraph)
 }
 
 fn run_simple(command: Command) -> Result<()> {

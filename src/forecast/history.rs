@@ -111,16 +111,9 @@ pub fn realism(prior: &EffectPrior, mean: f64, std_dev: f64, mde: Option<f64>) -
 }
 
 /// Where history read from the ledger comes from, in words: "the ledger's 4 reconciled forecasts
-/// of team 'sales'".
-pub fn ledger_label(team: Option<&str>, author: Option<&str>, found: usize) -> String {
-    let mut out = format!("the ledger's {found} reconciled forecast{}", if found == 1 { "" } else { "s" });
-    if let Some(t) = team {
-        out.push_str(&format!(" of team '{t}'"));
-    }
-    if let Some(a) = author {
-        out.push_str(&format!(" by '{a}'"));
-    }
-    out
+/// of team 'sales'" (in `lang`).
+pub fn ledger_label(lang: super::Language, team: Option<&str>, author: Option<&str>, found: usize) -> String {
+    super::text::ledger_label(lang, team, author, found)
 }
 
 /// Kohavi et al.'s false-positive risk of a significant result at historical win rate `win_rate`.

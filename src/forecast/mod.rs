@@ -41,7 +41,8 @@ pub mod text;
 mod ziggurat_tables;
 
 pub use montecarlo::BaseDraws;
-pub use plan::{test_plan, MetricPlan, PlanInput, StdDevSource, TestPlan};
+pub use plan::{test_plan, test_plan_in, MetricPlan, PlanInput, StdDevSource, TestPlan};
+pub use text::Language;
 
 use serde::{Deserialize, Serialize};
 
@@ -485,17 +486,18 @@ fn lower_tail(confidence: f64) -> f64 {
 
 /// Projects the topline change of `input`.
 pub fn forecast(input: &ForecastInput) -> Result<Forecast> {
-    project(input, None, &NEVER)
+    project(input, None, &NEVER, Language::En)
 }
 
 /// [`forecast`] from base draws kept from an earlier forecast with the same seed and number of
 /// draws and at least as many changed nodes (see [`BaseDraws`]): the same numbers, bit for bit,
 /// without drawing again. Draws that do not serve `input` are not used (it draws afresh).
 pub fn forecast_with(input: &ForecastInput, base: &BaseDraws) -> Result<Forecast> {
-    project(input, Some(base), &NEVER)
+    project(input, Some(base), &NEVER, Language::En)
 }
 
-fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt) -> Result<Forecast> {
+/// The projection with its sentences (formula, headline note, period names) in `lang`.
+fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt, lang: Language) -> Result<Forecast> {
     let changed = validate(input)?;
     let baseline: f64 = input.nodes.iter().map(|n| n.baseline).product();
     let dists: Vec<SplitNormal> = changed.iter().map(|(_, c)| SplitNormal::new(c)).collect();
@@ -559,13 +561,13 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt) ->
     let factors: Vec<(f64, &Change)> = changed.iter().map(|&(k, c)| (dilution_factor(input, k), c)).collect();
     let means_are_likely = dists.iter().all(|d| d.lo == d.hi);
     let formula =
-        text::formula(input, &factors, baseline, relative_likely, relative.estimate, means_are_likely, &relative);
+        text::formula(lang, input, &factors, baseline, relative_likely, relative.estimate, means_are_likely, &relative);
     let median = q.at(0.5);
     let quantiles = FAN_LEVELS.iter().map(|&p| [p, q.at(p)]).collect();
     let periods = text::period_lengths(input.period_days)
         .into_iter()
         .map(|days| PeriodLift {
-            label: format!("per {}", text::period_name(days)),
+            label: text::per_period(lang, days),
             days,
             lift: if days == input.period_days { absolute } else { scale(per_day, days) },
         })
@@ -579,14 +581,14 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt) ->
         per_day,
         per_month: scale(per_day, text::DAYS_PER_MONTH),
         per_year: scale(per_day, text::DAYS_PER_YEAR),
-        period: text::period_name(input.period_days),
+        period: text::period_name_in(lang, input.period_days),
         periods,
         unit: input.unit.clone(),
         relative_std_dev,
         relative_delta,
         relative_likely,
         formula,
-        headline_note: text::headline_note(relative.estimate, median, input.draws),
+        headline_note: text::headline_note(lang, relative.estimate, median, input.draws),
         sensitivity,
         most_sensitive,
         quantiles,
@@ -660,6 +662,11 @@ pub struct ForecastRequest {
     pub plan: Option<PlanInput>,
     #[serde(default)]
     pub history: Option<HistoryInput>,
+    /// The language of the answer's sentences (the PRD paragraph, the formula, the plan's
+    /// mapping and notes, the warnings, the period names): `en` (default) or `zh-CN`. Numbers
+    /// are written the same way in both; names are kept as typed; errors are in English.
+    #[serde(default)]
+    pub language: Language,
 }
 
 /// The answer to a [`ForecastRequest`].
@@ -705,8 +712,9 @@ pub fn forecast_impact_until(
     base: Option<&BaseDraws>,
     stop: &Interrupt,
 ) -> Result<ForecastReport> {
-    let forecast = project(&req.model, base, stop).map_err(|e| e.within("model"))?;
-    let plan = req.plan.as_ref().map(|p| test_plan(&req.model, p)).transpose()?;
+    let lang = req.language;
+    let forecast = project(&req.model, base, stop, lang).map_err(|e| e.within("model"))?;
+    let plan = req.plan.as_ref().map(|p| test_plan_in(&req.model, p, lang)).transpose()?;
     let (mut prior, mut realism, mut fpr, mut source) = (None, None, None, None);
     if let Some(h) = &req.history {
         if h.from_ledger.is_some() {
@@ -735,7 +743,7 @@ pub fn forecast_impact_until(
             let power = plan.as_ref().map_or(design.power, |p| p.power_at_max_days.min(p.sample_size.power));
             fpr = Some(history::false_positive_risk(design.alpha, power, w).map_err(|e| e.within("history"))?);
         }
-        source = text::history_source(h, prior.as_ref());
+        source = text::history_source(lang, h, prior.as_ref());
     }
     let prd_paragraph =
         text::prd_paragraph(req, &forecast, plan.as_ref(), prior.as_ref(), realism.as_ref(), fpr, source.as_deref());
@@ -759,7 +767,7 @@ pub fn complete_report(req: &ForecastRequest, report: &mut ForecastReport) {
     if !report.prd_paragraph.is_empty() {
         return;
     }
-    let m = &req.model;
+    let (m, lang) = (&req.model, req.language);
     let f = &mut report.forecast;
     let scale = |iv: Interval, k: f64| Interval { estimate: iv.estimate * k, low: iv.low * k, high: iv.high * k };
     if m.coverage > 0.0 {
@@ -768,20 +776,20 @@ pub fn complete_report(req: &ForecastRequest, report: &mut ForecastReport) {
     if let Some(q) = f.quantiles.iter().find(|q| q[0] == 0.5) {
         f.median = q[1];
     }
-    f.period = text::period_name(m.period_days);
+    f.period = text::period_name_in(lang, m.period_days);
     f.periods = text::period_lengths(m.period_days)
         .into_iter()
         .map(|days| PeriodLift {
-            label: format!("per {}", text::period_name(days)),
+            label: text::per_period(lang, days),
             days,
             lift: if days == m.period_days { f.absolute } else { scale(f.per_day, days) },
         })
         .collect();
     f.unit = m.unit.clone();
-    f.headline_note = text::headline_note(f.relative.estimate, f.median, f.draws);
+    f.headline_note = text::headline_note(lang, f.relative.estimate, f.median, f.draws);
     if report.history_source.is_none() {
         if let Some(h) = &req.history {
-            report.history_source = text::history_source(h, report.prior.as_ref());
+            report.history_source = text::history_source(lang, h, report.prior.as_ref());
         }
     }
     report.warnings = plausibility(req);
@@ -800,25 +808,17 @@ pub fn complete_report(req: &ForecastRequest, report: &mut ForecastReport) {
 /// fractions (0.5 = 50%, 0.08 = +8%): most likely a percentage typed as a fraction or the other
 /// way round. Each names its field; the answer is computed all the same.
 pub fn plausibility(req: &ForecastRequest) -> Vec<FieldNote> {
+    use text::Implausible::*;
+    let lang = req.language;
     let mut out = Vec::new();
-    let mut note = |field: String, message: String| out.push(FieldNote { field, message });
-    let share = |x: f64| text::fmt_share(x);
+    let mut note =
+        |field: String, what: text::Implausible| out.push(FieldNote { field, message: text::implausible(lang, what) });
     let m = &req.model;
     if m.coverage < 0.01 {
-        note(
-            "model.coverage".into(),
-            format!(
-                "{} is {} of the units: shares are fractions (0.5 = 50%); if half of them were meant, that is 0.5",
-                m.coverage,
-                share(m.coverage)
-            ),
-        );
+        note("model.coverage".into(), Coverage(m.coverage));
     }
     if m.confidence < 0.5 {
-        note(
-            "model.confidence".into(),
-            format!("a {} interval is unusually narrow: levels are fractions (0.95 = 95%)", share(m.confidence)),
-        );
+        note("model.confidence".into(), Confidence(m.confidence));
     }
     for (i, c) in m.changes.iter().enumerate() {
         let (name, v) = [("low", c.low), ("likely", c.likely), ("high", c.high)]
@@ -826,48 +826,26 @@ pub fn plausibility(req: &ForecastRequest) -> Vec<FieldNote> {
             .max_by(|a, b| a.1.abs().total_cmp(&b.1.abs()))
             .unwrap_or(("likely", c.likely));
         if v.abs() > 1.0 {
-            note(
-                format!("model.changes[{i}].{name}"),
-                format!(
-                    "{v} is a change of {}: changes are relative fractions (0.08 = +8%); is a change this large meant?",
-                    text::fmt_pct(v, 0)
-                ),
-            );
+            note(format!("model.changes[{i}].{name}"), Change(v));
         }
     }
     if let Some(p) = &req.plan {
         let a = p.design.alpha;
         if a > 0.0 && !(0.001..=0.2).contains(&a) {
-            note(
-                "plan.design.alpha".into(),
-                format!("{a} is a significance level of {}: alpha is a fraction (0.05 = 5%)", share(a)),
-            );
+            note("plan.design.alpha".into(), Alpha(a));
         }
         let pw = p.design.power;
         if pw > 0.0 && pw < 0.5 {
-            note(
-                "plan.design.power".into(),
-                format!("{pw} is a power of {}: power is a fraction (0.8 = 80%)", share(pw)),
-            );
+            note("plan.design.power".into(), Power(pw));
         }
     }
     if let Some(h) = &req.history {
         if let Some(w) = h.win_rate.filter(|&w| w > 0.0 && w < 0.01) {
-            note(
-                "history.win_rate".into(),
-                format!("{w} means {} of the team's tests won: win rates are fractions (0.2 = 20%)", share(w)),
-            );
+            note("history.win_rate".into(), WinRate(w));
         }
         for (i, p) in h.past.iter().enumerate() {
             if p.effect.abs() > 1.0 || p.std_err > 1.0 {
-                note(
-                    format!("history.past[{i}]"),
-                    format!(
-                        "an effect of {} (standard error {}) is implausible for a test: effects are relative fractions (0.021 = +2.1%)",
-                        text::fmt_pct(p.effect, 0),
-                        share(p.std_err)
-                    ),
-                );
+                note(format!("history.past[{i}]"), PastEffect { effect: p.effect, std_err: p.std_err });
             }
         }
     }

@@ -31,7 +31,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::text::{fmt_amount, fmt_pct, Quote};
+use super::text::{self, fmt_amount, Language, PlanNote, Quote};
 use super::{dilution_factor_within, validate, Change, FieldNote, ForecastInput, NodeKind};
 use crate::error::{Error, Result};
 use crate::stats::power::{
@@ -187,19 +187,18 @@ fn likely_change(input: &ForecastInput, changed: &[(usize, &Change)], k: usize) 
 }
 
 /// "the share of leads reaching 'interested'", "the topline per unit of leads", ...
-fn metric_label(input: &ForecastInput, k: usize, proportion: bool) -> String {
-    let units = &input.nodes[0].name;
-    let node = &input.nodes[k].name;
-    let last = k + 1 == input.nodes.len();
-    match (proportion, last) {
-        (true, _) => format!("the share of {units} reaching {}", Quote(node)),
-        (false, true) => format!("the topline per unit of {units}"),
-        (false, false) => format!("{} per unit of {units}", Quote(node)),
-    }
+fn metric_label(lang: Language, input: &ForecastInput, k: usize, proportion: bool) -> String {
+    text::metric_label(lang, &input.nodes[0].name, &input.nodes[k].name, proportion, k + 1 == input.nodes.len())
 }
 
-/// The test plan of a forecast's likely change.
+/// The test plan of a forecast's likely change, in English.
 pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
+    test_plan_in(input, plan, Language::En)
+}
+
+/// [`test_plan`] with its sentences (label, mapping, notes, missing inputs) in `lang`; errors are
+/// in English.
+pub fn test_plan_in(input: &ForecastInput, plan: &PlanInput, lang: Language) -> Result<TestPlan> {
     let changed = validate(input).map_err(|e| e.within("model"))?;
     let Some(first) = input.nodes.first().filter(|n| n.kind == NodeKind::Count) else {
         return Err(Error::invalid(
@@ -251,16 +250,11 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
     let mut notes = Vec::new();
     for &(j, c) in &changed {
         if j == 0 {
-            notes.push(format!(
-                "the change of {} (more units) is not visible to a per-unit test and is left out of the plan",
-                Quote(&c.node)
-            ));
+            notes.push(text::plan_note(lang, PlanNote::CountChange { node: &c.node }));
         } else if j > k {
-            notes.push(format!(
-                "the likely change of {} ({}) is below {}: this test does not read it, and the topline forecast assumes it",
-                Quote(&c.node),
-                fmt_pct(c.likely, 1),
-                Quote(&input.nodes[k].name)
+            notes.push(text::plan_note(
+                lang,
+                PlanNote::Below { node: &c.node, likely: c.likely, read: &input.nodes[k].name },
             ));
         }
     }
@@ -295,7 +289,7 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
         let proportion = matches!(baseline, Baseline::Proportion { .. });
         Ok(MetricPlan {
             metric: input.nodes[k].name.clone(),
-            label: metric_label(input, k, proportion),
+            label: metric_label(lang, input, k, proportion),
             baseline,
             std_dev: sd.0,
             std_dev_source: sd.1,
@@ -307,7 +301,7 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
         })
     };
     // a proportion, or a mean with its standard deviation (`given` wins for the topline)
-    let describe = |k: usize| -> std::result::Result<(Baseline, (f64, StdDevSource)), FieldNote> {
+    let describe = |k: usize| -> std::result::Result<(Baseline, (f64, StdDevSource)), (usize, FieldNote)> {
         let (mean, sd) = per_unit(input, k);
         if let (Some(given), true) = (plan.std_dev, k == last) {
             if !input.nodes[1..=k].iter().all(|n| n.kind == NodeKind::Rate) {
@@ -320,32 +314,25 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
             }
             Ok((s, src)) => Ok((Baseline::Mean { mean, std_dev: s }, (s, src))),
             Err(v) => {
-                let units = &input.nodes[0].name;
-                let node = &input.nodes[v];
-                let message = if k == last {
-                    format!(
-                        "to plan a test on the topline, give the standard deviation of {} among the {units} that \
-                         reach it (or plan.std_dev, the topline's per unit): it cannot be derived from the tree, \
-                         {} being an amount, not a rate",
-                        Quote(&node.name),
-                        Quote(&node.name)
-                    )
-                } else {
-                    format!(
-                        "to plan a test on {}, give the standard deviation of {} among the {units} that reach it",
-                        Quote(&input.nodes[k].name),
-                        Quote(&node.name)
-                    )
-                };
-                Err(FieldNote { field: format!("model.nodes[{v}].std_dev"), message })
+                let (units, node) = (&input.nodes[0].name, &input.nodes[v].name);
+                let message = text::missing_std_dev(lang, units, node, &input.nodes[k].name, k == last);
+                Err((v, FieldNote { field: format!("model.nodes[{v}].std_dev"), message }))
             }
         }
     };
     let test = match describe(k) {
         Ok((baseline, sd)) => plan_metric(k, baseline, sd, rel_effect)?,
-        Err(note) => {
+        Err((v, note)) => {
+            // errors are in English: the message again, in English
             let field = if k == last { "plan.std_dev".to_string() } else { note.field.clone() };
-            return Err(Error::invalid(field, note.message));
+            let message = text::missing_std_dev(
+                Language::En,
+                &input.nodes[0].name,
+                &input.nodes[v].name,
+                &input.nodes[k].name,
+                k == last,
+            );
+            return Err(Error::invalid(field, message));
         }
     };
     let topline_rel = likely_change(input, &changed, last);
@@ -353,19 +340,19 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
     let topline = if k == last {
         None
     } else if topline_rel == 0.0 {
-        notes.push("the likely per-unit change of the topline is 0, so there is no topline plan".into());
+        notes.push(text::plan_note(lang, PlanNote::NoTopline));
         None
     } else {
         match describe(last) {
             Ok((baseline, sd)) => Some(plan_metric(last, baseline, sd, topline_rel)?),
-            Err(note) => {
+            Err((_, note)) => {
                 missing.push(note);
                 None
             }
         }
     };
     let topline_ratio = (1.0 + topline_rel) / (1.0 + rel_effect);
-    let mapping = mapping_text(input, &test, topline_ratio, k == last);
+    let mapping = mapping_text(lang, input, &test, topline_ratio, k == last);
     Ok(TestPlan {
         metric: test.metric,
         metric_label: test.label,
@@ -387,60 +374,12 @@ pub fn test_plan(input: &ForecastInput, plan: &PlanInput) -> Result<TestPlan> {
     })
 }
 
-/// How an observed lift of the test metric becomes the topline's: one for one, or through the
-/// changes the test does not read; then times coverage for the whole topline.
-fn mapping_text(input: &ForecastInput, test: &MetricPlan, ratio: f64, reads_topline: bool) -> String {
-    let units = &input.nodes[0].name;
-    let x = test.rel_effect;
-    let reached = (1.0 + x) * ratio - 1.0;
-    let whole = if input.coverage < 1.0 {
-        format!(
-            " and, with {} of {units} reached, {} on the whole topline",
-            fmt_pct_plain(input.coverage),
-            fmt_pct(input.coverage * reached, 2)
-        )
-    } else {
-        String::new()
-    };
+/// How an observed lift of the test metric becomes the topline's (the sentence is the text
+/// module's).
+fn mapping_text(lang: Language, input: &ForecastInput, test: &MetricPlan, ratio: f64, reads_topline: bool) -> String {
     let now = match test.baseline {
-        Baseline::Proportion { rate } => fmt_pct_plain_digits(rate, 2),
+        Baseline::Proportion { rate } => format!("{:.2}%", rate * 100.0),
         Baseline::Mean { mean, .. } => fmt_amount(mean, input.unit.as_deref(), false),
     };
-    if reads_topline {
-        return format!(
-            "The test reads {} ({now} now) among the {units} the change reaches: its lift is the topline's among \
-             them, so an observed {} is {} per reached unit{whole}.",
-            test.label,
-            fmt_pct(x, 2),
-            fmt_pct(reached, 2)
-        );
-    }
-    let how = if (ratio - 1.0).abs() < 1e-12 {
-        "the topline moves one for one with it (nothing below it is expected to change)".to_string()
-    } else {
-        format!(
-            "the topline moves with it and with the changes below it that the test does not read \
-             (topline lift = (1 + observed) × {} − 1)",
-            fmt_count_ratio(ratio)
-        )
-    };
-    format!(
-        "The test reads {} ({now} now) among the {units} the change reaches; {how}: an observed {} there is {} on \
-         the topline per reached unit{whole}.",
-        test.label,
-        fmt_pct(x, 2),
-        fmt_pct(reached, 2)
-    )
-}
-
-fn fmt_pct_plain(x: f64) -> String {
-    fmt_pct_plain_digits(x, 0)
-}
-
-fn fmt_pct_plain_digits(x: f64, digits: usize) -> String {
-    format!("{:.*}%", digits, x * 100.0)
-}
-
-fn fmt_count_ratio(r: f64) -> String {
-    format!("{r:.4}")
+    text::mapping(lang, &input.nodes[0].name, &test.label, &now, test.rel_effect, ratio, input.coverage, reads_topline)
 }

@@ -1,4 +1,5 @@
 use super::*;
+use text::{DAYS_PER_MONTH, DAYS_PER_YEAR};
 
 fn node(name: &str, kind: NodeKind, baseline: f64) -> Node {
     Node { name: name.into(), kind, baseline, std_dev: None }
@@ -449,7 +450,7 @@ fn kept_base_draws_give_the_same_forecast() {
     }
     let three = &funnels[2];
     assert_eq!(forecast_with(three, &BaseDraws::new(7, 100_000, 2)).unwrap(), forecast(three).unwrap());
-    let req = ForecastRequest { model: funnels[0].clone(), plan: None, history: None };
+    let req = ForecastRequest { model: funnels[0].clone(), plan: None, history: None, language: Language::En };
     assert_eq!(forecast_impact_with(&req, Some(&base)).unwrap(), forecast_impact(&req).unwrap());
 }
 
@@ -471,6 +472,7 @@ fn prd_paragraph_of_the_telesales_funnel() {
             from_ledger: None,
             label: Some("example values".into()),
         }),
+        language: Language::En,
     };
     let r = forecast_impact(&req).unwrap();
     let prd = &r.prd_paragraph;
@@ -517,6 +519,7 @@ fn implausible_inputs_are_warned_about() {
             ..Default::default()
         }),
         history: Some(HistoryInput { past: vec![], win_rate: Some(0.002), from_ledger: None, label: None }),
+        language: Language::En,
     };
     let r = forecast_impact(&req).unwrap();
     let fields: Vec<&str> = r.warnings.iter().map(|w| w.field.as_str()).collect();
@@ -532,4 +535,242 @@ fn implausible_inputs_are_warned_about() {
         r.warnings[0]
     );
     assert!(r.warnings[1].message.contains("+200%"), "{:?}", r.warnings[1]);
+}
+
+/// Requests that between them take every branch of every sentence the core writes: the formula
+/// (symmetric and skewed ranges), the reach (part and all), each period, the plan on a rate, on
+/// a value and on the topline, one-for-one and not, equal and unequal arms, a test longer than
+/// the days available, each note, a missing standard deviation, the chance of success and every
+/// warning.
+fn every_sentence() -> Vec<ForecastRequest> {
+    let history = |past: Vec<(f64, f64)>, win_rate: Option<f64>, label: Option<&str>| HistoryInput {
+        past: past.into_iter().map(|(effect, std_err)| history::PastEffect { effect, std_err }).collect(),
+        win_rate,
+        from_ledger: None,
+        label: label.map(Into::into),
+    };
+    let past = vec![(0.021, 0.010), (-0.004, 0.008), (0.035, 0.015)];
+    let req = |model: ForecastInput, plan: Option<PlanInput>, history: Option<HistoryInput>| ForecastRequest {
+        model,
+        plan,
+        history,
+        language: Language::En,
+    };
+    let plan_on = |metric: Option<&str>| PlanInput { metric: metric.map(Into::into), ..Default::default() };
+    // a rate funnel with two changes, one of them below the node read, symmetric ranges, per week
+    let mut shop_rates = ForecastInput {
+        nodes: vec![
+            node("visits", NodeKind::Count, 7_000.0),
+            node("add_to_cart", NodeKind::Rate, 0.4),
+            node("checkout", NodeKind::Rate, 0.5),
+        ],
+        changes: vec![
+            change("visits", 0.0, 0.05, 0.10),
+            change("add_to_cart", 0.03, 0.06, 0.09),
+            change("checkout", 0.0, 0.02, 0.04),
+        ],
+        period_days: 7.0,
+        ..shop(vec![])
+    };
+    let mut unequal = plan_on(Some("add_to_cart"));
+    unequal.design.variants = 2;
+    unequal.max_days = 3.0;
+    let mut tele_missing = telesales();
+    tele_missing.nodes[4].std_dev = None;
+    tele_missing.period_days = 30.0;
+    let tele_topline_given = tele_missing.clone();
+    let mut tele_given = tele_missing.clone();
+    tele_given.period_days = DAYS_PER_YEAR;
+    tele_given.coverage = 1.0;
+    let given = PlanInput { std_dev: Some(2_500.0), ..plan_on(Some("order_value")) };
+    let tele_tree_topline = PlanInput { ..plan_on(Some("order_value")) };
+    // changes that cancel on the topline: +100% on the node read, -50% below it
+    let cancel = ForecastInput {
+        changes: vec![change("add_to_cart", 0.9, 1.0, 1.1), change("checkout", -0.6, -0.5, -0.4)],
+        period_days: 1.0,
+        ..shop_rates.clone()
+    };
+    let mut implausible = telesales();
+    implausible.coverage = 0.005;
+    implausible.confidence = 0.4;
+    implausible.changes[0] = change("interested", 0.02, 0.08, 2.0);
+    let odd_design = PlanInput {
+        design: crate::stats::power::DesignOptions { alpha: 0.0005, power: 0.3, ..Default::default() },
+        ..Default::default()
+    };
+    let mut odd_past = past.clone();
+    odd_past.push((2.0, 0.5));
+    let margin = ForecastInput {
+        nodes: vec![
+            node("visits", NodeKind::Count, 7_000.0),
+            node("conversion", NodeKind::Rate, 0.04),
+            Node { std_dev: Some(20.0), ..node("order_value", NodeKind::Value, 60.0) },
+            node("margin", NodeKind::Rate, 0.3),
+        ],
+        changes: vec![change("order_value", 0.01, 0.03, 0.05)],
+        ..shop(vec![])
+    };
+    let out = vec![
+        req(margin, Some(PlanInput::default()), None),
+        req(tele_topline_given, Some(PlanInput { std_dev: Some(2_500.0), ..Default::default() }), None),
+        req(telesales(), Some(PlanInput::default()), Some(history(past.clone(), Some(0.2), Some("example values")))),
+        req(shop_rates.clone(), Some(unequal), None),
+        req(tele_missing, Some(PlanInput::default()), Some(history(vec![], Some(0.3), None))),
+        req(tele_given, Some(given), Some(history(past.clone(), None, Some("团队 sales")))),
+        req(telesales(), Some(tele_tree_topline), None),
+        req(cancel, Some(plan_on(Some("add_to_cart"))), None),
+        req(implausible, Some(odd_design), Some(history(odd_past, Some(0.002), None))),
+    ];
+    shop_rates.changes.truncate(1);
+    let mut out = out;
+    out.push(req(shop_rates, Some(plan_on(Some("checkout"))), None)); // a count change only: an error
+    out
+}
+
+/// Every sentence of a report, with its place: the faces show these as they come.
+fn sentences(r: &ForecastReport) -> Vec<(String, String)> {
+    let mut out = vec![
+        ("prd_paragraph".to_string(), r.prd_paragraph.clone()),
+        ("forecast.formula".into(), r.forecast.formula.clone()),
+        ("forecast.headline_note".into(), r.forecast.headline_note.clone()),
+        ("forecast.period".into(), r.forecast.period.clone()),
+        ("summary".into(), text::summary(Language::ZhCn, &r.forecast)),
+    ];
+    out.extend(r.forecast.periods.iter().map(|p| ("forecast.periods[].label".into(), p.label.clone())));
+    out.extend(r.history_source.iter().map(|s| ("history_source".into(), s.clone())));
+    out.extend(r.warnings.iter().map(|w| (format!("warnings {}", w.field), w.message.clone())));
+    if let Some(p) = &r.plan {
+        out.push(("plan.metric_label".into(), p.metric_label.clone()));
+        out.push(("plan.mapping".into(), p.mapping.clone()));
+        out.extend(p.notes.iter().map(|n| ("plan.notes[]".into(), n.clone())));
+        out.extend(p.missing.iter().map(|m| (format!("plan.missing {}", m.field), m.message.clone())));
+        out.extend(p.topline.iter().map(|t| ("plan.topline.label".into(), t.label.clone())));
+    }
+    out
+}
+
+/// The numbers of a text as written ("+3.47%", "18,601", "1,440,000"), sorted.
+fn numbers(s: &str) -> Vec<String> {
+    let re = regex::Regex::new(r"[+-]?\d[\d,]*(\.\d+)?%?").unwrap();
+    let mut v: Vec<String> = re.find_iter(s).map(|m| m.as_str().trim_end_matches(',').to_string()).collect();
+    v.sort();
+    v.dedup();
+    v
+}
+
+/// Each sentence the core writes has a Simplified Chinese version: every zh-CN text contains
+/// Chinese characters and, once the names the user typed (nodes, unit, history label) are taken
+/// out, no Latin letters at all, except "Kohavi" (the citation) and "delta" (the delta method's
+/// name in Chinese too). The same numbers appear, written the same way, in both languages. The
+/// requests take every branch of every sentence (checked: each branch's English text is seen).
+#[test]
+fn every_sentence_is_written_in_both_languages() {
+    let cjk = |s: &str| s.chars().any(|c| ('\u{4e00}'..='\u{9fff}').contains(&c));
+    let mut en_all = String::new();
+    let mut answered = 0;
+    for mut req in every_sentence() {
+        let Ok(en) = forecast_impact(&req) else {
+            req.language = Language::ZhCn;
+            assert!(forecast_impact(&req).is_err(), "an error in both languages");
+            continue;
+        };
+        answered += 1;
+        req.language = Language::ZhCn;
+        let zh = forecast_impact(&req).unwrap();
+        assert_eq!(zh.forecast.relative, en.forecast.relative, "the language changes words, not numbers");
+        let mut typed: Vec<String> = req.model.nodes.iter().map(|n| n.name.clone()).collect();
+        typed.extend(req.model.unit.clone());
+        typed.extend(req.history.as_ref().and_then(|h| h.label.clone()));
+        typed.sort_by_key(|t| std::cmp::Reverse(t.len()));
+        let (en_s, zh_s) = (sentences(&en), sentences(&zh));
+        assert_eq!(en_s.len(), zh_s.len());
+        for ((place, e), (_, z)) in en_s.iter().zip(&zh_s) {
+            en_all.push_str(e);
+            en_all.push('\n');
+            assert!(cjk(z), "{place} has no Chinese: {z}");
+            let mut rest = z.clone();
+            for t in &typed {
+                rest = rest.replace(t.as_str(), " ");
+            }
+            for allowed in ["Kohavi", "delta"] {
+                rest = rest.replace(allowed, " ");
+            }
+            let latin: String = rest.chars().filter(|c| c.is_ascii_alphabetic()).collect();
+            assert!(latin.is_empty(), "{place} has English left ({latin:?}) in: {z}");
+            if place != "summary" {
+                assert_eq!(numbers(e), numbers(z), "{place}: the same numbers in both\n{e}\n{z}");
+            }
+        }
+    }
+    assert_eq!(answered, 9);
+    // every branch was taken: its English words were written
+    for branch in [
+        "only by simulation noise",
+        "further above likely than below",
+        "for all visits",
+        "of leads the change reaches",
+        "per week",
+        "per 30 days",
+        "per year",
+        "the share of leads reaching",
+        "the topline per unit of leads",
+        "'order_value' per unit of visits",
+        "moves one for one",
+        "that the test does not read (topline lift",
+        "so an observed",
+        "per arm (",
+        "in control and",
+        "longer than the 3 days available",
+        "derived from the tree)",
+        "per unit, as given",
+        "derived from the tree), a test would need",
+        " as given), a test would need",
+        "cannot be planned yet",
+        "or plan.std_dev",
+        "(more units) is not visible",
+        "this test does not read it",
+        "there is no topline plan",
+        "Chance of success, from",
+        ", and above what the test can detect",
+        "a false positive",
+        "if half of them were meant",
+        "unusually narrow",
+        "is a change this large meant",
+        "a significance level of",
+        "is a power of",
+        "of the team's tests won",
+        "is implausible for a test",
+        "The forecast depends most on",
+        "Among the leads it reaches",
+    ] {
+        assert!(en_all.contains(branch), "no request takes the branch {branch:?}");
+    }
+}
+
+/// The ledger's history label, and the period names, in both languages.
+#[test]
+fn ledger_labels_and_periods_in_both_languages() {
+    let l = |lang, team, author, n| text::ledger_label(lang, team, author, n);
+    assert_eq!(
+        l(Language::En, Some("sales"), Some("王芳"), 4),
+        "the ledger's 4 reconciled forecasts of team 'sales' by '王芳'"
+    );
+    assert_eq!(l(Language::En, None, None, 1), "the ledger's 1 reconciled forecast");
+    assert_eq!(
+        l(Language::ZhCn, Some("sales"), Some("王芳"), 4),
+        "预测台账中团队“sales”由“王芳”所做的 4 条已对账的预测"
+    );
+    assert_eq!(l(Language::ZhCn, None, None, 1), "预测台账中 1 条已对账的预测");
+    let per: Vec<String> =
+        [1.0, 7.0, DAYS_PER_MONTH, DAYS_PER_YEAR, 30.0].iter().map(|&d| text::per_period(Language::ZhCn, d)).collect();
+    assert_eq!(per, ["每天", "每周", "每月", "每年", "每 30 天"]);
+    assert_eq!(text::period_name_in(Language::ZhCn, 30.5), "30.5 天");
+    assert_eq!(serde_json::to_string(&Language::ZhCn).unwrap(), "\"zh-CN\"");
+    let bad = serde_json::from_str::<ForecastRequest>(r#"{"model": {"nodes": [], "changes": []}, "language": "zh"}"#);
+    assert!(bad.unwrap_err().to_string().contains("'zh' is not a language of the forecast's text (en, zh-CN)"));
+    for code in ["en", "zh-CN"] {
+        let l: Language = serde_json::from_value(serde_json::json!(code)).unwrap();
+        assert_eq!(l.code(), code);
+    }
+    assert!(serde_json::from_value::<Language>(serde_json::json!(7)).is_err());
 }

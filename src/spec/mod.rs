@@ -511,7 +511,12 @@ impl Spec {
                 }
             }
         }
-        Ok(crate::forecast::ForecastRequest { model: f.model.clone(), plan, history: f.history.clone() })
+        Ok(crate::forecast::ForecastRequest {
+            model: f.model.clone(),
+            plan,
+            history: f.history.clone(),
+            language: Default::default(),
+        })
     }
 
     fn validate_experiment(x: &ExperimentSpec, groups: &SavedGroups) -> Result<Experiment> {

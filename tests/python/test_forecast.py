@@ -29,9 +29,10 @@ import liftlab
 import numpy as np
 import polars as pl
 import pytest
+import tomllib
 from conftest import ROOT
 from liftlab import _core
-from liftlab.exceptions import InvalidInputError
+from liftlab.exceptions import InvalidInputError, LiftlabWarning
 from scipy import optimize, stats
 
 EXAMPLE = ROOT / "examples" / "forecast.toml"
@@ -59,7 +60,6 @@ def test_python_equals_cli_json(liftlab_bin):
     assert liftlab.forecast_impact(EXAMPLE).to_dict() == want
     assert liftlab.forecast_impact(str(EXAMPLE)).to_dict() == want
     assert liftlab.forecast_impact(request=EXAMPLE).to_dict() == want
-    import tomllib
 
     assert liftlab.forecast_impact(tomllib.loads(EXAMPLE.read_text())).to_dict() == want
 
@@ -93,6 +93,10 @@ def test_python_defaults_are_the_core_defaults():
         "seed": 0,
         "confidence": 0.95,
     }
+    assert sig["language"].default == "en"
+    # a request without `language` is answered in the core's default, what Python sends by default
+    bare = json.loads(_core._forecast_impact(json.dumps({"model": funnel().request["model"]})))
+    assert bare["prd_paragraph"] == funnel().prd_paragraph()
     nodes = [{"name": "visits", "kind": "count", "baseline": 800}, {"name": "conversion", "kind": "rate", "baseline": 0.1}]
     changes = [{"node": "conversion", "low": -0.02, "likely": 0.03, "high": 0.1}]
     bare = json.loads(_core._forecast_impact(json.dumps({"model": {"nodes": nodes, "changes": changes}})))
@@ -546,3 +550,90 @@ max_days = 28
     assert r.returncode == 0
     (warning,) = r.stderr.splitlines()
     assert warning.startswith("warning: model.coverage: ") and "0.5%" in warning, warning
+
+
+# --- issue 17, item 7: the answer's sentences in the request's language -------------------
+
+
+def _texts(answer: dict) -> dict:
+    """Every sentence of an answer the faces show as it comes."""
+    f, plan = answer["forecast"], answer.get("plan") or {}
+    return {
+        "prd_paragraph": answer["prd_paragraph"],
+        "formula": f["formula"],
+        "headline_note": f["headline_note"],
+        "period": f["period"],
+        "periods": [p["label"] for p in f["periods"]],
+        "mapping": plan.get("mapping"),
+        "metric_label": plan.get("metric_label"),
+        "notes": plan.get("notes"),
+        "history_source": answer.get("history_source"),
+        "warnings": answer["warnings"],
+    }
+
+
+def _cjk(s: str) -> bool:
+    return any("\u4e00" <= c <= "\u9fff" for c in s)
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_doors_write_the_same_sentences_in_the_requested_language(liftlab_bin, service, tmp_path, language):
+    """Python (`language=`), the CLI (`--language`, and `language` in the file) and HTTP (`language`
+    in the body) give the same sentences for the same request and language; zh-CN's are Chinese."""
+    request = tomllib.loads(EXAMPLE.read_text())
+    request["model"]["coverage"] = 0.004  # a warning, so that it is compared too
+    spec = tmp_path / "f.toml"
+    spec.write_text(EXAMPLE.read_text().replace("coverage = 0.6", "coverage = 0.004"))
+    assert tomllib.loads(spec.read_text())["model"]["coverage"] == 0.004
+    with pytest.warns(LiftlabWarning):
+        py = liftlab.forecast_impact(spec, language=language).to_dict()
+    r = subprocess.run(
+        [liftlab_bin, "forecast", "--spec", str(spec), "--json", "--language", language], capture_output=True, text=True, timeout=60
+    )
+    assert r.returncode == 0, r.stderr
+    cli = json.loads(r.stdout)
+    in_file = tmp_path / "in_file.toml"
+    in_file.write_text(f'language = "{language}"\n' + spec.read_text())
+    cli_file = cli_json(liftlab_bin, in_file)
+    status, http = service.call("POST", "/v1/forecast", {**request, "language": language})
+    assert status == 200, http
+    assert _texts(py) == _texts(cli) == _texts(cli_file) == _texts(http)
+    assert py["forecast"]["relative"] == http["forecast"]["relative"]
+    prd = http["prd_paragraph"]
+    paragraphs = prd.split("\n\n")
+    if language == "zh-CN":
+        assert all(_cjk(p) for p in paragraphs), prd
+        assert paragraphs[1].startswith("公式：") and "Formula" not in prd and "Expected impact" not in prd
+        assert "实验。" in prd and "成功概率" in prd and "每组" in prd, prd
+        assert all(_cjk(w["message"]) for w in http["warnings"]) and http["warnings"][0]["field"] == "model.coverage"
+        # the CLI's summary above the paragraph is the core's, in Chinese too
+        text = subprocess.run(
+            [liftlab_bin, "forecast", "--spec", str(spec), "--language", language], capture_output=True, text=True, timeout=60
+        )
+        assert text.returncode == 0 and text.stdout.startswith("预计提升 ") and prd in text.stdout, text.stdout
+    else:
+        assert not any(_cjk(p) for p in paragraphs) and paragraphs[1].startswith("Formula: "), prd
+    status, en = service.call("POST", "/v1/forecast", request)
+    assert (en["prd_paragraph"] == prd) == (language == "en"), "no language is English"
+
+
+@pytest.mark.parametrize("bad", ["fr", "zh", "ZH-cn", "", 7, None])
+def test_a_bad_language_names_the_field_at_every_door(liftlab_bin, service, tmp_path, bad):
+    request = tomllib.loads(EXAMPLE.read_text())
+    with pytest.raises(InvalidInputError) as e:
+        liftlab.forecast_impact(EXAMPLE, language=bad)
+    assert str(e.value).startswith("language: "), e.value  # the message names the field first
+    with pytest.raises(InvalidInputError, match=r"^language: "):
+        funnel(language=bad)
+    status, body = service.call("POST", "/v1/forecast", {**request, "language": bad})
+    assert status == 422 and body["error"]["field"] == "language", body
+    if isinstance(bad, str):
+        r = subprocess.run(
+            [liftlab_bin, "forecast", "--spec", str(EXAMPLE), "--language", bad], capture_output=True, text=True, timeout=60
+        )
+        assert r.returncode == 2 and r.stderr.startswith("error: invalid_input: language: "), r.stderr
+        assert f"'{bad}' is not a language" in r.stderr, r.stderr
+        spec = tmp_path / "f.toml"
+        spec.write_text(f"language = {json.dumps(bad)}\n" + EXAMPLE.read_text())
+        r = subprocess.run([liftlab_bin, "forecast", "--spec", str(spec)], capture_output=True, text=True, timeout=60)
+        assert r.returncode == 2 and r.stderr.startswith("error: invalid_input: language: "), r.stderr

@@ -501,7 +501,15 @@ def test_chinese_end_to_end(service):
         type_into(field(driver, "model.nodes[1].name"), "接通")
         project(driver, 1)
         assert "接通" in css(driver, "#tornado svg").text
-        assert "'接通'" in css(driver, "#prd").text
+        # the core's sentences come in the page's language: the PRD paragraph, formula and plan
+        prd = css(driver, "#prd").text
+        assert "“接通”" in prd and "预期影响。" in prd and "实验。" in prd and "每组" in prd, prd
+        for english in ("Expected impact", "Formula", "Test.", "per arm", "The test reads", "Chance of success"):
+            assert english not in prd, (english, prd)
+        cjk = lambda s: any("\u4e00" <= c <= "\u9fff" for c in s)  # noqa: E731
+        assert all(cjk(p) for p in prd.split("\n") if p.strip()), prd
+        assert css(driver, "#prd-formula").text.startswith("顶层指标 = ")
+        assert cjk(css(driver, "#plan-mapping").text) and cjk(css(driver, "#headline-note").text)
         for element_id, value in (("title", "电话前短信提醒"), ("author", "王芳"), ("team", "销售一组"), ("metric", "每天成交额")):
             type_into(css(driver, f"#{element_id}"), value)
         type_into(css(driver, "#token"), service.token)

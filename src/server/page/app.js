@@ -646,6 +646,8 @@
       // the chance of success says which history it came from
       if (state.example.has("win_rate") || state.example.has("past")) req.history.label = t("example_label");
     }
+    // the core writes the answer's sentences (PRD paragraph, formula, plan) in the page's language
+    req.language = LANG;
     return req;
   }
 
@@ -991,12 +993,17 @@
     }
   }
 
-  /** The core's paragraph as it comes, one block per paragraph; the formula in code. */
+  /**
+   * The core's paragraph as it comes, one block per paragraph; the formula (report.forecast.formula,
+   * after the core's own label in the answer's language) in code.
+   */
   function renderPrd(report) {
     const text = report.prd_paragraph || "";
+    const formula = (report.forecast && report.forecast.formula) || "";
     const blocks = text.split("\n\n").map((para) => {
-      if (para.startsWith("Formula: ")) {
-        return el("p", {}, "Formula: ", el("code", { id: "prd-formula", text: para.slice("Formula: ".length) }));
+      if (formula && para.endsWith(formula) && para.length > formula.length) {
+        const label = para.slice(0, para.length - formula.length);
+        return el("p", {}, label, el("code", { id: "prd-formula", text: formula }));
       }
       return el("p", { text: para });
     });

@@ -52,6 +52,7 @@ const MAX_LIMIT: usize = 500;
 /// Fills `history.past` from the ledger's reconciled forecasts (the newest, up to
 /// [`MAX_PAST_EFFECTS`] in all) when the request asks for it.
 fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result<()> {
+    let lang = req.language;
     let Some(h) = req.history.as_mut() else { return Ok(()) };
     let Some(q) = h.from_ledger.take() else { return Ok(()) };
     let room = MAX_PAST_EFFECTS.saturating_sub(h.past.len());
@@ -62,7 +63,7 @@ fn resolve_history(state: &AppState, req: &mut ForecastRequest) -> crate::Result
             found += 1;
         }
     }
-    let from = ledger_label(q.team.as_deref(), q.author.as_deref(), found);
+    let from = ledger_label(lang, q.team.as_deref(), q.author.as_deref(), found);
     h.label = Some(match h.label.take() {
         Some(l) if !l.is_empty() => format!("{l}; {from}"),
         _ => from,
