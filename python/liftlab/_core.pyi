@@ -349,5 +349,11 @@ def _plan_contact_policy(
 
     """
 
+def _contact_options(uplift: list[_Column], names: list[str], cost: list[float], value: list[float]) -> dict[str, Any]:
+    """The policy's per-unit numbers for a batch of units (``liftlab.spark.plan_contacts`` uses it
+    on each Arrow batch): ``best`` (channel index, -1 for none), ``score``, ``gain`` (one array
+    per channel, NaN where not eligible), ``n_options``, and the convex hulls flattened
+    (``hull_len`` per unit, then ``hull_channel``, ``hull_d_cost``, ``hull_efficiency``)."""
+
 def _meta_learner_defaults() -> dict[str, Any]:
     """The core's ``MetaParams::default()``: the defaults of ``TLearner`` / ``XLearner``."""
