@@ -124,12 +124,18 @@ pub fn stringify_number(x: f64) -> String {
 /// digits `0.d1..dk × 10^n`, returns the even candidate when `x` is such a tie and that candidate
 /// reads back as `x`; `None` otherwise (almost always).
 fn even_on_a_tie(x: f64, digits: &str, n: i64) -> Option<(String, i64)> {
+    let k = digits.len();
+    // cheap first: a tie's exact value is the k digits and a 5, so rounded to k + 3 significant
+    // digits it ends in "500" (most numbers, whole ones included, stop here)
+    let near = format!("{x:.prec$e}", prec = k + 2);
+    if !near.split_once('e').is_some_and(|(m, _)| m.ends_with("500")) {
+        return None;
+    }
     // a double's exact decimal expansion has at most 767 significant digits
     let exact = format!("{x:.800e}");
     let (mantissa, exp) = exact.split_once('e')?;
     let all: String = mantissa.chars().filter(char::is_ascii_digit).collect();
     let e = all.trim_end_matches('0');
-    let k = digits.len();
     // a tie: the exact value has one digit more than the shortest, and it is a 5
     if e.len() != k + 1 || !e.ends_with('5') {
         return None;
