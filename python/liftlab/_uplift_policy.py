@@ -164,6 +164,19 @@ def _curve_svg(n: list[int], gain: list[float], budget_n: int, peak_n: int, w: i
     return "".join(parts)
 
 
+# The totals of a contact plan, in the order `totals()` gives them (here and on Spark).
+_TOTALS = (
+    "n_units",
+    "n_contacts",
+    "spend",
+    "expected_conversions",
+    "expected_net_gain",
+    "peak_n_contacted",
+    "peak_net_gain",
+    "optimal",
+)
+
+
 class ContactPlan:
     """The chosen contacts (from :func:`plan_contacts`) with their totals.
 
@@ -245,16 +258,7 @@ class ContactPlan:
 
     def totals(self) -> dict[str, Any]:
         """The totals as a dict."""
-        return {
-            "n_units": self.n_units,
-            "n_contacts": self.n_contacts,
-            "spend": self.spend,
-            "expected_conversions": self.expected_conversions,
-            "expected_net_gain": self.expected_net_gain,
-            "peak_n_contacted": self.peak_n_contacted,
-            "peak_net_gain": self.peak_net_gain,
-            "optimal": self.optimal,
-        }
+        return {name: getattr(self, name) for name in _TOTALS}
 
     def __repr__(self) -> str:
         return (

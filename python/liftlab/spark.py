@@ -45,7 +45,7 @@ from liftlab import _core
 from liftlab._assign import SpecLike, load_spec
 from liftlab._assign import assign_batch as _assign_batch_local
 from liftlab._uplift_forest import UpliftForest, _read_json
-from liftlab._uplift_policy import _number, _per_channel
+from liftlab._uplift_policy import _TOTALS, _number, _per_channel
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 
 __all__ = ["SparkContactPlan", "assign_batch", "local_session", "plan_contacts", "predict_uplift"]
@@ -377,16 +377,7 @@ class SparkContactPlan:
 
     def totals(self) -> dict[str, Any]:
         """The totals as a dict, as :meth:`ContactPlan.totals`."""
-        return {
-            "n_units": self.n_units,
-            "n_contacts": self.n_contacts,
-            "spend": self.spend,
-            "expected_conversions": self.expected_conversions,
-            "expected_net_gain": self.expected_net_gain,
-            "peak_n_contacted": self.peak_n_contacted,
-            "peak_net_gain": self.peak_net_gain,
-            "optimal": self.optimal,
-        }
+        return {name: getattr(self, name) for name in _TOTALS}
 
     def __repr__(self) -> str:
         return (
