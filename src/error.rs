@@ -1,4 +1,5 @@
-//! The one error type of liftlab, with a stable machine-readable [`Error::code`].
+//! The one error type of liftlab, with a stable machine-readable [`Error::code`], an optional
+//! finer [`Error::detail`] code and a structured [`FieldPath`].
 //!
 //! Every face maps it the same way, from this one table:
 //!
@@ -14,30 +15,267 @@
 //!
 //! The HTTP adapter adds `malformed_request` (400), `unauthorized` (401) and `payload_too_large`
 //! (413), which never reach the core. A CLI regression check that finds a regression exits 1.
-//! HTTP bodies have the shape `{"error": {"code": "...", "message": "...", "field": "..."}}`.
+//! HTTP bodies have the shape
+//! `{"error": {"code": "...", "message": "...", "field": "...", "path": [...], "detail": "..."}}`
+//! (`path`, `detail` only when there is one).
+//!
+//! ## Field paths
+//! The field an error is about is a [`FieldPath`]: keys and indices (`experiments`, `0`,
+//! `weights`), shown as today's dotted text (`experiments[0].weights`). A face never re-parses it
+//! or the message: it maps the segments through its one rename table (`src/cli/names.rs`,
+//! `src/py/names.rs`) to its own names (Python's `n_trees` where the CLI says `--trees`).
+//!
+//! ## Detail codes
+//! `code()` stays coarse and stable (it is the HTTP `code` and selects the Python class); where a
+//! face must tell two errors of one code apart, the core adds a [`Detail`]:
+//!
+//! | `detail()`           | with code        | meaning                                                  |
+//! |----------------------|------------------|----------------------------------------------------------|
+//! | `not_a_number`       | `schema_error`   | a cell of a number column is text that is not a number   |
+//! | `not_finite`         | `invalid_input`  | a number that must be finite is NaN or infinite          |
+//! | `budget_too_small`   | `invalid_input`  | a contact policy's budget is below one contact           |
+//! | `unknown_experiment` | `not_found`      | the experiment key names no experiment of the spec       |
+//! | `ambiguous_experiment` | `invalid_input` | the spec has several experiments and none was chosen    |
+//! | `missing_column`     | `schema_error`   | tabular input lacks a column                             |
 
 use std::fmt;
 
 /// Result alias used across the crate.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// One step of a [`FieldPath`]: a key of an object (or a name: an argument, a column, a flag) or
+/// an index into a list.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Segment {
+    Key(String),
+    Index(usize),
+}
+
+impl From<&str> for Segment {
+    fn from(k: &str) -> Self {
+        Segment::Key(k.to_string())
+    }
+}
+
+impl From<usize> for Segment {
+    fn from(i: usize) -> Self {
+        Segment::Index(i)
+    }
+}
+
+/// Where in the input an error is: keys and indices, shown as dotted text
+/// (`experiments[0].weights`, `ids[2]`).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
+pub struct FieldPath {
+    segments: Vec<Segment>,
+    /// The dotted text of `segments`, kept so [`Error::field`] can lend a `&str`.
+    text: String,
+}
+
+impl FieldPath {
+    /// A path of the given segments.
+    pub fn new(segments: Vec<Segment>) -> Self {
+        let mut text = String::new();
+        for (i, s) in segments.iter().enumerate() {
+            match s {
+                Segment::Key(k) if i == 0 => text.push_str(k),
+                Segment::Key(k) => {
+                    text.push('.');
+                    text.push_str(k);
+                }
+                Segment::Index(n) => {
+                    text.push('[');
+                    text.push_str(&n.to_string());
+                    text.push(']');
+                }
+            }
+        }
+        FieldPath { segments, text }
+    }
+
+    /// A path of one key taken whole, dots and brackets included (a file path, a column name).
+    pub fn key(name: impl Into<String>) -> Self {
+        Self::new(vec![Segment::Key(name.into())])
+    }
+
+    /// Reads the dotted text of a core literal (`experiments[0].weights`): `.` separates keys,
+    /// `[n]` is an index; a bracket that does not hold a number stays part of its key
+    /// (`X[:, 0]`, `uplift['sms']`).
+    pub fn parse(text: &str) -> Self {
+        if text.is_empty() {
+            return Self::default();
+        }
+        let mut segments = Vec::new();
+        for (p, part) in split_top_level(text).into_iter().enumerate() {
+            let mut key = String::new();
+            let mut indexed = false;
+            let mut rest = part;
+            while !rest.is_empty() {
+                let index = rest
+                    .strip_prefix('[')
+                    .and_then(|r| r.split_once(']'))
+                    .filter(|(n, _)| !n.is_empty() && n.bytes().all(|b| b.is_ascii_digit()))
+                    .and_then(|(n, tail)| Some((n.parse::<usize>().ok()?, tail)));
+                match index {
+                    Some((n, tail)) if !indexed || key.is_empty() => {
+                        if !indexed && (p > 0 || !key.is_empty()) {
+                            segments.push(Segment::Key(std::mem::take(&mut key)));
+                        }
+                        indexed = true;
+                        segments.push(Segment::Index(n));
+                        rest = tail;
+                    }
+                    _ => {
+                        let mut chars = rest.chars();
+                        key.extend(chars.next());
+                        rest = chars.as_str();
+                    }
+                }
+            }
+            if !indexed {
+                segments.push(Segment::Key(key));
+            } else if !key.is_empty() {
+                // text after an index in one part (`x[0]y`): keep the whole text as one key
+                return Self::key(text);
+            }
+        }
+        let path = Self::new(segments);
+        if path.text == text {
+            path
+        } else {
+            Self::key(text)
+        }
+    }
+
+    /// The segments, outermost first.
+    pub fn segments(&self) -> &[Segment] {
+        &self.segments
+    }
+
+    /// The dotted text.
+    pub fn as_str(&self) -> &str {
+        &self.text
+    }
+
+    /// Whether the path has no segment (the input as a whole).
+    pub fn is_empty(&self) -> bool {
+        self.segments.is_empty()
+    }
+
+    /// `parent` followed by this path.
+    pub fn within(self, parent: impl Into<FieldPath>) -> Self {
+        let mut segments = parent.into().segments;
+        segments.extend(self.segments);
+        Self::new(segments)
+    }
+
+    /// The first segment when it is a key.
+    pub fn head(&self) -> Option<&str> {
+        match self.segments.first() {
+            Some(Segment::Key(k)) => Some(k),
+            _ => None,
+        }
+    }
+}
+
+impl fmt::Display for FieldPath {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text)
+    }
+}
+
+impl From<&str> for FieldPath {
+    fn from(text: &str) -> Self {
+        Self::parse(text)
+    }
+}
+
+impl From<&String> for FieldPath {
+    fn from(text: &String) -> Self {
+        Self::parse(text)
+    }
+}
+
+impl From<String> for FieldPath {
+    fn from(text: String) -> Self {
+        Self::parse(&text)
+    }
+}
+
+impl From<Vec<Segment>> for FieldPath {
+    fn from(segments: Vec<Segment>) -> Self {
+        Self::new(segments)
+    }
+}
+
+impl From<Segment> for FieldPath {
+    fn from(s: Segment) -> Self {
+        Self::new(vec![s])
+    }
+}
+
+/// A finer, stable code under [`Error::code`], where a face must tell errors of one code apart
+/// (the module's second table).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[non_exhaustive]
+pub enum Detail {
+    NotANumber,
+    NotFinite,
+    BudgetTooSmall,
+    UnknownExperiment,
+    AmbiguousExperiment,
+    MissingColumn,
+}
+
+impl Detail {
+    /// The code's text.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Detail::NotANumber => "not_a_number",
+            Detail::NotFinite => "not_finite",
+            Detail::BudgetTooSmall => "budget_too_small",
+            Detail::UnknownExperiment => "unknown_experiment",
+            Detail::AmbiguousExperiment => "ambiguous_experiment",
+            Detail::MissingColumn => "missing_column",
+        }
+    }
+}
+
+/// `text` split at the dots outside brackets.
+fn split_top_level(text: &str) -> Vec<&str> {
+    let mut parts = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, c) in text.char_indices() {
+        match c {
+            '[' => depth += 1,
+            ']' => depth = depth.saturating_sub(1),
+            '.' if depth == 0 => {
+                parts.push(&text[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    parts.push(&text[start..]);
+    parts
+}
+
 /// Everything that can go wrong in liftlab.
 #[non_exhaustive]
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum Error {
-    /// A value the caller gave is not acceptable; `field` names it (a dotted path into the spec or
-    /// request, e.g. `experiments[0].weights`).
+    /// A value the caller gave is not acceptable; `field` says where (e.g. `experiments[0].weights`).
     #[error("{field}: {reason}")]
-    InvalidInput { field: String, reason: String },
+    InvalidInput { field: FieldPath, reason: String, detail: Option<Detail> },
     /// Tabular input lacks a column or has one of the wrong type.
     #[error("{field}: {reason}")]
-    Schema { field: String, reason: String },
+    Schema { field: FieldPath, reason: String, detail: Option<Detail> },
     /// The input is well formed but too small for the requested computation.
     #[error("{field}: {reason}")]
-    InsufficientData { field: String, reason: String },
+    InsufficientData { field: FieldPath, reason: String, detail: Option<Detail> },
     /// A named thing (experiment key, forecast id) does not exist.
     #[error("{field}: no {what} named '{key}'")]
-    NotFound { field: String, what: String, key: String },
+    NotFound { field: FieldPath, what: String, key: String, detail: Option<Detail> },
     /// A file could not be read or written (adapters only; the core does no I/O).
     #[error("{path}: {reason}")]
     Io { path: String, reason: String },
@@ -52,28 +290,40 @@ pub enum Error {
 
 impl Error {
     /// Shorthand for [`Error::InvalidInput`].
-    pub fn invalid(field: impl Into<String>, reason: impl fmt::Display) -> Self {
-        Error::InvalidInput { field: field.into(), reason: reason.to_string() }
+    pub fn invalid(field: impl Into<FieldPath>, reason: impl fmt::Display) -> Self {
+        Error::InvalidInput { field: field.into(), reason: reason.to_string(), detail: None }
     }
 
     /// Shorthand for [`Error::Schema`].
-    pub fn schema(field: impl Into<String>, reason: impl fmt::Display) -> Self {
-        Error::Schema { field: field.into(), reason: reason.to_string() }
+    pub fn schema(field: impl Into<FieldPath>, reason: impl fmt::Display) -> Self {
+        Error::Schema { field: field.into(), reason: reason.to_string(), detail: None }
     }
 
     /// Shorthand for [`Error::InsufficientData`].
-    pub fn insufficient(field: impl Into<String>, reason: impl fmt::Display) -> Self {
-        Error::InsufficientData { field: field.into(), reason: reason.to_string() }
+    pub fn insufficient(field: impl Into<FieldPath>, reason: impl fmt::Display) -> Self {
+        Error::InsufficientData { field: field.into(), reason: reason.to_string(), detail: None }
     }
 
     /// Shorthand for [`Error::NotFound`].
-    pub fn not_found(field: impl Into<String>, what: impl Into<String>, key: impl Into<String>) -> Self {
-        Error::NotFound { field: field.into(), what: what.into(), key: key.into() }
+    pub fn not_found(field: impl Into<FieldPath>, what: impl Into<String>, key: impl Into<String>) -> Self {
+        Error::NotFound { field: field.into(), what: what.into(), key: key.into(), detail: None }
     }
 
     /// Shorthand for [`Error::Io`].
     pub fn io(path: impl Into<String>, reason: impl fmt::Display) -> Self {
         Error::Io { path: path.into(), reason: reason.to_string() }
+    }
+
+    /// The same error with a finer code (see [`Detail`]); errors without a field keep none.
+    pub fn with_detail(mut self, d: Detail) -> Self {
+        match &mut self {
+            Error::InvalidInput { detail, .. }
+            | Error::Schema { detail, .. }
+            | Error::InsufficientData { detail, .. }
+            | Error::NotFound { detail, .. } => *detail = Some(d),
+            _ => {}
+        }
+        self
     }
 
     /// The stable, machine-readable code of this error (see the module table).
@@ -89,15 +339,45 @@ impl Error {
         }
     }
 
-    /// The field (or path) the error is about, when there is one.
+    /// The finer code, when the core gives one (the module's second table).
+    pub fn detail(&self) -> Option<Detail> {
+        match self {
+            Error::InvalidInput { detail, .. }
+            | Error::Schema { detail, .. }
+            | Error::InsufficientData { detail, .. }
+            | Error::NotFound { detail, .. } => *detail,
+            _ => None,
+        }
+    }
+
+    /// The field (or file) the error is about, as dotted text, when there is one.
     pub fn field(&self) -> Option<&str> {
+        match self {
+            Error::Io { path, .. } => Some(path),
+            _ => self.path().map(FieldPath::as_str),
+        }
+    }
+
+    /// The structured path of the field the error is about (not for [`Error::Io`], whose path is
+    /// a file's).
+    pub fn path(&self) -> Option<&FieldPath> {
         match self {
             Error::InvalidInput { field, .. }
             | Error::Schema { field, .. }
             | Error::InsufficientData { field, .. }
             | Error::NotFound { field, .. } => Some(field),
-            Error::Io { path, .. } => Some(path),
-            Error::Cancelled(_) | Error::Internal(_) => None,
+            _ => None,
+        }
+    }
+
+    /// The reason (the message without its field), for the errors that carry one.
+    pub fn reason(&self) -> Option<&str> {
+        match self {
+            Error::InvalidInput { reason, .. }
+            | Error::Schema { reason, .. }
+            | Error::InsufficientData { reason, .. }
+            | Error::Io { reason, .. } => Some(reason),
+            _ => None,
         }
     }
 
@@ -109,24 +389,35 @@ impl Error {
         }
     }
 
-    /// Prefixes the field with a parent path: `weights` becomes `experiments[0].weights`.
-    pub fn within(self, parent: &str) -> Self {
-        let join = |f: String| {
-            if f.is_empty() {
-                parent.to_string()
-            } else if f.starts_with('[') {
-                format!("{parent}{f}")
-            } else {
-                format!("{parent}.{f}")
-            }
-        };
-        match self {
-            Error::InvalidInput { field, reason } => Error::InvalidInput { field: join(field), reason },
-            Error::Schema { field, reason } => Error::Schema { field: join(field), reason },
-            Error::InsufficientData { field, reason } => Error::InsufficientData { field: join(field), reason },
-            Error::NotFound { field, what, key } => Error::NotFound { field: join(field), what, key },
-            other => other,
+    /// The same error with its field path mapped (a face's rename table).
+    pub fn map_path(mut self, f: impl FnOnce(FieldPath) -> FieldPath) -> Self {
+        match &mut self {
+            Error::InvalidInput { field, .. }
+            | Error::Schema { field, .. }
+            | Error::InsufficientData { field, .. }
+            | Error::NotFound { field, .. } => *field = f(std::mem::take(field)),
+            _ => {}
         }
+        self
+    }
+
+    /// The same error with its reason mapped (e.g. a group's name appended).
+    pub fn map_reason(mut self, f: impl FnOnce(String) -> String) -> Self {
+        match &mut self {
+            Error::InvalidInput { reason, .. }
+            | Error::Schema { reason, .. }
+            | Error::InsufficientData { reason, .. } => *reason = f(std::mem::take(reason)),
+            _ => {}
+        }
+        self
+    }
+
+    /// Prefixes the field with a parent path: `weights` becomes `experiments[0].weights`. A
+    /// `&str` parent is read as a path (`experiments[0]`); give [`FieldPath::key`] for a name
+    /// taken whole (a file path).
+    pub fn within(self, parent: impl Into<FieldPath>) -> Self {
+        let parent = parent.into();
+        self.map_path(|p| p.within(parent))
     }
 }
 
@@ -138,10 +429,39 @@ mod tests {
     fn within_prefixes_field_paths() {
         let e = Error::invalid("weights", "must sum to 1").within("experiments[0]");
         assert_eq!(e.field(), Some("experiments[0].weights"));
+        assert_eq!(
+            e.path().unwrap().segments(),
+            [Segment::Key("experiments".into()), Segment::Index(0), Segment::Key("weights".into())]
+        );
         let e = Error::invalid("[2]", "empty").within("ids");
         assert_eq!(e.field(), Some("ids[2]"));
         assert_eq!(e.to_string(), "ids[2]: empty");
         assert_eq!(e.code(), "invalid_input");
         assert_eq!(Error::Internal("x".into()).exit_code(), 3);
+        let e = Error::invalid("", "empty").within(FieldPath::key("/tmp/a.toml"));
+        assert_eq!(e.to_string(), "/tmp/a.toml: empty");
+        assert_eq!(e.path().unwrap().segments(), [Segment::Key("/tmp/a.toml".into())]);
+    }
+
+    #[test]
+    fn paths_read_and_show_as_the_dotted_text() {
+        let seg = |p: &str| FieldPath::parse(p).segments().to_vec();
+        let k = |s: &str| Segment::Key(s.into());
+        assert_eq!(seg("experiments[0].weights"), [k("experiments"), Segment::Index(0), k("weights")]);
+        assert_eq!(seg("uplift[3][1]"), [k("uplift"), Segment::Index(3), Segment::Index(1)]);
+        assert_eq!(seg("[2]"), [Segment::Index(2)]);
+        assert_eq!(seg("X[:, 0]"), [k("X[:, 0]")]);
+        assert_eq!(seg("uplift['sms'][4]"), [k("uplift['sms']"), Segment::Index(4)]);
+        assert_eq!(seg("X[\"a.b\"]"), [k("X[\"a.b\"]")]);
+        assert_eq!(seg("--trees"), [k("--trees")]);
+        assert!(seg("").is_empty());
+        // every text shows as itself, whatever its segments
+        for t in ["a.b[0].c", "a..b", ".a", "a.", "x[0]y", "a.[2]", "[0][1].k", "x[01]", "x[", "a]b", "spec.toml"] {
+            assert_eq!(FieldPath::parse(t).to_string(), t);
+        }
+        let e = Error::schema("amount[3]", "'x' is not a number").with_detail(Detail::NotANumber);
+        assert_eq!(e.detail().map(Detail::as_str), Some("not_a_number"));
+        let e = e.map_path(|p| FieldPath::new([vec![Segment::Key("outcomes".into())], p.segments().to_vec()].concat()));
+        assert_eq!(e.to_string(), "outcomes.amount[3]: 'x' is not a number");
     }
 }

@@ -51,4 +51,4 @@ pub mod server;
 #[cfg(feature = "server")]
 pub mod store;
 
-pub use error::{Error, Result};
+pub use error::{Detail, Error, FieldPath, Result, Segment};

@@ -82,7 +82,7 @@ pub const MAX_STATS_ROWS: usize = 10_000_000;
 pub const MAX_STATS_COLUMNS: usize = 100_000;
 
 /// `Err` naming `field` when `len` is above `max`; `what` says what is counted ("variants").
-pub fn check_len(field: impl Into<String>, len: usize, max: usize, what: &str) -> Result<()> {
+pub fn check_len(field: impl Into<crate::error::FieldPath>, len: usize, max: usize, what: &str) -> Result<()> {
     if len > max {
         return Err(Error::invalid(field, format!("has {len} {what}; at most {max} are allowed")));
     }
@@ -90,7 +90,7 @@ pub fn check_len(field: impl Into<String>, len: usize, max: usize, what: &str) -
 }
 
 /// `Err` naming `field` when `name` is longer than [`MAX_NAME_CHARS`] characters.
-pub fn check_name(field: impl Into<String>, name: &str) -> Result<()> {
+pub fn check_name(field: impl Into<crate::error::FieldPath>, name: &str) -> Result<()> {
     // bytes first: a name of fewer bytes than the limit has fewer characters too
     if name.len() > MAX_NAME_CHARS && name.chars().count() > MAX_NAME_CHARS {
         return Err(Error::invalid(field, format!("is longer than {MAX_NAME_CHARS} characters")));

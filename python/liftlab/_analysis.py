@@ -90,18 +90,6 @@ def _text(s: pl.Series) -> tuple[Any, list[str]]:
     return codes.to_numpy(), names.to_list()
 
 
-def _experiment_key(spec: _core.Spec, experiment: str | None) -> str:
-    if experiment is not None:
-        return experiment
-    keys = spec.experiments
-    if len(keys) != 1:
-        raise InvalidInputError(
-            "experiment: the spec has "
-            + ("no experiments" if not keys else f"{len(keys)} experiments; name one ({', '.join(keys)})")
-        )
-    return keys[0]
-
-
 class ForestPlot:
     """A forest plot of relative effects (SVG), shown inline in notebooks."""
 
@@ -249,7 +237,7 @@ def analyze(
     2.0
     """
     s = load_spec(spec)
-    key = _experiment_key(s, experiment)
+    key = s.resolve_experiment(experiment)
     e = _to_polars(exposures, "exposures")
     o = _to_polars(outcomes, "outcomes")
     variants = _col(e, variant_col, "exposures")
@@ -285,7 +273,7 @@ def analyze(
 def analyze_stats(spec: SpecLike, data: Mapping[str, Any], *, experiment: str | None = None) -> Report:
     """Analyses sufficient statistics: the ``data`` object of ``POST /v1/analyze``."""
     s = load_spec(spec)
-    return Report(_core._analyze_stats(s, _experiment_key(s, experiment), json.dumps(data)))
+    return Report(_core._analyze_stats(s, s.resolve_experiment(experiment), json.dumps(data)))
 
 
 def compare_arms(

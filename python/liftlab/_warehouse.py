@@ -17,7 +17,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from liftlab import _core
-from liftlab._analysis import Report, _experiment_key
+from liftlab._analysis import Report
 from liftlab._assign import SpecLike, load_spec
 from liftlab.exceptions import InvalidInputError
 
@@ -91,7 +91,7 @@ def compile_sql(
     -- m0 = revenue: sum of orders.amount
     """
     s, base = _spec_and_base(spec, base_dir)
-    key = _experiment_key(s, experiment)
+    key = s.resolve_experiment(experiment)
     sql, _ = _core._compile_sql(s, key, dialect, _date(start, "start"), _date(end, "end"), base)
     return sql
 
@@ -198,7 +198,7 @@ def analyze_warehouse(
     DataFrames or Parquet/CSV paths to register in DuckDB first.
     """
     s, base = _spec_and_base(spec, base_dir)
-    key = _experiment_key(s, experiment)
+    key = s.resolve_experiment(experiment)
     own = con is None
     if own:
         try:

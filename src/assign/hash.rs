@@ -82,6 +82,20 @@ pub enum HashVersion {
     V2,
 }
 
+/// Version 2, the default at every door (`liftlab hash`, `liftlab.hash_unit`, `POST /v1/hash`).
+impl Default for HashVersion {
+    fn default() -> Self {
+        HashVersion::V2
+    }
+}
+
+impl HashVersion {
+    /// The default version's number (2), for doors that take the number.
+    pub fn default_number() -> i64 {
+        i64::from(u8::from(HashVersion::default()))
+    }
+}
+
 impl TryFrom<u8> for HashVersion {
     type Error = String;
     fn try_from(v: u8) -> std::result::Result<Self, String> {

@@ -3,6 +3,7 @@
 //! Exit codes: 0 success; 1 a check found a regression; 2 bad input (one line on stderr naming
 //! the field); 3 an internal error.
 
+pub mod names;
 mod sql;
 mod uplift;
 mod uplift_plan;
@@ -60,7 +61,7 @@ enum Command {
         #[arg(long)]
         value: String,
         /// Hash version: 1 or 2.
-        #[arg(long, default_value_t = 2)]
+        #[arg(long, default_value_t = HashVersion::default_number())]
         version: i64,
     },
     /// Bucket ranges for a number of variants, a coverage and weights.

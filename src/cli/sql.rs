@@ -33,16 +33,9 @@ pub(super) struct SqlArgs {
     output: Option<String>,
 }
 
-/// The spec's only experiment, or the one named.
+/// The spec's only experiment, or the one named (the core's rule, [`Spec::resolve_experiment`]).
 pub(super) fn experiment_key(spec: &Spec, experiment: Option<&str>) -> Result<String> {
-    match experiment {
-        Some(k) => Ok(spec.experiment(k)?.key.clone()),
-        None => match spec.experiments.as_slice() {
-            [one] => Ok(one.key.clone()),
-            [] => Err(Error::invalid("spec", "has no experiments")),
-            _ => Err(Error::invalid("experiment", "the spec has several experiments: name one with --experiment")),
-        },
-    }
+    Ok(spec.resolve_experiment(experiment)?.key.clone())
 }
 
 pub(super) fn run_sql(a: SqlArgs) -> Result<()> {

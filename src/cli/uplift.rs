@@ -24,7 +24,8 @@ use rayon::prelude::*;
 use serde_json::{json, Value};
 
 use crate::data::{self, ColData, Column, Table, Want};
-use crate::error::{Error, Result};
+use super::names::Names;
+use crate::error::{Detail, Error, FieldPath, Result};
 use crate::uplift::forest::{
     fit_binned, treatment_codes as treatment_codes_of, BinnedFeature, ForestParams, SplitCriterion, UpliftForest,
     FORMAT_VERSION, MAX_GROUPS,
@@ -142,43 +143,17 @@ struct Feature {
     categories: Option<Vec<String>>,
 }
 
-/// The core's field names (`x[j]`, `treatment[i]`, `y[i]`) become the file's column names.
+/// The core's field names (`x[j]`, `treatment[i]`, `y[i]`) become the file's column names
+/// (the CLI's rename table, `names.rs`).
 fn rename_error(e: Error, features: &[Feature], treatment_col: &str, outcome_col: &str) -> Error {
-    let rename = |field: String| -> String {
-        let (head, tail) = match field.find('[') {
-            Some(k) => field.split_at(k),
-            None => (field.as_str(), ""),
-        };
-        match head {
-            // the forest's parameters are flags here
-            "n_trees" => "--trees".into(),
-            "max_depth"
-            | "min_samples_leaf"
-            | "min_samples_treatment"
-            | "n_reg"
-            | "max_features"
-            | "max_bins"
-            | "categorical" => format!("--{}", head.replace('_', "-")),
-            "treatment" => format!("{treatment_col}{tail}"),
-            "y" => format!("{outcome_col}{tail}"),
-            "x" => {
-                let parsed = tail
-                    .strip_prefix('[')
-                    .and_then(|r| r.split_once(']'))
-                    .and_then(|(j, rest)| Some((features.get(j.parse::<usize>().ok()?)?, rest)));
-                match parsed {
-                    Some((f, rest)) => format!("{}{rest}", f.name),
-                    None => "features".into(),
-                }
-            }
-            _ => field,
-        }
+    let features: Vec<String> = features.iter().map(|f| f.name.clone()).collect();
+    let names = Names {
+        treatment: Some(treatment_col),
+        outcome: Some(outcome_col),
+        features: &features,
+        channels: &[],
     };
-    match e {
-        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason },
-        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field), reason },
-        other => other,
-    }
+    e.map_path(|p| names.rename(p))
 }
 
 /// Reads the feature columns as the core wants them: numbers (empty = NaN) and categorical codes.
@@ -194,20 +169,21 @@ fn feature_columns(
         // NaN (a `NaN` cell, as polars writes one) is missing, as in Python
         wanted.push((&f.name, if f.categories.is_some() { Want::Text } else { Want::NumberOrNan }));
     }
-    let mut cols = data::read_columns(path, &wanted).map_err(|e| match e {
-        Error::Schema { field, reason } if reason.contains("is not a number") => {
-            let column = field.split('[').next().unwrap_or_default();
-            let hint = if features.iter().any(|f| f.name == column) {
-                " (list the column in --categorical if it is categorical)"
-            } else if fitting && extra.first().is_some_and(|(c, _)| *c == column) {
-                " (give --control LABEL to read text treatment labels)"
-            } else {
-                ""
-            };
-            Error::Schema { field, reason: format!("{reason}{hint}") }
+    let mut cols = data::read_columns(path, &wanted).map_err(|e| {
+        if e.detail() != Some(Detail::NotANumber) {
+            return e;
         }
-        other => other,
+        let column = e.path().and_then(FieldPath::head).unwrap_or_default();
+        let hint = if features.iter().any(|f| f.name == column) {
+            " (list the column in --categorical if it is categorical)"
+        } else if fitting && extra.first().is_some_and(|(c, _)| *c == column) {
+            " (give --control LABEL to read text treatment labels)"
+        } else {
+            ""
+        };
+        e.map_reason(|r| format!("{r}{hint}"))
     })?;
+
     let feature_cols = cols.split_off(extra.len());
     let mut x = Vec::with_capacity(features.len());
     for (f, col) in features.iter_mut().zip(feature_cols) {

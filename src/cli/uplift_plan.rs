@@ -10,6 +10,7 @@
 use std::io::Write;
 
 use crate::data::{self, ColData, Column, Table, Want};
+use super::names::Names;
 use crate::error::{Error, Result};
 use crate::uplift::policy::{plan_contact_policy, Budget};
 
@@ -86,28 +87,10 @@ fn parse_per_channel(text: &str, channels: &[String], flag: &str, one_for_all: b
         .collect()
 }
 
-/// The core's field names become the flags and columns.
+/// The core's field names become the flags and columns (the CLI's rename table, `names.rs`).
 fn rename_error(e: Error, channels: &[String]) -> Error {
-    let rename = |field: String| -> String {
-        if field.starts_with("value") {
-            return "--value".into();
-        }
-        if field.starts_with("cost") {
-            return "--cost".into();
-        }
-        if let Some((i, rest)) = field.strip_prefix("uplift[").and_then(|r| r.split_once(']')) {
-            let j = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|j| j.parse::<usize>().ok());
-            if let Some(name) = j.and_then(|j| channels.get(j)) {
-                return format!("{name}[{i}]");
-            }
-        }
-        field
-    };
-    match e {
-        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason },
-        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field), reason },
-        other => other,
-    }
+    let names = Names { channels, ..Names::default() };
+    e.map_path(|p| names.rename(p))
 }
 
 /// `x` with `decimals` decimals, never `-0.00`: a value that rounds to zero prints as zero.

@@ -11,7 +11,7 @@ use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, Recor
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Number, Value};
 
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, FieldPath, Result, Segment};
 use rustc_hash::FxHashMap;
 
 use crate::report::{Codes, Exposures, Ids, Outcomes};
@@ -34,7 +34,7 @@ impl Format {
         match ext.as_deref() {
             Some("csv") => Ok(Format::Csv),
             Some("parquet") | Some("pq") => Ok(Format::Parquet),
-            _ => Err(Error::invalid(path, "unknown file type; use .csv or .parquet")),
+            _ => Err(Error::invalid(FieldPath::key(path), "unknown file type; use .csv or .parquet")),
         }
     }
 }
@@ -78,9 +78,10 @@ fn read_units_csv(path: &str, id_col: &str, with_attributes: bool) -> Result<Uni
     let headers = rdr.headers().map_err(|e| Error::io(path, e))?.clone();
     let id_idx = headers.iter().position(|h| h == id_col).ok_or_else(|| {
         Error::schema(
-            id_col,
+            FieldPath::key(id_col),
             format!("no column '{id_col}' in {path} (columns: {})", headers.iter().collect::<Vec<_>>().join(", ")),
         )
+        .with_detail(Detail::MissingColumn)
     })?;
     let mut units = Units { ids: Vec::new(), attributes: with_attributes.then(Vec::new) };
     for (row, rec) in rdr.records().enumerate() {
@@ -106,7 +107,7 @@ fn read_units_csv(path: &str, id_col: &str, with_attributes: bool) -> Result<Uni
 
 fn to_strings(col: &ArrayRef, name: &str) -> Result<StringArray> {
     let cast = arrow_cast::cast(col, &DataType::Utf8)
-        .map_err(|e| Error::schema(name, format!("cannot read column '{name}' as text: {e}")))?;
+        .map_err(|e| Error::schema(FieldPath::key(name), format!("cannot read column '{name}' as text: {e}")))?;
     cast.as_any()
         .downcast_ref::<StringArray>()
         .cloned()
@@ -117,20 +118,20 @@ fn column_values(col: &ArrayRef, name: &str) -> Result<Vec<Option<Value>>> {
     let n = col.len();
     let dt = col.data_type();
     if dt.is_integer() {
-        let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(name, e))?;
-        let a = a.as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::schema(name, "integer cast failed"))?;
+        let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(FieldPath::key(name), e))?;
+        let a = a.as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::schema(FieldPath::key(name), "integer cast failed"))?;
         return Ok((0..n).map(|i| a.is_valid(i).then(|| Value::from(a.value(i)))).collect());
     }
     if dt.is_floating() || matches!(dt, DataType::Decimal128(..) | DataType::Decimal256(..)) {
-        let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(name, e))?;
-        let a = a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(name, "float cast failed"))?;
+        let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(FieldPath::key(name), e))?;
+        let a = a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(FieldPath::key(name), "float cast failed"))?;
         return Ok((0..n)
             .map(|i| if a.is_valid(i) { Number::from_f64(a.value(i)).map(Value::Number) } else { None })
             .collect());
     }
     if *dt == DataType::Boolean {
         let a =
-            col.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| Error::schema(name, "boolean read failed"))?;
+            col.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| Error::schema(FieldPath::key(name), "boolean read failed"))?;
         return Ok((0..n).map(|i| a.is_valid(i).then(|| Value::Bool(a.value(i)))).collect());
     }
     let s = to_strings(col, name)?;
@@ -144,7 +145,8 @@ fn read_units_parquet(path: &str, id_col: &str, with_attributes: bool) -> Result
     let schema = builder.schema().clone();
     let id_idx = schema.index_of(id_col).map_err(|_| {
         let names: Vec<&str> = schema.fields().iter().map(|f| f.name().as_str()).collect();
-        Error::schema(id_col, format!("no column '{id_col}' in {path} (columns: {})", names.join(", ")))
+        Error::schema(FieldPath::key(id_col), format!("no column '{id_col}' in {path} (columns: {})", names.join(", ")))
+            .with_detail(Detail::MissingColumn)
     })?;
     let reader = builder.with_batch_size(65_536).build().map_err(|e| Error::io(path, e))?;
     let mut units = Units { ids: Vec::new(), attributes: with_attributes.then(Vec::new) };
@@ -153,15 +155,15 @@ fn read_units_parquet(path: &str, id_col: &str, with_attributes: bool) -> Result
         let col = batch.column(id_idx);
         if col.data_type().is_numeric() {
             // numbers: as JavaScript prints them (`assign::ids`); null, NaN and ±inf are missing
-            let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(id_col, e))?;
+            let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(FieldPath::key(id_col), e))?;
             let a =
-                a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(id_col, "float cast failed"))?;
+                a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(FieldPath::key(id_col), "float cast failed"))?;
             for i in 0..a.len() {
                 let ok = a.is_valid(i) && a.value(i).is_finite();
                 units.ids.push(if ok { crate::assign::stringify_number(a.value(i)) } else { String::new() });
             }
         } else if *col.data_type() == DataType::Boolean {
-            return Err(Error::schema(id_col, "is a boolean column; unit ids are text or numbers"));
+            return Err(Error::schema(FieldPath::key(id_col), "is a boolean column; unit ids are text or numbers"));
         } else {
             let ids = to_strings(col, id_col)?;
             for i in 0..ids.len() {
@@ -284,8 +286,14 @@ pub enum ColData {
 
 use crate::report::aggregate::parse_iso_day as parse_day;
 
+/// The path of row `r` of column `name` (`amount[3]`; a column's name is one key, dots and all).
+fn cell(name: &str, r: usize) -> FieldPath {
+    FieldPath::new(vec![Segment::Key(name.to_string()), Segment::Index(r)])
+}
+
 fn no_column(path: &str, name: &str, have: &[String]) -> Error {
-    Error::schema(name, format!("no column '{name}' in {path} (columns: {})", have.join(", ")))
+    Error::schema(FieldPath::key(name), format!("no column '{name}' in {path} (columns: {})", have.join(", ")))
+        .with_detail(Detail::MissingColumn)
 }
 
 /// The column names of a CSV or Parquet file, in order (reads only the header / schema).
@@ -357,7 +365,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
             let (name, want) = wanted[k];
             if matches!(want, Want::Number | Want::NumberOrNan | Want::Id) && !raw[k][row - 1].is_empty() {
                 return Err(Error::invalid(
-                    format!("{name}[{}]", row - 1),
+                    cell(name, row - 1),
                     format!(
                         "{path} ends in the middle of this value ('{}', no line break after the last row): \
                          the file may be cut off; end it with a line break if it is complete",
@@ -376,7 +384,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                     Ok(ints) => ColData::Ids(Ids::Int(ints)),
                     Err(_) => {
                         if let Some(r) = cells.iter().position(String::is_empty) {
-                            return Err(Error::invalid(format!("{name}[{r}]"), "empty unit id"));
+                            return Err(Error::invalid(cell(name, r), "empty unit id"));
                         }
                         ColData::Ids(Ids::Str(cells))
                     }
@@ -395,10 +403,10 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                             s => match s.trim().parse::<f64>() {
                                 Ok(x) if x.is_finite() => Ok(x),
                                 Ok(x) if x.is_nan() && want == Want::NumberOrNan => Ok(f64::NAN),
-                                Ok(_) => {
-                                    Err(Error::invalid(format!("{name}[{r}]"), format!("'{s}' is not a finite number")))
-                                }
-                                Err(_) => Err(Error::schema(format!("{name}[{r}]"), format!("'{s}' is not a number"))),
+                                Ok(_) => Err(Error::invalid(cell(name, r), format!("'{s}' is not a finite number"))
+                                    .with_detail(Detail::NotFinite)),
+                                Err(_) => Err(Error::schema(cell(name, r), format!("'{s}' is not a number"))
+                                    .with_detail(Detail::NotANumber)),
                             },
                         })
                         .collect::<Result<_>>()?,
@@ -413,7 +421,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                             } else {
                                 parse_day(c).map(Some).ok_or_else(|| {
                                     Error::schema(
-                                        format!("{name}[{r}]"),
+                                        cell(name, r),
                                         format!("'{c}' is not a date (YYYY-MM-DD...)"),
                                     )
                                 })
@@ -520,10 +528,10 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                 let map = &mut maps[k];
                 match &mut out[k] {
                     ColData::Ids(Ids::Int(v)) => {
-                        let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(name, e))?;
+                        let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(FieldPath::key(name), e))?;
                         let a = a.as_primitive::<Int64Type>();
                         if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
-                            return Err(Error::invalid(format!("{name}[{}]", base + r), "null unit id"));
+                            return Err(Error::invalid(cell(name, base + r), "null unit id"));
                         }
                         v.extend(a.values().iter().copied());
                     }
@@ -531,7 +539,7 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                         let a = to_strings(col, name)?;
                         for r in 0..a.len() {
                             if a.is_null(r) {
-                                return Err(Error::invalid(format!("{name}[{}]", base + r), "null unit id"));
+                                return Err(Error::invalid(cell(name, base + r), "null unit id"));
                             }
                             v.push(a.value(r).to_string());
                         }
@@ -570,15 +578,19 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                     }
                     ColData::Number(v) => {
                         let a = arrow_cast::cast(col, &DataType::Float64)
-                            .map_err(|e| Error::schema(name, format!("is not numeric: {e}")))?;
+                            .map_err(|e| {
+                                Error::schema(FieldPath::key(name), format!("is not numeric: {e}"))
+                                    .with_detail(Detail::NotANumber)
+                            })?;
                         let a = a.as_primitive::<arrow_array::types::Float64Type>();
                         let bad =
                             |x: f64| if wanted[k].1 == Want::NumberOrNan { x.is_infinite() } else { !x.is_finite() };
                         if let Some(r) = (0..a.len()).find(|&r| a.is_valid(r) && bad(a.value(r))) {
                             return Err(Error::invalid(
-                                format!("{name}[{}]", base + r),
+                                cell(name, base + r),
                                 format!("{} is not a finite number", a.value(r)),
-                            ));
+                            )
+                            .with_detail(Detail::NotFinite));
                         }
                         if a.null_count() == 0 {
                             v.extend_from_slice(a.values());
@@ -596,7 +608,7 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                                 } else {
                                     Some(parse_day(a.value(r)).ok_or_else(|| {
                                         Error::schema(
-                                            format!("{name}[{}]", base + r),
+                                            cell(name, base + r),
                                             format!("'{}' is not a date", a.value(r)),
                                         )
                                     })?)
@@ -604,7 +616,7 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                             }
                         } else {
                             let a = arrow_cast::cast(col, &DataType::Date32)
-                                .map_err(|e| Error::schema(name, format!("is not a date or time: {e}")))?;
+                                .map_err(|e| Error::schema(FieldPath::key(name), format!("is not a date or time: {e}")))?;
                             let a = a.as_primitive::<Date32Type>();
                             v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| i64::from(a.value(r)))));
                         }

@@ -49,6 +49,12 @@ impl PySpec {
         Ok(cols)
     }
 
+    /// The key of the experiment to analyse: the one named (checked), or the spec's only one.
+    #[pyo3(signature = (experiment=None))]
+    fn resolve_experiment(&self, experiment: Option<&str>) -> PyResult<String> {
+        Ok(self.inner.resolve_experiment(experiment).map_err(to_py_err)?.key.clone())
+    }
+
     /// The exposure columns `experiment` is broken down by.
     fn segment_columns(&self, experiment: &str) -> PyResult<Vec<String>> {
         Ok(self.inner.experiment(experiment).map_err(to_py_err)?.analysis.segments.clone())

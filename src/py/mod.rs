@@ -5,6 +5,7 @@
 
 mod assign;
 mod forecast;
+mod names;
 mod pool;
 mod report;
 mod stats;
@@ -18,7 +19,10 @@ use pyo3::create_exception;
 use pyo3::exceptions::PyException;
 use pyo3::prelude::*;
 
-use crate::error::Error;
+use pyo3::types::PyTuple;
+use pyo3::IntoPyObjectExt;
+
+use crate::error::{Detail, Error, Segment};
 
 create_exception!(liftlab, LiftlabError, PyException, "Base class of every liftlab error.");
 create_exception!(
@@ -32,29 +36,60 @@ create_exception!(liftlab, InsufficientDataError, LiftlabError, "The input is to
 create_exception!(liftlab, NotFoundError, LiftlabError, "A named thing (experiment key, forecast id) does not exist.");
 create_exception!(liftlab, LiftlabIOError, LiftlabError, "A file could not be read or written.");
 
-/// Maps the core error to its Python exception (the table in `error.rs`).
+/// Maps the core error to its Python exception (the table in `error.rs`), with the error's
+/// `code`, `detail`, `field` (dotted text) and `path` (a tuple of str and int) as attributes. A
+/// binding renames the path first (`names.rs`).
 pub(crate) fn to_py_err(e: Error) -> PyErr {
     let msg = e.to_string();
-    match e {
+    let err = match e {
         Error::InvalidInput { .. } => InvalidInputError::new_err(msg),
         Error::Schema { .. } => SchemaError::new_err(msg),
         Error::InsufficientData { .. } => InsufficientDataError::new_err(msg),
         Error::NotFound { .. } => NotFoundError::new_err(msg),
         Error::Io { .. } => LiftlabIOError::new_err(msg),
         _ => LiftlabError::new_err(msg),
-    }
+    };
+    Python::attach(|py| {
+        let value = err.value(py);
+        let path: Vec<Bound<'_, PyAny>> = match e.path() {
+            Some(p) => p
+                .segments()
+                .iter()
+                .map(|s| match s {
+                    Segment::Key(k) => k.into_bound_py_any(py),
+                    Segment::Index(i) => i.into_bound_py_any(py),
+                })
+                .collect::<PyResult<_>>()?,
+            None => e.field().map(|f| f.into_bound_py_any(py)).into_iter().collect::<PyResult<_>>()?,
+        };
+        value.setattr("code", e.code())?;
+        value.setattr("detail", e.detail().map(Detail::as_str))?;
+        value.setattr("field", e.field())?;
+        value.setattr("path", PyTuple::new(py, path)?)
+    })
+    .map_or_else(|failed| failed, |()| err)
+}
+
+/// The class attributes every liftlab exception has, for one raised by the Python wrappers
+/// without them: `code` (the class's), `detail` and `field` None, `path` empty.
+fn add_exception(m: &Bound<'_, PyModule>, name: &str, class: Bound<'_, pyo3::types::PyType>, code: &str) -> PyResult<()> {
+    class.setattr("code", code)?;
+    class.setattr("detail", m.py().None())?;
+    class.setattr("field", m.py().None())?;
+    class.setattr("path", PyTuple::empty(m.py()))?;
+    m.add(name, class)
 }
 
 #[pymodule]
 fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     let py = m.py();
     m.add("__version__", env!("CARGO_PKG_VERSION"))?;
-    m.add("LiftlabError", py.get_type::<LiftlabError>())?;
-    m.add("InvalidInputError", py.get_type::<InvalidInputError>())?;
-    m.add("SchemaError", py.get_type::<SchemaError>())?;
-    m.add("InsufficientDataError", py.get_type::<InsufficientDataError>())?;
-    m.add("NotFoundError", py.get_type::<NotFoundError>())?;
-    m.add("LiftlabIOError", py.get_type::<LiftlabIOError>())?;
+    add_exception(m, "LiftlabError", py.get_type::<LiftlabError>(), "internal")?;
+    add_exception(m, "InvalidInputError", py.get_type::<InvalidInputError>(), "invalid_input")?;
+    add_exception(m, "SchemaError", py.get_type::<SchemaError>(), "schema_error")?;
+    add_exception(m, "InsufficientDataError", py.get_type::<InsufficientDataError>(), "insufficient_data")?;
+    add_exception(m, "NotFoundError", py.get_type::<NotFoundError>(), "not_found")?;
+    add_exception(m, "LiftlabIOError", py.get_type::<LiftlabIOError>(), "io_error")?;
     assign::register(m)?;
     forecast::register(m)?;
     report::register(m)?;

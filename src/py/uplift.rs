@@ -11,6 +11,7 @@ use numpy::{IntoPyArray, PyArray1, PyReadonlyArray1, PyUntypedArrayMethods};
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 
+use super::names::Names;
 use super::to_py_err;
 use crate::error::Error;
 use crate::uplift::metrics::{
@@ -41,7 +42,7 @@ impl<T: numpy::Element + Copy> Column<'_, T> {
     }
 }
 
-pub(super) fn invalid(field: impl Into<String>, reason: impl std::fmt::Display) -> PyErr {
+pub(super) fn invalid(field: impl Into<crate::error::FieldPath>, reason: impl std::fmt::Display) -> PyErr {
     to_py_err(Error::invalid(field, reason))
 }
 
@@ -110,27 +111,11 @@ fn flags<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Column<'py, u8>> {
     Ok(Column::Owned(out))
 }
 
-/// The core's names of the columns (`outcome`, `scores`) become the Python parameters' names.
-fn rename(mut s: String) -> String {
-    for (from, to) in [("outcome", "y_true"), ("scores", "uplift")] {
-        if let Some(rest) = s.strip_prefix(from) {
-            if rest.is_empty() || rest.starts_with('[') {
-                s = format!("{to}{rest}");
-            }
-        }
-        s = s.replace(&format!(" {from}["), &format!(" {to}[")).replace(&format!(" {from} has"), &format!(" {to} has"));
-    }
-    s
-}
-
+/// The core's names of the columns (`outcome`, `scores`) become the Python parameters' names (the
+/// rename table, `names.rs`); the reason names the other column by the core's name, so it says
+/// the Python one.
 fn py_err(e: Error) -> PyErr {
-    to_py_err(match e {
-        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason: rename(reason) },
-        Error::InsufficientData { field, reason } => {
-            Error::InsufficientData { field: rename(field), reason: rename(reason) }
-        }
-        other => other,
-    })
+    Names::default().py_err(e.map_reason(super::names::rename_in_reason))
 }
 
 fn strategy(s: &str) -> PyResult<CutStrategy> {
@@ -425,21 +410,9 @@ fn _standardized_mean_differences<'py>(
     let t = flags(treatment)?;
     let slices: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
     let t = t.as_slice();
-    let rows = py.detach(|| core::standardized_mean_differences(&slices, t)).map_err(|e| {
-        // The core names a column `features[j]`; name it as the caller gave it.
-        let relabel = |field: String| match field.strip_prefix("features[").and_then(|r| r.split_once(']')) {
-            Some((j, rest)) => match j.parse::<usize>() {
-                Ok(j) if j < features.len() => format!("{}{rest}", label(j)),
-                _ => field,
-            },
-            None => field,
-        };
-        to_py_err(match e {
-            Error::InvalidInput { field, reason } => Error::InvalidInput { field: relabel(field), reason },
-            Error::InsufficientData { field, reason } => Error::InsufficientData { field: relabel(field), reason },
-            other => other,
-        })
-    })?;
+    let rows = py.detach(|| core::standardized_mean_differences(&slices, t))
+        .map_err(|e| Names { features: Some(&label), ..Names::default() }.py_err(e))?;
+
     let d = PyDict::new(py);
     d.set_item("feature", rows.iter().map(|r| r.feature).collect::<Vec<_>>())?;
     d.set_item("n_treatment", rows.iter().map(|r| r.n_treated).collect::<Vec<_>>())?;

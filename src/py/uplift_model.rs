@@ -13,6 +13,7 @@ use numpy::{IntoPyArray, PyArray1};
 use pyo3::prelude::*;
 use pyo3::types::{PyDict, PyList};
 
+use super::names::Names;
 use super::to_py_err;
 use super::uplift::{floats, invalid, whole_number, Column};
 use crate::error::Error;
@@ -31,27 +32,10 @@ pub(super) fn field_name(names: &[String], j: usize) -> String {
     }
 }
 
-/// The core's `x` / `x[j]...` fields become `X` / `X["name"]...`.
+/// The core's `x` / `x[j]...` fields become `X` / `X["name"]...` (the rename table, `names.rs`).
 pub(super) fn py_err(e: Error, names: &[String]) -> PyErr {
-    let rename = |field: String| -> String {
-        let Some(rest) = field.strip_prefix('x') else { return field };
-        if rest.is_empty() {
-            return "X".into();
-        }
-        let parsed = rest
-            .strip_prefix('[')
-            .and_then(|r| r.split_once(']'))
-            .and_then(|(j, tail)| j.parse::<usize>().ok().map(|j| (j, tail)));
-        match parsed {
-            Some((j, tail)) => format!("{}{tail}", field_name(names, j)),
-            None => field,
-        }
-    };
-    to_py_err(match e {
-        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field), reason },
-        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field), reason },
-        other => other,
-    })
+    let label = |j: usize| field_name(names, j);
+    Names { features: Some(&label), ..Names::default() }.py_err(e)
 }
 
 fn criterion(s: &str) -> PyResult<SplitCriterion> {

@@ -10,9 +10,8 @@
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
 
-use super::to_py_err;
+use super::names::Names;
 use super::uplift::{floats, invalid};
-use crate::error::Error;
 use numpy::{IntoPyArray, PyArray1};
 
 use crate::uplift::policy::{plan_contact_policy, unit_options, Budget};
@@ -32,32 +31,6 @@ fn contacts_budget(k: &Bound<'_, PyAny>) -> PyResult<usize> {
         Ok(k) => Ok(k),
         Err(_) => Err(invalid("max_contacts", format!("must be >= 1, got {k}"))),
     }
-}
-
-/// The core's field names become the wrapper's arguments (see the module docs).
-fn rename(field: String, reason: &str, names: &[String]) -> String {
-    let channel = |j: &str| j.parse::<usize>().ok().and_then(|j| names.get(j)).map(|n| format!("'{n}'"));
-    if let Some(rest) = field.strip_prefix("uplift[") {
-        // uplift[i][j] -> uplift['name'][i]; uplift[i] (a row) stays
-        if let Some((i, rest)) = rest.split_once(']') {
-            if let Some(j) = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')) {
-                if let Some(n) = channel(j) {
-                    return format!("uplift[{n}][{i}]");
-                }
-            }
-        }
-    } else if let Some(j) = field.strip_prefix("cost[").and_then(|r| r.strip_suffix(']')) {
-        if let Some(n) = channel(j) {
-            return format!("cost[{n}]");
-        }
-    } else if let Some(j) = field.strip_prefix("value[").and_then(|r| r.strip_suffix(']')) {
-        if let Some(n) = channel(j) {
-            return format!("value[{n}]");
-        }
-    } else if field == "budget" {
-        return if reason.contains("max_contacts") { "max_contacts".into() } else { "max_spend".into() };
-    }
-    field
 }
 
 /// The contact policy over channel columns; `value` is one number for every channel or one per
@@ -84,17 +57,7 @@ fn _plan_contact_policy<'py>(
     if let Some(s) = max_spend {
         budgets.push(Budget::MaxSpend(s));
     }
-    let policy = py.detach(|| plan_contact_policy(&rows, &cost, &value, &budgets)).map_err(|e| {
-        to_py_err(match e {
-            Error::InvalidInput { field, reason } => {
-                Error::InvalidInput { field: rename(field, &reason, &names), reason }
-            }
-            Error::InsufficientData { field, reason } => {
-                Error::InsufficientData { field: rename(field, &reason, &names), reason }
-            }
-            other => other,
-        })
-    })?;
+    let policy = py.detach(|| plan_contact_policy(&rows, &cost, &value, &budgets)).map_err(|e| Names { channels: &names, ..Names::default() }.py_err(e))?;
     let d = PyDict::new(py);
     let u = &policy.units;
     d.set_item("channel", u.iter().map(|x| x.channel).collect::<Vec<_>>())?;
@@ -149,14 +112,7 @@ fn _contact_options<'py>(
     value: Vec<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rows = unit_rows(&uplift, &names, &cost)?;
-    let options = py.detach(|| unit_options(&rows, &cost, &value)).map_err(|e| {
-        to_py_err(match e {
-            Error::InvalidInput { field, reason } => {
-                Error::InvalidInput { field: rename(field, &reason, &names), reason }
-            }
-            other => other,
-        })
-    })?;
+    let options = py.detach(|| unit_options(&rows, &cost, &value)).map_err(|e| Names { channels: &names, ..Names::default() }.py_err(e))?;
     let d = PyDict::new(py);
     let best: Vec<i64> = options.iter().map(|o| o.best.map_or(-1, |j| j as i64)).collect();
     d.set_item("best", best.into_pyarray(py))?;

@@ -1,4 +1,5 @@
-//! HTTP errors: every failure leaves as `{"error": {"code", "message", "field"}}`.
+//! HTTP errors: every failure leaves as `{"error": {"code", "message", "field"}}`, with
+//! `path` (the field as keys and indices) and `detail` (a finer code) when the core gives them.
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use super::strict::Strict;
-use crate::error::Error;
+use crate::error::{Detail, Error, Segment};
 
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -34,6 +35,14 @@ pub struct ErrorDetail {
     /// The request field at fault, when there is one (dotted path).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub field: Option<String>,
+    /// The same field as keys (strings) and indices (integers), when the core gave it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    #[schema(value_type = Option<Vec<Object>>)]
+    pub path: Option<Vec<serde_json::Value>>,
+    /// A finer stable code under `code` where one is useful (`not_a_number`, `not_finite`,
+    /// `budget_too_small`, `unknown_experiment`, `ambiguous_experiment`, `missing_column`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub detail: Option<&'static str>,
 }
 
 /// An error on its way out of a handler.
@@ -43,11 +52,13 @@ pub struct ApiError {
     pub code: &'static str,
     pub message: String,
     pub field: Option<String>,
+    pub path: Option<Vec<serde_json::Value>>,
+    pub detail: Option<&'static str>,
 }
 
 impl ApiError {
     pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
-        ApiError { status, code, message: message.into(), field: None }
+        ApiError { status, code, message: message.into(), field: None, path: None, detail: None }
     }
 
     pub fn unauthorized(message: impl Into<String>) -> Self {
@@ -76,7 +87,23 @@ impl From<Error> for ApiError {
             tracing::error!(error = %e, "internal error");
             return ApiError::new(status, "internal", "internal error");
         }
-        ApiError { status, code: e.code(), message: e.to_string(), field: e.field().map(str::to_string) }
+        let path = e.path().map(|p| {
+            p.segments()
+                .iter()
+                .map(|s| match s {
+                    Segment::Key(k) => serde_json::Value::from(k.as_str()),
+                    Segment::Index(i) => serde_json::Value::from(*i),
+                })
+                .collect()
+        });
+        ApiError {
+            status,
+            code: e.code(),
+            message: e.to_string(),
+            field: e.field().map(str::to_string),
+            path,
+            detail: e.detail().map(Detail::as_str),
+        }
     }
 }
 
@@ -186,7 +213,15 @@ impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let unread_body = matches!(self.status, StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE);
         let body =
-            ErrorBody { error: ErrorDetail { code: self.code.to_string(), message: self.message, field: self.field } };
+            ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                field: self.field,
+                path: self.path,
+                detail: self.detail,
+            },
+        };
         let mut r = (self.status, axum::Json(body)).into_response();
         if unread_body {
             // the rest of the body was never read: the connection cannot carry another request

@@ -655,7 +655,28 @@ impl Spec {
 
     /// The experiment with `key`.
     pub fn experiment(&self, key: &str) -> Result<&Experiment> {
-        self.experiments.iter().find(|e| e.key == key).ok_or_else(|| Error::not_found("experiment", "experiment", key))
+        self.experiments.iter().find(|e| e.key == key).ok_or_else(|| {
+            Error::not_found("experiment", "experiment", key).with_detail(crate::error::Detail::UnknownExperiment)
+        })
+    }
+
+    /// The experiment to analyse (or query, or forecast from): the one named, or the spec's only
+    /// one. The rule every door follows; its errors name the field `experiment`.
+    pub fn resolve_experiment(&self, key: Option<&str>) -> Result<&Experiment> {
+        match (key, self.experiments.as_slice()) {
+            (Some(k), _) => self.experiment(k),
+            (None, [one]) => Ok(one),
+            (None, []) => Err(Error::invalid("experiment", "the spec has no experiments")),
+            (None, all) => Err(Error::invalid(
+                "experiment",
+                format!(
+                    "the spec has {} experiments; name one ({})",
+                    all.len(),
+                    all.iter().map(|e| e.key.as_str()).collect::<Vec<_>>().join(", ")
+                ),
+            )
+            .with_detail(crate::error::Detail::AmbiguousExperiment)),
+        }
     }
 
     /// The spec as TOML text.

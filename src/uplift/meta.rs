@@ -158,10 +158,7 @@ impl MetaLearner {
 /// Adds which group a base-learner error arose in, keeping its field and kind.
 fn in_group(e: Error, group: &str) -> Error {
     match e {
-        Error::InvalidInput { field, reason } => Error::InvalidInput { field, reason: format!("{reason} ({group})") },
-        Error::InsufficientData { field, reason } => {
-            Error::InsufficientData { field, reason: format!("{reason} ({group})") }
-        }
+        Error::InvalidInput { .. } | Error::InsufficientData { .. } => e.map_reason(|r| format!("{r} ({group})")),
         other => other,
     }
 }

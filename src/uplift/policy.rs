@@ -60,7 +60,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, Result};
 
 /// A budget on the contact policy; several may be given at once (all must hold).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -238,16 +238,17 @@ fn check_budgets(budgets: &[Budget], cost: &[f64]) -> Result<(Option<usize>, Opt
         match *b {
             Budget::MaxContacts(k) => {
                 if k == 0 {
-                    return Err(Error::invalid("budget", "is below one contact (max_contacts = 0)"));
+                    return Err(Error::invalid("budget.max_contacts", "is below one contact (max_contacts = 0)").with_detail(Detail::BudgetTooSmall));
                 }
                 max_contacts = Some(max_contacts.map_or(k, |m| m.min(k)));
             }
             Budget::MaxSpend(s) => {
                 if s.is_nan() {
-                    return Err(Error::invalid("budget", "max_spend must be a number, got NaN"));
+                    return Err(Error::invalid("budget.max_spend", "max_spend must be a number, got NaN").with_detail(Detail::NotFinite));
                 }
                 if s < cheapest {
-                    return Err(Error::invalid("budget", format!("is below the cheapest contact ({cheapest})")));
+                    return Err(Error::invalid("budget.max_spend", format!("is below the cheapest contact ({cheapest})"))
+                        .with_detail(Detail::BudgetTooSmall));
                 }
                 max_spend = Some(max_spend.map_or(s, |m| m.min(s)));
             }

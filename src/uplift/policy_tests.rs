@@ -490,11 +490,13 @@ fn every_error_names_its_field() {
     assert_eq!(run(&[vec![f64::INFINITY, 0.0]], &c, 10.0, &[]).0, "uplift[0][0]");
     assert_eq!(
         run(&u, &c, 10.0, &[Budget::MaxSpend(0.4)]),
-        ("budget".into(), "budget: is below the cheapest contact (0.5)".into())
+        ("budget.max_spend".into(), "budget.max_spend: is below the cheapest contact (0.5)".into())
     );
-    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(-1.0)]).0, "budget");
-    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(f64::NAN)]).0, "budget");
-    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxContacts(0)]).0, "budget");
+    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(-1.0)]).0, "budget.max_spend");
+    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(f64::NAN)]).0, "budget.max_spend");
+    assert_eq!(run(&u, &c, 10.0, &[Budget::MaxContacts(0)]).0, "budget.max_contacts");
+    let e = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(0)]).unwrap_err();
+    assert_eq!(e.detail(), Some(crate::error::Detail::BudgetTooSmall));
     let e = plan_contact_policy(&[], &c, &[10.0], &[]).unwrap_err();
     assert_eq!((e.code(), e.field()), ("insufficient_data", Some("uplift")));
     for (u, c, v) in [(vec![vec![0.1]], vec![-1.0], 1.0), (vec![vec![0.1]], vec![1.0], 0.0)] {

@@ -115,13 +115,7 @@ async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>)
     let cost = if rows > LIGHT_ROWS { Cost::Heavy } else { Cost::Light };
     work.run(cost, move |_| {
         let spec = resolve_spec(&state, req.spec.as_ref())?;
-        let key = match req.experiment {
-            Some(k) => spec.experiment(&k)?.key.clone(),
-            None => match spec.experiments.as_slice() {
-                [one] => one.key.clone(),
-                _ => return Err(Error::invalid("experiment", "name the experiment to analyse")),
-            },
-        };
+        let key = spec.resolve_experiment(req.experiment.as_deref())?.key.clone();
         let data = match (req.data, req.raw) {
             (Some(d), None) => d,
             (None, Some(raw)) => {

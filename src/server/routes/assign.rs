@@ -171,7 +171,9 @@ pub(super) fn json_response<T: Serialize>(v: &T) -> Result<Response, Error> {
 struct HashRequest {
     seed: String,
     value: String,
-    /// 1 or 2.
+    /// 1 or 2; 2 when absent, as at the CLI and in Python.
+    #[serde(default = "HashVersion::default_number")]
+    #[schema(default = 2)]
     version: i64,
 }
 
