@@ -11,7 +11,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._assign import SpecLike, load_spec
-from liftlab.exceptions import InvalidInputError, SchemaError
+from liftlab.exceptions import InvalidInputError, SchemaError, _error
 
 
 def _to_polars(df: Any, name: str) -> pl.DataFrame:
@@ -47,14 +47,16 @@ def _pandas_column(name: str, col: Any) -> pl.Series:
 
 def _col(df: pl.DataFrame, col: str, table: str) -> pl.Series:
     if col not in df.columns:
-        raise SchemaError(f"{col}: no column '{col}' in the {table} (columns: {', '.join(df.columns)})")
+        raise _error(
+            SchemaError, (table, col), f"no column '{col}' in the {table} (columns: {', '.join(df.columns)})", "missing_column"
+        )
     return df.get_column(col)
 
 
 def _ids(s: pl.Series, table: str) -> Any:
     if s.null_count():
         row = s.is_null().arg_true()[0]
-        raise InvalidInputError(f"{table}.{s.name}[{row}]: null unit id")
+        raise _error(InvalidInputError, (table, s.name or "", int(row)), "null unit id")
     if s.dtype.is_integer():
         return s.cast(pl.Int64).to_numpy()
     return s.cast(pl.String).to_list()
@@ -66,7 +68,7 @@ def _days(s: pl.Series) -> list[int | None]:
         bad = parsed.is_null() & s.is_not_null()
         if bad.any():
             row = bad.arg_true()[0]
-            raise SchemaError(f"{s.name}[{row}]: '{s[row]}' is not a date (YYYY-MM-DD...)")
+            raise _error(SchemaError, (s.name or "", int(row)), f"'{s[row]}' is not a date (YYYY-MM-DD...)")
         s = parsed
     elif s.dtype != pl.Date:
         try:
@@ -243,19 +245,29 @@ def analyze(
     variants = _col(e, variant_col, "exposures")
     if variants.null_count():
         row = variants.is_null().arg_true()[0]
-        raise InvalidInputError(f"{variant_col}[{row}]: null variant")
+        raise _error(InvalidInputError, (variant_col, int(row)), "null variant")
     segments = [(c, _text(_col(e, c, "exposures"))) for c in s.segment_columns(key)]
     days = _days(_col(e, time_col, "exposures")) if time_col else None
     columns = []
     for c in s.metric_columns(key):
         col = _col(o, c, "outcomes")
         if not (col.dtype.is_numeric() or col.dtype == pl.Boolean):
-            raise SchemaError(f"{c}: outcome column must be numeric, got {col.dtype}")
+            if col.dtype == pl.String:
+                bad = col.cast(pl.Float64, strict=False).is_null() & col.is_not_null()
+                if bad.any():
+                    row = int(bad.arg_true()[0])
+                    raise _error(SchemaError, ("outcomes", c, row), f"'{col[row]}' is not a number", "not_a_number")
+            raise _error(SchemaError, ("outcomes", c), f"outcome column must be numeric, got {col.dtype}", "not_a_number")
         col = col.cast(pl.Float64)
         bad = col.is_nan() | col.is_infinite()
         if bad.any():
             row = bad.arg_true()[0]
-            raise InvalidInputError(f"outcomes.{c}[{row}]: {col[row]} is not a finite number (use null for a missing value)")
+            raise _error(
+                InvalidInputError,
+                ("outcomes", c, int(row)),
+                f"{col[row]} is not a finite number (use null for a missing value)",
+                "not_finite",
+            )
         columns.append((c, col.fill_null(np.nan).to_numpy()))
     report_json = _core._analyze(
         s,

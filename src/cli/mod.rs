@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 
 use crate::assign::{self, HashVersion, SavedGroups};
 use crate::data::{self, Column, Table};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldPath, Result};
 use crate::server::{self, ServerConfig};
 use crate::spec::Spec;
 
@@ -241,7 +241,7 @@ fn parse_json(text: &str, field: &str) -> Result<Value> {
 }
 
 fn load_spec(path: &str) -> Result<Spec> {
-    Spec::from_toml(&read_file(path)?).map_err(|e| e.within(path))
+    Spec::from_toml(&read_file(path)?).map_err(|e| e.within(FieldPath::key(path)))
 }
 
 fn print_json(v: &Value) -> Result<()> {
@@ -317,7 +317,7 @@ fn run_assign(spec: &str, units: &str, output: &str, id_col: &str, experiment: O
     let long = assign::assign_long(&spec, Some(&keys), &units.ids, units.attributes.as_deref(), &mut |done| {
         pb.set_position(done as u64)
     })
-    .map_err(|e| e.within(id_col))?;
+    .map_err(|e| e.within(FieldPath::key(id_col)))?;
     pb.finish_and_clear();
     let table = Table {
         columns: vec![

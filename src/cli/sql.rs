@@ -6,7 +6,7 @@ use std::io::Write;
 use std::path::Path;
 
 use crate::data::{self, ColData, Want};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldPath, Result};
 use crate::report::ExperimentData;
 use crate::spec::Spec;
 use crate::warehouse::{self, Cell, CompileOptions, Dialect, StatsTable};
@@ -57,7 +57,7 @@ fn read_table(path: &str) -> Result<StatsTable> {
     let lower = path.to_ascii_lowercase();
     if lower.ends_with(".json") || lower.ends_with(".jsonl") || lower.ends_with(".ndjson") {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-        return StatsTable::from_json(&text).map_err(|e| e.within(path));
+        return StatsTable::from_json(&text).map_err(|e| e.within(FieldPath::key(path)));
     }
     let names = data::column_names(path)?;
     if names.len() > warehouse::MAX_STATS_COLUMNS {

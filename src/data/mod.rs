@@ -405,8 +405,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                                 Ok(x) if x.is_nan() && want == Want::NumberOrNan => Ok(f64::NAN),
                                 Ok(_) => Err(Error::invalid(cell(name, r), format!("'{s}' is not a finite number"))
                                     .with_detail(Detail::NotFinite)),
-                                Err(_) => Err(Error::schema(cell(name, r), format!("'{s}' is not a number"))
-                                    .with_detail(Detail::NotANumber)),
+                                Err(_) => Err(crate::report::aggregate::not_a_number(name, r, &format!("'{s}'"))),
                             },
                         })
                         .collect::<Result<_>>()?,

@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::ExperimentData;
-use crate::error::{Error, Result};
+use crate::error::{Detail, Error, FieldPath, Result, Segment};
 use crate::spec::{CapSpec, Metric, Missing, Spec};
 use crate::stats::moments::SuffStats;
 
@@ -121,6 +121,14 @@ pub struct Exposures {
 pub struct Outcomes {
     pub units: Ids,
     pub columns: BTreeMap<String, Vec<f64>>,
+}
+
+/// The error for a cell of a number column that holds something else (`shown`, e.g. `'abc'`):
+/// the schema error `not_a_number` at `column[row]`, one rule for every reader (CSV and Parquet
+/// files, JSON arrays, DataFrames).
+pub fn not_a_number(column: &str, row: usize, shown: &str) -> Error {
+    Error::schema(FieldPath::new(vec![Segment::from(column), Segment::Index(row)]), format!("{shown} is not a number"))
+        .with_detail(Detail::NotANumber)
 }
 
 /// Days since 1970-01-01 to an ISO date (Hinnant's `civil_from_days`).
@@ -432,7 +440,7 @@ impl MetricCols<'_> {
                 let x = data[r as usize];
                 if !x.is_finite() {
                     return Err(Error::invalid(
-                        format!("outcomes.{name}[{r}]"),
+                        FieldPath::new(vec![Segment::from("outcomes"), Segment::from(*name), Segment::Index(r as usize)]),
                         format!(
                             "{} value (nan_policy = raise): clean or fill it before the analysis",
                             if x.is_nan() { "null or NaN" } else { "infinite" }
@@ -455,13 +463,14 @@ fn metric_cols<'a>(m: &'a Metric, out: &'a Outcomes) -> Result<MetricCols<'a>> {
             None => Ok(None),
             Some(n) => out.columns.get(n).map(|c| Some((n.as_str(), c.as_slice()))).ok_or_else(|| {
                 Error::schema(
-                    n.as_str(),
+                    FieldPath::new(vec![Segment::from("outcomes"), Segment::from(n.as_str())]),
                     format!(
                         "metric '{}' needs column '{n}', not in the outcomes (columns: {})",
                         m.name,
                         out.columns.keys().cloned().collect::<Vec<_>>().join(", ")
                     ),
                 )
+                .with_detail(Detail::MissingColumn)
             }),
         }
     };

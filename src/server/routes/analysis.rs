@@ -55,7 +55,10 @@ struct RawExposures {
 #[serde(deny_unknown_fields)]
 struct RawOutcomes {
     unit: RawIds,
-    columns: BTreeMap<String, Vec<Option<f64>>>,
+    /// Numbers or `null`; anything else is the schema error `not_a_number` naming the cell
+    /// (`raw.outcomes.<column>[i]`), as the CLI names a CSV cell.
+    #[schema(value_type = BTreeMap<String, Vec<Option<f64>>>)]
+    columns: BTreeMap<String, Vec<Value>>,
 }
 
 impl RawOutcomes {
@@ -91,6 +94,20 @@ struct AnalyzeRequest {
     #[serde(default)]
     #[schema(value_type = Option<Object>)]
     spec: Option<Value>,
+}
+
+/// One outcome column: numbers, `null` the missing value (JSON has no NaN; NaN is how the
+/// aggregator spells missing).
+fn numbers(name: &str, v: &[Value]) -> Result<Vec<f64>, Error> {
+    v.iter()
+        .enumerate()
+        .map(|(i, x)| match x {
+            Value::Null => Ok(f64::NAN),
+            Value::Number(n) => n.as_f64().ok_or_else(|| Error::Internal(format!("{n} as f64"))),
+            Value::String(s) => Err(report::aggregate::not_a_number(name, i, &format!("'{s}'")).within("outcomes")),
+            other => Err(report::aggregate::not_a_number(name, i, &other.to_string()).within("outcomes")),
+        })
+        .collect()
 }
 
 fn parse_days(v: Vec<Option<String>>) -> Result<Vec<Option<i64>>, Error> {
@@ -130,13 +147,12 @@ async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>)
                         .map(|(name, v)| (name.clone(), Codes::from_values(v.iter().map(Option::as_deref))))
                         .collect(),
                 };
-                // JSON has no NaN: null is the missing value, NaN is how the aggregator spells it
                 let columns = raw
                     .outcomes
                     .columns
                     .into_iter()
-                    .map(|(name, v)| (name, v.into_iter().map(|x| x.unwrap_or(f64::NAN)).collect()))
-                    .collect();
+                    .map(|(name, v)| numbers(&name, &v).map(|v| (name, v)).map_err(|e| e.within("raw")))
+                    .collect::<Result<_, Error>>()?;
                 let outcomes = Outcomes { units: raw.outcomes.unit.into(), columns };
                 report::aggregate_experiment(&spec, &key, &exposures, &outcomes).map_err(|e| e.within("raw"))?
             }
