@@ -80,7 +80,7 @@ fn assign_csv_and_parquet_round_trip() {
     }
     std::fs::write(d.path().join("units.csv"), units).unwrap();
     let o = liftlab(
-        &["assign", "--spec", "exp.toml", "--units", "units.csv", "--id-col", "lead", "-o", "out.parquet"],
+        &["assign", "--spec", "exp.toml", "--units", "units.csv", "--unit-col", "lead", "-o", "out.parquet"],
         d.path(),
     );
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
@@ -93,6 +93,7 @@ fn assign_csv_and_parquet_round_trip() {
             "exp.toml",
             "--units",
             "out.parquet",
+            // the deprecated alias of --unit-col, kept for one release
             "--id-col",
             "unit_id",
             "--experiment",

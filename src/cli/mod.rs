@@ -47,9 +47,10 @@ enum Command {
         /// Output file (.csv or .parquet): unit_id, experiment, variant, reason, bucket.
         #[arg(short = 'o', long)]
         output: String,
-        /// Column holding the unit id.
-        #[arg(long, default_value = "id")]
-        id_col: String,
+        /// Column holding the unit id (`--unit-col`, as `liftlab analyze` says; `--id-col` is its
+        /// deprecated alias, kept for one release).
+        #[arg(long = "unit-col", alias = "id-col", default_value = "id")]
+        unit_col: String,
         /// Only this experiment (default: all).
         #[arg(long)]
         experiment: Option<String>,
@@ -547,8 +548,8 @@ fn run_simple(command: Command) -> Result<()> {
                 .collect();
             print_json(&json!({"valid": true, "experiments": exps}))
         }
-        Command::Assign { spec, units, output, id_col, experiment } => {
-            run_assign(&spec, &units, &output, &id_col, experiment.as_deref())
+        Command::Assign { spec, units, output, unit_col, experiment } => {
+            run_assign(&spec, &units, &output, &unit_col, experiment.as_deref())
         }
         Command::Hash { seed, value, version } => {
             let v = HashVersion::from_number(version, "version")?;
