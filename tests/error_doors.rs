@@ -59,10 +59,10 @@ fn path_of(v: &Value) -> FieldPath {
 
 /// A door's expected path: its prefix, then the core path through its rename table.
 fn door_path(case: &Value, door: &str, spec_file: &str) -> FieldPath {
-    let core = case.get(&format!("{door}_path")).unwrap_or(&case["path"]);
-    let prefix = case["prefix"][door].as_array().map_or_else(Vec::new, |p| {
-        p.iter().map(|s| if s == "$spec" { json!(spec_file) } else { s.clone() }).collect()
-    });
+    let core = case.get(format!("{door}_path")).unwrap_or(&case["path"]);
+    let prefix = case["prefix"][door]
+        .as_array()
+        .map_or_else(Vec::new, |p| p.iter().map(|s| if s == "$spec" { json!(spec_file) } else { s.clone() }).collect());
     // a prefix is a name taken whole (a file's path), not dotted text
     let mut segments: Vec<Segment> = prefix.iter().map(|s| Segment::Key(s.as_str().unwrap().to_string())).collect();
     segments.extend(path_of(core).segments().iter().cloned());
@@ -102,7 +102,7 @@ fn core_door() {
                     let variants = x["variant"].as_array().unwrap().iter().map(|v| v.as_str()).collect::<Vec<_>>();
                     let exposures = Exposures {
                         units,
-                        variants: Codes::from_values(variants.into_iter()),
+                        variants: Codes::from_values(variants),
                         days: None,
                         segments: vec![],
                     };
@@ -130,7 +130,8 @@ fn core_door() {
             }
             "plan" => {
                 let u = case["uplift"].as_object().unwrap();
-                let cols: Vec<Vec<f64>> = u.values().map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
+                let cols: Vec<Vec<f64>> =
+                    u.values().map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
                 let rows: Vec<Vec<f64>> = (0..cols[0].len()).map(|i| cols.iter().map(|c| c[i]).collect()).collect();
                 let k = case["max_contacts"].as_u64().unwrap() as usize;
                 liftlab::uplift::policy::plan_contact_policy(
@@ -227,7 +228,8 @@ fn cli_door() {
             }
             op => panic!("op {op}"),
         };
-        let o = std::process::Command::new(env!("CARGO_BIN_EXE_liftlab")).args(&args).current_dir(dir).output().unwrap();
+        let o =
+            std::process::Command::new(env!("CARGO_BIN_EXE_liftlab")).args(&args).current_dir(dir).output().unwrap();
         let err = String::from_utf8_lossy(&o.stderr);
         let name = &case["name"];
         assert_eq!(o.status.code(), Some(2), "{name}: {err}");

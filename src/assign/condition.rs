@@ -167,7 +167,7 @@ impl Condition {
             match c {
                 Clause::Or(cs) | Clause::Nor(cs) | Clause::And(cs) => {
                     for (i, sub) in cs.iter().enumerate() {
-                        sub.validate(groups).map_err(|e| e.within(&format!("[{i}]")))?;
+                        sub.validate(groups).map_err(|e| e.within(format!("[{i}]")))?;
                     }
                 }
                 Clause::Not(sub) => sub.validate(groups).map_err(|e| e.within("$not"))?,

@@ -51,9 +51,7 @@ impl Names<'_> {
         if let Some((_, flag)) = FLAGS.iter().find(|(k, _)| k == head) {
             return FieldPath::key(*flag);
         }
-        let key = |name: &str, rest: &[Segment]| {
-            FieldPath::new([vec![Key(name.to_string())], rest.to_vec()].concat())
-        };
+        let key = |name: &str, rest: &[Segment]| FieldPath::new([vec![Key(name.to_string())], rest.to_vec()].concat());
         match (head.as_str(), &s[1..]) {
             ("treatment", rest) if self.treatment.is_some() => key(self.treatment.unwrap_or_default(), rest),
             ("y", rest) if self.outcome.is_some() => key(self.outcome.unwrap_or_default(), rest),

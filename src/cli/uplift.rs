@@ -23,8 +23,8 @@ use clap::Subcommand;
 use rayon::prelude::*;
 use serde_json::{json, Value};
 
-use crate::data::{self, ColData, Column, Table, Want};
 use super::names::Names;
+use crate::data::{self, ColData, Column, Table, Want};
 use crate::error::{Detail, Error, FieldPath, Result};
 use crate::uplift::forest::{
     fit_binned, treatment_codes as treatment_codes_of, BinnedFeature, ForestParams, SplitCriterion, UpliftForest,
@@ -147,12 +147,8 @@ struct Feature {
 /// (the CLI's rename table, `names.rs`).
 fn rename_error(e: Error, features: &[Feature], treatment_col: &str, outcome_col: &str) -> Error {
     let features: Vec<String> = features.iter().map(|f| f.name.clone()).collect();
-    let names = Names {
-        treatment: Some(treatment_col),
-        outcome: Some(outcome_col),
-        features: &features,
-        channels: &[],
-    };
+    let names =
+        Names { treatment: Some(treatment_col), outcome: Some(outcome_col), features: &features, channels: &[] };
     e.map_path(|p| names.rename(p))
 }
 

@@ -9,8 +9,8 @@
 
 use std::io::Write;
 
-use crate::data::{self, ColData, Column, Table, Want};
 use super::names::Names;
+use crate::data::{self, ColData, Column, Table, Want};
 use crate::error::{Error, Result};
 use crate::uplift::policy::{plan_contact_policy, Budget};
 

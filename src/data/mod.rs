@@ -119,19 +119,27 @@ fn column_values(col: &ArrayRef, name: &str) -> Result<Vec<Option<Value>>> {
     let dt = col.data_type();
     if dt.is_integer() {
         let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(FieldPath::key(name), e))?;
-        let a = a.as_any().downcast_ref::<Int64Array>().ok_or_else(|| Error::schema(FieldPath::key(name), "integer cast failed"))?;
+        let a = a
+            .as_any()
+            .downcast_ref::<Int64Array>()
+            .ok_or_else(|| Error::schema(FieldPath::key(name), "integer cast failed"))?;
         return Ok((0..n).map(|i| a.is_valid(i).then(|| Value::from(a.value(i)))).collect());
     }
     if dt.is_floating() || matches!(dt, DataType::Decimal128(..) | DataType::Decimal256(..)) {
         let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(FieldPath::key(name), e))?;
-        let a = a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(FieldPath::key(name), "float cast failed"))?;
+        let a = a
+            .as_any()
+            .downcast_ref::<Float64Array>()
+            .ok_or_else(|| Error::schema(FieldPath::key(name), "float cast failed"))?;
         return Ok((0..n)
             .map(|i| if a.is_valid(i) { Number::from_f64(a.value(i)).map(Value::Number) } else { None })
             .collect());
     }
     if *dt == DataType::Boolean {
-        let a =
-            col.as_any().downcast_ref::<BooleanArray>().ok_or_else(|| Error::schema(FieldPath::key(name), "boolean read failed"))?;
+        let a = col
+            .as_any()
+            .downcast_ref::<BooleanArray>()
+            .ok_or_else(|| Error::schema(FieldPath::key(name), "boolean read failed"))?;
         return Ok((0..n).map(|i| a.is_valid(i).then(|| Value::Bool(a.value(i)))).collect());
     }
     let s = to_strings(col, name)?;
@@ -156,8 +164,10 @@ fn read_units_parquet(path: &str, id_col: &str, with_attributes: bool) -> Result
         if col.data_type().is_numeric() {
             // numbers: as JavaScript prints them (`assign::ids`); null, NaN and ±inf are missing
             let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| Error::schema(FieldPath::key(id_col), e))?;
-            let a =
-                a.as_any().downcast_ref::<Float64Array>().ok_or_else(|| Error::schema(FieldPath::key(id_col), "float cast failed"))?;
+            let a = a
+                .as_any()
+                .downcast_ref::<Float64Array>()
+                .ok_or_else(|| Error::schema(FieldPath::key(id_col), "float cast failed"))?;
             for i in 0..a.len() {
                 let ok = a.is_valid(i) && a.value(i).is_finite();
                 units.ids.push(if ok { crate::assign::stringify_number(a.value(i)) } else { String::new() });
@@ -419,10 +429,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                                 Ok(None)
                             } else {
                                 parse_day(c).map(Some).ok_or_else(|| {
-                                    Error::schema(
-                                        cell(name, r),
-                                        format!("'{c}' is not a date (YYYY-MM-DD...)"),
-                                    )
+                                    Error::schema(cell(name, r), format!("'{c}' is not a date (YYYY-MM-DD...)"))
                                 })
                             }
                         })
@@ -527,7 +534,8 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                 let map = &mut maps[k];
                 match &mut out[k] {
                     ColData::Ids(Ids::Int(v)) => {
-                        let a = arrow_cast::cast(col, &DataType::Int64).map_err(|e| Error::schema(FieldPath::key(name), e))?;
+                        let a = arrow_cast::cast(col, &DataType::Int64)
+                            .map_err(|e| Error::schema(FieldPath::key(name), e))?;
                         let a = a.as_primitive::<Int64Type>();
                         if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
                             return Err(Error::invalid(cell(name, base + r), "null unit id"));
@@ -576,11 +584,10 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                         }
                     }
                     ColData::Number(v) => {
-                        let a = arrow_cast::cast(col, &DataType::Float64)
-                            .map_err(|e| {
-                                Error::schema(FieldPath::key(name), format!("is not numeric: {e}"))
-                                    .with_detail(Detail::NotANumber)
-                            })?;
+                        let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| {
+                            Error::schema(FieldPath::key(name), format!("is not numeric: {e}"))
+                                .with_detail(Detail::NotANumber)
+                        })?;
                         let a = a.as_primitive::<arrow_array::types::Float64Type>();
                         let bad =
                             |x: f64| if wanted[k].1 == Want::NumberOrNan { x.is_infinite() } else { !x.is_finite() };
@@ -606,16 +613,14 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                                     None
                                 } else {
                                     Some(parse_day(a.value(r)).ok_or_else(|| {
-                                        Error::schema(
-                                            cell(name, base + r),
-                                            format!("'{}' is not a date", a.value(r)),
-                                        )
+                                        Error::schema(cell(name, base + r), format!("'{}' is not a date", a.value(r)))
                                     })?)
                                 });
                             }
                         } else {
-                            let a = arrow_cast::cast(col, &DataType::Date32)
-                                .map_err(|e| Error::schema(FieldPath::key(name), format!("is not a date or time: {e}")))?;
+                            let a = arrow_cast::cast(col, &DataType::Date32).map_err(|e| {
+                                Error::schema(FieldPath::key(name), format!("is not a date or time: {e}"))
+                            })?;
                             let a = a.as_primitive::<Date32Type>();
                             v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| i64::from(a.value(r)))));
                         }

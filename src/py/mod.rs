@@ -72,7 +72,12 @@ pub(crate) fn to_py_err(e: Error) -> PyErr {
 
 /// The class attributes every liftlab exception has, for one raised by the Python wrappers
 /// without them: `code` (the class's), `detail` and `field` None, `path` empty.
-fn add_exception(m: &Bound<'_, PyModule>, name: &str, class: Bound<'_, pyo3::types::PyType>, code: &str) -> PyResult<()> {
+fn add_exception(
+    m: &Bound<'_, PyModule>,
+    name: &str,
+    class: Bound<'_, pyo3::types::PyType>,
+    code: &str,
+) -> PyResult<()> {
     class.setattr("code", code)?;
     class.setattr("detail", m.py().None())?;
     class.setattr("field", m.py().None())?;

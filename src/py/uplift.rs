@@ -410,7 +410,8 @@ fn _standardized_mean_differences<'py>(
     let t = flags(treatment)?;
     let slices: Vec<&[f64]> = cols.iter().map(|c| c.as_slice()).collect();
     let t = t.as_slice();
-    let rows = py.detach(|| core::standardized_mean_differences(&slices, t))
+    let rows = py
+        .detach(|| core::standardized_mean_differences(&slices, t))
         .map_err(|e| Names { features: Some(&label), ..Names::default() }.py_err(e))?;
 
     let d = PyDict::new(py);

@@ -57,7 +57,9 @@ fn _plan_contact_policy<'py>(
     if let Some(s) = max_spend {
         budgets.push(Budget::MaxSpend(s));
     }
-    let policy = py.detach(|| plan_contact_policy(&rows, &cost, &value, &budgets)).map_err(|e| Names { channels: &names, ..Names::default() }.py_err(e))?;
+    let policy = py
+        .detach(|| plan_contact_policy(&rows, &cost, &value, &budgets))
+        .map_err(|e| Names { channels: &names, ..Names::default() }.py_err(e))?;
     let d = PyDict::new(py);
     let u = &policy.units;
     d.set_item("channel", u.iter().map(|x| x.channel).collect::<Vec<_>>())?;
@@ -112,7 +114,9 @@ fn _contact_options<'py>(
     value: Vec<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rows = unit_rows(&uplift, &names, &cost)?;
-    let options = py.detach(|| unit_options(&rows, &cost, &value)).map_err(|e| Names { channels: &names, ..Names::default() }.py_err(e))?;
+    let options = py
+        .detach(|| unit_options(&rows, &cost, &value))
+        .map_err(|e| Names { channels: &names, ..Names::default() }.py_err(e))?;
     let d = PyDict::new(py);
     let best: Vec<i64> = options.iter().map(|o| o.best.map_or(-1, |j| j as i64)).collect();
     d.set_item("best", best.into_pyarray(py))?;

@@ -440,7 +440,11 @@ impl MetricCols<'_> {
                 let x = data[r as usize];
                 if !x.is_finite() {
                     return Err(Error::invalid(
-                        FieldPath::new(vec![Segment::from("outcomes"), Segment::from(*name), Segment::Index(r as usize)]),
+                        FieldPath::new(vec![
+                            Segment::from("outcomes"),
+                            Segment::from(*name),
+                            Segment::Index(r as usize),
+                        ]),
                         format!(
                             "{} value (nan_policy = raise): clean or fill it before the analysis",
                             if x.is_nan() { "null or NaN" } else { "infinite" }

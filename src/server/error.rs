@@ -212,8 +212,7 @@ fn is_json(headers: &HeaderMap) -> bool {
 impl IntoResponse for ApiError {
     fn into_response(self) -> Response {
         let unread_body = matches!(self.status, StatusCode::REQUEST_TIMEOUT | StatusCode::PAYLOAD_TOO_LARGE);
-        let body =
-            ErrorBody {
+        let body = ErrorBody {
             error: ErrorDetail {
                 code: self.code.to_string(),
                 message: self.message,

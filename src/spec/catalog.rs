@@ -590,7 +590,7 @@ fn validate_agg(
     let filters = filters
         .iter()
         .enumerate()
-        .map(|(i, r)| validate_filter(r, f).map_err(|e| e.within(&format!("filters[{i}]"))))
+        .map(|(i, r)| validate_filter(r, f).map_err(|e| e.within(format!("filters[{i}]"))))
         .collect::<Result<_>>()?;
     Ok(FactAgg { fact: idx, agg, column, filters })
 }
@@ -761,7 +761,7 @@ impl CatalogSpec {
                     columns: f.columns.clone(),
                 })
             })()
-            .map_err(|e| e.within(&format!("facts[{i}]")))?;
+            .map_err(|e| e.within(format!("facts[{i}]")))?;
             facts.push(fact);
         }
 
@@ -769,7 +769,7 @@ impl CatalogSpec {
         let mut metrics = Vec::new();
         let mut analysis = Vec::new();
         for (i, m) in self.metrics.iter().enumerate() {
-            let (fm, am) = m.validate(&facts).map_err(|e| e.within(&format!("metrics[{i}]")))?;
+            let (fm, am) = m.validate(&facts).map_err(|e| e.within(format!("metrics[{i}]")))?;
             if metrics.iter().any(|x: &FactMetric| x.name == fm.name) {
                 return Err(Error::invalid(format!("metrics[{i}].name"), format!("duplicate metric '{}'", fm.name)));
             }

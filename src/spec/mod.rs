@@ -361,7 +361,7 @@ impl Spec {
         let mut experiments: Vec<Experiment> = Vec::new();
         let mut keys = HashSet::new();
         for (i, x) in file.experiments.iter().enumerate() {
-            let exp = Self::validate_experiment(x, &groups).map_err(|e| e.within(&format!("experiments[{i}]")))?;
+            let exp = Self::validate_experiment(x, &groups).map_err(|e| e.within(format!("experiments[{i}]")))?;
             if !keys.insert(exp.key.clone()) {
                 return Err(Error::invalid(
                     format!("experiments[{i}].key"),
@@ -424,7 +424,7 @@ impl Spec {
         // Metrics and analysis settings.
         let mut metrics: Vec<Metric> = Vec::new();
         for (i, m) in file.metrics.iter().enumerate() {
-            let metric = m.validate().map_err(|e| e.within(&format!("metrics[{i}]")))?;
+            let metric = m.validate().map_err(|e| e.within(format!("metrics[{i}]")))?;
             if metrics.iter().any(|x| x.name == metric.name) {
                 return Err(Error::invalid(
                     format!("metrics[{i}].name"),
@@ -467,7 +467,7 @@ impl Spec {
                     .collect::<Result<_>>()?,
             };
             exp.analysis = match &x.analysis {
-                Some(a) => a.validate(&analysis).map_err(|e| e.within(&format!("experiments[{i}].analysis")))?,
+                Some(a) => a.validate(&analysis).map_err(|e| e.within(format!("experiments[{i}].analysis")))?,
                 None => analysis.clone(),
             };
         }
@@ -476,7 +476,7 @@ impl Spec {
             if !experiments.iter().any(|e| e.key == f.experiment) {
                 return Err(Error::invalid(at("experiment"), format!("no experiment '{}' in the spec", f.experiment)));
             }
-            crate::forecast::validate_input(&f.model).map_err(|e| e.within(&at("model")))?;
+            crate::forecast::validate_input(&f.model).map_err(|e| e.within(at("model")))?;
         }
         Ok(Spec { version, groups, holdouts, experiments, metrics, analysis, catalog, source: file })
     }

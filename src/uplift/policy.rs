@@ -238,17 +238,22 @@ fn check_budgets(budgets: &[Budget], cost: &[f64]) -> Result<(Option<usize>, Opt
         match *b {
             Budget::MaxContacts(k) => {
                 if k == 0 {
-                    return Err(Error::invalid("budget.max_contacts", "is below one contact (max_contacts = 0)").with_detail(Detail::BudgetTooSmall));
+                    return Err(Error::invalid("budget.max_contacts", "is below one contact (max_contacts = 0)")
+                        .with_detail(Detail::BudgetTooSmall));
                 }
                 max_contacts = Some(max_contacts.map_or(k, |m| m.min(k)));
             }
             Budget::MaxSpend(s) => {
                 if s.is_nan() {
-                    return Err(Error::invalid("budget.max_spend", "max_spend must be a number, got NaN").with_detail(Detail::NotFinite));
+                    return Err(Error::invalid("budget.max_spend", "max_spend must be a number, got NaN")
+                        .with_detail(Detail::NotFinite));
                 }
                 if s < cheapest {
-                    return Err(Error::invalid("budget.max_spend", format!("is below the cheapest contact ({cheapest})"))
-                        .with_detail(Detail::BudgetTooSmall));
+                    return Err(Error::invalid(
+                        "budget.max_spend",
+                        format!("is below the cheapest contact ({cheapest})"),
+                    )
+                    .with_detail(Detail::BudgetTooSmall));
                 }
                 max_spend = Some(max_spend.map_or(s, |m| m.min(s)));
             }
