@@ -100,12 +100,8 @@ fn core_door() {
                     let x = &c["exposures"];
                     let (units, _) = frame(x.as_object().unwrap());
                     let variants = x["variant"].as_array().unwrap().iter().map(|v| v.as_str()).collect::<Vec<_>>();
-                    let exposures = Exposures {
-                        units,
-                        variants: Codes::from_values(variants),
-                        days: None,
-                        segments: vec![],
-                    };
+                    let exposures =
+                        Exposures { units, variants: Codes::from_values(variants), days: None, segments: vec![] };
                     let o = outcomes(&c, case);
                     if o.values().flat_map(|v| v.as_array().unwrap()).any(Value::is_string) {
                         // text in a number column is the readers' error (files, DataFrames, JSON)

@@ -73,7 +73,7 @@ fn liftlab_sql_prints_the_snapshot() {
         ),
         (
             vec!["sql", "--spec", spec],
-            "error: invalid_input: experiment: the spec has several experiments: name one with --experiment\n",
+            "error: invalid_input: experiment: the spec has 2 experiments; name one (call-script, sms-reminder)\n",
         ),
         (vec!["sql", "--spec", spec, "--experiment", "nope"], "error: not_found: experiment: no experiment named 'nope'\n"),
     ] {

@@ -37,12 +37,24 @@ pub struct ErrorDetail {
     pub field: Option<String>,
     /// The same field as keys (strings) and indices (integers), when the core gave it.
     #[serde(skip_serializing_if = "Option::is_none")]
-    #[schema(value_type = Option<Vec<Object>>)]
+    #[schema(schema_with = path_schema, required = false)]
     pub path: Option<Vec<serde_json::Value>>,
     /// A finer stable code under `code` where one is useful (`not_a_number`, `not_finite`,
     /// `budget_too_small`, `unknown_experiment`, `ambiguous_experiment`, `missing_column`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'static str>,
+}
+
+/// `path`: an array of keys (strings) and indices (integers).
+fn path_schema() -> utoipa::openapi::schema::Array {
+    use utoipa::openapi::schema::{ArrayBuilder, ObjectBuilder, OneOfBuilder, Schema, Type};
+    let segment = Schema::OneOf(
+        OneOfBuilder::new()
+            .item(ObjectBuilder::new().schema_type(Type::String))
+            .item(ObjectBuilder::new().schema_type(Type::Integer))
+            .build(),
+    );
+    ArrayBuilder::new().items(utoipa::openapi::RefOr::T(segment)).build()
 }
 
 /// An error on its way out of a handler.
