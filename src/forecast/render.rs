@@ -891,7 +891,7 @@ mod tests {
         assert_eq!((hundredths, d), (vec![-1, 0, 1, 2, 3, 4, 5], 0));
         assert!(t.iter().zip(-1..).all(|(x, k)| (x - k as f64 / 100.0).abs() < 1e-15));
         let (t, d) = nice_ticks(0.0, 0.012, 5);
-        assert_eq!(d, 1);
+        assert_eq!(d, 2, "0.0025 is 0.25%: two decimals");
         assert!((t[1] - 0.0025).abs() < 1e-12, "{t:?}");
     }
 
