@@ -20,6 +20,10 @@ fn request() -> ForecastRequest {
 }
 
 async fn post(body: &Value) -> (StatusCode, Value) {
+    call("POST", "/v1/forecast", Some(body)).await
+}
+
+async fn call(method: &str, uri: &str, body: Option<&Value>) -> (StatusCode, Value) {
     let dir = tempfile::tempdir().unwrap();
     let config = liftlab::server::ServerConfig {
         database: dir.path().join("t.db").to_str().unwrap().to_string(),
@@ -27,10 +31,10 @@ async fn post(body: &Value) -> (StatusCode, Value) {
     };
     let app = liftlab::server::app(liftlab::server::AppState::new(config, None).unwrap());
     let req = Request::builder()
-        .method("POST")
-        .uri("/v1/forecast")
+        .method(method)
+        .uri(uri)
         .header("content-type", "application/json")
-        .body(Body::from(body.to_string()))
+        .body(body.map_or(Body::empty(), |b| Body::from(b.to_string())))
         .unwrap();
     let res = app.oneshot(req).await.unwrap();
     let status = res.status();
@@ -48,6 +52,90 @@ async fn http_returns_what_the_core_computes() {
     assert!(got["forecast"]["formula"].as_str().unwrap().contains("25,200"));
     assert!(got["plan"]["duration_days"].as_u64().unwrap() > 0);
     assert!(got["false_positive_risk"].as_f64().unwrap() > 0.0);
+}
+
+/// The defaults live once, in the core: `GET /v1/forecast/defaults` serves them, and every answer
+/// echoes the settings it was made with (a request without them gets the defaults), so that no
+/// face restates a default (28 days, power 0.8, alpha 0.05, a 95% interval, 100,000 draws).
+#[tokio::test]
+async fn http_serves_the_defaults_and_every_answer_echoes_its_settings() {
+    use liftlab::forecast::ForecastSettings;
+    let (s, defaults) = call("GET", "/v1/forecast/defaults", None).await;
+    assert_eq!(s, StatusCode::OK, "{defaults}");
+    assert_eq!(defaults, serde_json::to_value(ForecastSettings::default()).unwrap());
+    assert_eq!(
+        (&defaults["max_days"], &defaults["power"], &defaults["alpha"], &defaults["confidence_level"]),
+        (&json!(28.0), &json!(0.8), &json!(0.05), &json!(0.95))
+    );
+    // a bare request (a plan without settings) is answered with the defaults, and says so
+    let bare = json!({"model": {"nodes": [{"name": "visits", "kind": "count", "baseline": 800},
+                                          {"name": "conversion", "kind": "rate", "baseline": 0.1}],
+                                "changes": [{"node": "conversion", "low": -0.02, "likely": 0.03, "high": 0.1}]},
+                      "plan": {}});
+    let (s, got) = post(&bare).await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    assert_eq!(got["settings"], defaults);
+    assert_eq!(got["forecast"]["confidence_level"], defaults["confidence_level"]);
+    assert_eq!(got["forecast"]["confidence"], defaults["confidence_level"], "the deprecated name, for one release");
+    // a request's own settings are echoed as given
+    let (_, got) = post(&serde_json::to_value(request()).unwrap()).await;
+    assert_eq!(got["settings"]["reach"], 0.6);
+    assert_eq!(got["settings"]["seed"], 1);
+}
+
+/// A request with the deprecated names (`coverage`, `confidence`) is answered as the same request
+/// with the new ones (`reach`, `confidence_level`), at every door that reads a request.
+#[tokio::test]
+async fn deprecated_names_are_read_as_the_new_ones() {
+    let new = serde_json::to_value(request()).unwrap();
+    let mut old = new.clone();
+    let m = old["model"].as_object_mut().unwrap();
+    let (reach, level) = (m.remove("reach").unwrap(), m.remove("confidence_level").unwrap());
+    m.insert("coverage".into(), reach);
+    m.insert("confidence".into(), level);
+    let (s, a) = post(&new).await;
+    let (t, b) = post(&old).await;
+    assert_eq!((s, t), (StatusCode::OK, StatusCode::OK), "{b}");
+    assert_eq!(a, b);
+    let parsed: ForecastRequest = serde_json::from_value(old).unwrap();
+    assert_eq!(parsed, request());
+    let toml_old = std::fs::read_to_string(example()).unwrap().replace("reach = 0.6", "coverage = 0.6");
+    assert_eq!(liftlab::forecast::request_from_toml(&toml_old, "f.toml", None).unwrap(), request());
+    // both names at once is an error naming the field
+    let mut both = new.clone();
+    both["model"]["coverage"] = json!(0.6);
+    let (s, v) = post(&both).await;
+    assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{v}");
+}
+
+/// `charts=svg`: the answer carries the core's charts, drawn at the width asked for, the same as
+/// the notebook display and `liftlab forecast --html` show.
+#[tokio::test]
+async fn http_charts_are_the_cores() {
+    use liftlab::forecast::render;
+    let req = request();
+    let body = serde_json::to_value(&req).unwrap();
+    let (s, got) = call("POST", "/v1/forecast?charts=svg&chart_width=390", Some(&body)).await;
+    assert_eq!(s, StatusCode::OK, "{got}");
+    let report = forecast_impact(&req).unwrap();
+    let want = render::charts(&req, &report, 390).unwrap();
+    assert_eq!(got["charts"], serde_json::to_value(&want).unwrap());
+    assert!(want.lift.contains("width=\"390\"") && want.tornado.contains("answered"));
+    let html = render::render_html(&req, &report).unwrap();
+    let wide = render::charts(&req, &report, render::DEFAULT_WIDTH).unwrap();
+    assert!(html.contains(&wide.lift) && html.contains(&wide.tornado) && html.contains(&wide.gain));
+    // without the parameter, no charts; a bad one names itself
+    let (_, plain) = post(&body).await;
+    assert!(plain.get("charts").is_none());
+    for (uri, field) in [
+        ("/v1/forecast?charts=png", "charts"),
+        ("/v1/forecast?charts=svg&chart_width=10", "chart_width"),
+        ("/v1/forecast?chart_width=400", "chart_width"),
+    ] {
+        let (s, v) = call("POST", uri, Some(&body)).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+    }
 }
 
 /// Requests that differ only in their funnel, with the default seed as a PM's page sends them:
@@ -93,13 +181,24 @@ async fn http_bad_input_is_a_422_naming_the_field() {
         at[path[path.len() - 1]] = v;
         b
     };
+    // the deprecated name of a model field in place of the new one
+    let old = |new: &str, old: &str, v: Value| {
+        let mut b = base.clone();
+        let m = b["model"].as_object_mut().unwrap();
+        m.remove(new);
+        m.insert(old.to_string(), v);
+        b
+    };
     let cases = [
         (with(&["model", "nodes", "1", "baseline"], json!(1.4)), "model.nodes[1].baseline"),
         (with(&["model", "nodes", "0", "baseline"], json!(0)), "model.nodes[0].baseline"),
         (with(&["model", "changes", "0", "low"], json!(0.5)), "model.changes[0]"),
         (with(&["model", "changes", "0", "node"], json!("checkout")), "model.changes[0].node"),
         (with(&["model", "nodes"], json!([])), "model.nodes"),
-        (with(&["model", "coverage"], json!(0)), "model.coverage"),
+        (with(&["model", "reach"], json!(0)), "model.reach"),
+        // the deprecated name is read, and its error names the field by its new name
+        (old("reach", "coverage", json!(0)), "model.reach"),
+        (old("confidence_level", "confidence", json!(1.5)), "model.confidence_level"),
         (with(&["plan", "max_days"], json!(0)), "plan.max_days"),
     ];
     for (body, field) in cases {
@@ -127,6 +226,12 @@ fn cli_runs_the_example_and_rejects_bad_files() {
     std::fs::write(&bad, "[model]\nnodes = 3\n").unwrap();
     assert_eq!(cli(&["forecast", "--spec", bad.to_str().unwrap()]), 2);
     assert_eq!(cli(&["forecast", "--spec", "missing.toml"]), 2);
+    // --html writes the core's page: the notebook display's tables and charts
+    let html = dir.path().join("f.html");
+    assert_eq!(cli(&["forecast", "--spec", &example(), "--html", html.to_str().unwrap()]), 0);
+    let req = request();
+    let want = liftlab::forecast::render::render_page(&req, &forecast_impact(&req).unwrap()).unwrap();
+    assert_eq!(std::fs::read_to_string(&html).unwrap(), want);
 }
 
 /// The experiment spec carries forecasts too: `[[forecasts]]` tied to an experiment, whose arms

@@ -44,7 +44,7 @@ async fn index_is_the_forecast_form() {
         r#"<form id="forecast-form""#,
         r#"id="nodes""#,
         r#"id="changes""#,
-        r#"id="coverage""#,
+        r#"id="reach""#,
         r#"<button type="submit" id="project""#,
         r#"id="save-form""#,
         r#"id="past-forecasts""#,

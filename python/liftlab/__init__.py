@@ -35,7 +35,7 @@ from liftlab._core import (
     hash_unit,
     in_namespace,
 )
-from liftlab._forecast import FanChart, Forecast, Reconciliation, TornadoChart, forecast_impact
+from liftlab._forecast import FanChart, Forecast, LiftChart, Reconciliation, TornadoChart, forecast_defaults, forecast_impact
 from liftlab._warehouse import analyze_warehouse, compile_sql
 
 __all__ = [
@@ -43,6 +43,7 @@ __all__ = [
     "FanChart",
     "Forecast",
     "ForestPlot",
+    "LiftChart",
     "Reconciliation",
     "Report",
     "adjust_p_values",
@@ -53,6 +54,7 @@ __all__ = [
     "compare_arms",
     "compile_sql",
     "confidence_sequence",
+    "forecast_defaults",
     "forecast_impact",
     "group_sequential_design",
     "minimum_detectable_effect",

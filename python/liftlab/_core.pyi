@@ -208,12 +208,36 @@ def _forecast_impact(request_json: str) -> str:
 
     """
 
+def _forecast_defaults() -> str:
+    """The defaults of a forecast request as JSON (what every answer echoes as ``settings``)."""
+
+def _forecast_request_from_toml(text: str, source: str) -> str:
+    """A forecast request read from TOML text (a forecast file, or an experiment spec with one
+    ``[[forecasts]]``) as the JSON ``POST /v1/forecast`` takes; errors name ``source`` or the field."""
+
+def _forecast_chart(request_json: str, report_json: str, chart: str, width: int = ..., months: int = ...) -> str:
+    """One chart of a forecast as SVG, drawn by the core: ``lift``, ``tornado`` or ``gain``."""
+
+def _forecast_html(request_json: str, report_json: str) -> str:
+    """The core's HTML of a forecast: the tables, the formula and the charts."""
+
+def _forecast_text(report_json: str) -> str:
+    """What ``liftlab forecast`` prints for a forecast."""
+
+def _cumulative_gain(request_json: str, report_json: str, months: int) -> str:
+    """The cumulative gain at the end of each month since launch at each quantile, as JSON rows."""
+
 def _reconcile(
-    forecast_relative_json: str, coverage: float, report_json: str, metric: str, variant: str | None = None
+    forecast_relative_json: str,
+    reach: float,
+    confidence_level: float,
+    report_json: str,
+    metric: str,
+    variant: str | None = None,
 ) -> str:
-    """A forecast's topline interval (``{"estimate", "low", "high"}``) at ``coverage`` against the
+    """A forecast's topline interval (``{"estimate", "low", "high"}``) at ``reach`` against the
     observed lift of ``metric`` in an analysis report, both on the scale of the reached units
-    (topline / coverage): ``{"observed": {...}, "reconciliation": {...}}``."""
+    (topline / reach): ``{"observed", "reconciliation", "variant", "html"}``."""
 
 # Uplift metrics (``liftlab.uplift`` wraps these). Columns are numpy float64 / uint8 arrays (a
 # contiguous one is read without a copy) or anything ``numpy.asarray(x, dtype="float64")`` reads;

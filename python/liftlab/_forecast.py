@@ -1,14 +1,14 @@
 """Forecasting: a metric tree and the PM's expected change in, a :class:`Forecast` out.
 
-A thin wrapper over the Rust core (``liftlab::forecast::forecast_impact``): the request crosses
-as JSON, exactly the object ``POST /v1/forecast`` takes and ``liftlab forecast --spec FILE``
-reads from TOML, so the four doors give the same numbers. The charts are drawn here, as SVG.
+A conversion layer over the Rust core (``liftlab::forecast``): Python values become the request
+``POST /v1/forecast`` takes and ``liftlab forecast --spec FILE`` reads from TOML, and the answer
+becomes a :class:`Forecast`. Every rule, default, sentence and chart is the core's: the notebook
+display, ``fan_chart()`` and ``tornado_chart()`` show what the core renders, as the page and
+``liftlab forecast --html`` do.
 """
 
 from __future__ import annotations
 
-import html
-import inspect
 import json
 import math
 import os
@@ -24,14 +24,14 @@ from liftlab.exceptions import InvalidInputError, LiftlabWarning
 
 RequestLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
-#: Days in a month and a year, as the core counts them (``per_month`` and ``per_year``).
-DAYS_PER_MONTH = 30.4375
-DAYS_PER_YEAR = 365.25
-
-#: The central bands of the fan chart and the quantiles that bound them (the core's ``FAN_LEVELS``).
-FAN_BANDS = ((0.95, 0.025, 0.975), (0.90, 0.05, 0.95), (0.80, 0.10, 0.90), (0.50, 0.25, 0.75))
-
 _DESIGN_KEYS = ("alpha", "power", "alternative", "ratio", "variants", "variance_reduction", "sequential")
+
+#: Names of the model's fields before issue 16 -> their names now (deprecated for one release).
+_RENAMED = {"coverage": "reach", "confidence": "confidence_level"}
+
+
+def _deprecated(old: str, new: str, stacklevel: int = 3) -> None:
+    warnings.warn(f"`{old}` is deprecated: use `{new}`", DeprecationWarning, stacklevel=stacklevel)
 
 
 class Interval(NamedTuple):
@@ -42,49 +42,49 @@ class Interval(NamedTuple):
     high: float
 
 
-# --- building the request -------------------------------------------------------------------
+def forecast_defaults() -> dict[str, Any]:
+    """The defaults of a forecast (the core's, as ``GET /v1/forecast/defaults`` serves them and
+    every answer echoes them in ``settings``): ``reach``, ``dilution``, ``period_days``, ``draws``,
+    ``seed``, ``confidence_level``, the plan's ``max_days``, ``alpha`` and ``power``, ``language``.
+
+    >>> d = forecast_defaults()
+    >>> d["max_days"], d["power"], d["alpha"], d["confidence_level"]
+    (28.0, 0.8, 0.05, 0.95)
+    """
+    return dict(json.loads(_core._forecast_defaults()))
 
 
-def _number(v: Any, field: str) -> Any:
-    """A JSON-ready number: numpy scalars unwrapped, NaN and infinities refused by name."""
-    if hasattr(v, "item") and not isinstance(v, (str, bytes)):
-        v = v.item()
-    if isinstance(v, bool) or not isinstance(v, (int, float)):
-        return v  # let the core say what it expected
-    if isinstance(v, float) and not math.isfinite(v):
-        raise InvalidInputError(f"{field}: {v} is not a finite number")
-    return v
+# --- building the request (conversions) ------------------------------------------------------
 
 
 def _clean(obj: Any, field: str) -> Any:
+    """JSON-ready values: numpy scalars unwrapped; NaN and infinities, which JSON cannot carry, refused by name."""
     if isinstance(obj, Mapping):
         return {str(k): _clean(v, f"{field}.{k}" if field else str(k)) for k, v in obj.items()}
     if isinstance(obj, (list, tuple)):
         return [_clean(v, f"{field}[{i}]") for i, v in enumerate(obj)]
-    return _number(obj, field)
+    if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
+        obj = obj.item()
+    if isinstance(obj, float) and not math.isfinite(obj):
+        raise InvalidInputError(f"{field}: {obj} is not a finite number")
+    return obj
 
 
-def _rows(table: Any, names: Sequence[str], field: str) -> list[Any]:
-    """Rows of a list of dicts / tuples, a {key: tuple} mapping or a polars/pandas DataFrame."""
+def _records(table: Any, names: Sequence[str], field: str) -> list[Any]:
+    """Dicts from a list of dicts / tuples, a {key: tuple} mapping or a polars/pandas DataFrame."""
     if isinstance(table, pl.DataFrame):
         return table.to_dicts()
     if hasattr(table, "to_dict") and hasattr(table, "columns"):  # pandas
         return list(table.to_dict("records"))
     if isinstance(table, Mapping):
-        return [(k, *(v if isinstance(v, (list, tuple)) else (v,))) for k, v in table.items()]
+        table = [(k, *(v if isinstance(v, (list, tuple)) else (v,))) for k, v in table.items()]
     if isinstance(table, (str, bytes)) or not isinstance(table, Sequence):
         raise InvalidInputError(f"{field}: expected a list of dicts or of ({', '.join(names)}) tuples")
-    return list(table)
-
-
-def _records(table: Any, names: Sequence[str], field: str) -> list[Any]:
     out = []
-    for i, row in enumerate(_rows(table, names, field)):
+    for i, row in enumerate(table):
         if isinstance(row, Mapping):
             out.append(dict(row))
-        elif isinstance(row, (list, tuple)):
-            if len(row) != len(names):
-                raise InvalidInputError(f"{field}[{i}]: expected ({', '.join(names)}), got {len(row)} values")
+        elif isinstance(row, (list, tuple)) and len(row) == len(names):
             out.append(dict(zip(names, row)))
         else:
             raise InvalidInputError(f"{field}[{i}]: expected a dict or a ({', '.join(names)}) tuple")
@@ -92,6 +92,7 @@ def _records(table: Any, names: Sequence[str], field: str) -> list[Any]:
 
 
 def _plan(plan: Any) -> dict[str, Any] | None:
+    """``True`` for a plan with the defaults; flat design keys (``{"power": 0.9}``) moved under ``design``."""
     if plan is None or plan is False:
         return None
     if plan is True:
@@ -100,14 +101,10 @@ def _plan(plan: Any) -> dict[str, Any] | None:
         raise InvalidInputError(f"plan: expected a dict (metric, std_dev, max_days, design), got {type(plan).__name__}")
     p = dict(plan)
     design = dict(p.pop("design", None) or {})
-    for k in _DESIGN_KEYS:  # flat design keys are allowed: plan={"power": 0.9, "max_days": 21}
-        if k in p:
-            design[k] = p.pop(k)
+    design.update({k: p.pop(k) for k in _DESIGN_KEYS if k in p})
     if isinstance(design.get("sequential"), str):
         design["sequential"] = {"method": design["sequential"]}
-    if design:
-        p["design"] = design
-    return p
+    return {**p, "design": design} if design else p
 
 
 def _history(history: Any) -> dict[str, Any] | None:
@@ -118,10 +115,8 @@ def _history(history: Any) -> dict[str, Any] | None:
     h = dict(history)
     past = h.get("past")
     if past is not None:
-        if isinstance(past, pl.DataFrame) or hasattr(past, "columns"):
-            # a table of past experiments may carry more columns (name, date): keep the two used
-            cols = [c for c in past.columns if c in ("effect", "std_err")]
-            past = past[cols]
+        if hasattr(past, "columns"):  # a table of past experiments may carry more columns: keep the two used
+            past = past[[c for c in past.columns if c in ("effect", "std_err")]]
         h["past"] = _records(past, ("effect", "std_err"), "history.past")
     return h
 
@@ -132,34 +127,26 @@ def _read_request(request: RequestLike) -> dict[str, Any]:
     text = _toml_text(request, "request")
     if text is None:
         raise InvalidInputError(f"request: expected a dict, a path to a TOML file or TOML text, got {type(request).__name__}")
-    try:
-        import tomllib
-    except ModuleNotFoundError:  # pragma: no cover - Python < 3.11
-        try:
-            import tomli as tomllib  # type: ignore[no-redef]
-        except ModuleNotFoundError:
-            raise ImportError("reading a TOML request needs Python 3.11+ or `pip install tomli`") from None
-    try:
-        return tomllib.loads(text)
-    except tomllib.TOMLDecodeError as e:
-        raise InvalidInputError(f"request: not valid TOML: {e}") from None
+    return dict(json.loads(_core._forecast_request_from_toml(text, "request")))
 
 
 def forecast_impact(
     nodes: Any = None,
     changes: Any = None,
     *,
-    coverage: float = 1.0,
-    dilution: float = 0.0,
-    period_days: float = 1.0,
-    draws: int = 100_000,
-    seed: int = 0,
-    confidence: float = 0.95,
+    reach: float | None = None,
+    dilution: float | None = None,
+    period_days: float | None = None,
+    draws: int | None = None,
+    seed: int | None = None,
+    confidence_level: float | None = None,
     unit: str | None = None,
     plan: Any = None,
     history: Any = None,
-    language: str = "en",
+    language: str | None = None,
     request: RequestLike | None = None,
+    coverage: float | None = None,
+    confidence: float | None = None,
 ) -> Forecast:
     """Projects what a change does to a topline, before launch.
 
@@ -167,13 +154,15 @@ def forecast_impact(
     per ``period_days``), ``rate`` (a share in [0, 1]) and ``value`` nodes, as dicts
     ``{"name", "kind", "baseline"}`` or ``(name, kind, baseline)`` tuples. ``changes`` gives the
     expected relative change of one or more nodes as a 90% range, ``{"node", "low", "likely",
-    "high"}`` or ``(node, low, likely, high)`` (0.05 = +5%); it reaches the share ``coverage``
-    of the population. ``dilution`` is the share of downstream conversion lost by the extra
-    units an upstream change brings. Every share (rates, ``coverage``, ``dilution``, changes) is
-    a fraction: 0.5 is half; an implausible one (a coverage of 0.005) is warned about.
-    ``unit`` names the topline's unit (a currency such as ``"CNY"``), written after amounts.
-    A value node may carry ``"std_dev"`` (among the units reaching it) so the plan can derive the
-    topline's standard deviation.
+    "high"}`` or ``(node, low, likely, high)`` (0.05 = +5%); it reaches the share ``reach`` of
+    the population. ``dilution`` is the share of downstream conversion lost by the extra units an
+    upstream change brings. Every share (rates, ``reach``, ``dilution``, changes) is a fraction:
+    0.5 is half; an implausible one (a reach of 0.005) is warned about. ``confidence_level`` is
+    the level of the intervals. ``unit`` names the topline's unit (a currency such as ``"CNY"``),
+    written after amounts. A value node may carry ``"std_dev"`` (among the units reaching it) so
+    the plan can derive the topline's standard deviation. An option left out takes the core's
+    default (:func:`forecast_defaults`; the answer echoes what was used in ``settings``).
+    ``coverage`` and ``confidence`` are the deprecated names of ``reach`` and ``confidence_level``.
 
     ``plan`` adds the test that would follow (``{"metric", "std_dev", "max_days", "design"}``:
     ``metric`` is the node the test reads, by default the lowest node the change acts on, with
@@ -184,156 +173,76 @@ def forecast_impact(
     "win_rate"}``) adds an empirical-Bayes prior from past experiments, the chance of success
     and the false-positive risk.
 
-    ``language`` is the language of the answer's sentences (the PRD paragraph, the formula, the
-    plan's mapping and notes, the warnings): ``"en"`` or ``"zh-CN"`` (Simplified Chinese); the
-    numbers are the same in both, and another value is an ``InvalidInputError`` naming
-    ``language``.
+    ``language`` is the language of the answer's sentences and charts: ``"en"`` or ``"zh-CN"``
+    (Simplified Chinese); another value is an ``InvalidInputError`` naming ``language``.
 
     Instead of ``nodes`` and ``changes`` a whole request can be given (as ``request=`` or first
     argument): the dict of ``POST /v1/forecast``, or a path to a TOML file such as
-    ``examples/forecast.toml`` (what ``liftlab forecast --spec`` reads). Keyword arguments that
-    differ from their defaults then override the request's.
+    ``examples/forecast.toml`` (what ``liftlab forecast --spec`` reads). Keyword arguments given
+    then override the request's.
 
     >>> import liftlab
     >>> f = liftlab.forecast_impact(
     ...     [("visitors", "count", 10_000), ("conversion", "rate", 0.04), ("order_value", "value", 60.0)],
     ...     [("conversion", 0.02, 0.05, 0.08)],  # +2% to +8%, most likely +5%
-    ...     coverage=0.5, seed=7)
+    ...     reach=0.5, seed=7)
     >>> round(f.relative_likely, 4)  # half the traffic sees +5%
     0.025
     >>> f.most_sensitive
     'conversion'
     """
+    for old, value in (("coverage", coverage), ("confidence", confidence)):
+        if value is not None:
+            new = _RENAMED[old]
+            _deprecated(old, new)
+            if (reach if new == "reach" else confidence_level) is not None:
+                raise InvalidInputError(f"{new}: given twice (as `{new}` and as its deprecated name `{old}`)")
+    reach = coverage if reach is None else reach
+    confidence_level = confidence if confidence_level is None else confidence_level
     if isinstance(nodes, (str, os.PathLike)) or (isinstance(nodes, Mapping) and "model" in nodes):
         if request is not None:
             raise InvalidInputError("request: given twice (first argument and request=)")
         request, nodes = nodes, None
-    model_kw = {
-        "coverage": coverage,
-        "dilution": dilution,
-        "period_days": period_days,
-        "draws": draws,
-        "seed": seed,
-        "confidence": confidence,
-    }
-    if unit is not None:
-        model_kw["unit"] = unit
+    given = {"reach": reach, "dilution": dilution, "period_days": period_days, "draws": draws, "seed": seed}
+    given.update({"confidence_level": confidence_level, "unit": unit})
+    given = {k: v for k, v in given.items() if v is not None}
     if request is not None:
         if nodes is not None or changes is not None:
             raise InvalidInputError("request: give either a request or nodes and changes, not both")
         req = _read_request(request)
         model = dict(req.get("model") or {})
-        defaults = inspect.signature(forecast_impact).parameters
-        model.update({k: v for k, v in model_kw.items() if v != defaults[k].default})
-        req["model"] = model
+        for old, new in _RENAMED.items():  # a kwarg replaces the request's value under either name
+            if new in given:
+                model.pop(old, None)
+        req["model"] = {**model, **given}
         if plan is not None:
             req["plan"] = plan
         if history is not None:
             req["history"] = history
-        if "plan" in req:
-            req["plan"] = _plan(req["plan"])
-        if "history" in req:
-            req["history"] = _history(req["history"])
-        req = {k: v for k, v in req.items() if v is not None}
-        if language != defaults["language"].default:
-            req["language"] = language  # after the Nones are dropped: None is refused by the core
     else:
         if nodes is None or changes is None:
             raise InvalidInputError("nodes: give the metric tree (nodes) and the expected changes, or a request")
-        model = {
-            "nodes": _records(nodes, ("name", "kind", "baseline"), "nodes"),
-            "changes": _records(changes, ("node", "low", "likely", "high"), "changes"),
-            **model_kw,
-        }
-        req = {"model": model, "language": language}
-        if (p := _plan(plan)) is not None:
-            req["plan"] = p
-        if (h := _history(history)) is not None:
-            req["history"] = h
-    req = _clean(req, "")
+        nodes = _records(nodes, ("name", "kind", "baseline"), "nodes")
+        req = {"model": {"nodes": nodes, "changes": _records(changes, ("node", "low", "likely", "high"), "changes"), **given}}
+        req["plan"], req["history"] = plan, history
+    if req.get("plan") is not None:
+        req["plan"] = _plan(req["plan"])
+    if req.get("history") is not None:
+        req["history"] = _history(req["history"])
+    if language is not None:
+        req["language"] = language
+    req = _clean({k: v for k, v in req.items() if v is not None}, "")
     out = Forecast(_core._forecast_impact(json.dumps(req)), req)
     for w in out.warnings:
         warnings.warn(f"{w['field']}: {w['message']}", LiftlabWarning, stacklevel=2)
     return out
 
 
-# --- formatting -----------------------------------------------------------------------------
-
-
-def _pct(x: float | None, digits: int = 2) -> str:
-    return "–" if x is None else f"{x * 100:+.{digits}f}%"
-
-
-def _share(x: float | None, digits: int = 0) -> str:
-    if x is None:
-        return "–"
-    edge = 0.5 * 10**-digits / 100  # what would round to 0% or 100% without being it
-    if 0 < x <= edge:
-        return f"<{10**-digits:g}%"
-    if 1 - edge <= x < 1:
-        return f">{100 - 10**-digits:g}%"
-    return f"{x * 100:.{digits}f}%"
-
-
-def _prob(x: float | None) -> str:
-    """A probability from a continuous distribution: an exact 0 or 1 is a rounded tail, so "<1%" / ">99%"."""
-    if x is not None and x < 0.005:
-        return "<1%"
-    if x is not None and x > 0.995:
-        return ">99%"
-    return _share(x)
-
-
-def _num(x: float | None, signed: bool = False) -> str:
-    if x is None:
-        return "–"
-    sign = "+" if signed else ""
-    if abs(x) >= 100:
-        return f"{x:{sign},.0f}"
-    if abs(x) >= 1:
-        return f"{x:{sign}.2f}"
-    return f"{x:{sign}.4g}"
-
-
-def _amount(x: float | None, unit: str | None) -> str:
-    return _num(x) + (f" {unit}" if unit and x is not None else "")
-
-
-def _num_iv(iv: Interval) -> str:
-    """An interval in one format, chosen by its largest number: ``+3.90 (+0.11 to +7.99)``."""
-    big = max(abs(iv.estimate), abs(iv.low), abs(iv.high))
-    spec = "+,.0f" if big >= 100 else "+.2f" if big >= 1 else "+.4g"
-    return f"{iv.estimate:{spec}} ({iv.low:{spec}} to {iv.high:{spec}})"
-
-
-def _esc(s: Any) -> str:
-    return html.escape(str(s), quote=True)
-
-
-def _nice_ticks(lo: float, hi: float, n: int = 5) -> list[float]:
-    span = hi - lo
-    if span <= 0:
-        return [lo]
-    raw = span / n
-    mag = 10 ** math.floor(math.log10(raw))
-    step = next(m * mag for m in (1, 2, 2.5, 5, 10) if m * mag >= raw)
-    start = math.ceil(lo / step) * step
-    out = []
-    t = start
-    while t <= hi + 1e-9 * span:
-        out.append(0.0 if abs(t) < 1e-12 * span else t)
-        t += step
-    return out
-
-
-_SVG_HEAD = (
-    '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-    'aria-label="{label}" font-family="system-ui, sans-serif" font-size="12">'
-)
+# --- the result ------------------------------------------------------------------------------
 
 
 class _Svg:
-    """An SVG chart shown inline in notebooks (the pattern of :class:`liftlab.ForestPlot`)."""
+    """An SVG chart drawn by the core, shown inline in notebooks."""
 
     def __init__(self, svg: str):
         self.svg = svg
@@ -357,112 +266,8 @@ class TornadoChart(_Svg):
     """The projected lift with each changed node at its low and high (others at likely)."""
 
 
-def _fan_svg(quantiles: Mapping[float, float], per_day_scale: float, months: int, median_label: str) -> str:
-    """Cumulative gain after t days is ``t · per_day``; its p-quantile is ``t · q_p(per_day)``."""
-    w, h, left, right, top, bottom = 640, 320, 78, 150, 34, 44
-    days = months * DAYS_PER_MONTH
-    q = {p: v * per_day_scale * days for p, v in quantiles.items()}
-    lo, hi = min(0.0, *q.values()), max(0.0, *q.values())
-    pad = (hi - lo) * 0.06 or 1.0
-    lo, hi = lo - (pad if lo < 0 else 0), hi + pad
-    pw, ph = w - left - right, h - top - bottom
-
-    def x(d: float) -> float:
-        return left + d / days * pw
-
-    def y(v: float) -> float:
-        return top + (hi - v) / (hi - lo) * ph
-
-    s = [_SVG_HEAD.format(w=w, h=h, label="Fan chart of the projected cumulative gain")]
-    s.append(f'<text x="{left}" y="18" font-weight="600">projected cumulative gain since launch (topline units)</text>')
-    for t in _nice_ticks(lo, hi):
-        s.append(f'<line x1="{left}" y1="{y(t):.1f}" x2="{left + pw}" y2="{y(t):.1f}" stroke="#eee"/>')
-        s.append(f'<text x="{left - 6}" y="{y(t) + 4:.1f}" text-anchor="end" fill="#666">{_esc(_num(t))}</text>')
-    step = 1 if months <= 12 else max(1, months // 12)
-    for m in range(0, months + 1, step):
-        s.append(f'<text x="{x(m * DAYS_PER_MONTH):.1f}" y="{h - bottom + 16}" text-anchor="middle" fill="#666">{m}</text>')
-    s.append(f'<text x="{left + pw / 2:.1f}" y="{h - 8}" text-anchor="middle" fill="#666">months since launch</text>')
-    opacity = {0.95: 0.15, 0.90: 0.22, 0.80: 0.30, 0.50: 0.45}
-    for level, plo, phi in FAN_BANDS:
-        pts = f"{x(0):.1f},{y(0):.1f} {x(days):.1f},{y(q[phi]):.1f} {x(days):.1f},{y(q[plo]):.1f}"
-        s.append(
-            f'<polygon points="{pts}" fill="#1565c0" fill-opacity="{opacity[level]}">'
-            f"<title>{level:.0%} band after {months} months: {_esc(_num(q[plo]))} to {_esc(_num(q[phi]))}</title></polygon>"
-        )
-    s.append(f'<line x1="{left}" y1="{y(0):.1f}" x2="{left + pw}" y2="{y(0):.1f}" stroke="#888" stroke-dasharray="4 3"/>')
-    s.append(
-        f'<line x1="{x(0):.1f}" y1="{y(0):.1f}" x2="{x(days):.1f}" y2="{y(q[0.5]):.1f}" stroke="#0d47a1" stroke-width="2">'
-        f"<title>median after {months} months: {_esc(_num(q[0.5]))}</title></line>"
-    )
-    # labels at the right edge: the median and each band's bounds after `months`
-    lx = left + pw + 8
-    s.append(
-        f'<text x="{lx}" y="{y(q[0.5]) + 4:.1f}" fill="#0d47a1" font-weight="600">{_esc(median_label)} {_esc(_num(q[0.5], True))}</text>'
-    )
-    used = [y(q[0.5])]
-    for level, plo, phi in FAN_BANDS:
-        for p in (plo, phi):
-            yy = y(q[p])
-            if all(abs(yy - u) >= 13 for u in used):
-                used.append(yy)
-                s.append(f'<text x="{lx}" y="{yy + 4:.1f}" fill="#555">{level:.0%}: {_esc(_num(q[p], True))}</text>')
-    s.append(f'<rect x="{left}" y="{top}" width="{pw}" height="{ph}" fill="none" stroke="#ccc"/>')
-    s.append("</svg>")
-    return "".join(s)
-
-
-def _tornado_svg(rows: Sequence[Mapping[str, Any]], changes: Mapping[str, Mapping[str, float]], likely: float) -> str:
-    w, label_w, right, row_h, top = 640, 190, 30, 30, 40
-    pw = w - label_w - right
-    h = top + row_h * len(rows) + 40
-    vals = [likely, 0.0] + [r["at_low"] for r in rows] + [r["at_high"] for r in rows]
-    lo, hi = min(vals), max(vals)
-    pad = (hi - lo) * 0.08 or 0.01
-    lo, hi = lo - pad, hi + pad
-
-    def x(v: float) -> float:
-        return label_w + (v - lo) / (hi - lo) * pw
-
-    s = [_SVG_HEAD.format(w=w, h=h, label="Tornado chart of the sensitivities")]
-    s.append(f'<text x="{label_w}" y="18" font-weight="600">projected lift with one node at its low / high</text>')
-    y_end = top + row_h * len(rows)
-    for t in _nice_ticks(lo, hi):
-        s.append(f'<line x1="{x(t):.1f}" y1="{top - 6}" x2="{x(t):.1f}" y2="{y_end}" stroke="#eee"/>')
-        s.append(f'<text x="{x(t):.1f}" y="{y_end + 16}" text-anchor="middle" fill="#666">{_esc(_pct(t, 1))}</text>')
-    if lo < 0 < hi:
-        s.append(f'<line x1="{x(0):.1f}" y1="{top - 6}" x2="{x(0):.1f}" y2="{y_end}" stroke="#888" stroke-dasharray="4 3"/>')
-    for i, r in enumerate(rows):
-        yc = top + row_h * (i + 0.5)
-        c = changes.get(r["node"], {})
-        rng = f"{_pct(c.get('low'), 1)} / {_pct(c.get('likely'), 1)} / {_pct(c.get('high'), 1)}" if c else ""
-        s.append(f'<text x="4" y="{yc - 1:.1f}">{_esc(r["node"])}</text>')
-        s.append(f'<text x="4" y="{yc + 12:.1f}" fill="#888" font-size="10">{_esc(rng)}</text>')
-        for v, colour, end in ((r["at_low"], "#c62828", "low"), (r["at_high"], "#2e7d32", "high")):
-            a, b = sorted((x(likely), x(v)))
-            s.append(
-                f'<rect x="{a:.1f}" y="{yc - 9:.1f}" width="{max(b - a, 1):.1f}" height="18" fill="{colour}" fill-opacity="0.75">'
-                f"<title>{_esc(r['node'])} at its {end}: lift {_esc(_pct(v))}</title></rect>"
-            )
-    s.append(f'<line x1="{x(likely):.1f}" y1="{top - 6}" x2="{x(likely):.1f}" y2="{y_end}" stroke="#222" stroke-width="1.5"/>')
-    s.append(f'<text x="{x(likely):.1f}" y="{top - 10}" text-anchor="middle" fill="#222">likely {_esc(_pct(likely))}</text>')
-    s.append(
-        f'<text x="{label_w}" y="{h - 6}" fill="#666"><tspan fill="#c62828">■</tspan> node at its low  '
-        f'<tspan fill="#2e7d32">■</tspan> node at its high</text>'
-    )
-    s.append("</svg>")
-    return "".join(s)
-
-
-def _table(title: str, rows: Sequence[tuple[str, str]]) -> str:
-    body = "".join(
-        f"<tr><td style='text-align:left'>{_esc(k)}</td><td style='text-align:right'>{_esc(v)}</td></tr>" for k, v in rows
-    )
-    return (
-        f"<table><thead><tr><th colspan='2' style='text-align:left'>{_esc(title)}</th></tr></thead><tbody>{body}</tbody></table>"
-    )
-
-
-# --- the result -----------------------------------------------------------------------------
+class LiftChart(_Svg):
+    """The projected relative lift: bands, interval, mean, likely value and delta method (as the page shows it)."""
 
 
 class Forecast:
@@ -470,24 +275,24 @@ class Forecast:
 
     ``relative`` (the Monte Carlo mean and interval of the relative lift), ``absolute``,
     ``per_day``, ``per_month`` and ``per_year`` are :class:`Interval` tuples; ``plan``,
-    ``prior`` and ``realism`` are dicts or None. In Jupyter it renders as tables with a fan
-    chart and a tornado chart.
+    ``prior`` and ``realism`` are dicts or None; ``settings`` the settings used, defaults filled
+    in. In Jupyter it shows the core's tables and charts (those of the page and ``--html``).
     """
 
     def __init__(self, report_json: str, request: Mapping[str, Any]):
         self._json = report_json
         self._data = json.loads(report_json)
         self._request = json.loads(json.dumps(request))
+        self._request_json = json.dumps(self._request)
         self._f = self._data["forecast"]
 
     def _iv(self, key: str) -> Interval:
         d = self._f[key]
         return Interval(d["estimate"], d["low"], d["high"])
 
-    # the key numbers
     @property
     def relative(self) -> Interval:
-        """Relative lift of the topline: Monte Carlo mean and ``confidence`` interval."""
+        """Relative lift of the topline: Monte Carlo mean and ``confidence_level`` interval."""
         return self._iv("relative")
 
     @property
@@ -513,23 +318,33 @@ class Forecast:
         return self._iv("relative_delta")
 
     @property
+    def reached(self) -> Interval:
+        """The relative lift among the units the change reaches (``relative / reach``): what a test on them measures."""
+        return self._iv("reached")
+
+    @property
     def relative_likely(self) -> float:
         """The relative lift with every node at its ``likely`` change."""
-        return self._f["relative_likely"]
+        return float(self._f["relative_likely"])
 
     @property
     def relative_std_dev(self) -> float:
-        return self._f["relative_std_dev"]
+        return float(self._f["relative_std_dev"])
+
+    @property
+    def median(self) -> float:
+        """The median of the simulated relative lifts (the headline ``relative.estimate`` is the mean)."""
+        return float(self._f["median"])
 
     @property
     def baseline(self) -> float:
         """The topline now, per ``period_days``."""
-        return self._f["baseline"]
+        return float(self._f["baseline"])
 
     @property
     def formula(self) -> str:
         """The formula with the numbers substituted, for the PRD."""
-        return self._f["formula"]
+        return str(self._f["formula"])
 
     @property
     def most_sensitive(self) -> str | None:
@@ -541,16 +356,28 @@ class Forecast:
         return {p: v for p, v in self._f["quantiles"]}
 
     @property
+    def confidence_level(self) -> float:
+        """The level of the intervals."""
+        return float(self._f["confidence_level"])
+
+    @property
     def confidence(self) -> float:
-        return self._f["confidence"]
+        """Deprecated: :attr:`confidence_level`."""
+        _deprecated("Forecast.confidence", "Forecast.confidence_level")
+        return self.confidence_level
 
     @property
     def draws(self) -> int:
-        return self._f["draws"]
+        return int(self._f["draws"])
 
     @property
     def seed(self) -> int:
-        return self._f["seed"]
+        return int(self._f["seed"])
+
+    @property
+    def settings(self) -> dict[str, Any]:
+        """The settings the forecast was made with, the core's defaults filled in (:func:`forecast_defaults`)."""
+        return dict(self._data["settings"])
 
     @property
     def plan(self) -> dict[str, Any] | None:
@@ -572,9 +399,14 @@ class Forecast:
         return self._data.get("false_positive_risk")
 
     @property
+    def warnings(self) -> list[dict[str, str]]:
+        """Allowed but implausible inputs, each ``{"field", "message"}`` (also issued as Python warnings)."""
+        return [dict(w) for w in self._data.get("warnings", [])]
+
+    @property
     def request(self) -> dict[str, Any]:
         """The request as sent to the core (a dict ``POST /v1/forecast`` accepts)."""
-        return json.loads(json.dumps(self._request))
+        return json.loads(self._request_json)
 
     def to_dict(self) -> dict[str, Any]:
         return json.loads(self._json)
@@ -583,24 +415,10 @@ class Forecast:
         return json.dumps(self._data, indent=indent)
 
     # tables
-    def _changes(self) -> dict[str, dict[str, float]]:
-        return {c["node"]: c for c in self._request["model"]["changes"]}
-
     def sensitivity(self) -> pl.DataFrame:
         """One row per changed node, widest swing first: its range and the lift at its low / high."""
-        ch = self._changes()
-        rows = [
-            {
-                "node": s["node"],
-                "low": ch[s["node"]]["low"],
-                "likely": ch[s["node"]]["likely"],
-                "high": ch[s["node"]]["high"],
-                "at_low": s["at_low"],
-                "at_high": s["at_high"],
-                "swing": s["swing"],
-            }
-            for s in self._f["sensitivity"]
-        ]
+        ch = {c["node"]: c for c in self._request["model"]["changes"]}
+        rows = [{**{k: ch[s["node"]][k] for k in ("low", "likely", "high")}, **s} for s in self._f["sensitivity"]]
         schema = {k: pl.Float64 for k in ("low", "likely", "high", "at_low", "at_high", "swing")}
         return pl.DataFrame(rows, schema={"node": pl.String, **schema})
 
@@ -608,29 +426,28 @@ class Forecast:
         """The fan chart's numbers: the cumulative absolute gain at the end of each month since
         launch, at each quantile (``q0.025`` ... ``q0.975``). The lift is one unknown number, so
         its uncertainty does not average out over time: the bands widen in proportion to time."""
-        scale = self.baseline / self._period_days()
-        rows = []
-        for m in range(months + 1):
-            d = m * DAYS_PER_MONTH
-            rows.append({"month": m, "day": d, **{f"q{p:g}": v * scale * d for p, v in self.quantiles.items()}})
-        return pl.DataFrame(rows)
+        rows = json.loads(_core._cumulative_gain(self._request_json, self._json, _months(months)))
+        return pl.DataFrame(
+            [{"month": r["month"], "day": r["day"], **{f"q{p:g}": v for p, v in r["quantiles"]}} for r in rows]
+        )
 
-    def _period_days(self) -> float:
-        return float(self._request["model"].get("period_days", 1.0))
+    # charts and text, as the core renders them
+    def _chart(self, chart: str, width: int = 560, months: int = 12) -> str:
+        return _core._forecast_chart(self._request_json, self._json, chart, width, months)
 
-    # charts
     def fan_chart(self, months: int = 12) -> FanChart:
         """The projected cumulative absolute gain over ``months`` since launch: median line and
         50/80/90/95% bands from the Monte Carlo quantiles of the lift."""
-        if not (isinstance(months, int) and 1 <= months <= 120):
-            raise InvalidInputError(f"months: {months} is not a whole number of months in 1..=120")
-        return FanChart(_fan_svg(self.quantiles, self.baseline / self._period_days(), months, "median"))
+        return FanChart(self._chart("gain", months=_months(months)))
 
     def tornado_chart(self) -> TornadoChart:
         """Each changed node from its low to its high with the others at likely (widest first)."""
-        return TornadoChart(_tornado_svg(self._f["sensitivity"], self._changes(), self.relative_likely))
+        return TornadoChart(self._chart("tornado"))
 
-    # prose
+    def lift_chart(self, width: int = 560) -> LiftChart:
+        """The projected relative lift, as the page shows it, ``width`` pixels wide."""
+        return LiftChart(self._chart("lift", width))
+
     def prd_paragraph(self) -> str:
         """A paste-ready paragraph for the PRD, written by the core (the page and the CLI show the
         same text): the expected impact with its interval and median, the formula, the test (which
@@ -638,33 +455,15 @@ class Forecast:
         with history, the chance of success and the history it comes from."""
         return str(self._data.get("prd_paragraph", ""))
 
-    @property
-    def warnings(self) -> list[dict[str, str]]:
-        """Allowed but implausible inputs, each ``{"field", "message"}`` (also issued as Python warnings)."""
-        return [dict(w) for w in self._data.get("warnings", [])]
+    def summary(self) -> str:
+        """What ``liftlab forecast`` prints: the headline, the absolute lift per period and the PRD paragraph."""
+        return _core._forecast_text(self._json)
 
-    @property
-    def median(self) -> float:
-        """The median of the simulated relative lifts (the headline ``relative.estimate`` is the mean)."""
-        return float(self._f.get("median", self.relative.estimate))
-
-    @property
-    def reached(self) -> Interval:
-        """The relative lift among the units the change reaches (``relative / coverage``): what a test on them measures."""
-        return self._iv("reached")
-
-    def _design(self) -> dict[str, Any]:
-        return dict((self._request.get("plan") or {}).get("design") or {})
-
-    def _max_days(self) -> float:
-        return float((self._request.get("plan") or {}).get("max_days", 28.0))
-
-    # reconciliation
     def reconcile(self, report: Any, metric: str, variant: str | None = None) -> Reconciliation:
         """Sets this forecast against the observed lift of ``metric`` (treatment ``variant``, needed
         when the report has several) in a liftlab analysis report: a :class:`liftlab.Report`, its
         dict or its JSON text. A test measures the lift among the units it reaches, so both are
-        compared on that scale: the forecast's topline lift is divided by its ``coverage``."""
+        compared on that scale: the forecast's topline lift is divided by its ``reach``."""
         if hasattr(report, "to_json") and hasattr(report, "decision"):
             text = report.to_json(indent=None)
         elif isinstance(report, Mapping):
@@ -673,102 +472,37 @@ class Forecast:
             text = report
         else:
             raise InvalidInputError(f"report: expected a liftlab Report, its dict or JSON, got {type(report).__name__}")
-        coverage = float(self._request["model"].get("coverage", 1.0))
-        out = json.loads(_core._reconcile(json.dumps(self._f["relative"]), coverage, text, metric, variant))
-        if variant is None:  # the core found the report's only treatment
-            m = next(m for m in json.loads(text)["metrics"] if m["name"] == metric)
-            variant = m["effects"][0]["variant"]
+        rel, reach, level = json.dumps(self._f["relative"]), self.settings["reach"], self.confidence_level
+        out = json.loads(_core._reconcile(rel, reach, level, text, metric, variant))
         rec = out["reconciliation"]
         reached = Interval(rec["forecast"], rec["forecast_low"], rec["forecast_high"])
-        return Reconciliation(out, metric, variant, reached, self.confidence)
-
-    # display
-    def _html_tables(self) -> str:
-        f, r = self._f, self.relative
-        level = f"{self.confidence:.0%}"
-        proj = [
-            (f"topline now (per {f.get('period') or 'day'})", _amount(self.baseline, f.get("unit"))),
-            (f"relative lift (Monte Carlo mean, {level} interval)", f"{_pct(r.estimate)} ({_pct(r.low)} to {_pct(r.high)})"),
-            ("… median of the simulated lifts", _pct(self.median)),
-            (
-                "… delta method",
-                f"{_pct(self.relative_delta.estimate)} ({_pct(self.relative_delta.low)} to {_pct(self.relative_delta.high)})",
-            ),
-            ("… at the likely changes", _pct(self.relative_likely)),
-        ]
-        for p in f.get("periods") or []:  # one name per length of time, as the core chose them
-            iv = Interval(p["lift"]["estimate"], p["lift"]["low"], p["lift"]["high"])
-            proj.append((f"absolute gain {p['label']}", _num_iv(iv) + (f" {f['unit']}" if f.get("unit") else "")))
-        proj += [("most sensitive to", self.most_sensitive or "–"), ("draws / seed", f"{f['draws']:,} / {f['seed']}")]
-        out = [_table("Projection", proj)]
-        p = self.plan
-        if p:
-            b = p["baseline"]
-            base = (
-                f"rate {_share(b['rate'], 2)}"
-                if b["kind"] == "proportion"
-                else f"mean {_num(b['mean'])}, sd {_num(b['std_dev'])}"
-            )
-            ss = p["sample_size"]
-            rows = [
-                ("the test reads", p.get("metric_label") or "the topline per unit"),
-                ("per-unit baseline", base),
-                ("effect designed for (per unit)", _pct(p["rel_effect"])),
-                ("units: control / per variant / total", f"{ss['n_control']:,} / {ss['n_per_variant']:,} / {ss['n_total']:,}"),
-                ("power at that size", _share(ss["power"], 1)),
-                ("duration", f"{p['duration_days']} days at {_num(p['daily_units'])} units a day"),
-                (f"MDE in {self._max_days():g} days", _pct(p["mde_at_max_days"]["rel_effect"])),
-                (f"power in {self._max_days():g} days", _share(p["power_at_max_days"], 1)),
-            ]
-            t = p.get("topline")
-            if t:
-                rows.append(("read on the topline instead", f"{t['sample_size']['n_control']:,} per arm, {t['duration_days']:,} days"))
-            rows += [("note", n) for n in p.get("notes", [])]
-            rows += [("needed", m["message"]) for m in p.get("missing", [])]
-            out.append(_table("Test plan", rows))
-        rows = []
-        if self.prior:
-            pr = self.prior
-            rows += [
-                ("past experiments", str(pr["experiments"])),
-                ("prior: mean, sd of true effects", f"{_pct(pr['mean'])}, {_pct(math.sqrt(pr['tau2']))[1:]}"),
-            ]
-        if self.realism:
-            re_ = self.realism
-            rows += [
-                ("expected lift (shrunk)", f"{_pct(re_['expected_lift'])} ± {_pct(re_['std_dev'])[1:]}"),
-                ("chance the lift is above zero", _prob(re_["prob_positive"])),
-                ("chance the lift is above the MDE", _prob(re_.get("prob_above_mde"))),
-            ]
-        if self.false_positive_risk is not None:
-            rows.append(("false-positive risk of a win", _share(self.false_positive_risk, 1)))
-        if rows:
-            out.append(_table("Realism from history", rows))
-        return "<div style='display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start'>" + "".join(out) + "</div>"
+        return Reconciliation(out, metric, out["variant"], reached, level)
 
     def _repr_html_(self) -> str:
-        return (
-            "<div class='liftlab-forecast'>"
-            + self._html_tables()
-            + f"<p style='max-width:60em'>{_esc(self.formula)}</p>"
-            + "<div style='display:flex;gap:1em;flex-wrap:wrap'>"
-            + self.fan_chart().svg
-            + self.tornado_chart().svg
-            + "</div></div>"
-        )
+        return _core._forecast_html(self._request_json, self._json)
+
+    def __str__(self) -> str:
+        return self.summary()
 
     def __repr__(self) -> str:
-        r = self.relative
-        return f"<liftlab.Forecast lift {_pct(r.estimate)} ({self.confidence:.0%}: {_pct(r.low)} to {_pct(r.high)}), {self.draws:,} draws>"
+        return f"<liftlab.Forecast {self.summary().splitlines()[0]}>"
+
+
+def _months(months: Any) -> int:
+    if isinstance(months, bool) or not isinstance(months, int) or months < 0:
+        raise InvalidInputError(f"months: {months} is not a whole number of months in 1..=120")
+    return months
 
 
 class Reconciliation:
-    """A forecast set against what the experiment observed (relative lifts)."""
+    """A forecast set against what the experiment observed (relative lifts, among the reached units)."""
 
-    def __init__(self, data: Mapping[str, Any], metric: str, variant: str | None, forecast: Interval, confidence: float):
+    def __init__(
+        self, data: Mapping[str, Any], metric: str, variant: str | None, forecast: Interval, confidence_level: float
+    ):
         self._data = dict(data)
         self.metric, self.variant = metric, variant
-        self.forecast_interval, self.confidence = forecast, confidence
+        self.forecast_interval, self.confidence_level = forecast, confidence_level
         rec, obs = data["reconciliation"], data["observed"]
         self.forecast: float = rec["forecast"]
         self.observed: float = rec["observed"]
@@ -780,75 +514,26 @@ class Reconciliation:
         self.p_value: float | None = obs.get("p_value")
         self.significant_win: bool = obs["significant_win"]
 
+    @property
+    def confidence(self) -> float:
+        """Deprecated: :attr:`confidence_level`."""
+        _deprecated("Reconciliation.confidence", "Reconciliation.confidence_level")
+        return self.confidence_level
+
     def to_dict(self) -> dict[str, Any]:
-        return {
-            "metric": self.metric,
-            "variant": self.variant,
-            "forecast": self.forecast,
-            "forecast_low": self.forecast_interval.low,
-            "forecast_high": self.forecast_interval.high,
-            "confidence": self.confidence,
-            "observed": self.observed,
-            "observed_low": self.observed_low,
-            "observed_high": self.observed_high,
-            "p_value": self.p_value,
-            "significant_win": self.significant_win,
-            "error": self.error,
-            "covered": self.covered,
-            "direction_hit": self.direction_hit,
-        }
-
-    def _svg(self) -> str:
-        fi = self.forecast_interval
-        vals = [0.0, fi.low, fi.high, self.observed] + [v for v in (self.observed_low, self.observed_high) if v is not None]
-        lo, hi = min(vals), max(vals)
-        pad = (hi - lo) * 0.08 or 0.01
-        lo, hi = lo - pad, hi + pad
-        w, label_w, pw = 520, 90, 410
-
-        def x(v: float) -> float:
-            return label_w + (v - lo) / (hi - lo) * pw
-
-        s = [_SVG_HEAD.format(w=w, h=96, label="Forecast against the observed lift")]
-        if lo < 0 < hi:
-            s.append(f'<line x1="{x(0):.1f}" y1="8" x2="{x(0):.1f}" y2="72" stroke="#888" stroke-dasharray="4 3"/>')
-        rows = (
-            ("forecast", fi.estimate, fi.low, fi.high, "#1565c0"),
-            ("observed", self.observed, self.observed_low, self.observed_high, "#222"),
-        )
-        for i, (name, est, a, b, colour) in enumerate(rows):
-            y = 24 + 30 * i
-            s.append(f'<text x="4" y="{y + 4}">{name}</text>')
-            if a is not None and b is not None:
-                s.append(f'<line x1="{x(a):.1f}" y1="{y}" x2="{x(b):.1f}" y2="{y}" stroke="{colour}" stroke-width="2"/>')
-            s.append(
-                f'<rect x="{x(est) - 4:.1f}" y="{y - 4}" width="8" height="8" fill="{colour}"><title>{name} {_esc(_pct(est))}</title></rect>'
-            )
-        for t in _nice_ticks(lo, hi, 4):
-            s.append(f'<text x="{x(t):.1f}" y="90" text-anchor="middle" fill="#666">{_esc(_pct(t, 1))}</text>')
-        s.append("</svg>")
-        return "".join(s)
+        keys = ("metric", "variant", "forecast", "confidence_level", "observed", "observed_low", "observed_high")
+        out = {k: getattr(self, k) for k in keys}
+        out.update(forecast_low=self.forecast_interval.low, forecast_high=self.forecast_interval.high)
+        out["confidence"] = self.confidence_level  # deprecated name, for one release
+        for k in ("p_value", "significant_win", "error", "covered", "direction_hit"):
+            out[k] = getattr(self, k)
+        return out
 
     def _repr_html_(self) -> str:
-        fi = self.forecast_interval
-        obs_iv = (
-            f" ({_pct(self.observed_low)} to {_pct(self.observed_high)})"
-            if self.observed_low is not None and self.observed_high is not None
-            else ""
-        )
-        what = f"{self.metric}" + (f" · {self.variant}" if self.variant else "")
-        rows = [
-            (f"forecast ({self.confidence:.0%} interval)", f"{_pct(self.forecast)} ({_pct(fi.low)} to {_pct(fi.high)})"),
-            ("observed (95% interval)", f"{_pct(self.observed)}{obs_iv}"),
-            ("error (forecast − observed)", _pct(self.error)),
-            ("observed inside the forecast interval", "yes" if self.covered else "no"),
-            ("direction right", "yes" if self.direction_hit else "no"),
-            ("shipped as a significant win", "yes" if self.significant_win else "no"),
-        ]
-        return f"<div>{_table(f'Forecast vs observed: {what}', rows)}{self._svg()}</div>"
+        return str(self._data.get("html", ""))
 
     def __repr__(self) -> str:
         return (
-            f"<liftlab.Reconciliation {self.metric}: forecast {_pct(self.forecast)}, observed {_pct(self.observed)}, "
-            f"error {_pct(self.error)}, covered={self.covered}, direction_hit={self.direction_hit}>"
+            f"<liftlab.Reconciliation {self.metric}: forecast {self.forecast:+.2%}, observed {self.observed:+.2%}, "
+            f"error {self.error:+.2%}, covered={self.covered}, direction_hit={self.direction_hit}>"
         )

@@ -146,6 +146,10 @@ enum Command {
         /// `language`; default: the file's, else en).
         #[arg(long)]
         language: Option<String>,
+        /// Also write the forecast as a self-contained HTML page: the tables, the formula and the
+        /// charts (the same as the Python notebook display).
+        #[arg(long)]
+        html: Option<String>,
     },
     /// Uplift modelling: fit an uplift random forest, score units with it, plan whom to contact.
     Uplift {
@@ -473,58 +477,39 @@ fn run(cli: Cli) -> Result<i32> {
                 junit.as_deref(),
             )
         }
-        Command::Forecast { spec, experiment, json, language } => {
-            run_forecast(&spec, experiment.as_deref(), json, language.as_deref()).map(|()| 0)
+        Command::Forecast { spec, experiment, json, language, html } => {
+            run_forecast(&spec, experiment.as_deref(), json, language.as_deref(), html.as_deref()).map(|()| 0)
         }
         Command::Uplift { command } => uplift::run_uplift(command).map(|()| 0),
         other => run_simple(other).map(|()| 0),
     }
 }
 
-fn run_forecast(path: &str, experiment: Option<&str>, json: bool, language: Option<&str>) -> Result<()> {
-    let text = read_file(path)?;
-    let table: toml::Table =
-        toml::from_str(&text).map_err(|e| Error::invalid(path, e.to_string().replace('\n', " ")))?;
-    let mut req: crate::forecast::ForecastRequest = if table.contains_key("model") {
-        if experiment.is_some() {
-            return Err(Error::invalid(
-                "experiment",
-                "a forecast file has one forecast; --experiment is for experiment specs",
-            ));
-        }
-        let de =
-            toml::Deserializer::parse(&text).map_err(|e| Error::invalid(path, e.to_string().replace('\n', " ")))?;
-        serde_path_to_error::deserialize(de).map_err(|e| {
-            let field = e.path().to_string();
-            Error::invalid(
-                if field == "." { path.to_string() } else { field },
-                e.inner().to_string().replace('\n', " "),
-            )
-        })?
-    } else {
-        Spec::from_toml(&text)?.forecast_request(experiment)?
-    };
+fn run_forecast(
+    path: &str,
+    experiment: Option<&str>,
+    json: bool,
+    language: Option<&str>,
+    html: Option<&str>,
+) -> Result<()> {
+    let mut req = crate::forecast::request_from_toml(&read_file(path)?, path, experiment)?;
     if let Some(l) = language {
         // the same words and error as the request's `language` field at the other doors
         req.language = serde_json::from_value(Value::String(l.to_string()))
             .map_err(|e| Error::invalid("language", e.to_string()))?;
     }
     let out = crate::forecast::forecast_impact(&req)?;
+    if let Some(h) = html {
+        write_file(h, &crate::forecast::render::render_page(&req, &out)?)?;
+    }
     if json {
         return print_json(&serde_json::to_value(&out).map_err(|e| Error::Internal(e.to_string()))?);
     }
-    print!("{}", forecast_summary(&out, req.language));
+    print!("{}", crate::forecast::render::render_text(&out));
     for w in &out.warnings {
         eprintln!("warning: {}: {}", w.field, w.message);
     }
     Ok(())
-}
-
-/// What `liftlab forecast` prints: the headline with its interval and median, the absolute lift
-/// over each period, then the PRD paragraph (formula, test plan, chance of success), all with
-/// thousands separators and the topline's unit, in the core's words and the request's language.
-fn forecast_summary(out: &crate::forecast::ForecastReport, lang: crate::forecast::Language) -> String {
-    format!("{}\n\n{}\n", crate::forecast::text::summary(lang, &out.forecast), out.prd_paragraph)
 }
 
 fn run_simple(command: Command) -> Result<()> {

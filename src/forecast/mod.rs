@@ -14,13 +14,13 @@
 //! `low` and `high` are the 5th and 95th percentiles of their own halves; a symmetric range is a
 //! plain normal. A node's draws are clamped so that it never falls below zero nor a rate above 1.
 //!
-//! **Reach and dilution.** The change reaches a share `coverage` of the population; the rest is
+//! **Reach and dilution.** The change reaches a share `reach` of the population; the rest is
 //! unchanged. With `dilution = d`, the units an upstream change adds (a node with a rate below
 //! it) convert downstream at `(1 − d)` times the usual rates, so that node's change counts as
 //! `δ·(1 − d)` in the topline.
 //!
 //! **The projection.** With effective changes `e_i`, the topline moves by
-//! `L = coverage · (Π (1 + e_i) − 1)` (relative). Its interval is given two ways: seeded Monte
+//! `L = reach · (Π (1 + e_i) − 1)` (relative). Its interval is given two ways: seeded Monte
 //! Carlo over the node distributions (quantiles of `L`), and the delta method on the log scale,
 //! `g = ln(1 + L)` with `Var g ≈ Σ (∂g/∂δ_i)² Var δ_i` at the means, back-transformed. Both are
 //! reported; they agree when the ranges are narrow and roughly symmetric, and the Monte Carlo one
@@ -37,6 +37,7 @@ pub mod history;
 pub mod ledger;
 mod montecarlo;
 pub mod plan;
+pub mod render;
 pub mod text;
 mod ziggurat_tables;
 
@@ -88,17 +89,26 @@ pub struct Change {
     pub high: f64,
 }
 
-fn default_coverage() -> f64 {
-    1.0
+/// The default reach: the change reaches every unit.
+pub const DEFAULT_REACH: f64 = 1.0;
+/// The default number of Monte Carlo draws.
+pub const DEFAULT_DRAWS: usize = 100_000;
+/// The default level of the reported intervals.
+pub const DEFAULT_CONFIDENCE_LEVEL: f64 = 0.95;
+/// The default period of the baseline: a day.
+pub const DEFAULT_PERIOD_DAYS: f64 = 1.0;
+
+fn default_reach() -> f64 {
+    DEFAULT_REACH
 }
 fn default_draws() -> usize {
-    100_000
+    DEFAULT_DRAWS
 }
-fn default_confidence() -> f64 {
-    0.95
+fn default_confidence_level() -> f64 {
+    DEFAULT_CONFIDENCE_LEVEL
 }
 fn default_period_days() -> f64 {
-    1.0
+    DEFAULT_PERIOD_DAYS
 }
 
 /// Everything a forecast needs.
@@ -109,9 +119,10 @@ pub struct ForecastInput {
     /// The metric tree, upstream first: the topline is the product of the nodes.
     pub nodes: Vec<Node>,
     pub changes: Vec<Change>,
-    /// The share of the population the change reaches, in (0, 1].
-    #[serde(default = "default_coverage")]
-    pub coverage: f64,
+    /// The share of the population the change reaches, in (0, 1] (`coverage` before, still
+    /// read: a deprecated alias).
+    #[serde(default = "default_reach", alias = "coverage")]
+    pub reach: f64,
     /// The share of the downstream conversion lost by units an upstream change adds, in [0, 1].
     #[serde(default)]
     pub dilution: f64,
@@ -122,9 +133,10 @@ pub struct ForecastInput {
     pub draws: usize,
     #[serde(default)]
     pub seed: u64,
-    /// The level of the reported intervals.
-    #[serde(default = "default_confidence")]
-    pub confidence: f64,
+    /// The level of the reported intervals, in (0, 1) (`confidence` before, still read: a
+    /// deprecated alias).
+    #[serde(default = "default_confidence_level", alias = "confidence")]
+    pub confidence_level: f64,
     /// The topline's unit, written after its amounts: a currency ("CNY", "EUR") or what is
     /// counted ("deals"). At most 24 characters.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -180,7 +192,7 @@ pub struct Forecast {
     /// The relative lift of the whole topline: the estimate is the Monte Carlo mean (the
     /// headline), the interval its quantiles.
     pub relative: Interval,
-    /// The same lift among the units the change reaches: `relative / coverage` (what a test on
+    /// The same lift among the units the change reaches: `relative / reach` (what a test on
     /// those units measures, and the scale the ledger reconciles on).
     #[serde(default)]
     pub reached: Interval,
@@ -223,6 +235,11 @@ pub struct Forecast {
     pub quantiles: Vec<[f64; 2]>,
     pub draws: usize,
     pub seed: u64,
+    /// The level of the intervals (the model's `confidence_level`).
+    #[serde(default)]
+    pub confidence_level: f64,
+    /// Deprecated: the same as `confidence_level`, written for one release for readers of the old name.
+    #[serde(default)]
     pub confidence: f64,
 }
 
@@ -394,8 +411,8 @@ fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
         }
         out.push((k, c));
     }
-    if !(input.coverage > 0.0 && input.coverage <= 1.0) {
-        return Err(Error::invalid("coverage", format!("{} is not in (0, 1]", input.coverage)));
+    if !(input.reach > 0.0 && input.reach <= 1.0) {
+        return Err(Error::invalid("reach", format!("{} is not in (0, 1]", input.reach)));
     }
     if !(0.0..=1.0).contains(&input.dilution) {
         return Err(Error::invalid("dilution", format!("{} is not in [0, 1]", input.dilution)));
@@ -403,8 +420,8 @@ fn validate(input: &ForecastInput) -> Result<Vec<(usize, &Change)>> {
     if !(input.period_days > 0.0 && input.period_days.is_finite()) {
         return Err(Error::invalid("period_days", format!("{} is not a positive number of days", input.period_days)));
     }
-    if !(input.confidence > 0.0 && input.confidence < 1.0) {
-        return Err(Error::invalid("confidence", format!("{} is not in (0, 1)", input.confidence)));
+    if !(input.confidence_level > 0.0 && input.confidence_level < 1.0) {
+        return Err(Error::invalid("confidence_level", format!("{} is not in (0, 1)", input.confidence_level)));
     }
     Ok(out)
 }
@@ -429,7 +446,7 @@ fn lift(input: &ForecastInput, changed: &[(usize, &Change)], deltas: &[f64]) -> 
     for (&(k, _), &d) in changed.iter().zip(deltas) {
         prod *= 1.0 + d * dilution_factor(input, k);
     }
-    input.coverage * (prod - 1.0)
+    input.reach * (prod - 1.0)
 }
 
 /// Sample quantiles with linear interpolation between order statistics (numpy's default,
@@ -512,10 +529,10 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt, la
         })
         .collect();
     let draws = match base.filter(|b| b.serves(input.seed, input.draws, models.len())) {
-        Some(b) => montecarlo::lifts_from_base(&models, input.coverage, b, stop)?,
-        None => montecarlo::draw_lifts(&models, input.coverage, input.seed, input.draws, stop)?,
+        Some(b) => montecarlo::lifts_from_base(&models, input.reach, b, stop)?,
+        None => montecarlo::draw_lifts(&models, input.reach, input.seed, input.draws, stop)?,
     };
-    let tail = lower_tail(input.confidence);
+    let tail = lower_tail(input.confidence_level);
     let probs: Vec<f64> = [tail, 1.0 - tail].into_iter().chain(FAN_LEVELS).collect();
     let (mean, relative_std_dev, q) = summarize(draws, &probs);
     let relative = Interval { estimate: mean, low: q.at(tail), high: q.at(1.0 - tail) };
@@ -523,12 +540,12 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt, la
     // delta method on g = ln(1 + L) at the means
     let means: Vec<f64> = dists.iter().map(SplitNormal::mean).collect();
     let l0 = lift(input, &changed, &means);
-    let prod0 = l0 / input.coverage + 1.0;
+    let prod0 = l0 / input.reach + 1.0;
     let mut var_g = 0.0;
     for ((&(k, _), dist), &m) in changed.iter().zip(&dists).zip(&means) {
         let f = dilution_factor(input, k);
-        // ∂L/∂δ_k = coverage · f · Π / (1 + f δ_k); ∂g/∂δ_k = that / (1 + L)
-        let grad = input.coverage * f * prod0 / (1.0 + f * m) / (1.0 + l0);
+        // ∂L/∂δ_k = reach · f · Π / (1 + f δ_k); ∂g/∂δ_k = that / (1 + L)
+        let grad = input.reach * f * prod0 / (1.0 + f * m) / (1.0 + l0);
         var_g += grad * grad * dist.var();
     }
     let z = norm_ppf(1.0 - tail);
@@ -575,7 +592,7 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt, la
     let out = Forecast {
         baseline,
         relative,
-        reached: scale(relative, 1.0 / input.coverage),
+        reached: scale(relative, 1.0 / input.reach),
         median,
         absolute,
         per_day,
@@ -594,7 +611,8 @@ fn project(input: &ForecastInput, base: Option<&BaseDraws>, stop: &Interrupt, la
         quantiles,
         draws: input.draws,
         seed: input.seed,
-        confidence: input.confidence,
+        confidence_level: input.confidence_level,
+        confidence: input.confidence_level,
     };
     check_finite(&out)?;
     Ok(out)
@@ -669,6 +687,67 @@ pub struct ForecastRequest {
     pub language: Language,
 }
 
+/// The settings a forecast was made with, every default filled in. Every answer echoes them
+/// (`settings`), and [`ForecastSettings::default`] are the defaults themselves (`GET
+/// /v1/forecast/defaults`, `liftlab.forecast_defaults()`): no face restates a default.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
+pub struct ForecastSettings {
+    /// The share of the units the change reaches (`model.reach`).
+    pub reach: f64,
+    /// `model.dilution`.
+    pub dilution: f64,
+    /// How many days the baseline covers (`model.period_days`).
+    pub period_days: f64,
+    pub draws: usize,
+    pub seed: u64,
+    /// The level of the intervals (`model.confidence_level`).
+    pub confidence_level: f64,
+    /// The test plan's longest run in days (`plan.max_days`), its significance level and power
+    /// (`plan.design.alpha`, `plan.design.power`): the plan's when one was asked, else the defaults.
+    pub max_days: f64,
+    pub alpha: f64,
+    pub power: f64,
+    pub language: Language,
+}
+
+impl Default for ForecastSettings {
+    fn default() -> Self {
+        let (plan, design) = (PlanInput::default(), crate::stats::power::DesignOptions::default());
+        ForecastSettings {
+            reach: DEFAULT_REACH,
+            dilution: 0.0,
+            period_days: DEFAULT_PERIOD_DAYS,
+            draws: DEFAULT_DRAWS,
+            seed: 0,
+            confidence_level: DEFAULT_CONFIDENCE_LEVEL,
+            max_days: plan.max_days,
+            alpha: design.alpha,
+            power: design.power,
+            language: Language::default(),
+        }
+    }
+}
+
+impl ForecastSettings {
+    /// The settings of `req`, its defaults filled in.
+    pub fn of(req: &ForecastRequest) -> Self {
+        let (m, plan) = (&req.model, req.plan.clone().unwrap_or_default());
+        ForecastSettings {
+            reach: m.reach,
+            dilution: m.dilution,
+            period_days: m.period_days,
+            draws: m.draws,
+            seed: m.seed,
+            confidence_level: m.confidence_level,
+            max_days: plan.max_days,
+            alpha: plan.design.alpha,
+            power: plan.design.power,
+            language: req.language,
+        }
+    }
+}
+
 /// The answer to a [`ForecastRequest`].
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
@@ -694,6 +773,47 @@ pub struct ForecastReport {
     /// metric it reads and how its result maps to the topline) and the chance of success.
     #[serde(default)]
     pub prd_paragraph: String,
+    /// The settings the forecast was made with, defaults filled in (absent from reports saved
+    /// before it was added; [`complete_report`] fills them from the request).
+    #[serde(default)]
+    pub settings: ForecastSettings,
+    /// The charts as SVG, when asked (`POST /v1/forecast?charts=svg`); never stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub charts: Option<render::ForecastCharts>,
+}
+
+/// A forecast request read from TOML: a forecast file (`[model]`, `[plan]`, `[history]`,
+/// `language`) or an experiment spec with `[[forecasts]]`, of which `experiment` picks one (needed
+/// when it has several). A malformed file is an error naming `source` (its path), a bad field one
+/// naming the field from the request's root (`model.nodes[0].kind`).
+pub fn request_from_toml(text: &str, source: &str, experiment: Option<&str>) -> Result<ForecastRequest> {
+    let table: toml::Table =
+        toml::from_str(text).map_err(|e| Error::invalid(source, e.to_string().replace('\n', " ")))?;
+    if !table.contains_key("model") {
+        return crate::spec::Spec::from_toml(text)?.forecast_request(experiment);
+    }
+    if experiment.is_some() {
+        return Err(Error::invalid(
+            "experiment",
+            "a forecast file has one forecast; --experiment is for experiment specs",
+        ));
+    }
+    let de = toml::Deserializer::parse(text).map_err(|e| Error::invalid(source, e.to_string().replace('\n', " ")))?;
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let field = e.path().to_string();
+        Error::invalid(if field == "." { source.to_string() } else { field }, e.inner().to_string().replace('\n', " "))
+    })
+}
+
+/// A forecast request read from JSON (the body of `POST /v1/forecast`): a bad field is an error
+/// naming it from the request's root, a malformed text one naming `request`.
+pub fn request_from_json(text: &str) -> Result<ForecastRequest> {
+    let de = &mut serde_json::Deserializer::from_str(text);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let field = if path == "." { "request".to_string() } else { path };
+        Error::invalid(field, e.inner().to_string())
+    })
 }
 
 /// Runs a whole request; every error names its field from the request's root.
@@ -734,7 +854,7 @@ pub fn forecast_impact_until(
             // realism judges the topline's lift among reached units. The MDE is the test
             // metric's: it maps to the topline as the plan says ((1 + MDE)·ratio − 1).
             let mde = plan.as_ref().map(|p| (1.0 + p.mde_at_max_days.rel_effect) * p.topline_ratio - 1.0);
-            let c = req.model.coverage;
+            let c = req.model.reach;
             realism = Some(history::realism(&p, forecast.relative.estimate / c, forecast.relative_std_dev / c, mde)?);
             prior = Some(p);
         }
@@ -756,6 +876,8 @@ pub fn forecast_impact_until(
         history_source: source,
         warnings: plausibility(req),
         prd_paragraph,
+        settings: ForecastSettings::of(req),
+        charts: None,
     })
 }
 
@@ -764,14 +886,20 @@ pub fn forecast_impact_until(
 /// lift among the reached units, the median, the periods, the headline's note and the PRD
 /// paragraph.
 pub fn complete_report(req: &ForecastRequest, report: &mut ForecastReport) {
+    report.settings = ForecastSettings::of(req);
+    let f = &mut report.forecast;
+    if f.confidence_level == 0.0 {
+        f.confidence_level = f.confidence; // saved before the rename
+    }
+    f.confidence = f.confidence_level;
     if !report.prd_paragraph.is_empty() {
         return;
     }
     let (m, lang) = (&req.model, req.language);
     let f = &mut report.forecast;
     let scale = |iv: Interval, k: f64| Interval { estimate: iv.estimate * k, low: iv.low * k, high: iv.high * k };
-    if m.coverage > 0.0 {
-        f.reached = scale(f.relative, 1.0 / m.coverage);
+    if m.reach > 0.0 {
+        f.reached = scale(f.relative, 1.0 / m.reach);
     }
     if let Some(q) = f.quantiles.iter().find(|q| q[0] == 0.5) {
         f.median = q[1];
@@ -814,11 +942,11 @@ pub fn plausibility(req: &ForecastRequest) -> Vec<FieldNote> {
     let mut note =
         |field: String, what: text::Implausible| out.push(FieldNote { field, message: text::implausible(lang, what) });
     let m = &req.model;
-    if m.coverage < 0.01 {
-        note("model.coverage".into(), Coverage(m.coverage));
+    if m.reach < 0.01 {
+        note("model.reach".into(), Reach(m.reach));
     }
-    if m.confidence < 0.5 {
-        note("model.confidence".into(), Confidence(m.confidence));
+    if m.confidence_level < 0.5 {
+        note("model.confidence_level".into(), ConfidenceLevel(m.confidence_level));
     }
     for (i, c) in m.changes.iter().enumerate() {
         let (name, v) = [("low", c.low), ("likely", c.likely), ("high", c.high)]

@@ -15,7 +15,7 @@
 //! not read but the topline forecast assumes. An observed lift `x` of the test metric maps to
 //! the topline among the reached units as `(1 + x)·r − 1`, `r = (1 + T)/(1 + E)` with `T` the
 //! topline's and `E` the test metric's likely per-unit change (`r = 1`: one for one), and to the
-//! whole topline times `coverage`.
+//! whole topline times `reach`.
 //!
 //! **Standard deviations** are derived from the tree where they can be: a per-unit value made of
 //! rates only is a proportion (`√(p(1 − p))`, planned for the analysis' Wald test, or R's
@@ -277,7 +277,7 @@ pub fn test_plan_in(input: &ForecastInput, plan: &PlanInput, lang: Language) -> 
         ) || e.field().is_some_and(|f| f.starts_with("sequential."));
         e.within(if design { "plan.design" } else { "plan" })
     };
-    let daily_units = first.baseline / input.period_days * input.coverage;
+    let daily_units = first.baseline / input.period_days * input.reach;
     let o = &plan.design;
     let arms = 1.0 + o.ratio * o.variants as f64;
     let n_control_max = (daily_units * plan.max_days / arms).max(2.0);
@@ -381,5 +381,5 @@ fn mapping_text(lang: Language, input: &ForecastInput, test: &MetricPlan, ratio:
         Baseline::Proportion { rate } => format!("{:.2}%", rate * 100.0),
         Baseline::Mean { mean, .. } => fmt_amount(mean, input.unit.as_deref(), false),
     };
-    text::mapping(lang, &input.nodes[0].name, &test.label, &now, test.rel_effect, ratio, input.coverage, reads_topline)
+    text::mapping(lang, &input.nodes[0].name, &test.label, &now, test.rel_effect, ratio, input.reach, reads_topline)
 }

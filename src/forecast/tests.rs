@@ -18,12 +18,12 @@ fn shop(changes: Vec<Change>) -> ForecastInput {
             node("order_value", NodeKind::Value, 80.0),
         ],
         changes,
-        coverage: 1.0,
+        reach: 1.0,
         dilution: 0.0,
         period_days: 1.0,
         draws: 100_000,
         seed: 7,
-        confidence: 0.95,
+        confidence_level: 0.95,
         unit: None,
     }
 }
@@ -33,7 +33,7 @@ fn shop(changes: Vec<Change>) -> ForecastInput {
 #[test]
 fn point_changes_follow_the_product_formula() {
     let mut input = shop(vec![change("conversion", 0.05, 0.05, 0.05), change("order_value", 0.02, 0.02, 0.02)]);
-    input.coverage = 0.6;
+    input.reach = 0.6;
     let f = forecast(&input).unwrap();
     assert!((f.baseline - 120_000.0).abs() < 1e-9);
     for x in [f.relative.estimate, f.relative.low, f.relative.high, f.relative_delta.estimate, f.relative_likely] {
@@ -93,7 +93,7 @@ fn monte_carlo_and_delta_method_agree() {
         change("conversion", 0.01, 0.04, 0.07),
         change("order_value", -0.02, 0.01, 0.04),
     ]);
-    input.coverage = 0.8;
+    input.reach = 0.8;
     let f = forecast(&input).unwrap();
     let width = f.relative_delta.high - f.relative_delta.low;
     for (mc, dm) in [
@@ -110,7 +110,11 @@ fn monte_carlo_and_delta_method_agree() {
 #[test]
 fn the_interval_is_the_fan_charts_quantiles() {
     for confidence in [0.5, 0.8, 0.9, 0.95] {
-        let f = forecast(&ForecastInput { confidence, ..shop(vec![change("conversion", -0.02, 0.03, 0.12)]) }).unwrap();
+        let f = forecast(&ForecastInput {
+            confidence_level: confidence,
+            ..shop(vec![change("conversion", -0.02, 0.03, 0.12)])
+        })
+        .unwrap();
         let at = |p: f64| f.quantiles.iter().find(|q| (q[0] - p).abs() < 1e-12).map(|q| q[1]);
         let tail = (1.0 - confidence) / 2.0;
         assert_eq!(Some(f.relative.low), at(tail), "{confidence}");
@@ -168,8 +172,8 @@ fn bad_input_names_the_field() {
     let i = shop(vec![change("traffic", f64::NAN, 0.05, 0.1)]);
     assert_eq!(field(i).as_deref(), Some("changes[0].low"));
     let mut i = ok.clone();
-    i.coverage = 0.0;
-    assert_eq!(field(i).as_deref(), Some("coverage"));
+    i.reach = 0.0;
+    assert_eq!(field(i).as_deref(), Some("reach"));
     let mut i = ok.clone();
     i.draws = 10;
     assert_eq!(field(i).as_deref(), Some("draws"));
@@ -229,7 +233,7 @@ fn telesales() -> ForecastInput {
             Node { std_dev: Some(1_200.0), ..node("order_value", NodeKind::Value, 3_000.0) },
         ],
         changes: vec![change("interested", 0.02, 0.08, 0.15)],
-        coverage: 0.5,
+        reach: 0.5,
         period_days: 30.4375,
         unit: Some("CNY".into()),
         ..shop(vec![])
@@ -314,7 +318,7 @@ fn plan_of_the_telesales_funnel() {
 fn the_mapping_goes_through_changes_the_test_does_not_read() {
     let mut input = telesales();
     input.changes = vec![change("reached", 0.05, 0.10, 0.15), change("deal", 0.0, 0.05, 0.10)];
-    input.coverage = 1.0;
+    input.reach = 1.0;
     let p = test_plan(&input, &PlanInput { metric: Some("reached".into()), ..Default::default() }).unwrap();
     assert!((p.rel_effect - 0.10).abs() < 1e-12);
     assert!((p.topline_ratio - 1.05).abs() < 1e-12, "{}", p.topline_ratio);
@@ -430,8 +434,8 @@ fn kept_base_draws_give_the_same_forecast() {
         shop(vec![change("conversion", 0.0, 0.05, 40.0 / 3.0 - 1.0)]), // clamped at a rate of 1
         ForecastInput {
             dilution: 0.3,
-            coverage: 0.4,
-            confidence: 0.8,
+            reach: 0.4,
+            confidence_level: 0.8,
             ..shop(vec![
                 change("traffic", -0.05, 0.02, 0.04),
                 change("order_value", 0.0, 0.0, 0.0),
@@ -510,7 +514,7 @@ fn prd_paragraph_of_the_telesales_funnel() {
 #[test]
 fn implausible_inputs_are_warned_about() {
     let mut model = telesales();
-    model.coverage = 0.005;
+    model.reach = 0.005;
     model.changes[0] = change("interested", 0.02, 0.08, 2.0);
     let req = ForecastRequest {
         model,
@@ -525,7 +529,7 @@ fn implausible_inputs_are_warned_about() {
     let fields: Vec<&str> = r.warnings.iter().map(|w| w.field.as_str()).collect();
     assert_eq!(
         fields,
-        ["model.coverage", "model.changes[0].high", "plan.design.alpha", "history.win_rate"],
+        ["model.reach", "model.changes[0].high", "plan.design.alpha", "history.win_rate"],
         "{:?}",
         r.warnings
     );
@@ -581,7 +585,7 @@ fn every_sentence() -> Vec<ForecastRequest> {
     let tele_topline_given = tele_missing.clone();
     let mut tele_given = tele_missing.clone();
     tele_given.period_days = DAYS_PER_YEAR;
-    tele_given.coverage = 1.0;
+    tele_given.reach = 1.0;
     let given = PlanInput { std_dev: Some(2_500.0), ..plan_on(Some("order_value")) };
     let tele_tree_topline = PlanInput { ..plan_on(Some("order_value")) };
     // changes that cancel on the topline: +100% on the node read, -50% below it
@@ -591,8 +595,8 @@ fn every_sentence() -> Vec<ForecastRequest> {
         ..shop_rates.clone()
     };
     let mut implausible = telesales();
-    implausible.coverage = 0.005;
-    implausible.confidence = 0.4;
+    implausible.reach = 0.005;
+    implausible.confidence_level = 0.4;
     implausible.changes[0] = change("interested", 0.02, 0.08, 2.0);
     let odd_design = PlanInput {
         design: crate::stats::power::DesignOptions { alpha: 0.0005, power: 0.3, ..Default::default() },

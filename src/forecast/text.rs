@@ -241,12 +241,12 @@ pub(super) fn formula(
         })
         .collect();
     let per = per_period(lang, input.period_days);
-    let level = (input.confidence * 100.0).round();
+    let level = (input.confidence_level * 100.0).round();
     let above = mean >= likely;
     let amount = |x: f64, signed: bool| fmt_amount(x, unit, signed);
     // the numbers, written once for both languages
     let (tree, terms, now, cov) =
-        (tree.join(" × "), terms.join(" × "), amount(baseline, false), fmt_share(input.coverage));
+        (tree.join(" × "), terms.join(" × "), amount(baseline, false), fmt_share(input.reach));
     let (lk, lk_abs) = (fmt_pct(likely, 2), amount(baseline * likely, true));
     let (lo, hi) = (fmt_pct(relative.low, 2), fmt_pct(relative.high, 2));
     let (lo_abs, hi_abs) = (amount(baseline * relative.low, true), amount(baseline * relative.high, true));
@@ -490,7 +490,7 @@ pub(super) fn missing_std_dev(lang: Language, units: &str, value: &str, read: &s
 }
 
 /// How an observed lift of the test metric becomes the topline's: one for one, or through the
-/// changes the test does not read; then times coverage for the whole topline.
+/// changes the test does not read; then times the reach for the whole topline.
 #[allow(clippy::too_many_arguments)]
 pub(super) fn mapping(
     lang: Language,
@@ -499,18 +499,18 @@ pub(super) fn mapping(
     now: &str,
     x: f64,
     ratio: f64,
-    coverage: f64,
+    reach: f64,
     reads_topline: bool,
 ) -> String {
     let reached = (1.0 + x) * ratio - 1.0;
-    let cov = format!("{:.0}%", coverage * 100.0);
-    let whole = match (coverage < 1.0, lang) {
+    let cov = format!("{:.0}%", reach * 100.0);
+    let whole = match (reach < 1.0, lang) {
         (false, _) => String::new(),
         (true, Language::En) => {
-            format!(" and, with {cov} of {units} reached, {} on the whole topline", fmt_pct(coverage * reached, 2))
+            format!(" and, with {cov} of {units} reached, {} on the whole topline", fmt_pct(reach * reached, 2))
         }
         (true, Language::ZhCn) => {
-            format!("；覆盖 {cov} 的 {units} 时，整体顶层指标提升 {}", fmt_pct(coverage * reached, 2))
+            format!("；覆盖 {cov} 的 {units} 时，整体顶层指标提升 {}", fmt_pct(reach * reached, 2))
         }
     };
     let (xs, rs) = (fmt_pct(x, 2), fmt_pct(reached, 2));
@@ -555,8 +555,8 @@ pub(super) fn mapping(
 
 /// One remark on an input that is allowed but implausible (see [`super::plausibility`]).
 pub(super) enum Implausible {
-    Coverage(f64),
-    Confidence(f64),
+    Reach(f64),
+    ConfidenceLevel(f64),
     Change(f64),
     Alpha(f64),
     Power(f64),
@@ -567,17 +567,17 @@ pub(super) enum Implausible {
 pub(super) fn implausible(lang: Language, what: Implausible) -> String {
     use Implausible::*;
     match (lang, what) {
-        (Language::En, Coverage(v)) => format!(
+        (Language::En, Reach(v)) => format!(
             "{v} is {} of the units: shares are fractions (0.5 = 50%); if half of them were meant, that is 0.5",
             fmt_share(v)
         ),
-        (Language::ZhCn, Coverage(v)) => {
+        (Language::ZhCn, Reach(v)) => {
             format!("{v} 表示 {} 的单位：占比用小数表示（0.5 = 50%）；如果想表示一半，请填 0.5", fmt_share(v))
         }
-        (Language::En, Confidence(v)) => {
+        (Language::En, ConfidenceLevel(v)) => {
             format!("a {} interval is unusually narrow: levels are fractions (0.95 = 95%)", fmt_share(v))
         }
-        (Language::ZhCn, Confidence(v)) => {
+        (Language::ZhCn, ConfidenceLevel(v)) => {
             format!("{} 的置信区间窄得不寻常：置信水平用小数表示（0.95 = 95%）", fmt_share(v))
         }
         (Language::En, Change(v)) => format!(
@@ -620,7 +620,7 @@ pub(super) fn implausible(lang: Language, what: Implausible) -> String {
 /// and delta-method interval, then the absolute lift over each period.
 pub fn summary(lang: Language, f: &Forecast) -> String {
     let unit = f.unit.as_deref();
-    let level = (f.confidence * 100.0).round();
+    let level = (f.confidence_level * 100.0).round();
     let p = |x: f64| fmt_pct(x, 2);
     let (est, lo, hi, med) = (p(f.relative.estimate), p(f.relative.low), p(f.relative.high), p(f.median));
     let (dlo, dhi) = (p(f.relative_delta.low), p(f.relative_delta.high));
@@ -679,7 +679,7 @@ pub fn prd_paragraph(
     let unit = f.unit.as_deref().or(m.unit.as_deref());
     let amount = |x: f64| fmt_amount(x, unit, true);
     let who = m.nodes.first().filter(|n| n.kind == NodeKind::Count).map_or(default_units(lang), |n| n.name.as_str());
-    let level = format!("{:.0}%", f.confidence * 100.0);
+    let level = format!("{:.0}%", f.confidence_level * 100.0);
     let mut out = Vec::new();
 
     let changes: Vec<String> = m
@@ -694,10 +694,10 @@ pub fn prd_paragraph(
             }
         })
         .collect();
-    let reach = match (lang, m.coverage < 1.0) {
-        (Language::En, true) => format!("for the {} of {who} the change reaches", fmt_share(m.coverage)),
+    let reach = match (lang, m.reach < 1.0) {
+        (Language::En, true) => format!("for the {} of {who} the change reaches", fmt_share(m.reach)),
         (Language::En, false) => format!("for all {who}"),
-        (Language::ZhCn, true) => format!("在变化覆盖到的 {} 的 {who} 中", fmt_share(m.coverage)),
+        (Language::ZhCn, true) => format!("在变化覆盖到的 {} 的 {who} 中", fmt_share(m.reach)),
         (Language::ZhCn, false) => format!("在全部 {who} 中"),
     };
     let per = per_period(lang, m.period_days);
@@ -727,7 +727,7 @@ pub fn prd_paragraph(
         });
     }
     impact.push_str(if en { "." } else { "。" });
-    if m.coverage < 1.0 {
+    if m.reach < 1.0 {
         let (r, rlo, rhi) = (fmt_pct(f.reached.estimate, 2), fmt_pct(f.reached.low, 2), fmt_pct(f.reached.high, 2));
         impact.push_str(&if en {
             format!(" Among the {who} it reaches, the lift is {r} ({rlo} to {rhi}).")

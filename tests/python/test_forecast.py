@@ -82,18 +82,22 @@ def test_list_tuple_and_mapping_inputs_agree():
     assert a.request["model"]["nodes"] == as_dicts
 
 
-def test_python_defaults_are_the_core_defaults():
-    """Defaults live once, in Rust: a request without them gives what the Python signature sends."""
+def test_python_defaults_are_the_core_defaults(liftlab_bin, service):
+    """Defaults live once, in Rust: Python restates none (its options default to None: left out of
+    the request), and every door echoes the same settings, the core's defaults filled in."""
     sig = inspect.signature(liftlab.forecast_impact).parameters
-    assert {k: sig[k].default for k in ("coverage", "dilution", "period_days", "draws", "seed", "confidence")} == {
-        "coverage": 1.0,
-        "dilution": 0.0,
-        "period_days": 1.0,
-        "draws": 100_000,
-        "seed": 0,
-        "confidence": 0.95,
-    }
-    assert sig["language"].default == "en"
+    options = ("reach", "dilution", "period_days", "draws", "seed", "confidence_level", "language", "coverage", "confidence")
+    assert all(sig[k].default is None for k in options)
+    defaults = liftlab.forecast_defaults()
+    status, http = service.call("GET", "/v1/forecast/defaults")
+    assert status == 200 and http == defaults
+    assert (defaults["max_days"], defaults["power"], defaults["alpha"], defaults["confidence_level"]) == (28.0, 0.8, 0.05, 0.95)
+    assert (defaults["reach"], defaults["draws"], defaults["seed"], defaults["language"]) == (1.0, 100_000, 0, "en")
+    f = funnel(plan=True)
+    assert f.settings == defaults and f.to_dict()["settings"] == defaults
+    assert "model" in f.request and "reach" not in f.request["model"]  # nothing restated
+    status, answer = service.call("POST", "/v1/forecast", f.request)
+    assert status == 200 and answer["settings"] == defaults
     # a request without `language` is answered in the core's default, what Python sends by default
     bare = json.loads(_core._forecast_impact(json.dumps({"model": funnel().request["model"]})))
     assert bare["prd_paragraph"] == funnel().prd_paragraph()
@@ -128,7 +132,7 @@ def test_single_symmetric_node_is_a_normal_lift():
     f = liftlab.forecast_impact(
         [("visitors", "count", 10_000), ("conversion", "rate", 0.04)],
         [("conversion", 0.02, 0.05, 0.08)],
-        coverage=cov,
+        reach=cov,
         draws=n,
         seed=3,
     )
@@ -260,7 +264,7 @@ def test_plan_of_the_telesales_funnel_matches_statsmodels():
             {"name": "order_value", "kind": "value", "baseline": 3000, "std_dev": 1200},
         ],
         [("interested", 0.02, 0.08, 0.15)],
-        coverage=0.5,
+        reach=0.5,
         period_days=30.4375,
         unit="CNY",
         plan=True,
@@ -384,8 +388,10 @@ def test_bad_input_names_the_field(nodes, changes, field):
 
 
 def test_bad_options_name_the_field():
-    with pytest.raises(InvalidInputError, match=r"^model\.coverage: "):
-        liftlab.forecast_impact(NODES, CHANGE, coverage=0)
+    with pytest.raises(InvalidInputError, match=r"^model\.reach: "):
+        liftlab.forecast_impact(NODES, CHANGE, reach=0)
+    with pytest.raises(InvalidInputError, match=r"^model\.confidence_level: "):
+        liftlab.forecast_impact(NODES, CHANGE, confidence_level=1.5)
     with pytest.raises(InvalidInputError, match=r"^model\.draws: "):
         liftlab.forecast_impact(NODES, CHANGE, draws=10)
     # a plan on the topline, revenue per lead, needs its spread: not derivable without the value's
@@ -413,10 +419,14 @@ def test_bad_options_name_the_field():
 # --- the display ----------------------------------------------------------------------------
 
 
-def test_html_has_the_tables_and_two_charts():
+def test_html_has_the_tables_and_the_cores_charts():
+    """The notebook display is the core's rendering: the tables, the formula and the charts the
+    page shows (POST /v1/forecast?charts=svg) and `liftlab forecast --html` writes."""
     f = liftlab.forecast_impact(EXAMPLE)
     h = f._repr_html_()
-    assert h.count("<svg") == 2
+    assert h.count("<svg") == 3
+    assert f.lift_chart().svg in h and f.tornado_chart().svg in h and f.fan_chart().svg in h
+    assert f.formula in h
     for text in ("Projection", "Test plan", "Realism from history", "answered", "false-positive risk"):
         assert text in h
     # one name per length of time (the example's baseline is per day), the median beside the mean
@@ -456,13 +466,36 @@ def test_prd_paragraph_is_the_cores():
 
 
 def test_implausible_shares_warn_and_shares_above_one_are_refused():
-    """Every share is a fraction at every door: 0.005 coverage is allowed but warned about (0.5
+    """Every share is a fraction at every door: 0.005 reach is allowed but warned about (0.5
     may have been meant), 50 is refused naming the field."""
-    with pytest.warns(liftlab.exceptions.LiftlabWarning, match=r"^model\.coverage: "):
-        f = funnel(coverage=0.005)
-    assert [w["field"] for w in f.warnings] == ["model.coverage"]
-    with pytest.raises(InvalidInputError, match=r"^model\.coverage: "):
-        funnel(coverage=50)
+    with pytest.warns(liftlab.exceptions.LiftlabWarning, match=r"^model\.reach: "):
+        f = funnel(reach=0.005)
+    assert [w["field"] for w in f.warnings] == ["model.reach"]
+    with pytest.raises(InvalidInputError, match=r"^model\.reach: "):
+        funnel(reach=50)
+
+
+def test_deprecated_names_still_work_with_a_warning():
+    """Issue 16: `coverage` is now `reach` and `confidence` is `confidence_level`; the old names
+    work for one release with a DeprecationWarning, as keywords, attributes and request keys."""
+    with pytest.warns(DeprecationWarning, match="`coverage` is deprecated: use `reach`"):
+        old = funnel(coverage=0.5, seed=3)
+    assert old.to_dict() == funnel(reach=0.5, seed=3).to_dict()
+    with pytest.warns(DeprecationWarning, match="`confidence` is deprecated: use `confidence_level`"):
+        old = funnel(confidence=0.9, seed=3)
+    assert old.to_dict() == funnel(confidence_level=0.9, seed=3).to_dict()
+    assert old.confidence_level == 0.9 == old.settings["confidence_level"]
+    with pytest.warns(DeprecationWarning, match="Forecast.confidence"):
+        assert old.confidence == 0.9
+    with pytest.warns(DeprecationWarning), pytest.raises(InvalidInputError, match="^reach: given twice"):
+        funnel(reach=0.5, coverage=0.5)
+    # a request with the old keys, and a keyword that replaces one of them
+    req = funnel(reach=0.5, confidence_level=0.9).request
+    req["model"]["coverage"], req["model"]["confidence"] = req["model"].pop("reach"), req["model"].pop("confidence_level")
+    assert liftlab.forecast_impact(req).to_dict() == funnel(reach=0.5, confidence_level=0.9).to_dict()
+    assert liftlab.forecast_impact(req, reach=0.25).settings["reach"] == 0.25
+    # the answer writes the old name beside the new for one release
+    assert old.to_dict()["forecast"]["confidence"] == old.to_dict()["forecast"]["confidence_level"]
 
 
 # --- reconciliation -------------------------------------------------------------------------
@@ -501,6 +534,9 @@ def test_reconcile_reads_the_report(small_report):
         assert r.direction_hit == (np.sign(row["rel_effect"]) == np.sign(f.relative.estimate))
     assert f.reconcile(small_report, "converted", "sms").to_dict() == r.to_dict()
     assert "Forecast vs observed" in r._repr_html_() and r._repr_html_().count("<svg") == 1
+    assert r.confidence_level == f.confidence_level and r.to_dict()["confidence_level"] == f.confidence_level
+    with pytest.warns(DeprecationWarning, match="Reconciliation.confidence"):
+        assert r.confidence == r.confidence_level
     assert "liftlab.Reconciliation" in repr(r)
     with pytest.raises(InvalidInputError, match="^metric: "):
         f.reconcile(small_report, "revenue")
@@ -545,11 +581,14 @@ max_days = 28
     assert "per 30" not in r.stdout
     assert data["prd_paragraph"] in r.stdout
     assert "18,599 leads per arm" in r.stdout and "1,440,000 CNY per month" in r.stdout
+    # the CLI prints the core's text, as Python's summary() and str() give it
+    assert liftlab.forecast_impact(spec).summary() == r.stdout == str(liftlab.forecast_impact(spec))
+    # the deprecated name `coverage` in the file is read as `reach`; the warning names the field by its name now
     spec.write_text(spec.read_text().replace("coverage = 0.5", "coverage = 0.005"))
     r = subprocess.run([liftlab_bin, "forecast", "--spec", str(spec)], capture_output=True, text=True, timeout=60)
     assert r.returncode == 0
     (warning,) = r.stderr.splitlines()
-    assert warning.startswith("warning: model.coverage: ") and "0.5%" in warning, warning
+    assert warning.startswith("warning: model.reach: ") and "0.5%" in warning, warning
 
 
 # --- issue 17, item 7: the answer's sentences in the request's language -------------------
@@ -581,10 +620,10 @@ def test_the_doors_write_the_same_sentences_in_the_requested_language(liftlab_bi
     """Python (`language=`), the CLI (`--language`, and `language` in the file) and HTTP (`language`
     in the body) give the same sentences for the same request and language; zh-CN's are Chinese."""
     request = tomllib.loads(EXAMPLE.read_text())
-    request["model"]["coverage"] = 0.004  # a warning, so that it is compared too
+    request["model"]["reach"] = 0.004  # a warning, so that it is compared too
     spec = tmp_path / "f.toml"
-    spec.write_text(EXAMPLE.read_text().replace("coverage = 0.6", "coverage = 0.004"))
-    assert tomllib.loads(spec.read_text())["model"]["coverage"] == 0.004
+    spec.write_text(EXAMPLE.read_text().replace("reach = 0.6", "reach = 0.004"))
+    assert tomllib.loads(spec.read_text())["model"]["reach"] == 0.004
     with pytest.warns(LiftlabWarning):
         py = liftlab.forecast_impact(spec, language=language).to_dict()
     r = subprocess.run(
@@ -605,7 +644,7 @@ def test_the_doors_write_the_same_sentences_in_the_requested_language(liftlab_bi
         assert all(_cjk(p) for p in paragraphs), prd
         assert paragraphs[1].startswith("公式：") and "Formula" not in prd and "Expected impact" not in prd
         assert "实验。" in prd and "成功概率" in prd and "每组" in prd, prd
-        assert all(_cjk(w["message"]) for w in http["warnings"]) and http["warnings"][0]["field"] == "model.coverage"
+        assert all(_cjk(w["message"]) for w in http["warnings"]) and http["warnings"][0]["field"] == "model.reach"
         # the CLI's summary above the paragraph is the core's, in Chinese too
         text = subprocess.run(
             [liftlab_bin, "forecast", "--spec", str(spec), "--language", language], capture_output=True, text=True, timeout=60
@@ -620,11 +659,14 @@ def test_the_doors_write_the_same_sentences_in_the_requested_language(liftlab_bi
 @pytest.mark.parametrize("bad", ["fr", "zh", "ZH-cn", "", 7, None])
 def test_a_bad_language_names_the_field_at_every_door(liftlab_bin, service, tmp_path, bad):
     request = tomllib.loads(EXAMPLE.read_text())
-    with pytest.raises(InvalidInputError) as e:
-        liftlab.forecast_impact(EXAMPLE, language=bad)
-    assert str(e.value).startswith("language: "), e.value  # the message names the field first
-    with pytest.raises(InvalidInputError, match=r"^language: "):
-        funnel(language=bad)
+    if bad is None:  # Python's None is an option left out (the core's default, as for every option)
+        assert funnel(language=None).settings["language"] == liftlab.forecast_defaults()["language"]
+    else:
+        with pytest.raises(InvalidInputError) as e:
+            liftlab.forecast_impact(EXAMPLE, language=bad)
+        assert str(e.value).startswith("language: "), e.value  # the message names the field first
+        with pytest.raises(InvalidInputError, match=r"^language: "):
+            funnel(language=bad)
     status, body = service.call("POST", "/v1/forecast", {**request, "language": bad})
     assert status == 422 and body["error"]["field"] == "language", body
     if isinstance(bad, str):

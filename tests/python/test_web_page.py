@@ -375,7 +375,7 @@ def enter_telesales(driver) -> None:
     set_select(field(driver, "model.changes[0].node"), "interested")
     for key, value in (("low", "0.02"), ("likely", "0.08"), ("high", "0.15")):
         type_into(field(driver, f"model.changes[0].{key}"), value)
-    type_into(css(driver, "#coverage"), "0.5")
+    type_into(css(driver, "#reach"), "0.5")
     type_into(css(driver, "#period_days"), "30.4375")
     type_into(css(driver, "#unit"), "CNY")
 
@@ -386,10 +386,10 @@ def telesales_request() -> dict:
         "model": {
             "nodes": nodes,
             "changes": [{"node": "interested", "low": 0.02, "likely": 0.08, "high": 0.15}],
-            "coverage": 0.5,
+            "reach": 0.5,
             "period_days": 30.4375,
             "draws": 100000,
-            "confidence": 0.95,
+            "confidence_level": 0.95,
             "unit": "CNY",
         },
         "plan": {"design": {"alpha": 0.05, "power": 0.8}, "max_days": 28},
@@ -412,7 +412,7 @@ def test_the_telesales_funnel_on_a_phone_and_a_desktop(service, width, height):
         assert "changed" in css(driver, "#example-note").get_attribute("class")
         # every share shows its reading as a percentage beside it: one convention, fractions
         assert css(driver, '[data-path="model.nodes[1]"] small.reading').text == "= 60%"
-        assert css(driver, "#coverage").find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR, "small.reading").text == "= 50%"
+        assert css(driver, "#reach").find_element(By.XPATH, "..").find_element(By.CSS_SELECTOR, "small.reading").text == "= 50%"
         css(driver, "#clear-examples").click()
         assert not driver.find_elements(By.CSS_SELECTOR, ".example-tag")
         assert not css(driver, "#example-note").is_displayed()

@@ -29,12 +29,12 @@
         "it below <i>low</i> or above <i>high</i>.",
       low: "Low", likely: "Likely", high: "High",
       reach: "Reach and units",
-      coverage: "Coverage (share reached)",
+      reach: "Reach (share reached)",
       dilution: "Dilution <small>(optional share)</small>",
       period_days: "Baseline covers (days)",
       unit: "Topline unit <small>(e.g. CNY)</small>",
       unit_ph: "CNY",
-      reach_hint: "Coverage: the share of units the change reaches (0.5 = half). Dilution: the share of the usual downstream " +
+      reach_hint: "Reach: the share of units the change reaches (0.5 = half). Dilution: the share of the usual downstream " +
         "conversion that units added upstream lose. A month is 30.4375 days.",
       plan: "Test plan", plan_on: "plan the test",
       plan_metric: "The test reads",
@@ -51,7 +51,7 @@
       past_tests: "Past tests: relative effect and its standard error, as fractions, one test per line",
       from_ledger: "add the ledger's forecasts with results, of team", any: "any",
       advanced: "Simulation settings",
-      confidence: "Interval level (share)", draws: "Draws", seed: "Seed",
+      confidence_level: "Interval level (share)", draws: "Draws", seed: "Seed",
       example_note: "Values marked “example” came with the example funnel, not from yours: the plan's standard deviation, " +
         "the team's win rate, past tests and the seed.",
       example_changed: "You changed the funnel: the values marked “example” still describe the example funnel.",
@@ -85,7 +85,7 @@
       refresh: "Refresh", saved: "Saved", projected: "Projected lift", outcome: "Outcome",
       calibration: "Calibration",
       calibration_hint: "Over the forecasts whose test has reported (<i>reconciled</i>), every lift taken among the units " +
-        "the change reached (a topline lift is divided by its coverage): <b>coverage</b> is the share whose interval held " +
+        "the change reached (a topline lift is divided by its reach): <b>coverage</b> is the share whose interval held " +
         "the observed lift, next to the level the intervals claimed; <b>mean abs. error</b> the mean miss of the expected " +
         "lift; <b>bias</b> the mean of forecast minus observed (positive: optimistic); <b>hit rate</b> the share that called " +
         "the direction; <b>win share</b> the share that shipped a significant win.",
@@ -109,13 +109,7 @@
       prob_positive: "True lift above zero", prob_mde: "True lift above what the test can detect",
       expected_after: "Expected lift after history", fpr: "A significant result is a false positive",
       fpr_note: "at the team's win rate (Kohavi et al. 2022)", past_used: "Past tests used", mean_effect: "mean effect {0}",
-      bands_note: "Bands: where 95%, 90%, 80% and 50% of {0} simulated lifts fall (darker is likelier), with the median; " +
-        "ticks: the {1} interval; dot: the mean (the headline); diamond: every change at its likely value ({2}); grey line: " +
-        "the delta-method interval ({3} to {4}).",
-      tornado_note: "Each bar: the lift as one change goes from its low to its high with the others at likely.",
-      depends_most: " The forecast depends most on “{0}”.",
       topline_now: "Topline now: {0} per {1} ({2}).",
-      expected_label: "mean {0}",
       warnings_title: "Check these inputs (the projection was made all the same):",
       percent_hint: "Shares are fractions here: 60% is 0.6.",
       not_two_numbers: "line {0} (“{1}”) is not two numbers: effect, standard error (fractions)",
@@ -157,12 +151,12 @@
       changes_hint: "节点的相对变化，写成小数（0.08 = +8%），给出 90% 区间：低于<i>下限</i>或高于<i>上限</i>都会让你意外。",
       low: "下限", likely: "最可能", high: "上限",
       reach: "覆盖与单位",
-      coverage: "覆盖率（触达占比）",
+      reach: "触达率（触达占比）",
       dilution: "稀释 <small>（可选，占比）</small>",
       period_days: "基线对应天数",
       unit: "顶层指标单位 <small>（如 CNY）</small>",
       unit_ph: "CNY",
-      reach_hint: "覆盖率：改动触达的单位占比（0.5 即一半）。稀释：上游新增单位在下游转化上损失的比例。一个月按 30.4375 天计。",
+      reach_hint: "触达率：改动触达的单位占比（0.5 即一半）。稀释：上游新增单位在下游转化上损失的比例。一个月按 30.4375 天计。",
       plan: "实验计划", plan_on: "规划实验",
       plan_metric: "实验读取的指标",
       plan_metric_default: "改动作用的节点",
@@ -177,7 +171,7 @@
       past_tests: "过往实验：相对效应及其标准误，写成小数，每行一个实验",
       from_ledger: "加入台账中已有结果的预测，团队", any: "任意",
       advanced: "模拟设置",
-      confidence: "区间置信水平（占比）", draws: "模拟次数", seed: "随机种子",
+      confidence_level: "区间置信水平（占比）", draws: "模拟次数", seed: "随机种子",
       example_note: "标记为“示例”的值来自示例漏斗，而非你的数据：计划的标准差、团队胜率、过往实验和随机种子。",
       example_changed: "你修改了漏斗：标记为“示例”的值仍然描述的是示例漏斗。",
       example_tag: "示例",
@@ -231,12 +225,7 @@
       prob_positive: "真实提升大于零", prob_mde: "真实提升超过实验可检测的幅度",
       expected_after: "结合历史后的预期提升", fpr: "显著结果为假阳性的概率",
       fpr_note: "按团队胜率（Kohavi 等，2022）", past_used: "使用的过往实验", mean_effect: "平均效应 {0}",
-      bands_note: "色带：{0} 次模拟提升中 95%、90%、80% 和 50% 所在的范围（越深越可能），并标出中位数；刻度线：{1} 区间；" +
-        "圆点：均值（标题数字）；菱形：所有变化取最可能值（{2}）；灰线：delta 方法区间（{3} 至 {4}）。",
-      tornado_note: "每条：某个变化从下限到上限、其余取最可能值时的提升。",
-      depends_most: " 预测最依赖“{0}”。",
       topline_now: "当前顶层指标：每{1} {0}（{2}）。",
-      expected_label: "均值 {0}",
       warnings_title: "请检查这些输入（预测仍已完成）：",
       percent_hint: "这里的占比写成小数：60% 即 0.6。",
       not_two_numbers: "第 {0} 行（“{1}”）不是两个数：效应、标准误（小数）",
@@ -308,18 +297,6 @@
       if (c === null || c === undefined) continue;
       e.append(c instanceof Node ? c : document.createTextNode(String(c)));
     }
-    return e;
-  }
-
-  const SVG = "http://www.w3.org/2000/svg";
-  function svg(tag, attrs, ...children) {
-    const e = document.createElementNS(SVG, tag);
-    for (const [k, v] of Object.entries(attrs || {})) {
-      if (v === undefined || v === null) continue;
-      if (k === "text") e.textContent = v;
-      else e.setAttribute(k, v);
-    }
-    for (const c of children.flat()) if (c) e.append(c);
     return e;
   }
 
@@ -417,6 +394,7 @@
     funnelEdited: false,
     lastRequest: null,
     lastReport: null,
+    defaults: {}, // the service's defaults of a request (GET /v1/forecast/defaults)
     stale: false,
     runs: 0,
   };
@@ -554,30 +532,34 @@
     formChanged();
   }
 
-  /** Puts a ForecastRequest into the form; `fromExample` marks the values a PM would not know. */
+  /** Puts a ForecastRequest into the form; `fromExample` marks the values a PM would not know. An
+   * option the request leaves out shows the service's default (GET /v1/forecast/defaults). */
   function fillForm(req, fromExample) {
     const m = req.model || {};
+    const d = state.defaults;
+    const or = (v, k) => (v === undefined ? d[k] : v);
     state.nodes = (m.nodes || []).map((n) => ({ name: n.name, kind: n.kind, baseline: String(n.baseline),
       std_dev: isNum(n.std_dev) ? String(n.std_dev) : "" }));
     state.changes = (m.changes || []).map((c) => ({ node: c.node, low: String(c.low), likely: String(c.likely), high: String(c.high) }));
     state.funnelEdited = false;
     renderNodes();
     renderChanges();
-    setVal("coverage", m.coverage === undefined ? 1 : m.coverage);
+    // a request saved before the renames carries `coverage` and `confidence`
+    setVal("reach", or(m.reach === undefined ? m.coverage : m.reach, "reach"));
     setVal("dilution", m.dilution ? m.dilution : "");
-    setVal("period_days", m.period_days === undefined ? 1 : m.period_days);
+    setVal("period_days", or(m.period_days, "period_days"));
     setVal("unit", m.unit || "");
-    setVal("confidence", m.confidence === undefined ? 0.95 : m.confidence);
-    setVal("draws", m.draws === undefined ? 100000 : m.draws);
+    setVal("confidence_level", or(m.confidence_level === undefined ? m.confidence : m.confidence_level, "confidence_level"));
+    setVal("draws", or(m.draws, "draws"));
     setVal("seed", m.seed === undefined ? "" : m.seed);
     const plan = req.plan;
     $("#plan-on").checked = !!plan;
     const design = (plan && plan.design) || {};
     refreshMetricOptions(plan && plan.metric ? plan.metric : "");
     setVal("std_dev", plan ? plan.std_dev : "");
-    setVal("max_days", plan && plan.max_days !== undefined ? plan.max_days : 28);
-    setVal("alpha", design.alpha === undefined ? 0.05 : design.alpha);
-    setVal("power", design.power === undefined ? 0.8 : design.power);
+    setVal("max_days", or(plan ? plan.max_days : undefined, "max_days"));
+    setVal("alpha", or(design.alpha, "alpha"));
+    setVal("power", or(design.power, "power"));
     const h = req.history || {};
     setVal("win_rate", isNum(h.win_rate) ? h.win_rate : "");
     $("#past").value = (h.past || []).map((p) => p.effect + ", " + p.std_err).join("\n");
@@ -605,10 +587,10 @@
         return node;
       }),
       changes: state.changes.map((c) => ({ node: c.node, low: fromText(c.low), likely: fromText(c.likely), high: fromText(c.high) })),
-      coverage: fromText($("#coverage").value),
+      reach: fromText($("#reach").value),
       period_days: fromText($("#period_days").value),
       draws: fromText($("#draws").value),
-      confidence: fromText($("#confidence").value),
+      confidence_level: fromText($("#confidence_level").value),
     };
     if ($("#seed").value.trim() !== "") model.seed = fromText($("#seed").value);
     if ($("#dilution").value.trim() !== "") model.dilution = fromText($("#dilution").value);
@@ -656,21 +638,23 @@
     $$("#plan-fields input, #plan-fields select").forEach((i) => { i.disabled = !on; });
   }
 
+  /** The test's traffic, as the service derived it in the last projection (plan.daily_units). */
   function updateHints() {
     const hint = $("#traffic-hint");
     const first = state.nodes[0];
-    const days = fromText($("#period_days").value);
-    const cov = fromText($("#coverage").value);
-    const base = first ? fromText(first.baseline) : null;
     $("#sd-hint").textContent = t("sd_hint");
     if (!first || first.kind !== "count") {
       hint.textContent = t("traffic_needs_count");
       return;
     }
-    if (base === null || !days || cov === null) { hint.textContent = ""; return; }
-    const units = first.name || "units";
-    hint.textContent = t("traffic", num(base), units, days === 1 ? "day" : dayCount(days) + " days", share(cov, 0),
-      num(base / days * cov) + " " + units);
+    const report = state.lastReport;
+    const plan = report && !state.stale ? report.plan : null;
+    const req = state.lastRequest;
+    if (!plan || !req) { hint.textContent = ""; return; }
+    const top = req.model.nodes[0];
+    const set = report.settings;
+    hint.textContent = t("traffic", num(top.baseline), top.name, set.period_days === 1 ? "day" : dayCount(set.period_days) + " days",
+      share(set.reach, 0), num(plan.daily_units) + " " + top.name);
   }
 
   function formChanged() {
@@ -814,6 +798,18 @@
 
   // ---------- projecting ----------
 
+  /** The width the charts are shown at, in CSS pixels: the service draws them for it, so that their
+   * 12px labels stay 12px on a phone. */
+  function chartWidth() {
+    let w = $("#interval-chart").clientWidth;
+    if (!w) { // not shown yet: the width of the card that stands in its place
+      const card = $("#placeholder");
+      const cs = getComputedStyle(card);
+      w = card.clientWidth - parseFloat(cs.paddingLeft) - parseFloat(cs.paddingRight);
+    }
+    return Math.max(280, Math.min(2000, Math.round(w || 560)));
+  }
+
   async function project(ev) {
     if (ev) ev.preventDefault();
     const form = $("#forecast-form");
@@ -830,7 +826,7 @@
     const button = $("#project");
     button.disabled = true;
     $("#status").textContent = t("projecting");
-    const r = await call("POST", "/v1/forecast", req);
+    const r = await call("POST", "/v1/forecast?charts=svg&chart_width=" + chartWidth(), req);
     button.disabled = false;
     if (r.status === 200) {
       $("#status").textContent = "";
@@ -872,7 +868,7 @@
     box.setAttribute("data-run", String(state.runs));
     const unit = f.unit || req.model.unit || "";
 
-    const level = share(f.confidence, 0);
+    const level = share(f.confidence_level, 0);
     setNum("lift-estimate", f.relative.estimate, pct(f.relative.estimate));
     $("#lift-estimate").className = "big " + (f.relative.estimate >= 0 ? "pos" : "neg");
     setNum("lift-low", f.relative.low, pct(f.relative.low));
@@ -880,25 +876,23 @@
     setNum("lift-median", f.median, pct(f.median));
     $("#lift-level").textContent = level;
     $("#headline-note").textContent = f.headline_note || "";
-    $("#interval-chart").replaceChildren(intervalChart(f, $("#interval-chart")));
-    const dr = isNum(f.draws) ? f.draws.toLocaleString("en-US") : "—";
-    $("#interval-note").textContent = t("bands_note", dr, level, pct(f.relative_likely), pct(f.relative_delta.low),
-      pct(f.relative_delta.high));
+    // the charts and their notes as the core draws and writes them (the notebook shows the same)
+    const charts = report.charts || {};
+    $("#interval-chart").innerHTML = charts.lift || "";
+    $("#interval-note").textContent = charts.lift_note || "";
 
     // one row per period length, each with one name (the core chooses them)
-    const periods = Array.isArray(f.periods) && f.periods.length ? f.periods
-      : [{ label: "per day", lift: f.per_day }, { label: "per month", lift: f.per_month }, { label: "per year", lift: f.per_year }];
-    $("#absolute tbody").replaceChildren(...periods.map((p) => el("tr", {},
+    $("#absolute tbody").replaceChildren(...f.periods.map((p) => el("tr", {},
       el("td", { text: p.label }), el("td", { text: amount(p.lift.estimate, unit, true) }),
       el("td", { text: amount(p.lift.low, unit, true) }), el("td", { text: amount(p.lift.high, unit, true) }))));
     const tree = req.model.nodes.map((n) => n.name + " " + (n.kind === "rate" ? share(n.baseline, 2) : num(n.baseline))).join(" × ");
     $("#baseline-note").textContent = t("topline_now", amount(f.baseline, unit, false), f.period || "day", tree);
 
-    $("#tornado").replaceChildren(tornadoChart(f, $("#tornado")));
-    $("#tornado-note").textContent = f.sensitivity.length
-      ? t("tornado_note") + (f.most_sensitive ? t("depends_most", f.most_sensitive) : "") : "";
+    $("#tornado").innerHTML = charts.tornado || "";
+    $("#tornado-note").textContent = charts.tornado_note || "";
 
-    renderPlan(report.plan, req, unit);
+    renderPlan(report.plan, report.settings, unit);
+    updateHints();
     renderChance(report);
     renderPrd(report);
     showWarnings((report.warnings || []).concat((report.plan && report.plan.missing) || []));
@@ -913,8 +907,7 @@
   }
 
   /** The facts of one metric's plan; `ids` gives the test's plan its element ids. */
-  function planFacts(dl, p, req, unit, ids) {
-    const design = (req.plan && req.plan.design) || {};
+  function planFacts(dl, p, settings, unit, ids) {
     const b = p.baseline;
     const sdWhere = p.std_dev_source === "given" ? t("sd_given") : t("sd_tree");
     const baseText = b.kind === "proportion" ? t("per_unit_prop", share(b.rate, 2))
@@ -927,18 +920,18 @@
     fact(dl, t("f_arm"), intCount(s.n_control), s.n_per_variant !== s.n_control ? t("control_variant", intCount(s.n_per_variant)) : "",
       { id: id("plan-n-arm"), "data-value": String(s.n_control) });
     fact(dl, t("f_total"), intCount(s.n_total));
-    const maxDays = isNum(req.plan && req.plan.max_days) ? req.plan.max_days : 28;
+    const maxDays = settings.max_days;
     const long = p.duration_days > maxDays;
     fact(dl, t("f_duration"), daysText(p.duration_days), long ? "— " + t("longer", dayCount(maxDays)) : "",
       { id: id("plan-days"), "data-value": String(p.duration_days), class: long ? "warn" : null });
     fact(dl, t("f_mde", dayCount(maxDays)), pct(p.mde_at_max_days.rel_effect), null,
       { id: id("plan-mde"), "data-value": String(p.mde_at_max_days.rel_effect) });
     fact(dl, t("f_power", dayCount(maxDays)), share(p.power_at_max_days, 1),
-      t("at_alpha", share(design.alpha === undefined ? 0.05 : design.alpha, 1)),
+      t("at_alpha", share(settings.alpha, 1)),
       { id: id("plan-power"), "data-value": String(p.power_at_max_days) });
   }
 
-  function renderPlan(plan, req, unit) {
+  function renderPlan(plan, settings, unit) {
     const dl = $("#plan");
     const top = $("#plan-topline");
     dl.replaceChildren();
@@ -955,11 +948,11 @@
     $("#plan-mapping").textContent = plan.mapping || "";
     $("#plan-title").textContent = t("test_on", "“" + (plan.metric || "topline") + "”");
     fact(dl, t("f_daily"), num(plan.daily_units));
-    planFacts(dl, plan, req, unit, true);
+    planFacts(dl, plan, settings, unit, true);
     if (plan.topline) {
       $("#topline-col").hidden = false;
       $("#topline-title").textContent = t("topline_plan");
-      planFacts(top, plan.topline, req, unit, false);
+      planFacts(top, plan.topline, settings, unit, false);
       top.setAttribute("data-n-arm", String(plan.topline.sample_size.n_control));
     } else if (!plan.reads_topline && (plan.missing || []).length) {
       $("#topline-col").hidden = false;
@@ -1027,124 +1020,6 @@
       try { ok = document.execCommand("copy"); } catch (_) { ok = false; }
       done(ok);
     }
-  }
-
-  // ---------- charts ----------
-
-  /** About `count` round ticks over [lo, hi], and the decimals their percentages need. */
-  function niceTicks(lo, hi, count) {
-    const span = hi - lo;
-    const mag = Math.pow(10, Math.floor(Math.log10(span / count)));
-    const step = [1, 2, 2.5, 5, 10].map((m) => m * mag).find((s) => span / s <= count) || 10 * mag;
-    let digits = 0;
-    while (digits < 4 && Math.abs(Math.round(step * 100 * 10 ** digits) - step * 100 * 10 ** digits) > 1e-6) digits += 1;
-    const ticks = [];
-    for (let k = Math.ceil(lo / step); k * step <= hi + 1e-12; k += 1) ticks.push(k === 0 ? 0 : k * step);
-    return { ticks, digits };
-  }
-
-  /** The width a chart is shown at, in CSS pixels (its viewBox is drawn 1:1). */
-  function chartWidth(box) {
-    const w = box && box.clientWidth ? box.clientWidth : 560;
-    return Math.max(280, Math.round(w));
-  }
-
-  function scaleFor(values, left, right) {
-    let lo = Math.min(...values);
-    let hi = Math.max(...values);
-    if (hi - lo < 1e-9) { lo -= 0.01; hi += 0.01; }
-    const pad = (hi - lo) * 0.08;
-    lo -= pad;
-    hi += pad;
-    const x = (v) => left + (v - lo) / (hi - lo) * (right - left);
-    return { lo, hi, x };
-  }
-
-  function axis(g, sc, y, top) {
-    // about one tick per 80px, so that the labels never run into each other on a phone
-    const { ticks, digits } = niceTicks(sc.lo, sc.hi, Math.max(3, Math.min(6, Math.floor((sc.x(sc.hi) - sc.x(sc.lo)) / 80))));
-    for (const t of ticks) {
-      const x = sc.x(t);
-      g.append(svg("line", { x1: x, x2: x, y1: top, y2: y, stroke: t === 0 ? "#8a96a3" : "#eceff2",
-        "stroke-dasharray": t === 0 ? "3 3" : null }));
-      g.append(svg("text", { x, y: y + 14, "text-anchor": "middle", text: t === 0 ? "0" : pct(t, digits) }));
-    }
-  }
-
-  /**
-   * The interval bar with the expected and likely values. With the report's quantiles the bar is a
-   * fan: nested bands holding 95%, 90%, 80% and 50% of the simulated lifts, and the median.
-   */
-  function intervalChart(f, box) {
-    // drawn at the width it is shown at, so that its 12px labels stay 12px on a phone
-    const W = chartWidth(box), H = 132, L = 16, R = W - 16;
-    const r = f.relative, d = f.relative_delta;
-    const q = new Map((Array.isArray(f.quantiles) ? f.quantiles : [])
-      .filter((p) => Array.isArray(p) && isNum(p[0]) && isNum(p[1])).map((p) => [Math.round(p[0] * 1000), p[1]]));
-    const bands = [[25, 975], [50, 950], [100, 900], [250, 750]].filter(([a, b]) => q.has(a) && q.has(b))
-      .map(([a, b]) => [q.get(a), q.get(b)]);
-    const values = [r.low, r.high, r.estimate, f.relative_likely, d.low, d.high, 0].concat(bands.flat());
-    const sc = scaleFor(values, L, R);
-    const root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img",
-      "aria-label": "projected lift " + pct(r.estimate) + ", interval " + pct(r.low) + " to " + pct(r.high) });
-    const barY = 72, axisY = 112, half = 11;
-    axis(root, sc, axisY, 8);
-    if (bands.length) {
-      bands.forEach(([a, b], i) => {
-        root.append(svg("rect", { x: sc.x(a), y: barY - half, width: Math.max(1, sc.x(b) - sc.x(a)), height: 2 * half,
-          fill: "#2563a8", opacity: 0.16 + 0.12 * i }));
-      });
-      if (q.has(500)) {
-        const m = sc.x(q.get(500));
-        root.append(svg("line", { x1: m, x2: m, y1: barY - half, y2: barY + half, stroke: "#1b4f87", "stroke-width": 1.5 }));
-      }
-    } else {
-      root.append(svg("rect", { x: sc.x(r.low), y: barY - half, width: Math.max(1, sc.x(r.high) - sc.x(r.low)),
-        height: 2 * half, rx: 3, fill: "#2563a8", opacity: 0.3 }));
-    }
-    // the reported interval's ends
-    for (const v of [r.low, r.high]) {
-      root.append(svg("line", { x1: sc.x(v), x2: sc.x(v), y1: barY - half - 4, y2: barY + half + 4, stroke: "#1f2933", "stroke-width": 1.5 }));
-      root.append(svg("text", { x: sc.x(v), y: barY - half - 8, "text-anchor": "middle", class: "label", text: pct(v) }));
-    }
-    // the delta-method interval, thin, below
-    const dy = barY + half + 9;
-    root.append(svg("line", { x1: sc.x(d.low), x2: sc.x(d.high), y1: dy, y2: dy, stroke: "#8a96a3", "stroke-width": 1.5 }));
-    for (const v of [d.low, d.high]) root.append(svg("line", { x1: sc.x(v), x2: sc.x(v), y1: dy - 3, y2: dy + 3, stroke: "#8a96a3" }));
-    const lx = sc.x(f.relative_likely);
-    root.append(svg("path", { d: "M" + lx + "," + (barY - 7) + "l6,7l-6,7l-6,-7Z", fill: "#fff", stroke: "#1f2933", "stroke-width": 1.5 }));
-    const ex = sc.x(r.estimate);
-    root.append(svg("circle", { cx: ex, cy: barY, r: 5, fill: "#f5a623", stroke: "#1f2933", "stroke-width": 1.2 }));
-    root.append(svg("line", { x1: ex, x2: ex, y1: 22, y2: barY - 26, stroke: "#1f2933", "stroke-width": 1 }));
-    root.append(svg("text", { x: Math.min(Math.max(ex, 60), W - 60), y: 16, "text-anchor": "middle", class: "label", "font-weight": "600",
-      text: t("expected_label", pct(r.estimate)) }));
-    return root;
-  }
-
-  /** Tornado: one bar per changed node, from the lift at its low to the lift at its high. */
-  function tornadoChart(f, box) {
-    const rows = f.sensitivity || [];
-    const W = chartWidth(box), rowH = 30, top = 8, labelW = Math.min(120, Math.round(W * 0.28));
-    const H = top + rows.length * rowH + 24;
-    const values = [f.relative_likely, 0];
-    rows.forEach((s) => values.push(s.at_low, s.at_high));
-    const sc = scaleFor(values, labelW + 40, W - 50);
-    const root = svg("svg", { viewBox: "0 0 " + W + " " + H, role: "img", "aria-label": "sensitivity of the lift to each change" });
-    const axisY = top + rows.length * rowH + 4;
-    axis(root, sc, axisY, top);
-    rows.forEach((s, i) => {
-      const y = top + i * rowH + rowH / 2;
-      const a = Math.min(s.at_low, s.at_high), b = Math.max(s.at_low, s.at_high);
-      const mid = sc.x(f.relative_likely);
-      root.append(svg("text", { x: labelW, y: y + 4, "text-anchor": "end", class: "label", text: s.node }));
-      root.append(svg("rect", { x: sc.x(a), y: y - 9, width: Math.max(1, mid - sc.x(a)), height: 18, fill: "#c9d3de" }));
-      root.append(svg("rect", { x: mid, y: y - 9, width: Math.max(1, sc.x(b) - mid), height: 18, fill: "#2563a8", opacity: 0.55 }));
-      root.append(svg("text", { x: sc.x(a) - 4, y: y + 4, "text-anchor": "end", text: pct(a, 1) }));
-      root.append(svg("text", { x: sc.x(b) + 4, y: y + 4, "text-anchor": "start", text: pct(b, 1) }));
-    });
-    const mx = sc.x(f.relative_likely);
-    root.append(svg("line", { x1: mx, x2: mx, y1: top - 2, y2: axisY, stroke: "#1f2933", "stroke-width": 1 }));
-    return root;
   }
 
   // ---------- the ledger ----------
@@ -1317,7 +1192,7 @@
 
   /** Loads a saved forecast back into the form and shows its stored report. */
   async function openSaved(id) {
-    const r = await call("GET", "/v1/forecasts/" + id);
+    const r = await call("GET", "/v1/forecasts/" + id + "?charts=svg&chart_width=" + chartWidth());
     if (r.status !== 200) {
       $("#past-message").textContent = t("cannot_open", id, reason(r.body && r.body.error && r.body.error.message));
       return;
@@ -1414,7 +1289,8 @@
       $("#" + k).addEventListener("input", () => store.set(k, $("#" + k).value.trim()));
     }
 
-    const r = await call("GET", "/assets/example.json");
+    const [r, d] = await Promise.all([call("GET", "/assets/example.json"), call("GET", "/v1/forecast/defaults")]);
+    state.defaults = d.status === 200 ? d.body : {};
     if (r.status === 200) {
       fillForm(r.body, true);
     } else {

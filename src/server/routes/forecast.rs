@@ -23,8 +23,8 @@ use crate::forecast::ledger::{
     observed_from_report, reconcile, Calibration, ForecastLift, ForecastMeta, Observed, Reconciliation,
 };
 use crate::forecast::{
-    complete_report, forecast_impact_until, history::ledger_label, validate_input, BaseDraws, ForecastReport,
-    ForecastRequest, Interval,
+    complete_report, forecast_impact_until, history::ledger_label, render, validate_input, BaseDraws, ForecastReport,
+    ForecastRequest, ForecastSettings, Interval,
 };
 use crate::interrupt::Interrupt;
 use crate::limits::MAX_PAST_EFFECTS;
@@ -40,6 +40,11 @@ pub(super) fn guarded_routes() -> OpenApiRouter<AppState> {
         .routes(routes!(list_forecasts))
         .routes(routes!(get_forecast))
         .routes(routes!(get_calibration))
+}
+
+/// Cheap forecast routes anyone may call.
+pub(super) fn open_routes() -> OpenApiRouter<AppState> {
+    OpenApiRouter::new().routes(routes!(forecast_defaults))
 }
 
 pub(super) fn write_routes() -> OpenApiRouter<AppState> {
@@ -304,20 +309,69 @@ fn json_bytes(status: StatusCode, body: impl Into<axum::body::Body>) -> Response
     (status, [(header::CONTENT_TYPE, "application/json")], body.into()).into_response()
 }
 
+/// What a forecast answer carries besides the report.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+#[serde(deny_unknown_fields)]
+struct ForecastParams {
+    /// `svg`: the answer carries the charts as SVG in `charts` (the projected lift, the tornado,
+    /// the cumulative gain) with their notes, drawn by the core in the request's language.
+    charts: Option<String>,
+    /// The width the charts are shown at, in pixels (280 to 2000; default 560).
+    #[param(minimum = 280, maximum = 2000)]
+    chart_width: Option<u32>,
+}
+
+impl ForecastParams {
+    /// The chart width asked for, checked; `None` when no charts are asked for.
+    fn width(&self) -> Result<Option<u32>, Error> {
+        match self.charts.as_deref() {
+            None => {
+                if self.chart_width.is_some() {
+                    return Err(Error::invalid("chart_width", "is for charts: add charts=svg"));
+                }
+                Ok(None)
+            }
+            Some("svg") => {
+                let w = self.chart_width.unwrap_or(render::DEFAULT_WIDTH);
+                render::check_width(w, "chart_width")?;
+                Ok(Some(w))
+            }
+            Some(other) => Err(Error::invalid("charts", format!("'{other}' is not a chart format (svg)"))),
+        }
+    }
+}
+
+/// The answer, with the charts when asked for.
+fn answer(answer: &Answer, charts: Option<(&ForecastRequest, u32)>) -> Result<Response, ApiError> {
+    let Some((req, w)) = charts else { return Ok(json_bytes(StatusCode::OK, answer.json.clone())) };
+    let mut report = answer.report.clone();
+    report.charts = Some(render::charts(req, &report, w)?);
+    Ok(json_bytes(StatusCode::OK, to_json(&report)?))
+}
+
 /// Projects the topline change of an expected change to a metric tree, with its interval, the
 /// PRD formula, sensitivities, and (optionally) the test plan and a reality check from history.
 /// `history.from_ledger` takes the past effects from the ledger's reconciled forecasts. At most
-/// `max_forecast_work` draws × changed nodes per request (2,000,000 by default).
-#[utoipa::path(post, path = "/v1/forecast", tag = "forecast", request_body = ForecastRequest,
+/// `max_forecast_work` draws × changed nodes per request (2,000,000 by default). The answer echoes
+/// the settings used, defaults filled in (`settings`); with `charts=svg` it carries the charts.
+#[utoipa::path(post, path = "/v1/forecast", tag = "forecast", request_body = ForecastRequest, params(ForecastParams),
     security((), ("bearer" = [])),
     responses((status = 200, body = ForecastReport), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
-async fn forecast(State(state): State<AppState>, Json(req): Json<ForecastRequest>) -> Result<Response, ApiError> {
+async fn forecast(
+    State(state): State<AppState>,
+    q: Result<Query<ForecastParams>, axum::extract::rejection::QueryRejection>,
+    Json(req): Json<ForecastRequest>,
+) -> Result<Response, ApiError> {
+    let Query(q) = q.map_err(query_error)?;
+    let width = q.width()?;
     check_budget(&state, &req, "")?;
     if req.history.as_ref().is_none_or(|h| h.from_ledger.is_none()) {
         if let Some(hit) = to_json(&req).ok().and_then(|key| state.forecasts.get(&key)) {
-            return Ok(json_bytes(StatusCode::OK, hit.json.clone()));
+            return answer(&hit, width.map(|w| (&req, w)));
         }
     }
+    let shown = width.map(|_| req.clone());
     let work = state.work.clone();
     let out = work
         .run(cost(&req), move |stop| {
@@ -326,7 +380,16 @@ async fn forecast(State(state): State<AppState>, Json(req): Json<ForecastRequest
             state.forecasts.get_or_compute(&req, stop)
         })
         .await?;
-    Ok(json_bytes(StatusCode::OK, out.json.clone()))
+    answer(&out, shown.as_ref().zip(width))
+}
+
+/// The defaults of a forecast request (what a request without them is answered with, and what
+/// every answer echoes as `settings`): reach, dilution, period, draws, seed, interval level, and
+/// the test plan's longest run, α and power.
+#[utoipa::path(get, path = "/v1/forecast/defaults", tag = "forecast",
+    responses((status = 200, body = ForecastSettings)))]
+async fn forecast_defaults() -> Json<ForecastSettings> {
+    Json(ForecastSettings::default())
 }
 
 /// A forecast to save in the ledger.
@@ -361,7 +424,10 @@ struct SavedForecast {
     team: String,
     metric: String,
     created_at: String,
-    /// The share of units the change reaches: the lift among them is the topline's / coverage.
+    /// The share of units the change reaches: the lift among them is the topline's / reach.
+    reach: f64,
+    /// Deprecated: the same as `reach` (its name before; written for one release).
+    #[schema(deprecated)]
     coverage: f64,
     /// The projected lift among the reached units (what the test measures; the ledger reconciles
     /// on this scale), beside the topline's in `report.forecast.relative`.
@@ -382,9 +448,17 @@ struct ForecastSummary {
     created_at: String,
     /// The projected relative lift of the whole topline and its interval.
     relative: Interval,
-    /// The same among the reached units (`relative / coverage`), the scale of reconciliation.
+    /// The same among the reached units (`relative / reach`), the scale of reconciliation.
     reached: Interval,
+    /// The share of units the change reaches.
+    reach: f64,
+    /// The level of the interval.
+    confidence_level: f64,
+    /// Deprecated: the same as `reach` (its name before; written for one release).
+    #[schema(deprecated)]
     coverage: f64,
+    /// Deprecated: the same as `confidence_level` (its name before; written for one release).
+    #[schema(deprecated)]
     confidence: f64,
     outcome: Option<OutcomeView>,
 }
@@ -420,6 +494,7 @@ fn saved_view(f: StoredForecast) -> crate::Result<SavedForecast> {
     complete_report(&request, &mut report); // texts and views of reports saved by older versions
     Ok(SavedForecast {
         id: f.id,
+        reach: f.lift.coverage,
         coverage: f.lift.coverage,
         reached: f.lift.reached(),
         request,
@@ -514,8 +589,8 @@ async fn save_forecast(
                 request_json: &request_json,
                 report_json,
                 relative: report.forecast.relative,
-                coverage: req.model.coverage,
-                confidence: report.forecast.confidence,
+                coverage: req.model.reach,
+                confidence: report.forecast.confidence_level,
             };
             state.store.write(idem.as_ref().map(IdempotencyKey::as_store).as_ref(), 201, |tx| {
                 written_view(tx.insert_forecast(&new)?)
@@ -560,6 +635,7 @@ fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
     Ok(ForecastSummary {
         outcome: outcome_view(&f.lift, f.outcome.as_ref())?,
         reached: f.lift.reached(),
+        reach: f.lift.coverage,
         coverage: f.lift.coverage,
         id: f.id,
         title: f.meta.title,
@@ -568,6 +644,7 @@ fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
         metric: f.meta.metric,
         created_at: f.created_at,
         relative: f.lift.whole(),
+        confidence_level: f.confidence,
         confidence: f.confidence,
     })
 }
@@ -615,15 +692,26 @@ fn not_found(id: i64) -> ApiError {
     Error::not_found("id", "forecast", id.to_string()).into()
 }
 
-/// One saved forecast: its request, report and newest outcome.
-#[utoipa::path(get, path = "/v1/forecasts/{id}", tag = "forecast", params(("id" = i64, Path, description = "forecast id", minimum = 1)),
+/// One saved forecast: its request, report and newest outcome; with `charts=svg` its report
+/// carries the charts, as `POST /v1/forecast` answers them.
+#[utoipa::path(get, path = "/v1/forecasts/{id}", tag = "forecast", params(("id" = i64, Path, description = "forecast id", minimum = 1), ForecastParams),
     security((), ("bearer" = [])),
     responses((status = 200, body = SavedForecast), (status = 404, body = ErrorBody), (status = 422, body = ErrorBody)))]
-async fn get_forecast(State(state): State<AppState>, Path(id): Path<String>) -> Result<Json<SavedForecast>, ApiError> {
+async fn get_forecast(
+    State(state): State<AppState>,
+    Path(id): Path<String>,
+    q: Result<Query<ForecastParams>, axum::extract::rejection::QueryRejection>,
+) -> Result<Json<SavedForecast>, ApiError> {
     let id = parse_id(&id)?;
+    let Query(q) = q.map_err(query_error)?;
+    let width = q.width()?;
     let work = state.work.clone();
     let found = work.run(Cost::Light, move |_| state.store.get_forecast(id)?.map(saved_view).transpose()).await?;
-    found.map(Json).ok_or_else(|| not_found(id))
+    let mut found = found.ok_or_else(|| not_found(id))?;
+    if let Some(w) = width {
+        found.report.charts = Some(render::charts(&found.request, &found.report, w)?);
+    }
+    Ok(Json(found))
 }
 
 /// The observed result of a forecast's experiment: typed in, or read from a liftlab analysis report.

@@ -18,6 +18,7 @@ pub(super) fn open_routes() -> ApiRouter {
         .merge(assign::read_routes())
         .merge(stats::read_routes())
         .merge(page::routes())
+        .merge(forecast::open_routes())
 }
 
 /// Expensive reads: open, or behind a read token when the service has read tokens.
