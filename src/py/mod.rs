@@ -4,6 +4,8 @@
 //! place a [`crate::Error`] becomes a Python exception.
 
 mod assign;
+#[cfg(feature = "cli")]
+mod cli;
 mod forecast;
 mod pool;
 mod report;
@@ -56,6 +58,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add("NotFoundError", py.get_type::<NotFoundError>())?;
     m.add("LiftlabIOError", py.get_type::<LiftlabIOError>())?;
     assign::register(m)?;
+    #[cfg(feature = "cli")]
+    cli::register(m)?;
     forecast::register(m)?;
     report::register(m)?;
     stats::register(m)?;
