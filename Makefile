@@ -99,7 +99,7 @@ test-python: develop cli browser engines spark ## pytest: the Python face, READM
 lint: develop ## cargo fmt --check, clippy -D warnings, ruff, the Python stubs against the built module
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --no-default-features --features python -- -D warnings
+	cargo clippy --no-default-features --features python,cli -- -D warnings
 	$(VENV)/bin/ruff check python tests/python tests/fixtures bench
 	$(PY) -m mypy.stubtest liftlab._core --allowlist tests/python/stubtest-allowlist.txt
 

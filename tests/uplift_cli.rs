@@ -1,7 +1,5 @@
 //! `liftlab uplift fit` / `score`: the uplift forest on the command line.
 
-use std::path::Path;
-
 mod common;
 
 use common::cli::{liftlab, stderr};

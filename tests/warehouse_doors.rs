@@ -3,7 +3,7 @@
 //! lines, CSV or Parquet-free text and writes the same report as the core; bad input is one line
 //! (exit 2) or a 422 naming the field.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
