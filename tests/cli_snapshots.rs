@@ -69,16 +69,6 @@ const ANALYZE: &[&str] = &[
     "report.json",
 ];
 
-/// ANALYZE with `flag`'s value replaced, or the flag and value added.
-fn analyze_with(flag: &'static str, value: &'static str) -> Vec<&'static str> {
-    let mut v = ANALYZE.to_vec();
-    match v.iter().position(|a| *a == flag) {
-        Some(k) => v[k + 1] = value,
-        None => v.extend([flag, value]),
-    }
-    v
-}
-
 #[test]
 fn help_and_version() {
     let w = Workdir::new();
@@ -95,14 +85,14 @@ fn analyze() {
     analysis_data(&w, false);
     snap!(&w, "analyze_ok", ANALYZE);
     assert!(w.read("report.json").contains("\"experiment\": \"call-script\""));
-    snap!(&w, "analyze_unknown_experiment", &analyze_with("--experiment", "no-such-test"));
-    snap!(&w, "analyze_missing_file", &analyze_with("--outcomes", "missing.csv"));
+    snap!(&w, "analyze_unknown_experiment", &with(ANALYZE, "--experiment", "no-such-test"));
+    snap!(&w, "analyze_missing_file", &with(ANALYZE, "--outcomes", "missing.csv"));
     w.write("nan.csv", w.read("outcomes.csv").replacen("\n3,1\n", "\n3,NaN\n", 1));
     assert!(w.read("nan.csv").contains("\n3,NaN\n"));
-    snap!(&w, "analyze_nan_cell", &analyze_with("--outcomes", "nan.csv"));
+    snap!(&w, "analyze_nan_cell", &with(ANALYZE, "--outcomes", "nan.csv"));
     w.write("weights.toml", SPEC.replace("coverage = 0.5", "weights = [0.7, 0.6]"));
-    snap!(&w, "analyze_bad_weights", &analyze_with("--spec", "weights.toml"));
-    snap!(&w, "analyze_bad_flag", &analyze_with("--frobnicate", "1"));
+    snap!(&w, "analyze_bad_weights", &with(ANALYZE, "--spec", "weights.toml"));
+    snap!(&w, "analyze_bad_flag", &with(ANALYZE, "--frobnicate", "1"));
     snap!(&w, "analyze_no_output", &ANALYZE[..ANALYZE.len() - 2]);
 }
 
