@@ -6,7 +6,7 @@ PYTHON ?= python3
 export LIFTLAB_SHARED ?= $(abspath ../shared)
 
 .DEFAULT_GOAL := help
-.PHONY: help run test test-rust test-python develop venv cli apt browser engines spark lint bench bench-python bench-analysis bench-forecast bench-warehouse bench-spark clean
+.PHONY: help run test test-rust test-python develop venv wheel wheel-smoke cli apt browser engines spark lint bench bench-python bench-analysis bench-forecast bench-warehouse bench-spark clean
 
 help: ## Show this help
 	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  make %-14s %s\n", $$1, $$2}'
@@ -15,9 +15,10 @@ run: ## Install what is needed and start the service on 127.0.0.1:8080 (SQLite f
 	cargo build --release --bin liftlab
 	./target/release/liftlab serve --bind 127.0.0.1:8080 --database liftlab.db --spec examples/experiments.toml
 
-test: ## Install what is needed and run every test: Rust, Python, README snippets, notebooks
+test: ## Install what is needed and run every test: Rust, Python, README snippets, notebooks, the wheel
 	$(MAKE) test-rust
 	$(MAKE) test-python
+	$(MAKE) wheel-smoke
 
 test-rust: ## Rust unit, integration, property and doc tests
 	cargo test
@@ -34,8 +35,30 @@ $(VENV)/.ready: pyproject.toml Makefile
 
 venv: $(VENV)/.ready ## Create .venv with the Python tools
 
-develop: venv ## Build the Python extension into .venv (release mode)
+develop: venv ## Build the Python extension into .venv (release mode; editable: python/ is imported in place)
 	VIRTUAL_ENV=$(abspath $(VENV)) $(VENV)/bin/maturin develop --release -q
+
+WHEELS = target/wheels
+
+# `maturin develop` builds with the venv's interpreter as PYO3_PYTHON; `wheel` names the same one
+# (-i) and the same features (pyproject.toml), so after `develop` cargo has nothing to build and
+# maturin only packages the wheel (another PYO3_PYTHON would rebuild pyo3 and the whole crate).
+wheel: venv ## The abi3 wheel for Linux (manylinux) in target/wheels: the extension and the `liftlab` command
+	rm -f $(WHEELS)/liftlab-*.whl
+	$(VENV)/bin/maturin build --release -q -i $(abspath $(VENV))/bin/python -o $(WHEELS)
+	@ls -l $(WHEELS)/liftlab-*.whl
+
+# The wheel as an analyst installs it: a fresh venv, a PATH without cargo or rustc, the README's
+# Python tour, `liftlab --help` (the binary's, for every subcommand), `liftlab serve` + /healthz,
+# Ctrl-C (tests/python/wheel_smoke.py). Its dependencies (polars, numpy; duckdb and pyarrow
+# for the tour's warehouse part) come from pip's cache after .venv's and `engines`' installs.
+wheel-smoke: wheel cli engines ## Install the wheel into a fresh venv without a Rust toolchain and run the smoke test
+	@set -e; d=$$(mktemp -d); trap 'rm -rf "$$d"' EXIT; \
+	  $(PYTHON) -m venv "$$d/venv"; \
+	  whl=$$(ls $(WHEELS)/liftlab-*.whl); "$$d/venv/bin/python" -m pip install -q "$$whl[warehouse]"; \
+	  env PATH="$$d/venv/bin:/usr/bin:/bin" sh -c '! command -v cargo && ! command -v rustc' \
+	    || { echo "cargo or rustc is on the smoke test's PATH"; exit 1; }; \
+	  env PATH="$$d/venv/bin:/usr/bin:/bin" "$$d/venv/bin/python" tests/python/wheel_smoke.py $(abspath $(or $(CARGO_TARGET_DIR),target)/debug/liftlab)
 
 # Debian packages the tests need and this machine lacks, installed by one apt-get run
 APT_NEED = $(strip $(if $(wildcard /usr/bin/chromium),,chromium) $(if $(wildcard /usr/bin/chromedriver),,chromium-driver) \
@@ -76,7 +99,7 @@ test-python: develop cli browser engines spark ## pytest: the Python face, READM
 lint: develop ## cargo fmt --check, clippy -D warnings, ruff, the Python stubs against the built module
 	cargo fmt --check
 	cargo clippy --all-targets -- -D warnings
-	cargo clippy --no-default-features --features python -- -D warnings
+	cargo clippy --no-default-features --features python,cli -- -D warnings
 	$(VENV)/bin/ruff check python tests/python tests/fixtures bench
 	$(PY) -m mypy.stubtest liftlab._core --allowlist tests/python/stubtest-allowlist.txt
 

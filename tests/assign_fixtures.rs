@@ -235,12 +235,8 @@ async fn http_door() {
 }
 
 fn cli(args: &[&str], dir: &std::path::Path) -> (i32, String, String) {
-    let o = std::process::Command::new(env!("CARGO_BIN_EXE_liftlab")).args(args).current_dir(dir).output().unwrap();
-    (
-        o.status.code().unwrap_or(-1),
-        String::from_utf8_lossy(&o.stdout).into(),
-        String::from_utf8_lossy(&o.stderr).into(),
-    )
+    let o = common::cli::liftlab(args, dir);
+    (o.status.code().unwrap_or(-1), common::cli::stdout(&o), common::cli::stderr(&o))
 }
 
 #[test]

@@ -1,18 +1,8 @@
 //! The command-line face: what a user sees, and the exit codes CI relies on.
 
-use std::process::{Command, Output};
+mod common;
 
-fn liftlab(args: &[&str], dir: &std::path::Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_liftlab")).args(args).current_dir(dir).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use common::cli::{liftlab, stderr, stdout};
 
 const SPEC: &str = "[[experiments]]\nkey = \"call-script\"\nvariants = [\"control\", \"short\"]\ncoverage = 0.5\n\
 [[experiments]]\nkey = \"geo\"\nvariants = [\"control\", \"t\"]\ncondition = { country = \"US\" }\n";

@@ -291,8 +291,9 @@ fn slow_and_surplus_connections_are_cut_off() {
 #[test]
 fn an_empty_database_setting_is_refused() {
     let run = |args: &[&str], env: &[(&str, &str)]| {
-        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_liftlab"));
-        cmd.arg("serve").args(args).args(["--bind", "127.0.0.1:0"]);
+        let dir = tempfile::tempdir().unwrap();
+        let mut cmd = common::cli::command(&["serve"], dir.path());
+        cmd.args(args).args(["--bind", "127.0.0.1:0"]);
         for (k, v) in env {
             cmd.env(k, v);
         }
@@ -311,10 +312,8 @@ fn an_empty_database_setting_is_refused() {
 /// The crash payload through the CLI: exit 2 with one line, not an abort.
 #[test]
 fn cli_bucket_ranges_is_bounded() {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_liftlab"))
-        .args(["bucket-ranges", "--n-variants", "1000000000000"])
-        .output()
-        .unwrap();
+    let dir = tempfile::tempdir().unwrap();
+    let out = common::cli::liftlab(&["bucket-ranges", "--n-variants", "1000000000000"], dir.path());
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(err.trim().lines().count(), 1, "{err}");

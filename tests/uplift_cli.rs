@@ -1,15 +1,8 @@
 //! `liftlab uplift fit` / `score`: the uplift forest on the command line.
 
-use std::path::Path;
-use std::process::{Command, Output};
+mod common;
 
-fn liftlab(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_liftlab")).args(args).current_dir(dir).output().unwrap()
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use common::cli::{liftlab, stderr};
 
 /// Uniform draws in [0, 1) from xorshift64 (Marsaglia 2003) started at `s`: the same on every run.
 fn xorshift(mut s: u64) -> impl FnMut() -> f64 {

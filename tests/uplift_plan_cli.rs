@@ -8,19 +8,11 @@
 //! | u2   | 0.05       | 0.20        | −0.5     | −1        |
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn liftlab(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_liftlab")).args(args).current_dir(dir).output().unwrap()
-}
+mod common;
 
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
-
-fn stdout(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stdout).into_owned()
-}
+use common::cli::{liftlab, stderr, stdout};
 
 const SCORED: &str = "id,sms,call,uplift\nu0,0.3,0.6,0.3\nu1,0.25,0.5,0.25\nu2,0.05,0.2,0.05\n";
 

@@ -3,8 +3,7 @@
 //! lines, CSV or Parquet-free text and writes the same report as the core; bad input is one line
 //! (exit 2) or a 422 naming the field.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::PathBuf;
 
 use axum::body::Body;
 use axum::http::{Request, StatusCode};
@@ -16,12 +15,12 @@ use liftlab::warehouse::{compile_sql, read_stats, CompileOptions, Dialect, Stats
 use serde_json::{json, Value};
 use tower::ServiceExt;
 
+mod common;
+
+use common::cli::liftlab;
+
 fn snapshots() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/sql_snapshots")
-}
-
-fn liftlab(args: &[&str], dir: &Path) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_liftlab")).args(args).current_dir(dir).output().unwrap()
 }
 
 fn text(b: &[u8]) -> String {

@@ -25,6 +25,11 @@ class InsufficientDataError(LiftlabError): ...
 class NotFoundError(LiftlabError): ...
 class LiftlabIOError(LiftlabError): ...
 
+def _main(argv: Sequence[str]) -> int:
+    """Runs the ``liftlab`` command (the Rust binary's own entry point) with ``argv``, program
+    name first, with the GIL released; returns its exit code. The wheel's ``liftlab`` console
+    script (``liftlab._cli.main``) calls it."""
+
 @final
 class Spec:
     """A validated experiment spec.

@@ -4,6 +4,8 @@
 //! place a [`crate::Error`] becomes a Python exception.
 
 mod assign;
+#[cfg(feature = "cli")]
+mod cli;
 mod forecast;
 mod names;
 mod pool;
@@ -96,6 +98,8 @@ fn _core(m: &Bound<'_, PyModule>) -> PyResult<()> {
     add_exception(m, "NotFoundError", py.get_type::<NotFoundError>(), "not_found")?;
     add_exception(m, "LiftlabIOError", py.get_type::<LiftlabIOError>(), "io_error")?;
     assign::register(m)?;
+    #[cfg(feature = "cli")]
+    cli::register(m)?;
     forecast::register(m)?;
     report::register(m)?;
     stats::register(m)?;

@@ -27,3 +27,6 @@ pub fn fixture_json(name: &str) -> serde_json::Value {
 
 /// The service: in-process app, real binary, raw HTTP client.
 pub mod service;
+
+/// Running the binary: one harness for every CLI test.
+pub mod cli;

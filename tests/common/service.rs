@@ -5,7 +5,7 @@
 use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::{Child, Stdio};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
@@ -78,7 +78,7 @@ impl Server {
     /// Starts the binary with `args` after `serve --bind ... --database db`, and `env`.
     pub fn start(db: &Path, args: &[&str], env: &[(&str, &str)]) -> Server {
         let port = free_port();
-        let mut cmd = Command::new(env!("CARGO_BIN_EXE_liftlab"));
+        let mut cmd = super::cli::command(&[], Path::new("."));
         cmd.args(["serve", "--bind", &format!("127.0.0.1:{port}"), "--database", db.to_str().unwrap()])
             .args(args)
             .env("RUST_LOG", "warn")

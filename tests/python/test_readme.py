@@ -10,18 +10,7 @@ import subprocess
 from pathlib import Path
 
 from conftest import ROOT, start_service
-
-
-def blocks(lang: str) -> list[str]:
-    text = (ROOT / "README.md").read_text()
-    return re.findall(rf"```{lang}\n(.*?)```", text, flags=re.S)
-
-
-def section(name: str) -> str:
-    text = (ROOT / "README.md").read_text()
-    m = re.search(rf"### {name}\n(.*?)(?=\n## |\n### |\Z)", text, flags=re.S)
-    assert m, f"README has no '### {name}' section"
-    return m.group(1)
+from readme_snippets import blocks, section
 
 
 def test_python_snippets_run(tmp_path, monkeypatch):
@@ -61,7 +50,7 @@ def run_sh(script: str, cwd: Path, env: dict) -> str:
 
 
 def test_cli_snippet_runs(tmp_path, liftlab_bin):
-    (script,) = re.findall(r"```sh\n(.*?)```", section("CLI"), flags=re.S)
+    (script,) = blocks("sh", section("CLI"))
     env = dict(os.environ, PATH=f"{Path(liftlab_bin).parent}:{os.environ['PATH']}")
     (tmp_path / "examples").mkdir()
     shutil.copy(ROOT / "examples" / "forecast.toml", tmp_path / "examples")
@@ -80,7 +69,7 @@ def test_cli_snippet_runs(tmp_path, liftlab_bin):
 
 
 def test_http_snippet_runs(tmp_path, liftlab_bin):
-    scripts = re.findall(r"```sh\n(.*?)```", section("HTTP"), flags=re.S)
+    scripts = blocks("sh", section("HTTP"))
     assert len(scripts) == 2, "the HTTP tour: assignment/analysis, then forecasting"
     script = "\n".join(scripts)
     svc = start_service(tmp_path, "--spec", str(ROOT / "examples" / "experiments.toml"))
