@@ -1,17 +1,17 @@
-//! `liftlab uplift plan`: the contact policy (`uplift::policy::plan_contact_policy`) over a scored
+//! `liftlab uplift plan`: the contact policy (`uplift::policy::plan_contacts`) over a scored
 //! CSV / Parquet file, one uplift column per channel.
 //!
 //! The output lists the contacted units in the policy's priority order with the columns `id`,
 //! `channel`, `uplift` (of the chosen channel), `expected_gain` and `score`, the same as
 //! `liftlab.uplift.ContactPlan.write_csv`; the totals are printed. Errors name the flag
-//! (`--cost: no cost for channel 'call'`), the column and row (`sms[3]: missing uplift`) or the
-//! `budget` (`budget: is below the cheapest contact (0.05)`).
+//! (`--cost: no cost for channel 'call'`, `--max-spend: is below the cheapest contact (0.05)`)
+//! or the column and row (`sms[3]: missing uplift`).
 
 use std::io::Write;
 
 use crate::data::{self, ColData, Column, Table, Want};
 use crate::error::{Error, Result};
-use crate::uplift::policy::{plan_contact_policy, Budget};
+use crate::uplift::policy::{plan_contacts, Budget};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct PlanArgs {
@@ -95,6 +95,9 @@ fn rename_error(e: Error, channels: &[String]) -> Error {
         if field.starts_with("cost") {
             return "--cost".into();
         }
+        if field == "max_contacts" || field == "max_spend" {
+            return format!("--{}", field.replace('_', "-"));
+        }
         if let Some((i, rest)) = field.strip_prefix("uplift[").and_then(|r| r.split_once(']')) {
             let j = rest.strip_prefix('[').and_then(|r| r.strip_suffix(']')).and_then(|j| j.parse::<usize>().ok());
             if let Some(name) = j.and_then(|j| channels.get(j)) {
@@ -168,7 +171,7 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
     let mut budgets = Vec::new();
     budgets.extend(a.max_contacts.map(Budget::MaxContacts));
     budgets.extend(a.max_spend.map(Budget::MaxSpend));
-    let policy = plan_contact_policy(&rows, &cost, &value, &budgets).map_err(|e| rename_error(e, &channels))?;
+    let policy = plan_contacts(&rows, &cost, &value, &budgets).map_err(|e| rename_error(e, &channels))?;
 
     let contacted = &policy.order[..policy.n_contacts];
     let id_name = id_col.clone().unwrap_or_else(|| "id".into());

@@ -17,6 +17,7 @@ use super::uplift_model::{field_name, py_err};
 use crate::error::Error;
 use crate::uplift::linear::{LogisticParams, RidgeParams};
 use crate::uplift::meta::{self as core, MetaLearner, MetaLearnerKind, MetaParams, OutcomeType};
+use crate::uplift::versioned;
 
 /// Borrows each column as a slice; the wrapper passes contiguous float64 arrays.
 fn slices<'a>(cols: &'a [PyReadonlyArray1<'_, f64>], names: &[String]) -> PyResult<Vec<&'a [f64]>> {
@@ -75,15 +76,9 @@ impl PyMetaLearner {
     #[staticmethod]
     #[pyo3(signature = (text, field = "model"))]
     fn from_json(text: &str, field: &str) -> PyResult<Self> {
-        let model: MetaLearner =
-            serde_json::from_str(text).map_err(|e| invalid(field, format!("is not a meta-learner: {e}")))?;
-        if model.format_version != core::FORMAT_VERSION {
-            return Err(invalid(
-                format!("{field}.format_version"),
-                format!("is {}; this liftlab reads {}", model.format_version, core::FORMAT_VERSION),
-            ));
-        }
-        Ok(PyMetaLearner { model })
+        let version = |m: &MetaLearner| m.format_version;
+        let model = versioned(serde_json::from_str(text), field, "a meta-learner", version, core::FORMAT_VERSION);
+        Ok(PyMetaLearner { model: model.map_err(to_py_err)? })
     }
 
     #[getter]

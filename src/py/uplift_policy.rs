@@ -4,8 +4,8 @@
 //! The uplift crosses **channel-major**, one float64 column per channel (as a DataFrame holds it),
 //! with the channels' `names`; the binding transposes it to the core's unit-major rows. Errors name
 //! the Python arguments: the core's `uplift[i][j]` becomes `uplift['sms'][i]`, `cost[j]` becomes
-//! `cost['sms']`, and a `budget` error names `max_contacts` or `max_spend`. The policy runs without
-//! the GIL.
+//! `cost['sms']`; a budget's error already names `max_contacts` or `max_spend`. The policy runs
+//! without the GIL.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
@@ -15,7 +15,7 @@ use super::uplift::{floats, invalid};
 use crate::error::Error;
 use numpy::{IntoPyArray, PyArray1};
 
-use crate::uplift::policy::{plan_contact_policy, unit_options, Budget};
+use crate::uplift::policy::{plan_contacts, unit_options, Budget};
 
 /// One channel's uplift as float64 (any `numpy.asarray(x, dtype="float64")` input, one-dimensional).
 fn column(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Vec<f64>> {
@@ -35,7 +35,7 @@ fn contacts_budget(k: &Bound<'_, PyAny>) -> PyResult<usize> {
 }
 
 /// The core's field names become the wrapper's arguments (see the module docs).
-fn rename(field: String, reason: &str, names: &[String]) -> String {
+fn rename(field: String, names: &[String]) -> String {
     let channel = |j: &str| j.parse::<usize>().ok().and_then(|j| names.get(j)).map(|n| format!("'{n}'"));
     if let Some(rest) = field.strip_prefix("uplift[") {
         // uplift[i][j] -> uplift['name'][i]; uplift[i] (a row) stays
@@ -54,20 +54,26 @@ fn rename(field: String, reason: &str, names: &[String]) -> String {
         if let Some(n) = channel(j) {
             return format!("value[{n}]");
         }
-    } else if field == "budget" {
-        return if reason.contains("max_contacts") { "max_contacts".into() } else { "max_spend".into() };
     }
     field
 }
 
-/// The contact policy over channel columns; `value` is one number for every channel or one per
+fn py_err(e: Error, names: &[String]) -> PyErr {
+    to_py_err(match e {
+        Error::InvalidInput { field, reason } => Error::InvalidInput { field: rename(field, names), reason },
+        Error::InsufficientData { field, reason } => Error::InsufficientData { field: rename(field, names), reason },
+        other => other,
+    })
+}
+
+/// The contact plan over channel columns; `value` is one number for every channel or one per
 /// channel. Returns `{"channel": [index or None], "uplift": [chosen channel's uplift or None],
 /// "expected_gain", "score", "rank", "n_contacts", "spend", "expected_conversions",
 /// "expected_net_gain", "curve_n_contacted", "curve_net_gain", "peak_n_contacted",
 /// "peak_net_gain", "optimal"}`.
 #[pyfunction]
 #[pyo3(signature = (uplift, names, cost, value, max_contacts = None, max_spend = None))]
-fn _plan_contact_policy<'py>(
+fn _plan_contacts<'py>(
     py: Python<'py>,
     uplift: Vec<Bound<'py, PyAny>>,
     names: Vec<String>,
@@ -84,17 +90,7 @@ fn _plan_contact_policy<'py>(
     if let Some(s) = max_spend {
         budgets.push(Budget::MaxSpend(s));
     }
-    let policy = py.detach(|| plan_contact_policy(&rows, &cost, &value, &budgets)).map_err(|e| {
-        to_py_err(match e {
-            Error::InvalidInput { field, reason } => {
-                Error::InvalidInput { field: rename(field, &reason, &names), reason }
-            }
-            Error::InsufficientData { field, reason } => {
-                Error::InsufficientData { field: rename(field, &reason, &names), reason }
-            }
-            other => other,
-        })
-    })?;
+    let policy = py.detach(|| plan_contacts(&rows, &cost, &value, &budgets)).map_err(|e| py_err(e, &names))?;
     let d = PyDict::new(py);
     let u = &policy.units;
     d.set_item("channel", u.iter().map(|x| x.channel).collect::<Vec<_>>())?;
@@ -115,7 +111,7 @@ fn _plan_contact_policy<'py>(
     Ok(d)
 }
 
-/// Channel-major columns checked as `_plan_contact_policy` checks them, as unit-major rows.
+/// Channel-major columns checked as `_plan_contacts` checks them, as unit-major rows.
 fn unit_rows(uplift: &[Bound<'_, PyAny>], names: &[String], cost: &[f64]) -> PyResult<Vec<Vec<f64>>> {
     if names.len() != uplift.len() || cost.len() != uplift.len() {
         return Err(invalid(
@@ -149,14 +145,7 @@ fn _contact_options<'py>(
     value: Vec<f64>,
 ) -> PyResult<Bound<'py, PyDict>> {
     let rows = unit_rows(&uplift, &names, &cost)?;
-    let options = py.detach(|| unit_options(&rows, &cost, &value)).map_err(|e| {
-        to_py_err(match e {
-            Error::InvalidInput { field, reason } => {
-                Error::InvalidInput { field: rename(field, &reason, &names), reason }
-            }
-            other => other,
-        })
-    })?;
+    let options = py.detach(|| unit_options(&rows, &cost, &value)).map_err(|e| py_err(e, &names))?;
     let d = PyDict::new(py);
     let best: Vec<i64> = options.iter().map(|o| o.best.map_or(-1, |j| j as i64)).collect();
     d.set_item("best", best.into_pyarray(py))?;
@@ -175,7 +164,7 @@ fn _contact_options<'py>(
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_plan_contact_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(_plan_contacts, m)?)?;
     m.add_function(wrap_pyfunction!(_contact_options, m)?)?;
     Ok(())
 }
