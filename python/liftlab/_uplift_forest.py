@@ -132,6 +132,27 @@ def _treatment_codes(treatment: Any, y: np.ndarray, control: str | None = None) 
     return _core._treatment_codes(t, y), labels
 
 
+def _fitted_columns(X: Any, expected: list[str], by_name: bool) -> list[tuple[str, Any]]:
+    """X's columns in the fitted order, as :func:`_table` reads them: matched by name when the
+    model was fitted on named columns and X has names (the fitted ones and no others), else by
+    position (as many as at fit time)."""
+    names, table = _table(X)
+    if names is not None and by_name:
+        absent = [c for c in expected if c not in table]
+        if absent:
+            raise SchemaError(f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})")
+        unknown = [c for c in names if c not in set(expected)]
+        if unknown:
+            raise SchemaError(
+                f"X: unknown column {', '.join(repr(c) for c in unknown)} "
+                f"(the model was fitted on {', '.join(expected)}); drop it before predict"
+            )
+        return [table[c] for c in expected]
+    if len(table) != len(expected):
+        raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
+    return list(table.values())
+
+
 def _progress(progress: Any, total: int) -> tuple[Any, Any]:
     """The per-tree callback for ``progress`` and a function closing what it opened."""
     if progress is None or progress is False:
@@ -291,26 +312,9 @@ class UpliftForest(Estimator):
         a 2-D array, as many columns as at fit time, in the same order.
         """
         self._check_fitted()
-        names, table = _table(X)
         expected = [f["name"] for f in self._features]
-        fitted_with_names = hasattr(self, "feature_names_in_")
-        if names is not None and fitted_with_names:
-            absent = [c for c in expected if c not in table]
-            if absent:
-                raise SchemaError(
-                    f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})"
-                )
-            unknown = [c for c in names if c not in set(expected)]
-            if unknown:
-                raise SchemaError(
-                    f"X: unknown column {', '.join(repr(c) for c in unknown)} "
-                    f"(the model was fitted on {', '.join(expected)}); drop it before predict"
-                )
-            items = [(f, table[f["name"]]) for f in self._features]
-        else:
-            if len(table) != len(expected):
-                raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
-            items = list(zip(self._features, table.values()))
+        columns_in_order = _fitted_columns(X, expected, hasattr(self, "feature_names_in_"))
+        items = list(zip(self._features, columns_in_order))
         columns: list[np.ndarray] = []
         for f, (kind, values) in items:
             if f["categories"] is not None:

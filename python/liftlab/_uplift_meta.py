@@ -47,7 +47,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._uplift_estimator import Estimator
-from liftlab._uplift_forest import _is_pandas, _read_json, _table, _treatment_codes, _vector
+from liftlab._uplift_forest import _fitted_columns, _is_pandas, _read_json, _table, _treatment_codes, _vector
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 
 FILE_FORMAT = "liftlab.meta_learner"
@@ -228,25 +228,8 @@ class _MetaLearner(Estimator):
 
     def _columns(self, X: Any) -> list[np.ndarray]:
         """X's feature columns in fitted order (built-in path)."""
-        names, table = _table(X)
         expected = self._features
-        if names is not None and hasattr(self, "feature_names_in_"):
-            absent = [c for c in expected if c not in table]
-            if absent:
-                raise SchemaError(
-                    f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})"
-                )
-            unknown = [c for c in names if c not in set(expected)]
-            if unknown:
-                raise SchemaError(
-                    f"X: unknown column {', '.join(repr(c) for c in unknown)} "
-                    f"(the model was fitted on {', '.join(expected)}); drop it before predict"
-                )
-            items = [(c, table[c]) for c in expected]
-        else:
-            if len(table) != len(expected):
-                raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
-            items = list(zip(expected, table.values()))
+        items = list(zip(expected, _fitted_columns(X, expected, hasattr(self, "feature_names_in_"))))
         out = []
         for name, (kind, values) in items:
             if kind == "cat":
@@ -366,13 +349,7 @@ class TLearner(_MetaLearner):
     _learner = "t"
 
     def __init__(
-        self,
-        base: Any = None,
-        *,
-        outcome: str = "auto",
-        alpha: float = 1.0,
-        tol: float = 1e-8,
-        max_iter: int = 100,
+        self, base: Any = None, *, outcome: str = "auto", alpha: float = 1.0, tol: float = 1e-8, max_iter: int = 100
     ) -> None:
         self.__dict__.update({k: v for k, v in locals().items() if k != "self"})
 
@@ -389,13 +366,7 @@ class XLearner(_MetaLearner):
     _learner = "x"
 
     def __init__(
-        self,
-        base: Any = None,
-        second_stage: Any = None,
-        *,
-        outcome: str = "auto",
-        alpha: float = 1.0,
-        tol: float = 1e-8,
+        self, base: Any = None, second_stage: Any = None, *, outcome: str = "auto", alpha: float = 1.0, tol: float = 1e-8,
         max_iter: int = 100,
-    ) -> None:
+    ) -> None:  # fmt: skip
         self.__dict__.update({k: v for k, v in locals().items() if k != "self"})

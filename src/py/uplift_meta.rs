@@ -13,8 +13,7 @@ use pyo3::types::PyDict;
 
 use super::to_py_err;
 use super::uplift::invalid;
-use super::uplift_model::{field_name, py_err};
-use crate::error::Error;
+use super::uplift_model::{field_name, model_json, py_err};
 use crate::uplift::linear::{LogisticParams, RidgeParams};
 use crate::uplift::meta::{self as core, MetaLearner, MetaLearnerKind, MetaParams, OutcomeType};
 use crate::uplift::versioned;
@@ -69,15 +68,20 @@ impl PyMetaLearner {
 
     /// The core model as JSON (serde; includes its `format_version`).
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.model).map_err(|e| to_py_err(Error::Internal(e.to_string())))
+        model_json(&self.model)
     }
 
     /// A model from [`to_json`]'s text; `field` names it in errors.
     #[staticmethod]
     #[pyo3(signature = (text, field = "model"))]
     fn from_json(text: &str, field: &str) -> PyResult<Self> {
-        let version = |m: &MetaLearner| m.format_version;
-        let model = versioned(serde_json::from_str(text), field, "a meta-learner", version, core::FORMAT_VERSION);
+        let model = versioned(
+            serde_json::from_str(text),
+            field,
+            "a meta-learner",
+            |m: &MetaLearner| m.format_version,
+            core::FORMAT_VERSION,
+        );
         Ok(PyMetaLearner { model: model.map_err(to_py_err)? })
     }
 

@@ -25,6 +25,11 @@ fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Column
     x.iter().enumerate().map(|(j, c)| floats(&c, &field_name(names, j))).collect()
 }
 
+/// A core model as JSON (serde), for the models' `to_json` (shared with the meta-learners' door).
+pub(super) fn model_json<T: serde::Serialize>(model: &T) -> PyResult<String> {
+    serde_json::to_string(model).map_err(|e| to_py_err(Error::Internal(e.to_string())))
+}
+
 /// The Python name of feature column `j` in errors (shared with the meta-learners' door).
 pub(super) fn field_name(names: &[String], j: usize) -> String {
     match names.get(j) {
@@ -88,15 +93,20 @@ impl PyUpliftForest {
 
     /// The core model as JSON (serde; includes its `format_version`).
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.forest).map_err(|e| to_py_err(Error::Internal(e.to_string())))
+        model_json(&self.forest)
     }
 
     /// A model from [`to_json`]'s text; `field` names it in errors.
     #[staticmethod]
     #[pyo3(signature = (text, field = "forest"))]
     fn from_json(text: &str, field: &str) -> PyResult<Self> {
-        let version = |f: &UpliftForest| f.format_version;
-        let forest = versioned(serde_json::from_str(text), field, "an uplift forest", version, core::FORMAT_VERSION);
+        let forest = versioned(
+            serde_json::from_str(text),
+            field,
+            "an uplift forest",
+            |f: &UpliftForest| f.format_version,
+            core::FORMAT_VERSION,
+        );
         Ok(PyUpliftForest { forest: forest.map_err(to_py_err)? })
     }
 
