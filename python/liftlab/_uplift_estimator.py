@@ -6,6 +6,8 @@ from __future__ import annotations
 import inspect
 from typing import Any
 
+import numpy as np
+
 from liftlab.exceptions import InvalidInputError
 
 
@@ -46,6 +48,15 @@ class Estimator:
                 raise InvalidInputError(f"{head}: {type(est).__name__} has no set_params for {', '.join(sub)}")
             est.set_params(**sub)
         return self
+
+    def _set_fitted_features(self, names: list[str] | None, n_features: int) -> None:
+        """scikit-learn's fitted attributes: ``feature_names_in_`` (only for named columns) and
+        ``n_features_in_``."""
+        if names is not None:
+            self.feature_names_in_ = np.array(names, dtype=object)
+        elif hasattr(self, "feature_names_in_"):
+            del self.feature_names_in_
+        self.n_features_in_ = n_features
 
     def __repr__(self) -> str:
         defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items() if k != "self"}

@@ -292,11 +292,7 @@ class UpliftForest(Estimator):
         self.treatments_ = np.arange(1, self._forest.n_treatments + 1)
         self.treatment_labels_ = labels
         self._features = features
-        if names is not None:
-            self.feature_names_in_ = np.array(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = len(features)
+        self._set_fitted_features(names, len(features))
         return self
 
     def _check_fitted(self) -> None:

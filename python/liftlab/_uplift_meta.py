@@ -179,11 +179,7 @@ class _MetaLearner(Estimator):
         self._features = features
         self.outcome_ = outcome
         self.treatments_ = np.arange(1, int(codes.max()) + 1)
-        if names is not None:
-            self.feature_names_in_ = np.array(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = len(features)
+        self._set_fitted_features(names, len(features))
         return self
 
     def _predict_outcome(self, model: Any, X: Any, binary: bool) -> np.ndarray:

@@ -75,14 +75,7 @@ impl PyMetaLearner {
     #[staticmethod]
     #[pyo3(signature = (text, field = "model"))]
     fn from_json(text: &str, field: &str) -> PyResult<Self> {
-        let model = versioned(
-            serde_json::from_str(text),
-            field,
-            "a meta-learner",
-            |m: &MetaLearner| m.format_version,
-            core::FORMAT_VERSION,
-        );
-        Ok(PyMetaLearner { model: model.map_err(to_py_err)? })
+        Ok(PyMetaLearner { model: versioned(serde_json::from_str(text), field).map_err(to_py_err)? })
     }
 
     #[getter]

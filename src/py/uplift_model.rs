@@ -100,14 +100,7 @@ impl PyUpliftForest {
     #[staticmethod]
     #[pyo3(signature = (text, field = "forest"))]
     fn from_json(text: &str, field: &str) -> PyResult<Self> {
-        let forest = versioned(
-            serde_json::from_str(text),
-            field,
-            "an uplift forest",
-            |f: &UpliftForest| f.format_version,
-            core::FORMAT_VERSION,
-        );
-        Ok(PyUpliftForest { forest: forest.map_err(to_py_err)? })
+        Ok(PyUpliftForest { forest: versioned(serde_json::from_str(text), field).map_err(to_py_err)? })
     }
 
     #[getter]

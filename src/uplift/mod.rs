@@ -148,21 +148,41 @@ pub fn check_groups(n: usize, treatment: &[u8], y: &[f64]) -> Result<Vec<usize>>
     Ok(counts)
 }
 
+/// A saved core model with a `format_version` (the forest, the meta-learners).
+pub trait Versioned: serde::de::DeserializeOwned {
+    /// The version this liftlab reads.
+    const FORMAT_VERSION: u32;
+    /// What the model is, for errors ("an uplift forest").
+    const WHAT: &'static str;
+    /// The version the model was saved with.
+    fn format_version(&self) -> u32;
+}
+
 /// A core model parsed from JSON (serde's answer, `parsed`), its `format_version` checked;
-/// `field` names it in errors and `what` says what it should be ("an uplift forest").
-pub fn versioned<T>(
-    parsed: serde_json::Result<T>,
-    field: &str,
-    what: &str,
-    version: impl Fn(&T) -> u32,
-    expected: u32,
-) -> Result<T> {
-    let model = parsed.map_err(|e| Error::invalid(field, format!("is not {what}: {e}")))?;
-    if version(&model) != expected {
+/// `field` names it in errors.
+pub fn versioned<T: Versioned>(parsed: serde_json::Result<T>, field: &str) -> Result<T> {
+    let model = parsed.map_err(|e| Error::invalid(field, format!("is not {}: {e}", T::WHAT)))?;
+    if model.format_version() != T::FORMAT_VERSION {
         return Err(Error::invalid(
             format!("{field}.format_version"),
-            format!("is {}; this liftlab reads {expected}", version(&model)),
+            format!("is {}; this liftlab reads {}", model.format_version(), T::FORMAT_VERSION),
         ));
     }
     Ok(model)
+}
+
+impl Versioned for UpliftForest {
+    const FORMAT_VERSION: u32 = forest::FORMAT_VERSION;
+    const WHAT: &'static str = "an uplift forest";
+    fn format_version(&self) -> u32 {
+        self.format_version
+    }
+}
+
+impl Versioned for MetaLearner {
+    const FORMAT_VERSION: u32 = meta::FORMAT_VERSION;
+    const WHAT: &'static str = "a meta-learner";
+    fn format_version(&self) -> u32 {
+        self.format_version
+    }
 }

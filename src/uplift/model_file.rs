@@ -28,7 +28,7 @@ use std::collections::HashMap;
 use serde::{Deserialize, Serialize};
 use serde_json::{json, Map, Value};
 
-use super::forest::{SplitCriterion, UpliftForest, FORMAT_VERSION};
+use super::forest::{SplitCriterion, UpliftForest};
 use super::MAX_GROUPS;
 use crate::error::{Error, Result};
 
@@ -238,14 +238,7 @@ impl ForestFile {
 
 /// The core forest of a file's `"forest"`, its version checked.
 fn forest_from_value(v: Value, source: &str) -> Result<UpliftForest> {
-    let field = format!("{source}.forest");
-    super::versioned(
-        serde_json::from_value(v),
-        &field,
-        "an uplift forest",
-        |f: &UpliftForest| f.format_version,
-        FORMAT_VERSION,
-    )
+    super::versioned(serde_json::from_value(v), &format!("{source}.forest"))
 }
 
 fn internal(e: serde_json::Error) -> Error {
