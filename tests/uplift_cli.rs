@@ -44,7 +44,7 @@ const FIT: &[&str] = &[
     "id",
     "--categorical",
     "city",
-    "--trees",
+    "--n-trees",
     "20",
     "--min-samples-leaf",
     "50",
@@ -132,6 +132,16 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
         })
         .collect();
     std::fs::write(d.path().join("control.csv"), control).unwrap();
+    // the core's group rules (uplift::check_groups): one unit of treatment 2, a code of 64
+    let with_t = |row: usize, code: &str| -> String {
+        let mut lines: Vec<String> = train.lines().map(String::from).collect();
+        let mut f: Vec<String> = lines[row].split(',').map(String::from).collect();
+        f[3] = code.into();
+        lines[row] = f.join(",");
+        lines.join("\n") + "\n"
+    };
+    std::fs::write(d.path().join("single.csv"), with_t(5, "2")).unwrap();
+    std::fs::write(d.path().join("code64.csv"), with_t(5, "64")).unwrap();
     // the outcome of row 3 missing
     let nan: String = train
         .lines()
@@ -163,7 +173,9 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
     let cases: Vec<(Vec<String>, &str)> = vec![
         (with("train.csv", &[("--treatment-col", "treated")]), "treated"),
         (with("train.csv", &[("--features", "x0,income")]), "income"),
-        (with("control.csv", &[]), "error: invalid_input: t: all units are control"),
+        (with("control.csv", &[]), "error: invalid_input: t: every unit has code 0; control (0) and at least one"),
+        (with("single.csv", &[]), "error: insufficient_data: t: code 2 has 1 unit; each group needs at least 2"),
+        (with("code64.csv", &[]), "t[4]: must be an integer code 0 (control) or 1..=63 (a treatment), got 64"),
         (with("nan.csv", &[]), "y[3]: missing outcome"),
         // a text column not declared categorical
         (with("train.csv", &[("--categorical", "")]), "city[0]"),
@@ -234,7 +246,7 @@ fn several_treatments_as_labels_score_one_column_each_and_feed_the_plan() {
         "id",
         "--categorical",
         "city",
-        "--trees",
+        "--n-trees",
         "20",
         "--min-samples-leaf",
         "100",
@@ -366,7 +378,7 @@ fn item11_nan_cells_header_only_files_and_cut_off_files() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("x0[1]") && stderr(&o).contains("cut off"), "{}", stderr(&o));
 
-    for (flag, value) in [("--trees", "20000"), ("--max-depth", "65"), ("--max-bins", "300")] {
+    for (flag, value) in [("--n-trees", "20000"), ("--max-depth", "65"), ("--max-bins", "300")] {
         let mut args = FIT.to_vec();
         match args.iter().position(|a| *a == flag) {
             Some(k) => args[k + 1] = value,
@@ -376,4 +388,20 @@ fn item11_nan_cells_header_only_files_and_cut_off_files() {
         assert_eq!(o.status.code(), Some(2), "{flag}");
         assert!(stderr(&o).contains(&format!("{flag}:")), "{flag}: {}", stderr(&o));
     }
+}
+
+#[test]
+fn the_old_trees_flag_is_a_hidden_alias_of_n_trees() {
+    let d = tempfile::tempdir().unwrap();
+    std::fs::write(d.path().join("train.csv"), training_csv(600)).unwrap();
+    let old: Vec<&str> = FIT.iter().map(|a| if *a == "--n-trees" { "--trees" } else { a }).collect();
+    let mut old = old;
+    *old.last_mut().unwrap() = "old.json";
+    assert_eq!(liftlab(&old, d.path()).status.code(), Some(0));
+    assert_eq!(liftlab(FIT, d.path()).status.code(), Some(0));
+    let read = |f: &str| std::fs::read_to_string(d.path().join(f)).unwrap();
+    assert_eq!(read("old.json"), read("model.json"));
+    let help = liftlab(&["uplift", "fit", "--help"], d.path());
+    let help = String::from_utf8_lossy(&help.stdout);
+    assert!(help.contains("--n-trees") && !help.contains("--trees"), "{help}");
 }

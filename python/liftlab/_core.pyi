@@ -251,20 +251,60 @@ def _reconcile(
 
 _Column = npt.ArrayLike
 
-def _uplift_curve(y_true: _Column, uplift: _Column, treatment: _Column) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
-    """sklift's ``uplift_curve``: ``(n_targeted, value)`` at each distinct score, from ``(0, 0)``.
+def _ranking_curve(
+    kind: str, y_true: _Column, uplift: _Column, treatment: _Column
+) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]:
+    """sklift's ``qini_curve`` (``kind="qini"``) or ``uplift_curve`` (``"uplift"``):
+    ``(n_targeted, value)`` at each distinct score, from ``(0, 0)``.
 
     >>> from liftlab import _core
-    >>> _core._uplift_curve([1, 0, 1, 0], [0.4, 0.3, 0.2, 0.1], [1, 1, 0, 0])[1].tolist()
+    >>> _core._ranking_curve("uplift", [1, 0, 1, 0], [0.4, 0.3, 0.2, 0.1], [1, 1, 0, 0])[1].tolist()
     [0.0, 1.0, 1.0, -1.5, 0.0]
-    >>> _core._uplift_curve([1, 0, 1], [0.4, 0.3], [1, 1, 0])
+    >>> _core._ranking_curve("uplift", [1, 0, 1], [0.4, 0.3], [1, 1, 0])
     Traceback (most recent call last):
     ...
     liftlab.InvalidInputError: uplift: has 2 values but y_true has 3
 
     """
 
-def _qini_curve(y_true: _Column, uplift: _Column, treatment: _Column) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
+@final
+class _UpliftChart:
+    """A Qini or uplift chart drawn by the core (``report::uplift_chart``)."""
+    @property
+    def svg(self) -> str: ...
+    @property
+    def curves(self) -> list[tuple[str, tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]]]: ...
+    @property
+    def x_range(self) -> tuple[float, float]: ...
+    @property
+    def y_range(self) -> tuple[float, float]: ...
+    def scale(self, n_targeted: float, value: float) -> tuple[float, float]: ...
+
+def _uplift_chart(
+    kind: str,
+    y_true: _Column,
+    treatment: _Column,
+    names: list[str],
+    scores: list[_Column],
+    *,
+    perfect: bool,
+    negative_effect: bool,
+    max_points: int,
+) -> _UpliftChart:
+    """The Qini or uplift chart of each ranking; a repeated or reserved name is an error naming
+    ``others``.
+
+    >>> from liftlab import _core
+    >>> c = _core._uplift_chart("qini", [1, 0, 1, 0], [1, 1, 0, 0], ["model"], [[0.4, 0.3, 0.2, 0.1]],
+    ...                         perfect=True, negative_effect=True, max_points=400)
+    >>> [name for name, _ in c.curves], c.svg.startswith("<svg")
+    (['model', 'random', 'perfect'], True)
+
+    """
+
+def _profit_curve_svg(n_contacted: list[int], net_gain: list[float], plan_n: int, peak_n: int) -> str:
+    """A contact plan's profit curve as SVG, the plan's point and the peak marked."""
+
 def _perfect_uplift_curve(y_true: _Column, treatment: _Column) -> tuple[npt.NDArray[np.float64], npt.NDArray[np.float64]]: ...
 def _perfect_qini_curve(
     y_true: _Column, treatment: _Column, negative_effect: bool = True
@@ -309,6 +349,55 @@ class _UpliftForest:
     def to_json(self) -> str: ...
     @staticmethod
     def from_json(text: str, field: str = "forest") -> _UpliftForest: ...
+
+def _read_forest_file(text: str, source: str) -> dict[str, Any]:
+    """A model file (``uplift::model_file``): ``{"forest", "features": [(name, categories)],
+    "feature_names_in", "treatments", "params", "score_columns"}``; errors name ``source``."""
+
+def _write_forest_file(
+    forest: _UpliftForest,
+    features: list[tuple[str, list[str] | None]],
+    feature_names_in: bool,
+    treatments: list[str] | None = None,
+    n_jobs: int | None = None,
+) -> str:
+    """The model file's text."""
+
+def _score_columns(n_treatments: int, labels: list[str] | None = None) -> list[str]:
+    """``uplift`` for one treatment, else the labels or ``uplift_1``, ...
+
+    >>> from liftlab import _core
+    >>> _core._score_columns(1), _core._score_columns(2), _core._score_columns(2, ["call", "sms"])
+    (['uplift'], ['uplift_1', 'uplift_2'], ['call', 'sms'])
+
+    """
+
+def _categories(values: list[str | None]) -> list[str]:
+    """A categorical feature's categories: its distinct values, sorted.
+
+    >>> from liftlab import _core
+    >>> _core._categories(["b", None, "a", "b"])
+    ['a', 'b']
+
+    """
+
+def _category_codes(values: list[str | None], categories: list[str]) -> npt.NDArray[np.float64]:
+    """Each value's index among ``categories``; missing or unseen values are NaN."""
+
+def _treatment_codes(treatment: _Column, y: _Column) -> npt.NDArray[np.uint8]:
+    """Treatment codes checked by the core's group rules (codes 0..63, every code present, each
+    group at least 2 units).
+
+    >>> from liftlab import _core
+    >>> _core._treatment_codes([0, 1, 1], [0, 1, 0])
+    Traceback (most recent call last):
+    ...
+    liftlab.InsufficientDataError: treatment: code 0 has 1 unit; each group needs at least 2
+
+    """
+
+def _treatment_label_codes(labels: list[str | None], control: str) -> tuple[npt.NDArray[np.uint8], list[str]]:
+    """Codes of text labels (``control`` is 0, the others sorted) and the treatments' labels."""
 
 def _fit_uplift_forest(
     x: list[_Column],
@@ -365,7 +454,7 @@ def _fit_meta_learner(
     tol: float,
     max_iter: int,
 ) -> _MetaLearner: ...
-def _plan_contact_policy(
+def _plan_contacts(
     uplift: list[_Column],
     names: list[str],
     cost: list[float],
@@ -377,7 +466,7 @@ def _plan_contact_policy(
     ``value`` is one number for every channel or one per channel.
 
     >>> from liftlab import _core
-    >>> out = _core._plan_contact_policy([[0.42], [3.0]], ["sms", "call"], [0.3, 1.0], [1.0], max_spend=0.5)
+    >>> out = _core._plan_contacts([[0.42], [3.0]], ["sms", "call"], [0.3, 1.0], [1.0], max_spend=0.5)
     >>> out["channel"], round(out["expected_net_gain"], 9), out["optimal"]
     ([0], 0.12, True)
 

@@ -10,17 +10,15 @@ Treatment is codes 0 (control) and 1..k: one forest takes several treatments at 
 e-mail against no contact), and ``predict`` returns the uplift of each, a 2-D array ``(n, k)``
 (a 1-D array for one treatment, as the meta-learners do).
 
-The saved file is JSON, shared with the command line (``liftlab uplift fit`` / ``score``)::
-
-    {"format": "liftlab.uplift_forest", "format_version": 1,
-     "features": [{"name": "x0", "categories": null}, {"name": "city", "categories": ["a", "b"]}],
-     "params": {...the Python parameters...},
-     "forest": {...the core model, with its own format_version...}}
+The saved file is the core's (``liftlab::uplift::model_file``), shared with the command line
+(``liftlab uplift fit`` / ``score``) and the Spark scorer: features with their categories, the
+treatments' labels, the parameters and the forest. The rules (category coding, treatment codes
+0..63, each group at least ``MIN_GROUP_UNITS`` = 2 units, text labels with ``control=``) are the
+core's too; this module converts DataFrames and arrays.
 """
 
 from __future__ import annotations
 
-import inspect
 import json
 import os
 from typing import Any
@@ -29,12 +27,11 @@ import numpy as np
 import polars as pl
 
 from liftlab import _core
+from liftlab._uplift_estimator import Estimator
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, LiftlabIOError, SchemaError
 
 FILE_FORMAT = "liftlab.uplift_forest"
 FILE_FORMAT_VERSION = 1
-
-_CRITERIA = ("KL", "ED", "Chi", "DDP")
 
 
 def _is_pandas(obj: Any) -> bool:
@@ -92,18 +89,13 @@ def _table(X: Any) -> tuple[list[str] | None, dict[str, Any]]:
     return None, {f"x{j}": ("num", arr[:, j]) for j in range(arr.shape[1])}
 
 
-def _codes(values: list[str | None], categories: list[str]) -> np.ndarray:
-    index = {c: float(k) for k, c in enumerate(categories)}
-    return np.array([np.nan if v is None else index.get(v, np.nan) for v in values], dtype="float64")
-
-
 def _vector(v: Any, field: str) -> np.ndarray:
     """A column of numbers (booleans as 0/1, null as NaN) as float64; text is an
     ``InvalidInputError`` naming ``field``."""
     if isinstance(v, pl.Series):
         if not (v.dtype.is_numeric() or v.dtype in (pl.Boolean, pl.Null)):
             hint = (
-                "; give codes 0 (control) and 1..k, e.g. s.replace_strict({'none': 0, 'sms': 1})"
+                "; give codes 0 (control) and 1..k (UpliftForest.fit also reads text labels with control=LABEL)"
                 if field == "treatment"
                 else ""
             )
@@ -123,32 +115,42 @@ def _vector(v: Any, field: str) -> np.ndarray:
     return a
 
 
-def _treatment_codes(t: np.ndarray) -> np.ndarray:
-    """0 (control) and 1..k, every code present and with at least 2 units (the core's rules)."""
-    if t.size == 0:
-        raise InsufficientDataError("treatment: is empty (no rows)")
-    bad = np.flatnonzero(~np.isfinite(t) | (t != np.round(t)) | (t < 0) | (t > 255))
-    if bad.size:
-        i = int(bad[0])
-        raise InvalidInputError(f"treatment[{i}]: must be an integer code 0 (control) or 1..k, got {t[i]}")
-    codes = t.astype(np.uint8)
-    counts = np.bincount(codes)
-    present = np.flatnonzero(counts)
-    if present.size < 2:
-        raise InvalidInputError(
-            f"treatment: every unit has code {codes[0]}; control (0) and at least one treatment (1..) are needed"
-        )
-    absent = np.flatnonzero(counts == 0)
-    if absent.size:
-        code = int(absent[0])
-        what = "control (0)" if code == 0 else f"treatment {code}"
-        raise InvalidInputError(
-            f"treatment: no unit has {what}; codes must be 0 (control) and 1..={len(counts) - 1} with every code present"
-        )
-    single = np.flatnonzero(counts < 2)
-    if single.size:
-        raise InsufficientDataError(f"treatment: code {int(single[0])} has a single unit; at least 2 are needed")
-    return np.ascontiguousarray(codes)
+def _treatment_codes(treatment: Any, y: np.ndarray, control: str | None = None) -> tuple[np.ndarray, list[str] | None]:
+    """The core's treatment codes (0 = control, 1..k, every group at least 2 units) and, with
+    ``control``, the treatments' labels: text labels become codes (control 0, the others sorted)."""
+    labels = None
+    if control is None:
+        t = _vector(treatment, "treatment")
+    else:
+        if isinstance(treatment, pl.Series):
+            values = treatment.cast(pl.String).to_list()
+        else:
+            values = [None if v is None or v != v else str(v) for v in list(treatment)]
+        t, labels = _core._treatment_label_codes(values, str(control))
+    if len(t) != len(y):
+        raise InvalidInputError(f"treatment: has {len(t)} values but X has {len(y)} rows")
+    return _core._treatment_codes(t, y), labels
+
+
+def _fitted_columns(X: Any, expected: list[str], by_name: bool) -> list[tuple[str, Any]]:
+    """X's columns in the fitted order, as :func:`_table` reads them: matched by name when the
+    model was fitted on named columns and X has names (the fitted ones and no others), else by
+    position (as many as at fit time)."""
+    names, table = _table(X)
+    if names is not None and by_name:
+        absent = [c for c in expected if c not in table]
+        if absent:
+            raise SchemaError(f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})")
+        unknown = [c for c in names if c not in set(expected)]
+        if unknown:
+            raise SchemaError(
+                f"X: unknown column {', '.join(repr(c) for c in unknown)} "
+                f"(the model was fitted on {', '.join(expected)}); drop it before predict"
+            )
+        return [table[c] for c in expected]
+    if len(table) != len(expected):
+        raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
+    return list(table.values())
 
 
 def _progress(progress: Any, total: int) -> tuple[Any, Any]:
@@ -175,7 +177,7 @@ def _progress(progress: Any, total: int) -> tuple[Any, Any]:
     return (lambda done: bar.update(done - bar.n)), bar.close
 
 
-class UpliftForest:
+class UpliftForest(Estimator):
     """An uplift random forest for a binary outcome (Rzepakowski & Jaroszewicz 2012 split
     criteria, causalml's ``UpliftRandomForestClassifier`` parameters), grown by liftlab's core.
 
@@ -212,48 +214,11 @@ class UpliftForest:
         seed: int = 0,
         n_jobs: int | None = None,
     ) -> None:
-        self.n_trees = n_trees
-        self.max_depth = max_depth
-        self.min_samples_leaf = min_samples_leaf
-        self.min_samples_treatment = min_samples_treatment
-        self.n_reg = n_reg
-        self.criterion = criterion
-        self.max_features = max_features
-        self.bootstrap = bootstrap
-        self.max_bins = max_bins
-        self.normalization = normalization
-        self.seed = seed
-        self.n_jobs = n_jobs
-
-    # scikit-learn's estimator protocol ---------------------------------------------------------
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's parameters, as scikit-learn's ``BaseEstimator.get_params``."""
-        return {p: getattr(self, p) for p in self._param_names()}
-
-    def set_params(self, **params: Any) -> UpliftForest:
-        """Sets constructor parameters; an unknown name raises ``InvalidInputError``."""
-        valid = self._param_names()
-        for k, v in params.items():
-            if k not in valid:
-                raise InvalidInputError(f"{k}: not a parameter of UpliftForest (parameters: {', '.join(valid)})")
-            setattr(self, k, v)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
-        changed = [f"{k}={v!r}" for k, v in self.get_params().items() if v != defaults[k]]
-        return f"UpliftForest({', '.join(changed)})"
+        self.__dict__.update({k: v for k, v in locals().items() if k != "self"})
 
     # fit / predict -------------------------------------------------------------------------------
 
     def _core_params(self) -> dict[str, Any]:
-        if self.criterion not in _CRITERIA and str(self.criterion).upper() not in ("KL", "ED", "CHI", "DDP"):
-            raise InvalidInputError(f"criterion: must be one of {', '.join(_CRITERIA)}, got {self.criterion!r}")
         for name in ("n_trees", "max_depth", "min_samples_leaf", "min_samples_treatment", "max_bins", "seed"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
@@ -277,10 +242,15 @@ class UpliftForest:
             "n_jobs": None if self.n_jobs is None else int(self.n_jobs),
         }
 
-    def fit(self, X: Any, treatment: Any, y: Any, *, progress: Any = None) -> UpliftForest:
+    def fit(self, X: Any, treatment: Any, y: Any, *, control: str | None = None, progress: Any = None) -> UpliftForest:
         """Grows the forest on features ``X`` (DataFrame or 2-D array), ``treatment`` codes
-        (0 = control, 1..k = treatments such as SMS, call, e-mail; every code present) and a
-        binary outcome ``y`` (0/1; a missing outcome is an error). Returns self.
+        (0 = control, 1..k = treatments such as SMS, call, e-mail; every code present, each with
+        at least 2 units) and a binary outcome ``y`` (0/1; a missing outcome is an error). Returns
+        self.
+
+        With ``control`` (a label), ``treatment`` holds text labels, as ``liftlab uplift fit
+        --control`` reads them: that label is control and the others, sorted, treatments 1..k
+        (kept in ``treatment_labels_`` and the saved file, and naming the Spark scorer's columns).
 
         ``progress=True`` shows a bar of the trees grown (``tqdm.auto``'s in a notebook when tqdm
         is installed, else a line on stderr); a callable is called as ``progress(done, total)``
@@ -294,26 +264,23 @@ class UpliftForest:
         categorical: list[int] = []
         for j, (name, (kind, values)) in enumerate(table.items()):
             if kind == "cat":
-                categories = sorted({v for v in values if v is not None})
+                categories = _core._categories(values)
                 features.append({"name": name, "categories": categories})
-                columns.append(_codes(values, categories))
+                columns.append(_core._category_codes(values, categories))
                 categorical.append(j)
             else:
                 features.append({"name": name, "categories": None})
                 columns.append(values)
-        t = _vector(treatment, "treatment")
         yv = _vector(y, "y")
         n = len(columns[0])
         if n == 0:
             raise InsufficientDataError("X: has no rows")
-        if len(t) != n:
-            raise InvalidInputError(f"treatment: has {len(t)} values but X has {n} rows")
         if len(yv) != n:
             raise InvalidInputError(f"y: has {len(yv)} values but X has {n} rows")
         missing = np.flatnonzero(np.isnan(yv))
         if missing.size:
             raise InvalidInputError(f"y[{missing[0]}]: missing outcome (NaN or null); drop or fill it before fitting")
-        codes = _treatment_codes(t)
+        codes, labels = _treatment_codes(treatment, yv, control)
         col_names = [f["name"] for f in features]
         on_tree, close = _progress(progress, params["n_trees"])
         try:
@@ -323,12 +290,9 @@ class UpliftForest:
         finally:
             close()
         self.treatments_ = np.arange(1, self._forest.n_treatments + 1)
+        self.treatment_labels_ = labels
         self._features = features
-        if names is not None:
-            self.feature_names_in_ = np.array(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = len(features)
+        self._set_fitted_features(names, len(features))
         return self
 
     def _check_fitted(self) -> None:
@@ -344,33 +308,16 @@ class UpliftForest:
         a 2-D array, as many columns as at fit time, in the same order.
         """
         self._check_fitted()
-        names, table = _table(X)
         expected = [f["name"] for f in self._features]
-        fitted_with_names = hasattr(self, "feature_names_in_")
-        if names is not None and fitted_with_names:
-            absent = [c for c in expected if c not in table]
-            if absent:
-                raise SchemaError(
-                    f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})"
-                )
-            unknown = [c for c in names if c not in set(expected)]
-            if unknown:
-                raise SchemaError(
-                    f"X: unknown column {', '.join(repr(c) for c in unknown)} "
-                    f"(the model was fitted on {', '.join(expected)}); drop it before predict"
-                )
-            items = [(f, table[f["name"]]) for f in self._features]
-        else:
-            if len(table) != len(expected):
-                raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
-            items = list(zip(self._features, table.values()))
+        columns_in_order = _fitted_columns(X, expected, hasattr(self, "feature_names_in_"))
+        items = list(zip(self._features, columns_in_order))
         columns: list[np.ndarray] = []
         for f, (kind, values) in items:
             if f["categories"] is not None:
                 if kind == "num":
                     # numbers where text was fitted: compare as text, the way they print
                     values = [None if v != v else (str(int(v)) if float(v).is_integer() else str(v)) for v in values]
-                columns.append(_codes(values, f["categories"]))
+                columns.append(_core._category_codes(values, f["categories"]))
             else:
                 if kind == "cat":
                     raise SchemaError(f'X["{f["name"]}"]: is text but was numeric at fit time')
@@ -380,53 +327,67 @@ class UpliftForest:
 
     # persistence -----------------------------------------------------------------------------------
 
-    def to_dict(self) -> dict[str, Any]:
-        """The saved form (see the module documentation)."""
+    def score_columns(self) -> list[str]:
+        """The names ``liftlab uplift score`` and :func:`liftlab.spark.predict_uplift` give the
+        scores: ``uplift`` for one treatment, else the treatments' labels or ``uplift_1``, ..."""
         self._check_fitted()
-        return {
-            "format": FILE_FORMAT,
-            "format_version": FILE_FORMAT_VERSION,
-            "features": self._features,
-            "feature_names_in": hasattr(self, "feature_names_in_"),
-            "params": self.get_params(),
-            "forest": json.loads(self._forest.to_json()),
-        }
+        return list(_core._score_columns(self._forest.n_treatments, self.treatment_labels_))
+
+    def to_json(self) -> str:
+        """The saved form, the core's model file (see the module documentation)."""
+        self._check_fitted()
+        features = [(f["name"], f["categories"]) for f in self._features]
+        n_jobs = None if self.n_jobs is None else int(self.n_jobs)
+        names_in = hasattr(self, "feature_names_in_")
+        return _core._write_forest_file(self._forest, features, names_in, self.treatment_labels_, n_jobs)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The saved form as a dict (see the module documentation)."""
+        return dict(json.loads(self.to_json()))
 
     def save(self, path: str | os.PathLike[str]) -> None:
         """Writes the model as versioned JSON; :meth:`load` gives identical predictions."""
+        text = self.to_json()
         with open(path, "w", encoding="utf-8") as f:
-            json.dump(self.to_dict(), f)
-            f.write("\n")
+            f.write(text + "\n")
+
+    @classmethod
+    def from_json(cls, text: str, source: str = "model") -> UpliftForest:
+        """A model from the text of a model file (:meth:`save`'s or ``liftlab uplift fit``'s)."""
+        d = _core._read_forest_file(text, source)
+        params = {k: v for k, v in d["params"].items() if k in cls._param_names()}
+        model = cls(**params)
+        model._forest = d["forest"]
+        model._features = [{"name": name, "categories": cats} for name, cats in d["features"]]
+        if d["feature_names_in"]:
+            model.feature_names_in_ = np.array([f["name"] for f in model._features], dtype=object)
+        model.n_features_in_ = len(model._features)
+        model.treatments_ = np.arange(1, model._forest.n_treatments + 1)
+        model.treatment_labels_ = d["treatments"]
+        return model
 
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "model") -> UpliftForest:
-        if not isinstance(d, dict) or d.get("format") != FILE_FORMAT:
-            raise InvalidInputError(f'{source}: not a liftlab uplift forest (no "format": "{FILE_FORMAT}")')
-        if d.get("format_version") != FILE_FORMAT_VERSION:
-            raise InvalidInputError(
-                f"{source}.format_version: is {d.get('format_version')!r}; this liftlab reads {FILE_FORMAT_VERSION}"
-            )
-        features = d.get("features")
-        if not isinstance(features, list) or not all(isinstance(f, dict) and "name" in f for f in features):
-            raise InvalidInputError(f"{source}.features: must be a list of {{name, categories}}")
-        forest = _core._UpliftForest.from_json(json.dumps(d.get("forest")), f"{source}.forest")
-        if forest.n_features != len(features):
-            raise InvalidInputError(f"{source}.features: lists {len(features)} features but the forest has {forest.n_features}")
-        params = {k: v for k, v in (d.get("params") or {}).items() if k in cls._param_names()}
-        model = cls(**params)
-        model._forest = forest
-        model._features = [{"name": str(f["name"]), "categories": f.get("categories")} for f in features]
-        if d.get("feature_names_in", True):
-            model.feature_names_in_ = np.array([f["name"] for f in model._features], dtype=object)
-        model.n_features_in_ = len(features)
-        model.treatments_ = np.arange(1, forest.n_treatments + 1)
-        return model
+        """A model from :meth:`to_dict`'s dict."""
+        return cls.from_json(json.dumps(d), source)
 
     @classmethod
     def load(cls, path: str | os.PathLike[str]) -> UpliftForest:
         """Reads a model written by :meth:`save` or by ``liftlab uplift fit``; a file that cannot
         be read raises :class:`liftlab.exceptions.LiftlabIOError` naming ``path``."""
-        return cls.from_dict(_read_json(path), os.fspath(path))
+        return cls.from_json(_read_text(path), os.fspath(path))
+
+
+def _read_text(path: Any) -> str:
+    """The text of a model file; unreadable is a liftlab error naming ``path``."""
+    try:
+        with open(path, encoding="utf-8") as f:
+            return f.read()
+    except UnicodeDecodeError as e:
+        raise InvalidInputError(f"path: {os.fspath(path)} is not UTF-8 text: {e}") from None
+    except (OSError, TypeError) as e:
+        reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
+        raise LiftlabIOError(f"path: cannot read {path!r}: {reason}") from None
 
 
 def _read_json(path: Any) -> Any:

@@ -38,7 +38,6 @@ The saved file (built-in learners only)::
 from __future__ import annotations
 
 import copy
-import inspect
 import json
 import os
 from typing import Any
@@ -47,7 +46,8 @@ import numpy as np
 import polars as pl
 
 from liftlab import _core
-from liftlab._uplift_forest import _is_pandas, _read_json, _table, _treatment_codes, _vector
+from liftlab._uplift_estimator import Estimator
+from liftlab._uplift_forest import _fitted_columns, _is_pandas, _read_json, _table, _treatment_codes, _vector
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 
 FILE_FORMAT = "liftlab.meta_learner"
@@ -91,52 +91,10 @@ def _rows(X: Any, idx: np.ndarray) -> Any:
     return np.asarray(X)[idx]
 
 
-class _MetaLearner:
+class _MetaLearner(Estimator):
     """Shared machinery of :class:`TLearner` and :class:`XLearner` (``_learner`` is "t" or "x")."""
 
     _learner = "t"
-
-    # scikit-learn's estimator protocol ---------------------------------------------------------
-
-    @classmethod
-    def _param_names(cls) -> list[str]:
-        return [p for p in inspect.signature(cls.__init__).parameters if p != "self"]
-
-    def get_params(self, deep: bool = True) -> dict[str, Any]:
-        """The constructor's parameters, as scikit-learn's ``BaseEstimator.get_params`` (with
-        ``deep``, also ``base__<name>`` for a base learner that has ``get_params``)."""
-        out = {p: getattr(self, p) for p in self._param_names()}
-        if deep:
-            for p in ("base", "second_stage"):
-                est = out.get(p)
-                if est is not None and hasattr(est, "get_params"):
-                    out.update({f"{p}__{k}": v for k, v in est.get_params(deep=True).items()})
-        return out
-
-    def set_params(self, **params: Any) -> _MetaLearner:
-        """Sets constructor parameters (``base__<name>`` sets the base learner's); an unknown name
-        raises ``InvalidInputError``."""
-        valid = self._param_names()
-        nested: dict[str, dict[str, Any]] = {}
-        for k, v in params.items():
-            head, sep, rest = k.partition("__")
-            if head not in valid:
-                raise InvalidInputError(f"{k}: not a parameter of {type(self).__name__} (parameters: {', '.join(valid)})")
-            if sep:
-                nested.setdefault(head, {})[rest] = v
-            else:
-                setattr(self, k, v)
-        for head, sub in nested.items():
-            est = getattr(self, head)
-            if est is None or not hasattr(est, "set_params"):
-                raise InvalidInputError(f"{head}: {type(est).__name__} has no set_params for {', '.join(sub)}")
-            est.set_params(**sub)
-        return self
-
-    def __repr__(self) -> str:
-        defaults = {k: p.default for k, p in inspect.signature(type(self).__init__).parameters.items() if k != "self"}
-        changed = [f"{k}={v!r}" for k, v in self.get_params(deep=False).items() if v is not defaults[k] and v != defaults[k]]
-        return f"{type(self).__name__}({', '.join(changed)})"
 
     # fit / predict -------------------------------------------------------------------------------
 
@@ -166,7 +124,6 @@ class _MetaLearner:
         (0 = control, 1..k) and outcome ``y`` (continuous, or 0/1; a missing outcome is an error).
         Returns self."""
         self._check_params()
-        t = _vector(treatment, "treatment")
         yv = _vector(y, "y")
         if self.base is None:
             names, table = _table(X)
@@ -188,14 +145,12 @@ class _MetaLearner:
             features = names if names is not None else [f"x{j}" for j in range(width)]
         if n == 0:
             raise InsufficientDataError("X: has no rows")
-        if len(t) != n:
-            raise InvalidInputError(f"treatment: has {len(t)} values but X has {n} rows")
         if len(yv) != n:
             raise InvalidInputError(f"y: has {len(yv)} values but X has {n} rows")
         bad = np.flatnonzero(~np.isfinite(yv))
         if bad.size:
             raise InvalidInputError(f"y[{bad[0]}]: missing or non-finite outcome ({yv[bad[0]]}); drop or fill it before fitting")
-        codes = _treatment_codes(t)
+        codes, _ = _treatment_codes(treatment, yv)
         is01 = (yv == 0) | (yv == 1)
         if self.outcome == "auto":
             outcome = "binary" if bool(is01.all()) else "continuous"
@@ -224,11 +179,7 @@ class _MetaLearner:
         self._features = features
         self.outcome_ = outcome
         self.treatments_ = np.arange(1, int(codes.max()) + 1)
-        if names is not None:
-            self.feature_names_in_ = np.array(names, dtype=object)
-        elif hasattr(self, "feature_names_in_"):
-            del self.feature_names_in_
-        self.n_features_in_ = len(features)
+        self._set_fitted_features(names, len(features))
         return self
 
     def _predict_outcome(self, model: Any, X: Any, binary: bool) -> np.ndarray:
@@ -273,25 +224,8 @@ class _MetaLearner:
 
     def _columns(self, X: Any) -> list[np.ndarray]:
         """X's feature columns in fitted order (built-in path)."""
-        names, table = _table(X)
         expected = self._features
-        if names is not None and hasattr(self, "feature_names_in_"):
-            absent = [c for c in expected if c not in table]
-            if absent:
-                raise SchemaError(
-                    f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})"
-                )
-            unknown = [c for c in names if c not in set(expected)]
-            if unknown:
-                raise SchemaError(
-                    f"X: unknown column {', '.join(repr(c) for c in unknown)} "
-                    f"(the model was fitted on {', '.join(expected)}); drop it before predict"
-                )
-            items = [(c, table[c]) for c in expected]
-        else:
-            if len(table) != len(expected):
-                raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
-            items = list(zip(expected, table.values()))
+        items = list(zip(expected, _fitted_columns(X, expected, hasattr(self, "feature_names_in_"))))
         out = []
         for name, (kind, values) in items:
             if kind == "cat":
@@ -411,19 +345,9 @@ class TLearner(_MetaLearner):
     _learner = "t"
 
     def __init__(
-        self,
-        base: Any = None,
-        *,
-        outcome: str = "auto",
-        alpha: float = 1.0,
-        tol: float = 1e-8,
-        max_iter: int = 100,
+        self, base: Any = None, *, outcome: str = "auto", alpha: float = 1.0, tol: float = 1e-8, max_iter: int = 100
     ) -> None:
-        self.base = base
-        self.outcome = outcome
-        self.alpha = alpha
-        self.tol = tol
-        self.max_iter = max_iter
+        self.__dict__.update({k: v for k, v in locals().items() if k != "self"})
 
 
 class XLearner(_MetaLearner):
@@ -438,18 +362,7 @@ class XLearner(_MetaLearner):
     _learner = "x"
 
     def __init__(
-        self,
-        base: Any = None,
-        second_stage: Any = None,
-        *,
-        outcome: str = "auto",
-        alpha: float = 1.0,
-        tol: float = 1e-8,
+        self, base: Any = None, second_stage: Any = None, *, outcome: str = "auto", alpha: float = 1.0, tol: float = 1e-8,
         max_iter: int = 100,
-    ) -> None:
-        self.base = base
-        self.second_stage = second_stage
-        self.outcome = outcome
-        self.alpha = alpha
-        self.tol = tol
-        self.max_iter = max_iter
+    ) -> None:  # fmt: skip
+        self.__dict__.update({k: v for k, v in locals().items() if k != "self"})

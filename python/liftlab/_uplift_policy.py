@@ -4,7 +4,7 @@ to maximise the expected net gain ``uplift * value - cost`` within a contact and
 The rules (best eligible channel per unit, predicted sleeping dogs never contacted, the spend
 budget by the multiple-choice knapsack's convex-hull greedy, a fill of the money left and an
 exact search on small instances) and their guarantees are the Rust core's,
-``liftlab::uplift::policy::plan_contact_policy``; this module only converts.
+``liftlab::uplift::policy::plan_contacts``; this module only converts.
 
 >>> from liftlab import uplift
 >>> plan = uplift.plan_contacts({"a": [0.3, 0.25, 0.05], "b": [0.6, 0.5, 0.2]}, {"a": 1.0, "b": 3.0}, 10.0)
@@ -125,45 +125,6 @@ def _fmt(x: float) -> str:
     return f"{x:,.4g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _curve_svg(n: list[int], gain: list[float], budget_n: int, peak_n: int, w: int = 420, h: int = 220) -> str:
-    """The profit curve as an inline SVG, the plan's point and the peak marked."""
-    pad_l, pad_r, pad_t, pad_b = 56, 12, 12, 30
-    step = max(1, len(n) // 400)
-    keep = sorted(set(range(0, len(n), step)) | {len(n) - 1, budget_n, peak_n})
-    xmax = max(n[-1], 1)
-    lo, hi = min(0.0, min(gain)), max(0.0, max(gain))
-    if hi - lo <= 0:
-        hi = lo + 1.0
-
-    def x(v: float) -> float:
-        return pad_l + (w - pad_l - pad_r) * v / xmax
-
-    def y(v: float) -> float:
-        return pad_t + (h - pad_t - pad_b) * (hi - v) / (hi - lo)
-
-    pts = " ".join(f"{x(n[i]):.1f},{y(gain[i]):.1f}" for i in keep)
-    parts = [
-        f'<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 {w} {h}" width="{w}" height="{h}" role="img" '
-        'aria-label="profit curve" font-family="system-ui, sans-serif" font-size="11">',
-        f'<line x1="{pad_l}" y1="{y(0):.1f}" x2="{w - pad_r}" y2="{y(0):.1f}" stroke="#999" stroke-dasharray="3,3"/>',
-        f'<line x1="{pad_l}" y1="{pad_t}" x2="{pad_l}" y2="{h - pad_b}" stroke="#333"/>',
-        f'<text x="{pad_l - 4}" y="{y(hi) + 4:.1f}" text-anchor="end">{_fmt(hi)}</text>',
-        f'<text x="{pad_l - 4}" y="{y(lo) + 4:.1f}" text-anchor="end">{_fmt(lo)}</text>',
-        f'<text x="{pad_l}" y="{h - 8}">0</text>',
-        f'<text x="{w - pad_r}" y="{h - 8}" text-anchor="end">{n[-1]:,} units</text>',
-        f'<text x="{(pad_l + w) / 2:.0f}" y="{h - 8}" text-anchor="middle">units contacted (priority order)</text>',
-        f'<polyline fill="none" stroke="#1f77b4" stroke-width="1.5" points="{pts}"/>',
-        f'<circle class="peak" cx="{x(n[peak_n]):.1f}" cy="{y(gain[peak_n]):.1f}" r="4" fill="none" stroke="#2ca02c" '
-        f'stroke-width="2"><title>peak: {_fmt(gain[peak_n])} at {peak_n:,}</title></circle>',
-        f'<circle class="budget" cx="{x(n[budget_n]):.1f}" cy="{y(gain[budget_n]):.1f}" r="3.5" fill="#d62728">'
-        f"<title>plan: {_fmt(gain[budget_n])} at {budget_n:,}</title></circle>",
-        f'<text x="{w - pad_r}" y="{pad_t + 10}" text-anchor="end"><tspan fill="#d62728">● plan</tspan> '
-        '<tspan fill="#2ca02c">○ peak</tspan></text>',
-        "</svg>",
-    ]
-    return "".join(parts)
-
-
 # The totals of a contact plan, in the order `totals()` gives them (here and on Spark).
 _TOTALS = (
     "n_units",
@@ -177,7 +138,35 @@ _TOTALS = (
 )
 
 
-class ContactPlan:
+class _PlanTotals:
+    """The totals of a contact plan, read the same way by :class:`ContactPlan` and
+    :class:`liftlab.spark.SparkContactPlan`."""
+
+    n_units: int
+    n_contacts: int
+    spend: float
+    expected_conversions: float
+    expected_net_gain: float
+    peak_n_contacted: int
+    peak_net_gain: float
+    optimal: bool
+
+    def _set_totals(self, totals: Mapping[str, Any]) -> None:
+        for name in _TOTALS:
+            setattr(self, name, totals[name])
+
+    def totals(self) -> dict[str, Any]:
+        """The totals as a dict."""
+        return {name: getattr(self, name) for name in _TOTALS}
+
+    def __repr__(self) -> str:
+        return (
+            f"{type(self).__name__}(n_contacts={self.n_contacts} of {self.n_units}, spend={self.spend:.6g}, "
+            f"expected_net_gain={self.expected_net_gain:.6g})"
+        )
+
+
+class ContactPlan(_PlanTotals):
     """The chosen contacts (from :func:`plan_contacts`) with their totals.
 
     Attributes: ``channels`` (names, in input order), ``value`` (a number, or a dict channel ->
@@ -202,14 +191,7 @@ class ContactPlan:
         self.value = value
         self.max_contacts = max_contacts
         self.max_spend = max_spend
-        self.n_units = ids.len()
-        self.n_contacts: int = out["n_contacts"]
-        self.spend: float = out["spend"]
-        self.expected_conversions: float = out["expected_conversions"]
-        self.expected_net_gain: float = out["expected_net_gain"]
-        self.peak_n_contacted: int = out["peak_n_contacted"]
-        self.peak_net_gain: float = out["peak_net_gain"]
-        self.optimal: bool = out["optimal"]
+        self._set_totals({**out, "n_units": ids.len()})
         self._units = pl.DataFrame(
             {
                 "id": ids,
@@ -256,16 +238,6 @@ class ContactPlan:
         """As :meth:`write_csv`, in Parquet."""
         self._file_frame().write_parquet(path)
 
-    def totals(self) -> dict[str, Any]:
-        """The totals as a dict."""
-        return {name: getattr(self, name) for name in _TOTALS}
-
-    def __repr__(self) -> str:
-        return (
-            f"ContactPlan(n_contacts={self.n_contacts} of {self.n_units}, spend={self.spend:.6g}, "
-            f"expected_net_gain={self.expected_net_gain:.6g})"
-        )
-
     def _repr_html_(self) -> str:
         budget = [f"at most {self.max_contacts:,} contacts" if self.max_contacts is not None else None]
         budget.append(f"at most {_fmt(self.max_spend)} spent" if self.max_spend is not None else None)
@@ -282,7 +254,8 @@ class ContactPlan:
         ]
         table = "".join(f'<tr><th style="text-align:left">{html.escape(k)}</th><td>{html.escape(v)}</td></tr>' for k, v in rows)
         curve = self._curve
-        svg = _curve_svg(curve["n_contacted"].to_list(), curve["net_gain"].to_list(), self.n_contacts, self.peak_n_contacted)
+        n, gain = curve["n_contacted"].to_list(), curve["net_gain"].to_list()
+        svg = _core._profit_curve_svg(n, gain, self.n_contacts, self.peak_n_contacted)
         return f'<div class="liftlab-contact-plan"><table>{table}</table>{svg}</div>'
 
 
@@ -323,7 +296,7 @@ def plan_contacts(
     values = _per_channel(value, names, "value", one_for_all=True)
     if max_spend is not None:
         max_spend = _number(max_spend, "max_spend")
-    out = _core._plan_contact_policy(cols, names, costs, values, max_contacts, max_spend)
+    out = _core._plan_contacts(cols, names, costs, values, max_contacts, max_spend)
     n = len(out["channel"])
     plan_value = dict(value) if isinstance(value, Mapping) else values[0]
     return ContactPlan(out, names, _ids(ids, n), plan_value, int(max_contacts) if max_contacts is not None else None, max_spend)

@@ -44,8 +44,8 @@ except ImportError as e:  # pragma: no cover - the tests install both
 from liftlab import _core
 from liftlab._assign import SpecLike, load_spec
 from liftlab._assign import assign_batch as _assign_batch_local
-from liftlab._uplift_forest import UpliftForest, _read_json
-from liftlab._uplift_policy import _TOTALS, _number, _per_channel
+from liftlab._uplift_forest import UpliftForest
+from liftlab._uplift_policy import _number, _per_channel, _PlanTotals
 from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
 
 __all__ = ["SparkContactPlan", "assign_batch", "local_session", "plan_contacts", "predict_uplift"]
@@ -228,19 +228,8 @@ def _model_of(text: str) -> UpliftForest:
     key = hashlib.sha256(text.encode()).hexdigest()
     model = _MODELS.get(key)
     if model is None:
-        model = _MODELS[key] = UpliftForest.from_dict(json.loads(text))
+        model = _MODELS[key] = UpliftForest.from_json(text)
     return model
-
-
-def _uplift_names(d: Mapping[str, Any], k: int) -> list[str]:
-    """The CLI's score columns: ``uplift`` for one treatment; else the file's treatment labels,
-    or ``uplift_<code>``."""
-    if k == 1:
-        return ["uplift"]
-    labels = d.get("treatments")
-    if isinstance(labels, list) and len(labels) == k and all(isinstance(x, str) for x in labels):
-        return list(labels)
-    return [f"uplift_{g}" for g in range(1, k + 1)]
 
 
 def predict_uplift(
@@ -261,16 +250,12 @@ def predict_uplift(
     ``liftlab uplift score``: ``uplift`` for one treatment, else the model file's treatment labels
     or ``uplift_1``, ``uplift_2``, ...).
     """
-    labels: Any = None
     if isinstance(model, (str, os.PathLike)):
-        saved = _read_json(model)
-        model = UpliftForest.from_dict(saved, os.fspath(model))
-        labels = saved.get("treatments") if isinstance(saved, dict) else None  # the CLI's labels
+        model = UpliftForest.load(model)
     if not isinstance(model, UpliftForest):
         raise InvalidInputError(f"model: expected a fitted UpliftForest or the path of a saved one, got {type(model).__name__}")
-    d = model.to_dict()  # raises when not fitted
-    if labels is not None:
-        d["treatments"] = labels
+    text = model.to_json()  # raises when not fitted
+    d = json.loads(text)
     df = _frame(df)
     fitted = [f["name"] for f in d["features"]]
     if feature_cols is None:
@@ -288,11 +273,10 @@ def predict_uplift(
         if not isinstance(f.dataType, (T.NumericType, T.BooleanType, T.StringType)):
             raise SchemaError(f'df["{c}"]: has type {f.dataType.simpleString()}; use numbers, booleans or strings')
     k = int(model.treatments_.size)
-    outs = list(output_cols) if output_cols is not None else _uplift_names(d, k)
+    outs = list(output_cols) if output_cols is not None else model.score_columns()
     if len(outs) != k or len(set(outs)) != k or not all(isinstance(c, str) for c in outs):
         raise InvalidInputError(f"output_cols: must be {k} distinct column names, one per treatment, got {outs!r}")
     _no_clash(df, outs)
-    text = json.dumps(d)
     broadcast = df.sparkSession.sparkContext.broadcast(text)
     rename = dict(zip(cols, fitted))
     schema = T.StructType([*df.schema.fields] + [T.StructField(c, T.DoubleType(), False) for c in outs])
@@ -316,7 +300,7 @@ def predict_uplift(
 # ---- the contact plan -------------------------------------------------------------------------------
 
 
-class SparkContactPlan:
+class SparkContactPlan(_PlanTotals):
     """The contact plan of :func:`plan_contacts`: the totals (as :class:`liftlab.uplift.ContactPlan`'s)
     on the driver and the per-unit decisions as a Spark DataFrame.
 
@@ -334,14 +318,7 @@ class SparkContactPlan:
         self.max_contacts: int | None = info["max_contacts"]
         self.max_spend: float | None = info["max_spend"]
         self.driver_units: int = info["driver_units"]
-        self.n_units: int = totals["n_units"]
-        self.n_contacts: int = totals["n_contacts"]
-        self.spend: float = totals["spend"]
-        self.expected_conversions: float = totals["expected_conversions"]
-        self.expected_net_gain: float = totals["expected_net_gain"]
-        self.peak_n_contacted: int = totals["peak_n_contacted"]
-        self.peak_net_gain: float = totals["peak_net_gain"]
-        self.optimal: bool = totals["optimal"]
+        self._set_totals(totals)
 
     def to_spark(self) -> DataFrame:
         """One row per unit: the id column, ``channel`` (null: no contact), ``uplift`` (of the
@@ -374,16 +351,6 @@ class SparkContactPlan:
         local = F.col("_mid") - F.shiftleft(pid, 33)
         rank = (start[pid] + local) if start is not None else F.lit(0).cast("long")
         return sorted_.withColumn("rank", rank.cast("long")).drop("_key", "_mid")
-
-    def totals(self) -> dict[str, Any]:
-        """The totals as a dict, as :meth:`ContactPlan.totals`."""
-        return {name: getattr(self, name) for name in _TOTALS}
-
-    def __repr__(self) -> str:
-        return (
-            f"SparkContactPlan(n_contacts={self.n_contacts} of {self.n_units}, spend={self.spend:.6g}, "
-            f"expected_net_gain={self.expected_net_gain:.6g})"
-        )
 
 
 def _sorted(df: DataFrame, order: list[Any], n_rows: int) -> DataFrame:
@@ -610,7 +577,7 @@ def plan_contacts(
     if isinstance(max_driver_units, bool) or not isinstance(max_driver_units, int) or max_driver_units < 1:
         raise InvalidInputError(f"max_driver_units: must be a positive integer, got {max_driver_units!r}")
     # The core checks costs, values and budgets with the single-machine errors: on one unit of zeros.
-    _core._plan_contact_policy([np.zeros(1)] * len(names), names, costs, values, max_contacts, max_spend)
+    _core._plan_contacts([np.zeros(1)] * len(names), names, costs, values, max_contacts, max_spend)
     k_limit = int(max_contacts) if max_contacts is not None else None
     plan_value = dict(value) if isinstance(value, Mapping) else values[0]
 
@@ -786,7 +753,7 @@ def _plan_with_spend(
     if local.height == 0:  # no unit has a profitable channel: the core contacts none, proven optimal
         zero = {"n_contacts": 0, "spend": 0.0, "expected_conversions": 0.0, "expected_net_gain": 0.0}
         return opts.withColumn("choice", F.lit(None).cast("int")), zero, True, 0
-    out = _core._plan_contact_policy(
+    out = _core._plan_contacts(
         [local[f"u{j}"].to_numpy() for j in range(m)], names, costs, values, k, max_spend
     )
     decided = pl.DataFrame(

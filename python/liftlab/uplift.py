@@ -80,7 +80,7 @@ def uplift_curve(y_true: Any, uplift: Any, treatment: Any) -> pl.DataFrame:
     distinct score plus the starting point ``(0, 0)``; sklift returns the same two columns as
     the arrays ``(num_all, curve_values)``.
     """
-    return _curve(_core._uplift_curve(_column(y_true), _column(uplift), _column(treatment)))
+    return _curve(_core._ranking_curve("uplift", _column(y_true), _column(uplift), _column(treatment)))
 
 
 def qini_curve(y_true: Any, uplift: Any, treatment: Any) -> pl.DataFrame:
@@ -88,7 +88,7 @@ def qini_curve(y_true: Any, uplift: Any, treatment: Any) -> pl.DataFrame:
 
     Columns ``n_targeted`` and ``value`` as in :func:`uplift_curve`.
     """
-    return _curve(_core._qini_curve(_column(y_true), _column(uplift), _column(treatment)))
+    return _curve(_core._ranking_curve("qini", _column(y_true), _column(uplift), _column(treatment)))
 
 
 def perfect_uplift_curve(y_true: Any, treatment: Any) -> pl.DataFrame:

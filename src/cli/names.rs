@@ -4,10 +4,10 @@
 //!
 //! | core path                         | CLI                                       |
 //! |-----------------------------------|-------------------------------------------|
-//! | `n_trees…`                        | `--trees`                                 |
-//! | `max_depth…`, `min_samples_leaf…`, `min_samples_treatment…`, `n_reg…`, `max_features…`, `max_bins…`, `categorical…` | the flag of that name (`--max-depth`) |
+//! | `n_trees…`                        | `--n-trees`                               |
+//! | `criterion`, `control`, `max_depth…`, `min_samples_leaf…`, `min_samples_treatment…`, `n_reg…`, `max_features…`, `max_bins…`, `categorical…` | the flag of that name (`--max-depth`) |
 //! | `value…`, `cost…`                 | `--value`, `--cost`                       |
-//! | `budget.max_contacts`, `budget.max_spend` | `budget`                          |
+//! | `budget.max_contacts`, `budget.max_spend` | `--max-contacts`, `--max-spend`   |
 //! | `treatment[i]`, `y[i]`            | `TREATMENT_COL[i]`, `OUTCOME_COL[i]`      |
 //! | `x[j]…`, `x`                      | the j-th feature's column, `features`     |
 //! | `uplift[i][j]`                    | the j-th channel's column `[i]`           |
@@ -16,7 +16,9 @@ use crate::error::{FieldPath, Segment};
 
 /// Core names that are flags here; the flag stands for the whole value (any index is dropped).
 pub const FLAGS: &[(&str, &str)] = &[
-    ("n_trees", "--trees"),
+    ("n_trees", "--n-trees"),
+    ("criterion", "--criterion"),
+    ("control", "--control"),
     ("max_depth", "--max-depth"),
     ("min_samples_leaf", "--min-samples-leaf"),
     ("min_samples_treatment", "--min-samples-treatment"),
@@ -26,7 +28,6 @@ pub const FLAGS: &[(&str, &str)] = &[
     ("categorical", "--categorical"),
     ("value", "--value"),
     ("cost", "--cost"),
-    ("budget", "budget"),
 ];
 
 /// What one command calls its inputs: the columns of its files.
@@ -50,6 +51,10 @@ impl Names<'_> {
         let Some(Key(head)) = s.first() else { return path };
         if let Some((_, flag)) = FLAGS.iter().find(|(k, _)| k == head) {
             return FieldPath::key(*flag);
+        }
+        // a budget is one flag per kind: budget.max_spend is --max-spend
+        if let ("budget", [Key(kind), ..]) = (head.as_str(), &s[1..]) {
+            return FieldPath::key(format!("--{}", kind.replace('_', "-")));
         }
         let key = |name: &str, rest: &[Segment]| FieldPath::new([vec![Key(name.to_string())], rest.to_vec()].concat());
         match (head.as_str(), &s[1..]) {
@@ -79,10 +84,11 @@ mod tests {
         let channels = vec!["sms".to_string(), "call".to_string()];
         let n = Names { treatment: Some("arm"), outcome: Some("bought"), features: &features, channels: &channels };
         let r = |p: &str| n.rename(FieldPath::parse(p)).to_string();
-        assert_eq!(r("n_trees"), "--trees");
+        assert_eq!(r("n_trees"), "--n-trees");
         assert_eq!(r("max_depth"), "--max-depth");
         assert_eq!(r("cost[1]"), "--cost");
-        assert_eq!(r("budget.max_contacts"), "budget");
+        assert_eq!(r("budget.max_contacts"), "--max-contacts");
+        assert_eq!(r("budget.max_spend"), "--max-spend");
         assert_eq!(r("treatment[4]"), "arm[4]");
         assert_eq!(r("y[2]"), "bought[2]");
         assert_eq!(r("x[1][7]"), "tenure[7]");

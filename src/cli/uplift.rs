@@ -1,14 +1,8 @@
 //! `liftlab uplift fit` / `liftlab uplift score`: the uplift forest over CSV / Parquet files.
 //!
-//! The model file is the one `liftlab.uplift.UpliftForest.save` writes, so a model fitted on
-//! either face scores on the other:
-//!
-//! ```text
-//! {"format": "liftlab.uplift_forest", "format_version": 1,
-//!  "features": [{"name": "x0", "categories": null}, {"name": "city", "categories": ["a", "b"]}],
-//!  "feature_names_in": true, "treatments": ["call", "sms"], "params": {...},
-//!  "forest": {...the core model...}}
-//! ```
+//! The model file is `uplift::model_file`'s, the one `liftlab.uplift.UpliftForest.save` writes,
+//! so a model fitted on either face scores on the other; its category coding, treatment labels
+//! and score column names are the core's too.
 //!
 //! **Treatments.** The treatment column holds codes 0 (control) and 1..k, or, with `--control
 //! LABEL`, text labels: that one is control and the others, sorted, are treatments 1..k (kept in
@@ -21,18 +15,13 @@
 
 use clap::Subcommand;
 use rayon::prelude::*;
-use serde_json::{json, Value};
 
 use super::names::Names;
 use crate::data::{self, ColData, Column, Table, Want};
 use crate::error::{Detail, Error, FieldPath, Result};
-use crate::uplift::forest::{
-    fit_binned, treatment_codes as treatment_codes_of, BinnedFeature, ForestParams, SplitCriterion, UpliftForest,
-    FORMAT_VERSION, MAX_GROUPS,
-};
-
-const FILE_FORMAT: &str = "liftlab.uplift_forest";
-const FILE_FORMAT_VERSION: u64 = 1;
+use crate::uplift::forest::{fit_binned, BinnedFeature, ForestParams, SplitCriterion};
+use crate::uplift::model_file::{categories_of, category_codes, label_codes, FeatureColumn, ForestFile};
+use crate::uplift::treatment_codes as treatment_codes_of;
 
 #[derive(Subcommand, Debug)]
 pub(super) enum UpliftCommand {
@@ -68,9 +57,10 @@ pub(super) struct FitArgs {
     /// Comma-separated id column(s), left out of the default features.
     #[arg(long, value_delimiter = ',')]
     id_col: Vec<String>,
+    // `--trees` is the old name, a hidden alias for one release (the name is `n_trees` everywhere)
     /// Number of trees (at most 10,000).
-    #[arg(long, default_value_t = ForestParams::default().n_trees)]
-    trees: usize,
+    #[arg(long, alias = "trees", default_value_t = ForestParams::default().n_trees)]
+    n_trees: usize,
     /// Maximum number of splits from the root to a leaf (at most 64).
     #[arg(long, default_value_t = ForestParams::default().max_depth)]
     max_depth: usize,
@@ -127,25 +117,9 @@ pub(super) fn run_uplift(command: UpliftCommand) -> Result<()> {
     }
 }
 
-fn criterion(s: &str) -> Result<(SplitCriterion, &'static str)> {
-    match s.to_ascii_lowercase().as_str() {
-        "kl" => Ok((SplitCriterion::Kl, "KL")),
-        "ed" => Ok((SplitCriterion::Ed, "ED")),
-        "chi" => Ok((SplitCriterion::Chi, "Chi")),
-        "ddp" => Ok((SplitCriterion::Ddp, "DDP")),
-        _ => Err(Error::invalid("criterion", format!("must be kl, ed, chi or ddp, got '{s}'"))),
-    }
-}
-
-/// One feature of the model file: its column and, for a categorical one, its sorted values.
-struct Feature {
-    name: String,
-    categories: Option<Vec<String>>,
-}
-
-/// The core's field names (`x[j]`, `treatment[i]`, `y[i]`) become the file's column names
-/// (the CLI's rename table, `names.rs`).
-fn rename_error(e: Error, features: &[Feature], treatment_col: &str, outcome_col: &str) -> Error {
+/// The core's field names (`x[j]`, `treatment[i]`, `y[i]`, the forest's parameters) become the
+/// file's column names and the flags (the CLI's rename table, `names.rs`).
+fn rename_error(e: Error, features: &[FeatureColumn], treatment_col: &str, outcome_col: &str) -> Error {
     let features: Vec<String> = features.iter().map(|f| f.name.clone()).collect();
     let names =
         Names { treatment: Some(treatment_col), outcome: Some(outcome_col), features: &features, channels: &[] };
@@ -156,7 +130,7 @@ fn rename_error(e: Error, features: &[Feature], treatment_col: &str, outcome_col
 /// When `fitting`, a categorical feature's values are collected and sorted into its categories.
 fn feature_columns(
     path: &str,
-    features: &mut [Feature],
+    features: &mut [FeatureColumn],
     extra: &[(&str, Want)],
     fitting: bool,
 ) -> Result<(Vec<Vec<f64>>, Vec<ColData>)> {
@@ -188,14 +162,10 @@ fn feature_columns(
             ColData::Text(codes) => {
                 let categories = f.categories.get_or_insert_with(Vec::new);
                 if fitting {
-                    let mut names = codes.names.clone();
-                    names.sort();
-                    *categories = names;
+                    *categories = categories_of(codes.names.iter().map(Some));
                 }
-                let index: std::collections::HashMap<&str, f64> =
-                    categories.iter().enumerate().map(|(k, c)| (c.as_str(), k as f64)).collect();
-                let remap: Vec<f64> =
-                    codes.names.iter().map(|n| index.get(n.as_str()).copied().unwrap_or(f64::NAN)).collect();
+                // the dictionary's codes, then each row's (an empty cell is past the dictionary)
+                let remap = category_codes(codes.names.iter().map(Some), categories);
                 codes.codes.iter().map(|&c| remap.get(c as usize).copied().unwrap_or(f64::NAN)).collect()
             }
             _ => return Err(Error::Internal(format!("column '{}' read as the wrong type", f.name))),
@@ -205,41 +175,14 @@ fn feature_columns(
 }
 
 /// The treatment codes (0 = control, 1..k) and, for text labels, the treatments' labels in code
-/// order. Numbers must be integer codes below [`MAX_GROUPS`]; with `control`, the column is text
-/// and the other labels, sorted, become 1..k. The core checks that every code is present.
+/// order (the core's rules: `uplift::treatment_codes`, `model_file::label_codes`).
 fn treatment_codes(col: ColData, name: &str, control: Option<&str>) -> Result<(Vec<u8>, Option<Vec<String>>)> {
+    let rename = |e| rename_error(e, &[], name, "");
     match (col, control) {
-        (ColData::Number(t), None) => {
-            let codes = treatment_codes_of(&t).map_err(|e| rename_error(e, &[], name, ""))?;
-            Ok((codes, None))
-        }
+        (ColData::Number(t), None) => Ok((treatment_codes_of(&t).map_err(rename)?, None)),
         (ColData::Text(c), Some(control)) => {
-            if !c.names.iter().any(|n| n == control) {
-                return Err(Error::invalid(
-                    "--control",
-                    format!("no row of '{name}' is '{control}' (labels: {})", c.names.join(", ")),
-                ));
-            }
-            let mut labels: Vec<String> = c.names.iter().filter(|n| *n != control).cloned().collect();
-            labels.sort();
-            if labels.len() >= MAX_GROUPS {
-                return Err(Error::invalid(
-                    name,
-                    format!("has {} treatment labels; at most {} are supported", labels.len(), MAX_GROUPS - 1),
-                ));
-            }
-            let remap: Vec<u8> = c
-                .names
-                .iter()
-                .map(|n| if n == control { 0 } else { labels.binary_search(n).map_or(0, |k| k as u8 + 1) })
-                .collect();
-            let mut codes = Vec::with_capacity(c.codes.len());
-            for (i, &k) in c.codes.iter().enumerate() {
-                match remap.get(k as usize) {
-                    Some(&code) => codes.push(code),
-                    None => return Err(Error::invalid(format!("{name}[{i}]"), "missing treatment (empty cell)")),
-                }
-            }
+            let rows = c.codes.iter().map(|&k| c.names.get(k as usize));
+            let (codes, labels) = label_codes(rows, control).map_err(rename)?;
             Ok((codes, Some(labels)))
         }
         _ => Err(Error::Internal("treatment column read as the wrong type".into())),
@@ -247,7 +190,7 @@ fn treatment_codes(col: ColData, name: &str, control: Option<&str>) -> Result<(V
 }
 
 fn run_fit(a: FitArgs) -> Result<()> {
-    let (crit, crit_name) = criterion(&a.criterion)?;
+    let crit = SplitCriterion::parse(&a.criterion).map_err(|e| rename_error(e, &[], "", ""))?;
     let columns = data::column_names(&a.data)?;
     for (col, flag) in [(&a.treatment_col, "treatment_col"), (&a.outcome_col, "outcome_col")] {
         if !columns.contains(col) {
@@ -287,13 +230,13 @@ fn run_fit(a: FitArgs) -> Result<()> {
     if let Some(c) = a.categorical.iter().find(|c| !names.contains(c)) {
         return Err(Error::invalid("categorical", format!("'{c}' is not one of the features ({})", names.join(", "))));
     }
-    let mut features: Vec<Feature> = names
+    let mut features: Vec<FeatureColumn> = names
         .iter()
-        .map(|n| Feature { name: n.clone(), categories: a.categorical.contains(n).then(Vec::new) })
+        .map(|n| FeatureColumn { name: n.clone(), categories: a.categorical.contains(n).then(Vec::new) })
         .collect();
     let categorical: Vec<usize> = (0..features.len()).filter(|&j| features[j].categories.is_some()).collect();
     let params = ForestParams {
-        n_trees: a.trees,
+        n_trees: a.n_trees,
         criterion: crit,
         max_depth: a.max_depth,
         min_samples_leaf: a.min_samples_leaf,
@@ -339,116 +282,29 @@ fn run_fit(a: FitArgs) -> Result<()> {
         .map_err(|e| rename_error(e, &features, &a.treatment_col, &a.outcome_col))?;
     bar.finish_and_clear();
 
-    let file = json!({
-        "format": FILE_FORMAT,
-        "format_version": FILE_FORMAT_VERSION,
-        "features": features.iter().map(|f| json!({"name": f.name, "categories": f.categories})).collect::<Vec<_>>(),
-        "feature_names_in": true,
-        "treatments": labels,
-        "params": {
-            "n_trees": params.n_trees,
-            "max_depth": params.max_depth,
-            "min_samples_leaf": params.min_samples_leaf,
-            "min_samples_treatment": params.min_samples_treatment,
-            "n_reg": params.n_reg,
-            "criterion": crit_name,
-            "max_features": params.max_features,
-            "bootstrap": params.bootstrap,
-            "max_bins": params.max_bins,
-            "normalization": params.normalization,
-            "seed": params.seed,
-            "n_jobs": null,
-        },
-        "forest": serde_json::to_value(&forest).map_err(|e| Error::Internal(e.to_string()))?,
-    });
-    let text = serde_json::to_string(&file).map_err(|e| Error::Internal(e.to_string()))?;
-    super::write_file(&a.output, &(text + "\n"))?;
+    let n_treated = treatment.iter().filter(|&&t| t > 0).count();
+    let n_groups = forest.n_groups;
+    let n_trees = forest.trees.len();
+    let file = ForestFile { features, feature_names_in: true, treatments: labels, n_jobs: None, forest };
+    super::write_file(&a.output, &(file.to_json()? + "\n"))?;
     eprintln!(
         "fitted {} trees on {} rows x {} features ({} treated, {} treatment{}) -> {}",
-        forest.trees.len(),
+        n_trees,
         y.len(),
-        features.len(),
-        treatment.iter().filter(|&&t| t > 0).count(),
-        forest.n_groups - 1,
-        if forest.n_groups == 2 { "" } else { "s" },
+        file.features.len(),
+        n_treated,
+        n_groups - 1,
+        if n_groups == 2 { "" } else { "s" },
         a.output
     );
     Ok(())
 }
 
-/// Reads a model file: its features, the core forest and its treatments' labels (if any).
-fn load_model(path: &str) -> Result<(Vec<Feature>, UpliftForest, Option<Vec<String>>)> {
-    let text = super::read_file(path)?;
-    let v: Value = serde_json::from_str(&text).map_err(|e| Error::invalid(path, format!("is not JSON: {e}")))?;
-    if v.get("format").and_then(Value::as_str) != Some(FILE_FORMAT) {
-        return Err(Error::invalid(path, format!("is not a liftlab uplift forest (no \"format\": \"{FILE_FORMAT}\")")));
-    }
-    let version = v.get("format_version").and_then(Value::as_u64);
-    if version != Some(FILE_FORMAT_VERSION) {
-        return Err(Error::invalid(
-            format!("{path}.format_version"),
-            format!("is {}; this liftlab reads {FILE_FORMAT_VERSION}", v.get("format_version").unwrap_or(&Value::Null)),
-        ));
-    }
-    let bad_features = || Error::invalid(format!("{path}.features"), "must be a list of {name, categories}");
-    let features: Vec<Feature> = v
-        .get("features")
-        .and_then(Value::as_array)
-        .ok_or_else(bad_features)?
-        .iter()
-        .map(|f| {
-            let name = f.get("name").and_then(Value::as_str).ok_or_else(bad_features)?.to_string();
-            let categories = match f.get("categories") {
-                None | Some(Value::Null) => None,
-                Some(Value::Array(c)) => Some(
-                    c.iter().map(|s| s.as_str().map(str::to_string).ok_or_else(bad_features)).collect::<Result<_>>()?,
-                ),
-                Some(_) => return Err(bad_features()),
-            };
-            Ok(Feature { name, categories })
-        })
-        .collect::<Result<_>>()?;
-    let forest: UpliftForest = serde_json::from_value(v.get("forest").cloned().unwrap_or(Value::Null))
-        .map_err(|e| Error::invalid(format!("{path}.forest"), format!("is not an uplift forest: {e}")))?;
-    if forest.format_version != FORMAT_VERSION {
-        return Err(Error::invalid(
-            format!("{path}.forest.format_version"),
-            format!("is {}; this liftlab reads {FORMAT_VERSION}", forest.format_version),
-        ));
-    }
-    if forest.n_features != features.len() {
-        return Err(Error::invalid(
-            format!("{path}.features"),
-            format!("lists {} features but the forest has {}", features.len(), forest.n_features),
-        ));
-    }
-    let labels = match v.get("treatments") {
-        None | Some(Value::Null) => None,
-        Some(Value::Array(l)) if l.len() + 1 == forest.n_groups => Some(
-            l.iter()
-                .map(|s| s.as_str().map(str::to_string))
-                .collect::<Option<Vec<_>>>()
-                .ok_or_else(|| Error::invalid(format!("{path}.treatments"), "must be a list of labels"))?,
-        ),
-        Some(_) => {
-            return Err(Error::invalid(
-                format!("{path}.treatments"),
-                format!("must list the {} treatments' labels", forest.n_groups - 1),
-            ))
-        }
-    };
-    Ok((features, forest, labels))
-}
-
 fn run_score(a: ScoreArgs) -> Result<()> {
     data::Format::of(&a.output)?;
-    let (mut features, forest, labels) = load_model(&a.model)?;
-    let k = forest.n_groups.saturating_sub(1);
-    let out_names: Vec<String> = match (k, labels) {
-        (1, _) => vec!["uplift".into()],
-        (_, Some(l)) => l,
-        (_, None) => (1..=k).map(|g| format!("uplift_{g}")).collect(),
-    };
+    let file = ForestFile::from_json(&super::read_file(&a.model)?, &a.model)?;
+    let out_names = file.score_columns();
+    let ForestFile { mut features, forest, .. } = file;
     if let Some(c) = out_names.iter().find(|c| a.id_col.contains(c)) {
         return Err(Error::invalid("--id-col", format!("'{c}' is also the name of an uplift column of the output")));
     }

@@ -1,18 +1,18 @@
-//! `liftlab uplift plan`: the contact policy (`uplift::policy::plan_contact_policy`) over a scored
+//! `liftlab uplift plan`: the contact policy (`uplift::policy::plan_contacts`) over a scored
 //! CSV / Parquet file, one uplift column per channel.
 //!
 //! The output lists the contacted units in the policy's priority order with the columns `id`,
 //! `channel`, `uplift` (of the chosen channel), `expected_gain` and `score`, the same as
 //! `liftlab.uplift.ContactPlan.write_csv`; the totals are printed. Errors name the flag
-//! (`--cost: no cost for channel 'call'`), the column and row (`sms[3]: missing uplift`) or the
-//! `budget` (`budget: is below the cheapest contact (0.05)`).
+//! (`--cost: no cost for channel 'call'`, `--max-spend: is below the cheapest contact (0.05)`)
+//! or the column and row (`sms[3]: missing uplift`).
 
 use std::io::Write;
 
 use super::names::Names;
 use crate::data::{self, ColData, Column, Table, Want};
 use crate::error::{Error, Result};
-use crate::uplift::policy::{plan_contact_policy, Budget};
+use crate::uplift::policy::{plan_contacts, Budget};
 
 #[derive(clap::Args, Debug)]
 pub(super) struct PlanArgs {
@@ -151,7 +151,7 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
     let mut budgets = Vec::new();
     budgets.extend(a.max_contacts.map(Budget::MaxContacts));
     budgets.extend(a.max_spend.map(Budget::MaxSpend));
-    let policy = plan_contact_policy(&rows, &cost, &value, &budgets).map_err(|e| rename_error(e, &channels))?;
+    let policy = plan_contacts(&rows, &cost, &value, &budgets).map_err(|e| rename_error(e, &channels))?;
 
     let contacted = &policy.order[..policy.n_contacts];
     let id_name = id_col.clone().unwrap_or_else(|| "id".into());

@@ -14,6 +14,7 @@ use pyo3::types::{PyBool, PyDict};
 use super::names::Names;
 use super::to_py_err;
 use crate::error::Error;
+use crate::report::uplift_chart::{profit_curve_svg, uplift_chart, ChartOptions, CurveKind, UpliftChart};
 use crate::uplift::metrics::{
     self as core, AreaStatistic, BootstrapInterval, BootstrapOptions, Curve, CurveArea, CutStrategy, TopK,
 };
@@ -159,32 +160,107 @@ fn area_dict<'py>(py: Python<'py>, a: &CurveArea) -> PyResult<Bound<'py, PyDict>
     Ok(d)
 }
 
-/// sklift's `uplift_curve`: `(n_targeted, value)` at each distinct-score threshold from `(0, 0)`.
+/// The curve kind named `kind`: "qini" or "uplift".
+fn curve_kind(kind: &str) -> PyResult<CurveKind> {
+    match kind {
+        "qini" => Ok(CurveKind::Qini),
+        "uplift" => Ok(CurveKind::Uplift),
+        _ => Err(invalid("kind", format!("must be 'qini' or 'uplift', got {kind:?}"))),
+    }
+}
+
+/// sklift's `qini_curve` (`kind="qini"`) or `uplift_curve` (`"uplift"`): `(n_targeted, value)` at
+/// each distinct-score threshold from `(0, 0)`.
 #[pyfunction]
-fn _uplift_curve<'py>(
+fn _ranking_curve<'py>(
     py: Python<'py>,
+    kind: &str,
     y_true: &Bound<'py, PyAny>,
     uplift: &Bound<'py, PyAny>,
     treatment: &Bound<'py, PyAny>,
 ) -> PyResult<CurveArrays<'py>> {
+    let f = match curve_kind(kind)? {
+        CurveKind::Qini => core::qini_curve,
+        CurveKind::Uplift => core::uplift_curve,
+    };
     let (y, s, t) = (floats(y_true, "y_true")?, floats(uplift, "uplift")?, flags(treatment)?);
     let (y, s, t) = (y.as_slice(), s.as_slice(), t.as_slice());
-    let c = py.detach(|| core::uplift_curve(y, s, t)).map_err(py_err)?;
+    let c = py.detach(|| f(y, s, t)).map_err(py_err)?;
     Ok(curve_arrays(py, c))
 }
 
-/// sklift's `qini_curve`.
+/// A drawn Qini or uplift chart (`report::uplift_chart`); `liftlab.uplift.UpliftPlot` holds one.
+#[pyclass(name = "_UpliftChart", module = "liftlab._core", frozen)]
+struct PyUpliftChart {
+    chart: UpliftChart,
+}
+
+#[pymethods]
+impl PyUpliftChart {
+    /// The SVG drawing.
+    #[getter]
+    fn svg(&self) -> &str {
+        &self.chart.svg
+    }
+
+    /// The curves drawn, in order: `[(name, n_targeted, value)]`.
+    #[getter]
+    fn curves<'py>(&self, py: Python<'py>) -> Vec<(String, CurveArrays<'py>)> {
+        self.chart.curves.iter().map(|(n, c)| (n.clone(), curve_arrays(py, c.clone()))).collect()
+    }
+
+    #[getter]
+    fn x_range(&self) -> (f64, f64) {
+        self.chart.x_range
+    }
+
+    #[getter]
+    fn y_range(&self) -> (f64, f64) {
+        self.chart.y_range
+    }
+
+    /// SVG coordinates of the data point `(n_targeted, value)`.
+    fn scale(&self, n_targeted: f64, value: f64) -> (f64, f64) {
+        self.chart.scale(n_targeted, value)
+    }
+}
+
+/// The Qini (`kind="qini"`) or uplift chart of each ranking `scores[k]`, named `names[k]`. Errors
+/// name the wrapper's arguments: the core's `names` becomes `others`.
 #[pyfunction]
-fn _qini_curve<'py>(
-    py: Python<'py>,
-    y_true: &Bound<'py, PyAny>,
-    uplift: &Bound<'py, PyAny>,
-    treatment: &Bound<'py, PyAny>,
-) -> PyResult<CurveArrays<'py>> {
-    let (y, s, t) = (floats(y_true, "y_true")?, floats(uplift, "uplift")?, flags(treatment)?);
-    let (y, s, t) = (y.as_slice(), s.as_slice(), t.as_slice());
-    let c = py.detach(|| core::qini_curve(y, s, t)).map_err(py_err)?;
-    Ok(curve_arrays(py, c))
+#[pyo3(signature = (kind, y_true, treatment, names, scores, *, perfect, negative_effect, max_points))]
+#[allow(clippy::too_many_arguments)]
+fn _uplift_chart(
+    py: Python<'_>,
+    kind: &str,
+    y_true: &Bound<'_, PyAny>,
+    treatment: &Bound<'_, PyAny>,
+    names: Vec<String>,
+    scores: Vec<Bound<'_, PyAny>>,
+    perfect: bool,
+    negative_effect: bool,
+    max_points: &Bound<'_, PyAny>,
+) -> PyResult<PyUpliftChart> {
+    let kind = curve_kind(kind)?;
+    let max_points = whole_number(max_points, "max_points", u32::MAX.into())? as usize;
+    let (y, t) = (floats(y_true, "y_true")?, flags(treatment)?);
+    let cols = scores.iter().map(|s| floats(s, "uplift")).collect::<PyResult<Vec<_>>>()?;
+    let named: Vec<(String, &[f64])> = names.into_iter().zip(cols.iter().map(Column::as_slice)).collect();
+    let options = ChartOptions { perfect, negative_effect, max_points };
+    let (y, t) = (y.as_slice(), t.as_slice());
+    let chart = py.detach(|| uplift_chart(kind, y, t, &named, &options)).map_err(|e| match e {
+        Error::InvalidInput { field, reason } if field == "names" => {
+            Error::InvalidInput { field: "others".into(), reason }
+        }
+        other => other,
+    });
+    Ok(PyUpliftChart { chart: chart.map_err(py_err)? })
+}
+
+/// A contact plan's profit curve as SVG (`report::uplift_chart::profit_curve_svg`).
+#[pyfunction]
+fn _profit_curve_svg(n_contacted: Vec<usize>, net_gain: Vec<f64>, plan_n: usize, peak_n: usize) -> String {
+    profit_curve_svg(&n_contacted, &net_gain, plan_n, peak_n)
 }
 
 /// sklift's `perfect_uplift_curve` (binary outcome).
@@ -425,8 +501,10 @@ fn _standardized_mean_differences<'py>(
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_uplift_curve, m)?)?;
-    m.add_function(wrap_pyfunction!(_qini_curve, m)?)?;
+    m.add_function(wrap_pyfunction!(_ranking_curve, m)?)?;
+    m.add_class::<PyUpliftChart>()?;
+    m.add_function(wrap_pyfunction!(_uplift_chart, m)?)?;
+    m.add_function(wrap_pyfunction!(_profit_curve_svg, m)?)?;
     m.add_function(wrap_pyfunction!(_perfect_uplift_curve, m)?)?;
     m.add_function(wrap_pyfunction!(_perfect_qini_curve, m)?)?;
     m.add_function(wrap_pyfunction!(_uplift_auc, m)?)?;

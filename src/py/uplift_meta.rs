@@ -13,10 +13,10 @@ use pyo3::types::PyDict;
 
 use super::to_py_err;
 use super::uplift::invalid;
-use super::uplift_model::{field_name, py_err};
-use crate::error::Error;
+use super::uplift_model::{field_name, model_json, py_err};
 use crate::uplift::linear::{LogisticParams, RidgeParams};
 use crate::uplift::meta::{self as core, MetaLearner, MetaLearnerKind, MetaParams, OutcomeType};
+use crate::uplift::versioned;
 
 /// Borrows each column as a slice; the wrapper passes contiguous float64 arrays.
 fn slices<'a>(cols: &'a [PyReadonlyArray1<'_, f64>], names: &[String]) -> PyResult<Vec<&'a [f64]>> {
@@ -68,22 +68,14 @@ impl PyMetaLearner {
 
     /// The core model as JSON (serde; includes its `format_version`).
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.model).map_err(|e| to_py_err(Error::Internal(e.to_string())))
+        model_json(&self.model)
     }
 
     /// A model from [`to_json`]'s text; `field` names it in errors.
     #[staticmethod]
     #[pyo3(signature = (text, field = "model"))]
     fn from_json(text: &str, field: &str) -> PyResult<Self> {
-        let model: MetaLearner =
-            serde_json::from_str(text).map_err(|e| invalid(field, format!("is not a meta-learner: {e}")))?;
-        if model.format_version != core::FORMAT_VERSION {
-            return Err(invalid(
-                format!("{field}.format_version"),
-                format!("is {}; this liftlab reads {}", model.format_version, core::FORMAT_VERSION),
-            ));
-        }
-        Ok(PyMetaLearner { model })
+        Ok(PyMetaLearner { model: versioned(serde_json::from_str(text), field).map_err(to_py_err)? })
     }
 
     #[getter]

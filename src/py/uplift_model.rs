@@ -15,13 +15,20 @@ use pyo3::types::{PyDict, PyList};
 
 use super::names::Names;
 use super::to_py_err;
-use super::uplift::{floats, invalid, whole_number, Column};
+use super::uplift::{floats, whole_number, Column};
 use crate::error::Error;
 use crate::uplift::forest::{self as core, BinnedFeature, ForestParams, SplitCriterion, UpliftForest};
+use crate::uplift::model_file::{categories_of, category_codes, label_codes, score_columns, FeatureColumn, ForestFile};
+use crate::uplift::{check_groups, treatment_codes, versioned};
 
 /// The feature columns; `names` (one per column) name them in errors.
 fn columns<'py>(x: &Bound<'py, PyList>, names: &[String]) -> PyResult<Vec<Column<'py, f64>>> {
     x.iter().enumerate().map(|(j, c)| floats(&c, &field_name(names, j))).collect()
+}
+
+/// A core model as JSON (serde), for the models' `to_json` (shared with the meta-learners' door).
+pub(super) fn model_json<T: serde::Serialize>(model: &T) -> PyResult<String> {
+    serde_json::to_string(model).map_err(|e| to_py_err(Error::Internal(e.to_string())))
 }
 
 /// The Python name of feature column `j` in errors (shared with the meta-learners' door).
@@ -36,25 +43,6 @@ pub(super) fn field_name(names: &[String], j: usize) -> String {
 pub(super) fn py_err(e: Error, names: &[String]) -> PyErr {
     let label = |j: usize| field_name(names, j);
     Names { features: Some(&label), ..Names::default() }.py_err(e)
-}
-
-fn criterion(s: &str) -> PyResult<SplitCriterion> {
-    match s.to_ascii_lowercase().as_str() {
-        "kl" => Ok(SplitCriterion::Kl),
-        "ed" => Ok(SplitCriterion::Ed),
-        "chi" => Ok(SplitCriterion::Chi),
-        "ddp" => Ok(SplitCriterion::Ddp),
-        _ => Err(invalid("criterion", format!("must be one of 'KL', 'ED', 'Chi', 'DDP', got {s:?}"))),
-    }
-}
-
-fn criterion_name(c: SplitCriterion) -> &'static str {
-    match c {
-        SplitCriterion::Kl => "KL",
-        SplitCriterion::Ed => "ED",
-        SplitCriterion::Chi => "Chi",
-        SplitCriterion::Ddp => "DDP",
-    }
 }
 
 /// A fitted uplift forest (`liftlab.uplift.UpliftForest` holds one).
@@ -89,22 +77,14 @@ impl PyUpliftForest {
 
     /// The core model as JSON (serde; includes its `format_version`).
     fn to_json(&self) -> PyResult<String> {
-        serde_json::to_string(&self.forest).map_err(|e| to_py_err(Error::Internal(e.to_string())))
+        model_json(&self.forest)
     }
 
     /// A model from [`to_json`]'s text; `field` names it in errors.
     #[staticmethod]
     #[pyo3(signature = (text, field = "forest"))]
     fn from_json(text: &str, field: &str) -> PyResult<Self> {
-        let forest: UpliftForest =
-            serde_json::from_str(text).map_err(|e| invalid(field, format!("is not an uplift forest: {e}")))?;
-        if forest.format_version != core::FORMAT_VERSION {
-            return Err(invalid(
-                format!("{field}.format_version"),
-                format!("is {}; this liftlab reads {}", forest.format_version, core::FORMAT_VERSION),
-            ));
-        }
-        Ok(PyUpliftForest { forest })
+        Ok(PyUpliftForest { forest: versioned(serde_json::from_str(text), field).map_err(to_py_err)? })
     }
 
     #[getter]
@@ -161,7 +141,7 @@ fn _fit_uplift_forest(
     let count = |v: &Bound<'_, PyAny>, field: &str| whole_number(v, field, u32::MAX.into()).map(|v| v as usize);
     let params = ForestParams {
         n_trees: count(n_trees, "n_trees")?,
-        criterion: self::criterion(criterion)?,
+        criterion: SplitCriterion::parse(criterion).map_err(to_py_err)?,
         max_depth: count(max_depth, "max_depth")?,
         min_samples_leaf: count(min_samples_leaf, "min_samples_leaf")?,
         min_samples_treatment: count(min_samples_treatment, "min_samples_treatment")?,
@@ -179,7 +159,7 @@ fn _fit_uplift_forest(
     }
     params.check(x.len()).map_err(|e| py_err(e, &names))?;
     let t = floats(treatment, "treatment")?;
-    let codes = core::treatment_codes(t.as_slice()).map_err(to_py_err)?;
+    let codes = treatment_codes(t.as_slice()).map_err(to_py_err)?;
     drop(t);
     let y = floats(y, "y")?;
     let y = y.as_slice();
@@ -238,7 +218,7 @@ fn _uplift_forest_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     d.set_item("min_samples_leaf", p.min_samples_leaf)?;
     d.set_item("min_samples_treatment", p.min_samples_treatment)?;
     d.set_item("n_reg", p.n_reg)?;
-    d.set_item("criterion", criterion_name(p.criterion))?;
+    d.set_item("criterion", p.criterion.name())?;
     d.set_item("max_features", p.max_features)?;
     d.set_item("bootstrap", p.bootstrap)?;
     d.set_item("max_bins", p.max_bins)?;
@@ -247,9 +227,106 @@ fn _uplift_forest_defaults(py: Python<'_>) -> PyResult<Bound<'_, PyDict>> {
     Ok(d)
 }
 
+/// A model file's text (`uplift::model_file`): `{"forest", "features": [(name, categories)],
+/// "feature_names_in", "treatments", "params": {...}, "score_columns"}`; `source` names it in errors.
+#[pyfunction]
+fn _read_forest_file<'py>(py: Python<'py>, text: &str, source: &str) -> PyResult<Bound<'py, PyDict>> {
+    let file = ForestFile::from_json(text, source).map_err(to_py_err)?;
+    let d = PyDict::new(py);
+    let features: Vec<(String, Option<Vec<String>>)> =
+        file.features.iter().map(|f| (f.name.clone(), f.categories.clone())).collect();
+    d.set_item("features", features)?;
+    d.set_item("feature_names_in", file.feature_names_in)?;
+    d.set_item("treatments", file.treatments.clone())?;
+    d.set_item("params", py.import("json")?.call_method1("loads", (file.params().to_string(),))?)?;
+    d.set_item("score_columns", file.score_columns())?;
+    d.set_item("forest", PyUpliftForest { forest: file.forest })?;
+    Ok(d)
+}
+
+/// The model file's text of a fitted forest with its features `[(name, categories or None)]`,
+/// treatment labels and thread count (`uplift::model_file`).
+#[pyfunction]
+#[pyo3(signature = (forest, features, feature_names_in, treatments = None, n_jobs = None))]
+fn _write_forest_file(
+    forest: PyRef<'_, PyUpliftForest>,
+    features: Vec<(String, Option<Vec<String>>)>,
+    feature_names_in: bool,
+    treatments: Option<Vec<String>>,
+    n_jobs: Option<usize>,
+) -> PyResult<String> {
+    let file = ForestFile {
+        features: features.into_iter().map(|(name, categories)| FeatureColumn { name, categories }).collect(),
+        feature_names_in,
+        treatments,
+        n_jobs,
+        forest: forest.forest.clone(),
+    };
+    file.to_json().map_err(to_py_err)
+}
+
+/// The score column names of a model (`uplift::model_file::score_columns`).
+#[pyfunction]
+#[pyo3(signature = (n_treatments, labels = None))]
+fn _score_columns(n_treatments: usize, labels: Option<Vec<String>>) -> Vec<String> {
+    score_columns(n_treatments, labels.as_deref())
+}
+
+/// A categorical feature's categories (`uplift::model_file::categories_of`).
+#[pyfunction]
+fn _categories(values: Vec<Option<String>>) -> Vec<String> {
+    categories_of(values)
+}
+
+/// The codes of `values` among `categories`, NaN for missing or unseen ones.
+#[pyfunction]
+fn _category_codes<'py>(
+    py: Python<'py>,
+    values: Vec<Option<String>>,
+    categories: Vec<String>,
+) -> Bound<'py, PyArray1<f64>> {
+    category_codes(values, &categories).into_pyarray(py)
+}
+
+/// Treatment codes (uint8) of numbers, checked with the groups of every learner (codes 0..=63,
+/// every code present, each with `MIN_GROUP_UNITS` units); `y` is only counted.
+#[pyfunction]
+fn _treatment_codes<'py>(
+    py: Python<'py>,
+    treatment: &Bound<'py, PyAny>,
+    y: &Bound<'py, PyAny>,
+) -> PyResult<Bound<'py, PyArray1<u8>>> {
+    let codes = treatment_codes(floats(treatment, "treatment")?.as_slice()).map_err(to_py_err)?;
+    check_groups(codes.len(), &codes, floats(y, "y")?.as_slice()).map_err(to_py_err)?;
+    Ok(codes.into_pyarray(py))
+}
+
+/// Treatment codes of text labels, `control` being 0 (`uplift::model_file::label_codes`), and the
+/// treatments' labels in code order.
+#[pyfunction]
+fn _treatment_label_codes<'py>(
+    py: Python<'py>,
+    labels: Vec<Option<String>>,
+    control: &str,
+) -> PyResult<(Bound<'py, PyArray1<u8>>, Vec<String>)> {
+    let (codes, treatments) = label_codes(labels, control).map_err(to_py_err)?;
+    Ok((codes.into_pyarray(py), treatments))
+}
+
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
     m.add_class::<PyUpliftForest>()?;
     m.add_function(wrap_pyfunction!(_fit_uplift_forest, m)?)?;
     m.add_function(wrap_pyfunction!(_uplift_forest_defaults, m)?)?;
+    for f in [
+        wrap_pyfunction!(_read_forest_file, m)?,
+        wrap_pyfunction!(_write_forest_file, m)?,
+        wrap_pyfunction!(_score_columns, m)?,
+        wrap_pyfunction!(_categories, m)?,
+        wrap_pyfunction!(_category_codes, m)?,
+        wrap_pyfunction!(_treatment_codes, m)?,
+        wrap_pyfunction!(_treatment_label_codes, m)?,
+    ] {
+        m.add_function(f)?;
+    }
     Ok(())
 }

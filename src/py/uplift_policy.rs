@@ -4,8 +4,8 @@
 //! The uplift crosses **channel-major**, one float64 column per channel (as a DataFrame holds it),
 //! with the channels' `names`; the binding transposes it to the core's unit-major rows. Errors name
 //! the Python arguments: the core's `uplift[i][j]` becomes `uplift['sms'][i]`, `cost[j]` becomes
-//! `cost['sms']`, and a `budget` error names `max_contacts` or `max_spend`. The policy runs without
-//! the GIL.
+//! `cost['sms']`; a budget's error already names `max_contacts` or `max_spend`. The policy runs
+//! without the GIL.
 
 use pyo3::prelude::*;
 use pyo3::types::{PyBool, PyDict};
@@ -14,7 +14,7 @@ use super::names::Names;
 use super::uplift::{floats, invalid};
 use numpy::{IntoPyArray, PyArray1};
 
-use crate::uplift::policy::{plan_contact_policy, unit_options, Budget};
+use crate::uplift::policy::{plan_contacts, unit_options, Budget};
 
 /// One channel's uplift as float64 (any `numpy.asarray(x, dtype="float64")` input, one-dimensional).
 fn column(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Vec<f64>> {
@@ -33,14 +33,14 @@ fn contacts_budget(k: &Bound<'_, PyAny>) -> PyResult<usize> {
     }
 }
 
-/// The contact policy over channel columns; `value` is one number for every channel or one per
+/// The contact plan over channel columns; `value` is one number for every channel or one per
 /// channel. Returns `{"channel": [index or None], "uplift": [chosen channel's uplift or None],
 /// "expected_gain", "score", "rank", "n_contacts", "spend", "expected_conversions",
 /// "expected_net_gain", "curve_n_contacted", "curve_net_gain", "peak_n_contacted",
 /// "peak_net_gain", "optimal"}`.
 #[pyfunction]
 #[pyo3(signature = (uplift, names, cost, value, max_contacts = None, max_spend = None))]
-fn _plan_contact_policy<'py>(
+fn _plan_contacts<'py>(
     py: Python<'py>,
     uplift: Vec<Bound<'py, PyAny>>,
     names: Vec<String>,
@@ -58,7 +58,7 @@ fn _plan_contact_policy<'py>(
         budgets.push(Budget::MaxSpend(s));
     }
     let policy = py
-        .detach(|| plan_contact_policy(&rows, &cost, &value, &budgets))
+        .detach(|| plan_contacts(&rows, &cost, &value, &budgets))
         .map_err(|e| Names { channels: &names, ..Names::default() }.py_err(e))?;
     let d = PyDict::new(py);
     let u = &policy.units;
@@ -80,7 +80,7 @@ fn _plan_contact_policy<'py>(
     Ok(d)
 }
 
-/// Channel-major columns checked as `_plan_contact_policy` checks them, as unit-major rows.
+/// Channel-major columns checked as `_plan_contacts` checks them, as unit-major rows.
 fn unit_rows(uplift: &[Bound<'_, PyAny>], names: &[String], cost: &[f64]) -> PyResult<Vec<Vec<f64>>> {
     if names.len() != uplift.len() || cost.len() != uplift.len() {
         return Err(invalid(
@@ -135,7 +135,7 @@ fn _contact_options<'py>(
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {
-    m.add_function(wrap_pyfunction!(_plan_contact_policy, m)?)?;
+    m.add_function(wrap_pyfunction!(_plan_contacts, m)?)?;
     m.add_function(wrap_pyfunction!(_contact_options, m)?)?;
     Ok(())
 }

@@ -15,6 +15,7 @@ pub mod aggregate;
 pub mod analyze;
 pub mod check;
 pub mod render;
+pub mod uplift_chart;
 
 pub use aggregate::{aggregate_experiment, Codes, Exposures, Ids, Outcomes};
 pub use analyze::{analyze_experiment, Cells, ExperimentData};

@@ -420,8 +420,7 @@ fn summary_rates(stats: &[f64], parent: Option<&[f64]>, p: &ForestParams) -> Vec
         .collect()
 }
 
-/// The most groups (control plus treatments) a forest takes.
-pub const MAX_GROUPS: usize = 64;
+pub use super::{treatment_codes, MAX_GROUPS};
 
 /// The most trees a forest grows (`n_trees`, the CLI's `--trees`): each tree is kept in memory
 /// and in the model file; causalml's default is 10, scikit-learn's 100.
@@ -721,62 +720,6 @@ pub fn fit_uplift_forest(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &For
     fit_binned(&features, treatment, y, params, &|| {})
 }
 
-/// Treatment codes from numbers (as files and numpy hold them): each an integer 0 (control) or
-/// 1..[`MAX_GROUPS`]; NaN is a missing treatment. Errors name `treatment[i]`.
-pub fn treatment_codes(t: &[f64]) -> Result<Vec<u8>> {
-    t.iter()
-        .enumerate()
-        .map(|(i, &v)| {
-            if v.is_nan() {
-                Err(Error::invalid(format!("treatment[{i}]"), "missing treatment (empty cell or NaN)"))
-            } else if v >= 0.0 && v < MAX_GROUPS as f64 && v.fract() == 0.0 {
-                Ok(v as u8)
-            } else {
-                Err(Error::invalid(
-                    format!("treatment[{i}]"),
-                    format!("must be an integer code 0 (control) or 1..={} (a treatment), got {v}", MAX_GROUPS - 1),
-                ))
-            }
-        })
-        .collect()
-}
-
-/// Checks the treatment codes: 0 (control) and 1..=k with every code present, k ≥ 1. Returns
-/// the number of groups, k + 1.
-fn check_treatment(treatment: &[u8]) -> Result<usize> {
-    let mut counts = [0usize; MAX_GROUPS];
-    for (i, &t) in treatment.iter().enumerate() {
-        match counts.get_mut(t as usize) {
-            Some(c) => *c += 1,
-            None => {
-                return Err(Error::invalid(
-                    format!("treatment[{i}]"),
-                    format!("must be a code 0 (control) or 1..={} (a treatment), got {t}", MAX_GROUPS - 1),
-                ))
-            }
-        }
-    }
-    let n_groups = counts.iter().rposition(|&c| c > 0).map_or(0, |k| k + 1);
-    if counts.iter().filter(|&&c| c > 0).count() < 2 {
-        let only = match n_groups {
-            1 => "control (0)".to_string(),
-            g => format!("code {}", g - 1),
-        };
-        return Err(Error::invalid(
-            "treatment",
-            format!("all units are {only}; control (0) and at least one treatment are needed"),
-        ));
-    }
-    if let Some(g) = (0..n_groups).find(|&g| counts[g] == 0) {
-        let what = if g == 0 { "control (0)".to_string() } else { format!("treatment {g}") };
-        return Err(Error::invalid(
-            "treatment",
-            format!("no unit has {what}; codes must be 0 (control) and 1..={} with every code present", n_groups - 1),
-        ));
-    }
-    Ok(n_groups)
-}
-
 /// [`fit_uplift_forest`] on features binned by [`BinnedFeature::new`]; `on_tree` is called once
 /// each tree is grown (from rayon's threads, in any order), for progress bars.
 pub fn fit_binned(
@@ -796,16 +739,10 @@ pub fn fit_binned(
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));
     }
-    if treatment.len() != n {
-        return Err(Error::invalid("treatment", format!("has {} values but x has {n} rows", treatment.len())));
-    }
-    if y.len() != n {
-        return Err(Error::invalid("y", format!("has {} values but x has {n} rows", y.len())));
-    }
+    let n_groups = super::check_groups(n, treatment, y)?.len();
     if let Some(i) = y.iter().position(|&v| v != 0.0 && v != 1.0) {
         return Err(Error::invalid(format!("y[{i}]"), format!("must be 0 or 1, got {}", y[i])));
     }
-    let n_groups = check_treatment(treatment)?;
     if u32::try_from(n).is_err() {
         return Err(Error::invalid("x", format!("has {n} rows; at most {} are supported", u32::MAX)));
     }

@@ -179,12 +179,7 @@ pub fn fit_meta_learner(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &Meta
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));
     }
-    if treatment.len() != n {
-        return Err(Error::invalid("treatment", format!("has {} values but x has {n} rows", treatment.len())));
-    }
-    if y.len() != n {
-        return Err(Error::invalid("y", format!("has {} values but x has {n} rows", y.len())));
-    }
+    super::check_groups(n, treatment, y)?;
     if let Some(i) = y.iter().position(|v| !v.is_finite()) {
         return Err(Error::invalid(format!("y[{i}]"), format!("must be finite, got {}", y[i])));
     }
@@ -197,22 +192,6 @@ pub fn fit_meta_learner(x: &[&[f64]], treatment: &[u8], y: &[f64], params: &Meta
     let mut groups: Vec<Vec<usize>> = vec![Vec::new(); k + 1];
     for (i, &t) in treatment.iter().enumerate() {
         groups[t as usize].push(i);
-    }
-    if groups.iter().filter(|g| !g.is_empty()).count() < 2 {
-        return Err(Error::invalid(
-            "treatment",
-            format!("every unit has code {}; control (0) and at least one treatment (1..) are needed", treatment[0]),
-        ));
-    }
-    if let Some(code) = groups.iter().position(Vec::is_empty) {
-        let what = if code == 0 { "control (0)".to_string() } else { format!("treatment {code}") };
-        return Err(Error::invalid(
-            "treatment",
-            format!("no unit has {what}; codes must be 0 (control) and 1..={k} with every code present"),
-        ));
-    }
-    if let Some(code) = groups.iter().position(|g| g.len() < 2) {
-        return Err(Error::insufficient("treatment", format!("code {code} has a single unit; at least 2 are needed")));
     }
 
     let fit_outcome = |xs: &[&[f64]], ys: &[f64], group: &str| -> Result<OutcomeModel> {

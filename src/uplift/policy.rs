@@ -36,7 +36,7 @@
 //!      from the better of the plans above, pruned by the linear-programming bound of the hull
 //!      segments still open (and, with `K`, by the `K` best gains still open). It stops after
 //!      [`EXACT_MAX_NODES`] nodes, so no input can make it run long; then the best plan found is
-//!      returned (filled as in step 2) and [`ContactPolicy::optimal`] is false. When the search
+//!      returned (filled as in step 2) and [`ContactPlan::optimal`] is false. When the search
 //!      finishes, the plan is optimal (`optimal` true). Measured on 600 random instances of at
 //!      most 40 units and 2-3 channels, against `scipy.optimize.milp`
 //!      (`tests/python/test_uplift_policy.py`) and against an exhaustive dynamic programme
@@ -103,7 +103,7 @@ pub struct ProfitCurve {
 
 /// The chosen contact policy with its totals.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct ContactPolicy {
+pub struct ContactPlan {
     /// One decision per unit, in input order.
     pub units: Vec<UnitDecision>,
     /// Unit indices in the policy's priority order (contacted units first).
@@ -270,14 +270,10 @@ fn check_budgets(budgets: &[Budget], cost: &[f64]) -> Result<(Option<usize>, Opt
 /// Errors (`InvalidInput`, naming the field): no channels (`cost` empty), a negative or non-finite
 /// `cost[j]`, a `value` (or `value[j]`) that is not finite and `> 0`, or a number of values that is
 /// neither 1 nor the number of channels, an `uplift[i]` row whose length differs from `cost`'s, a
-/// non-finite `uplift[i][j]`, and a `budget` below one contact (`MaxContacts(0)`, a `MaxSpend`
-/// below the cheapest channel's cost, or NaN). No units is `InsufficientData`.
-pub fn plan_contact_policy(
-    uplift: &[Vec<f64>],
-    cost: &[f64],
-    value: &[f64],
-    budgets: &[Budget],
-) -> Result<ContactPolicy> {
+/// non-finite `uplift[i][j]`, and a budget below one contact: `max_contacts` for
+/// `MaxContacts(0)`, `max_spend` for a `MaxSpend` below the cheapest channel's cost or NaN (the
+/// field is the budget's own name at every door). No units is `InsufficientData`.
+pub fn plan_contacts(uplift: &[Vec<f64>], cost: &[f64], value: &[f64], budgets: &[Budget]) -> Result<ContactPlan> {
     let value = check_inputs(uplift, cost, value)?;
     let (max_contacts, max_spend) = check_budgets(budgets, cost)?;
     let p = Problem { uplift, cost, value };
@@ -633,10 +629,10 @@ pub struct UnitOptions {
     pub hull: Vec<HullStep>,
 }
 
-/// The per-unit quantities of [`plan_contact_policy`], computed by the same code, for a planner
+/// The per-unit quantities of [`plan_contacts`], computed by the same code, for a planner
 /// that splits the units across machines (liftlab's Spark plan, `python/liftlab/spark.py`): it
-/// ranks and selects on these and runs [`plan_contact_policy`] itself on the units that can still
-/// change the plan. Inputs and errors are [`plan_contact_policy`]'s (without budgets).
+/// ranks and selects on these and runs [`plan_contacts`] itself on the units that can still
+/// change the plan. Inputs and errors are [`plan_contacts`]'s (without budgets).
 pub fn unit_options(uplift: &[Vec<f64>], cost: &[f64], value: &[f64]) -> Result<Vec<UnitOptions>> {
     let value = check_inputs(uplift, cost, value)?;
     let p = Problem { uplift, cost, value };
@@ -662,7 +658,7 @@ pub fn unit_options(uplift: &[Vec<f64>], cost: &[f64], value: &[f64]) -> Result<
         .collect())
 }
 
-fn assemble(p: &Problem, chosen: Vec<Option<usize>>, optimal: bool) -> ContactPolicy {
+fn assemble(p: &Problem, chosen: Vec<Option<usize>>, optimal: bool) -> ContactPlan {
     let n = p.n_units();
     let scores: Vec<f64> = (0..n).map(|i| p.score(i)).collect();
     let contacted: Vec<usize> = (0..n).filter(|&i| chosen[i].is_some()).collect();
@@ -694,7 +690,7 @@ fn assemble(p: &Problem, chosen: Vec<Option<usize>>, optimal: bool) -> ContactPo
     }
     let contacted = || (0..n).filter_map(|i| chosen[i].map(|j| (i, j)));
     // `+ 0.0`: an empty sum of floats is −0.0 in Rust; no contact is a total of 0
-    ContactPolicy {
+    ContactPlan {
         n_contacts: contacted().count(),
         spend: contacted().map(|(_, j)| p.cost[j]).sum::<f64>() + 0.0,
         expected_conversions: contacted().map(|(i, j)| p.uplift[i][j]).sum::<f64>() + 0.0,
@@ -704,6 +700,21 @@ fn assemble(p: &Problem, chosen: Vec<Option<usize>>, optimal: bool) -> ContactPo
         profit_curve: ProfitCurve { n_contacted, net_gain, peak_n_contacted, peak_net_gain },
         optimal,
     }
+}
+
+/// The old name of [`ContactPlan`], kept for one release.
+#[deprecated(note = "renamed ContactPlan, the name every door uses")]
+pub type ContactPolicy = ContactPlan;
+
+/// The old name of [`plan_contacts`], kept for one release.
+#[deprecated(note = "renamed plan_contacts, the name every door uses")]
+pub fn plan_contacts(
+    uplift: &[Vec<f64>],
+    cost: &[f64],
+    value: &[f64],
+    budgets: &[Budget],
+) -> Result<ContactPlan> {
+    plan_contacts(uplift, cost, value, budgets)
 }
 
 #[cfg(test)]

@@ -7,7 +7,7 @@ fn close(a: f64, b: f64) -> bool {
     (a - b).abs() <= 1e-9 * (1.0 + a.abs().max(b.abs()))
 }
 
-fn channels(policy: &ContactPolicy) -> Vec<Option<usize>> {
+fn channels(policy: &ContactPlan) -> Vec<Option<usize>> {
     policy.units.iter().map(|u| u.channel).collect()
 }
 
@@ -24,7 +24,7 @@ fn two_channel_case() -> (Vec<Vec<f64>>, Vec<f64>) {
 #[test]
 fn no_budget_takes_each_units_best_positive_channel() {
     let (u, c) = two_channel_case();
-    let p = plan_contact_policy(&u, &c, &[10.0], &[]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[]).unwrap();
     assert_eq!(channels(&p), vec![Some(1), Some(1), None]);
     assert_eq!(p.n_contacts, 2);
     assert!(close(p.spend, 6.0));
@@ -43,7 +43,7 @@ fn no_budget_takes_each_units_best_positive_channel() {
 #[test]
 fn contact_budget_takes_the_top_k_best_gains() {
     let (u, c) = two_channel_case();
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(1)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxContacts(1)]).unwrap();
     assert_eq!(channels(&p), vec![Some(1), None, None]);
     assert!(close(p.expected_net_gain, 3.0));
     // The curve goes on past the budget: unit 1 (best gain 2), then unit 2 (−0.5).
@@ -51,7 +51,7 @@ fn contact_budget_takes_the_top_k_best_gains() {
     assert_eq!(p.units[1].rank, 1);
     assert!(close(p.profit_curve.net_gain[2], 5.0));
     // A budget above the number of positive units changes nothing.
-    let q = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(10)]).unwrap();
+    let q = plan_contacts(&u, &c, &[10.0], &[Budget::MaxContacts(10)]).unwrap();
     assert_eq!(channels(&q), vec![Some(1), Some(1), None]);
 }
 
@@ -61,14 +61,14 @@ fn spend_budget_forces_a_cheaper_channel() {
     // u1 A→B (0.5/2 = 0.25). Taken: u0 A (1), u1 A (2), u0 B (4); u1 B would need 6.
     // Enumeration: {u0 B, u1 A} = 4.5 is the optimum at spend 4 ({u0 A, u1 B} = 4, both A = 3.5).
     let (u, c) = two_channel_case();
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxSpend(4.0)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxSpend(4.0)]).unwrap();
     assert_eq!(channels(&p), vec![Some(1), Some(0), None]);
     assert!(close(p.spend, 4.0));
     assert!(close(p.expected_net_gain, 4.5));
     assert_eq!(p.order, vec![0, 1, 2]);
     // Spend 3: u0 A, u1 A (spend 2), u0 B needs 4 → skipped; gain 3.5 (= the optimum:
     // u0 B alone is 3).
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxSpend(3.0)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxSpend(3.0)]).unwrap();
     assert_eq!(channels(&p), vec![Some(0), Some(0), None]);
     assert!(close(p.expected_net_gain, 3.5));
 }
@@ -77,14 +77,14 @@ fn spend_budget_forces_a_cheaper_channel() {
 fn both_budgets_hold_at_once() {
     let (u, c) = two_channel_case();
     // One contact, spend 2: only channel A fits → u0 A (gain 2).
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(1), Budget::MaxSpend(2.0)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxContacts(1), Budget::MaxSpend(2.0)]).unwrap();
     assert_eq!(channels(&p), vec![Some(0), None, None]);
     // One contact, spend 10: the hull greedy alone would stop at u0 A; the gain rule gives u0 B.
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(1), Budget::MaxSpend(10.0)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxContacts(1), Budget::MaxSpend(10.0)]).unwrap();
     assert_eq!(channels(&p), vec![Some(1), None, None]);
     assert!(close(p.expected_net_gain, 3.0));
     // The tighter of two budgets of the same kind holds.
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxSpend(10.0), Budget::MaxSpend(3.0)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxSpend(10.0), Budget::MaxSpend(3.0)]).unwrap();
     assert!(close(p.spend, 2.0));
 }
 
@@ -93,7 +93,7 @@ fn a_free_channel_is_taken_first() {
     // e-mail costs nothing: every unit with a positive e-mail uplift gets at least e-mail.
     let u = vec![vec![0.01, 0.3], vec![0.02, 0.1]];
     let c = vec![0.0, 2.0];
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxSpend(2.0)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxSpend(2.0)]).unwrap();
     // Unit 0: e-mail 0.1, call 1.0 (upgrade 0.9 for 2). Unit 1: e-mail 0.2, call −1.
     assert_eq!(channels(&p), vec![Some(1), Some(0)]);
     assert!(close(p.expected_net_gain, 1.2));
@@ -108,7 +108,7 @@ fn sleeping_dogs_are_never_contacted() {
     let u = vec![vec![-0.5, -0.01], vec![-0.2, 0.3], vec![-0.1, -0.0]];
     let c = vec![0.0, 0.0];
     for budgets in [vec![], vec![Budget::MaxContacts(3)], vec![Budget::MaxSpend(5.0)]] {
-        let p = plan_contact_policy(&u, &c, &[10.0], &budgets).unwrap();
+        let p = plan_contacts(&u, &c, &[10.0], &budgets).unwrap();
         for (i, d) in p.units.iter().enumerate() {
             if let Some(j) = d.channel {
                 assert!(u[i][j] > 0.0, "unit {i} contacted on sleeping-dog channel {j}");
@@ -128,7 +128,7 @@ fn equal_gains_break_ties_by_unit_then_channel_index() {
     for budgets in
         [vec![Budget::MaxContacts(2)], vec![Budget::MaxSpend(2.0)], vec![Budget::MaxContacts(2), Budget::MaxSpend(9.0)]]
     {
-        let p = plan_contact_policy(&u, &c, &[10.0], &budgets).unwrap();
+        let p = plan_contacts(&u, &c, &[10.0], &budgets).unwrap();
         assert_eq!(channels(&p), vec![Some(0), Some(0), None, None], "{budgets:?}");
         assert_eq!(p.order, vec![0, 1, 2, 3]);
     }
@@ -140,7 +140,7 @@ fn equal_gains_break_ties_by_unit_then_channel_index() {
     for perm in perms {
         let u: Vec<Vec<f64>> = perm.iter().map(|&k| base[k].clone()).collect();
         for budgets in [vec![Budget::MaxContacts(2)], vec![Budget::MaxSpend(2.0)]] {
-            let p = plan_contact_policy(&u, &c, &[10.0], &budgets).unwrap();
+            let p = plan_contacts(&u, &c, &[10.0], &budgets).unwrap();
             let picked: Vec<usize> = (0..5).filter(|&i| p.units[i].channel.is_some()).collect();
             // The unique best unit plus the lowest-index tied unit.
             let best = perm.iter().position(|&k| k == 0).unwrap();
@@ -148,7 +148,7 @@ fn equal_gains_break_ties_by_unit_then_channel_index() {
             let mut want = vec![best, tied_low];
             want.sort();
             assert_eq!(picked, want, "{perm:?} {budgets:?}");
-            let again = plan_contact_policy(&u, &c, &[10.0], &budgets).unwrap();
+            let again = plan_contacts(&u, &c, &[10.0], &budgets).unwrap();
             assert_eq!(p, again);
         }
     }
@@ -204,7 +204,7 @@ fn random_instance(rng: &mut Rng, n: usize, m: usize) -> (Vec<Vec<f64>>, Vec<f64
     (u, c)
 }
 
-fn check_feasible(p: &ContactPolicy, u: &[Vec<f64>], c: &[f64], value: f64, max_contacts: usize, max_spend: f64) {
+fn check_feasible(p: &ContactPlan, u: &[Vec<f64>], c: &[f64], value: f64, max_contacts: usize, max_spend: f64) {
     assert!(p.n_contacts <= max_contacts);
     assert!(fits(p.spend, max_spend), "spend {} > {max_spend}", p.spend);
     let mut gain = 0.0;
@@ -229,7 +229,7 @@ fn spend_budget_plan_equals_brute_force() {
         let (u, c) = random_instance(&mut rng, n, m);
         let cheapest = c.iter().copied().fold(f64::INFINITY, f64::min);
         let s = rng.uniform(cheapest, 4.0);
-        let p = plan_contact_policy(&u, &c, &[value], &[Budget::MaxSpend(s)]).unwrap();
+        let p = plan_contacts(&u, &c, &[value], &[Budget::MaxSpend(s)]).unwrap();
         check_feasible(&p, &u, &c, value, usize::MAX, s);
         let opt = brute_force(&u, &c, value, usize::MAX, s);
         assert!(close(p.expected_net_gain, opt), "plan {} opt {opt}", p.expected_net_gain);
@@ -244,10 +244,10 @@ fn unbudgeted_and_contact_budget_match_brute_force() {
     for run in 0..200 {
         let (u, c) = random_instance(&mut rng, 6, 3);
         let k = 1 + run % 6;
-        let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(k)]).unwrap();
+        let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxContacts(k)]).unwrap();
         check_feasible(&p, &u, &c, 10.0, k, f64::INFINITY);
         assert!(close(p.expected_net_gain, brute_force(&u, &c, 10.0, k, f64::INFINITY)));
-        let p = plan_contact_policy(&u, &c, &[10.0], &[]).unwrap();
+        let p = plan_contacts(&u, &c, &[10.0], &[]).unwrap();
         assert!(close(p.expected_net_gain, brute_force(&u, &c, 10.0, usize::MAX, f64::INFINITY)));
         // The profit curve ends at the sum of all units' best gains and peaks at the policy's gain.
         let end: f64 = p.units.iter().map(|d| d.score).sum();
@@ -267,7 +267,7 @@ fn both_budgets_equal_brute_force() {
         let cheapest = c.iter().copied().fold(f64::INFINITY, f64::min);
         let s = rng.uniform(cheapest, 4.0);
         let k = 1 + run % 4;
-        let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(k), Budget::MaxSpend(s)]).unwrap();
+        let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxContacts(k), Budget::MaxSpend(s)]).unwrap();
         check_feasible(&p, &u, &c, 10.0, k, s);
         assert!(close(p.expected_net_gain, brute_force(&u, &c, 10.0, k, s)), "run {run}");
         assert!(p.optimal);
@@ -278,7 +278,7 @@ fn both_budgets_equal_brute_force() {
 
 /// No uncontacted unit has an eligible option that the money left (and the contact limit) would
 /// still allow: "no affordable profitable contact left out".
-fn check_nothing_affordable_left(p: &ContactPolicy, u: &[Vec<f64>], c: &[f64], v: &[f64], k: usize, s: f64) {
+fn check_nothing_affordable_left(p: &ContactPlan, u: &[Vec<f64>], c: &[f64], v: &[f64], k: usize, s: f64) {
     if p.n_contacts >= k {
         return;
     }
@@ -306,7 +306,7 @@ fn check_nothing_affordable_left(p: &ContactPolicy, u: &[Vec<f64>], c: &[f64], v
 fn item10_an_affordable_contact_hidden_by_the_hull_is_sent() {
     // channels: sms (cost 0.3), call (cost 1.0); value 1: gains 0.42 − 0.3 = 0.12 and 3 − 1 = 2
     let u = vec![vec![0.42, 3.0]];
-    let p = plan_contact_policy(&u, &[0.3, 1.0], &[1.0], &[Budget::MaxSpend(0.5)]).unwrap();
+    let p = plan_contacts(&u, &[0.3, 1.0], &[1.0], &[Budget::MaxSpend(0.5)]).unwrap();
     assert_eq!(channels(&p), vec![Some(0)]);
     assert!(close(p.expected_net_gain, 0.12) && p.optimal);
 }
@@ -364,7 +364,7 @@ fn item10_plan_within_one_percent_of_an_exhaustive_dp() {
             budgets.push(Budget::MaxContacts(k));
         }
         let values: &[f64] = if run % 2 == 0 { &v[..1] } else { &v };
-        let p = plan_contact_policy(&u, &c, values, &budgets).unwrap();
+        let p = plan_contacts(&u, &c, values, &budgets).unwrap();
         assert!(p.n_contacts <= k && fits(p.spend, s), "run {run}");
         let gain: f64 = p.units.iter().enumerate().filter_map(|(i, d)| d.channel.map(|j| u[i][j] * v[j] - c[j])).sum();
         assert!(close(gain, p.expected_net_gain), "run {run}");
@@ -398,7 +398,7 @@ fn item10_a_value_per_channel() {
         let s = rng.uniform(1.5, 4.0);
         let k = 1 + run % 5;
         for budgets in [vec![], vec![Budget::MaxSpend(s)], vec![Budget::MaxContacts(k), Budget::MaxSpend(s)]] {
-            let p = plan_contact_policy(&u, &c, &v, &budgets).unwrap();
+            let p = plan_contacts(&u, &c, &v, &budgets).unwrap();
             let (kk, ss) = match budgets.len() {
                 0 => (usize::MAX, f64::INFINITY),
                 1 => (usize::MAX, s),
@@ -425,9 +425,9 @@ fn item10_a_value_per_channel() {
             check_nothing_affordable_left(&p, &u, &c, &v, kk, ss);
         }
     }
-    let e = plan_contact_policy(&[vec![0.1, 0.2]], &[1.0, 1.0], &[10.0, 0.0], &[]).unwrap_err();
+    let e = plan_contacts(&[vec![0.1, 0.2]], &[1.0, 1.0], &[10.0, 0.0], &[]).unwrap_err();
     assert_eq!(e.field(), Some("value[1]"));
-    let e = plan_contact_policy(&[vec![0.1, 0.2]], &[1.0, 1.0], &[10.0, 5.0, 1.0], &[]).unwrap_err();
+    let e = plan_contacts(&[vec![0.1, 0.2]], &[1.0, 1.0], &[10.0, 5.0, 1.0], &[]).unwrap_err();
     assert_eq!(e.field(), Some("value"));
 }
 
@@ -439,7 +439,7 @@ fn item10_large_instances_fall_back_to_greedy_and_fill() {
     let mut rng = Rng(77);
     let (u, c) = random_instance(&mut rng, 2_000, 3);
     let s = 150.0;
-    let p = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxSpend(s)]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[Budget::MaxSpend(s)]).unwrap();
     assert!(!p.optimal);
     check_feasible(&p, &u, &c, 10.0, usize::MAX, s);
     check_nothing_affordable_left(&p, &u, &c, &[10.0; 3], usize::MAX, s);
@@ -465,7 +465,7 @@ fn item10_large_instances_fall_back_to_greedy_and_fill() {
 
 // ---- errors -----------------------------------------------------------------------------------
 
-fn field_of(r: Result<ContactPolicy>) -> (String, String) {
+fn field_of(r: Result<ContactPlan>) -> (String, String) {
     let e = r.unwrap_err();
     (e.field().unwrap_or_default().to_string(), e.to_string())
 }
@@ -474,7 +474,7 @@ fn field_of(r: Result<ContactPolicy>) -> (String, String) {
 fn every_error_names_its_field() {
     let u = vec![vec![0.1, 0.2], vec![0.3, 0.0]];
     let c = vec![1.0, 0.5];
-    let run = |u: &[Vec<f64>], c: &[f64], v: f64, b: &[Budget]| field_of(plan_contact_policy(u, c, &[v], b));
+    let run = |u: &[Vec<f64>], c: &[f64], v: f64, b: &[Budget]| field_of(plan_contacts(u, c, &[v], b));
 
     assert_eq!(run(&u, &[], 10.0, &[]).0, "cost"); // no channels
     assert_eq!(run(&u, &[1.0, -0.1], 10.0, &[]).0, "cost[1]");
@@ -495,15 +495,15 @@ fn every_error_names_its_field() {
     assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(-1.0)]).0, "budget.max_spend");
     assert_eq!(run(&u, &c, 10.0, &[Budget::MaxSpend(f64::NAN)]).0, "budget.max_spend");
     assert_eq!(run(&u, &c, 10.0, &[Budget::MaxContacts(0)]).0, "budget.max_contacts");
-    let e = plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxContacts(0)]).unwrap_err();
+    let e = plan_contacts(&u, &c, &[10.0], &[Budget::MaxContacts(0)]).unwrap_err();
     assert_eq!(e.detail(), Some(crate::error::Detail::BudgetTooSmall));
-    let e = plan_contact_policy(&[], &c, &[10.0], &[]).unwrap_err();
+    let e = plan_contacts(&[], &c, &[10.0], &[]).unwrap_err();
     assert_eq!((e.code(), e.field()), ("insufficient_data", Some("uplift")));
     for (u, c, v) in [(vec![vec![0.1]], vec![-1.0], 1.0), (vec![vec![0.1]], vec![1.0], 0.0)] {
-        assert_eq!(plan_contact_policy(&u, &c, &[v], &[]).unwrap_err().code(), "invalid_input");
+        assert_eq!(plan_contacts(&u, &c, &[v], &[]).unwrap_err().code(), "invalid_input");
     }
     // A budget exactly at the cheapest contact is fine.
-    assert!(plan_contact_policy(&u, &c, &[10.0], &[Budget::MaxSpend(0.5)]).is_ok());
+    assert!(plan_contacts(&u, &c, &[10.0], &[Budget::MaxSpend(0.5)]).is_ok());
 }
 
 // ---- unit_options: the per-unit quantities a split planner ranks on ---------------------------
@@ -525,7 +525,7 @@ fn unit_options_are_the_policys_own_per_unit_numbers() {
     assert_eq!((o[2].best, o[2].gains.clone(), o[2].n_options, o[2].hull.len()), (None, vec![None, None], 0, 0));
     assert!(close(o[2].score, -0.5));
     // The same numbers the plan reports (score, expected gain of the best channel), bit for bit.
-    let p = plan_contact_policy(&u, &c, &[10.0], &[]).unwrap();
+    let p = plan_contacts(&u, &c, &[10.0], &[]).unwrap();
     for (i, x) in o.iter().enumerate() {
         assert_eq!(x.score.to_bits(), p.units[i].score.to_bits());
         assert_eq!(x.best, p.units[i].channel);
@@ -537,4 +537,12 @@ fn unit_options_are_the_policys_own_per_unit_numbers() {
     assert_eq!(o[0].n_options, 1);
     // Errors are the plan's.
     assert_eq!(unit_options(&[vec![f64::NAN, 0.1]], &c, &[10.0]).unwrap_err().field(), Some("uplift[0][0]"));
+}
+
+#[test]
+#[allow(deprecated)]
+fn the_old_names_still_plan() {
+    let u = vec![vec![0.5], vec![0.1]];
+    let old: super::ContactPolicy = super::plan_contacts(&u, &[1.0], &[10.0], &[]).unwrap();
+    assert_eq!(old, plan_contacts(&u, &[1.0], &[10.0], &[]).unwrap());
 }

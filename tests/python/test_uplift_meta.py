@@ -340,7 +340,7 @@ def test_errors_name_the_argument(cls, base):
         cls(base).fit(X, np.ones(100), y)
     with pytest.raises(InvalidInputError, match=r"^treatment: no unit has treatment 1"):
         cls(base).fit(X, np.where(t == 1, 2, t), y)
-    with pytest.raises(InsufficientDataError, match=r"^treatment: code 1 has a single unit"):
+    with pytest.raises(InsufficientDataError, match=r"^treatment: code 1 has 1 unit; each group needs at least 2"):
         cls(base).fit(X, np.r_[1, np.zeros(99)], y)
     with pytest.raises(InvalidInputError, match=r"^treatment\[0\]: must be an integer code"):
         cls(base).fit(X, np.r_[0.5, t[1:]], y)
