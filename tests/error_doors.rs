@@ -130,7 +130,7 @@ fn core_door() {
                     u.values().map(|v| v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap()).collect()).collect();
                 let rows: Vec<Vec<f64>> = (0..cols[0].len()).map(|i| cols.iter().map(|c| c[i]).collect()).collect();
                 let k = case["max_contacts"].as_u64().unwrap() as usize;
-                liftlab::uplift::policy::plan_contact_policy(
+                liftlab::uplift::policy::plan_contacts(
                     &rows,
                     &[case["cost"].as_f64().unwrap()],
                     &[case["value"].as_f64().unwrap()],

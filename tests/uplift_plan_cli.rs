@@ -106,7 +106,7 @@ fn bad_input_exits_2_with_one_line_naming_the_field() {
         (vec!["--cost", "2"], "--cost: a single number is for one channel"),
         (vec!["--cost", "sms=-1,call=3"], "--cost"),
         (vec!["--max-spend", "0.5"], "--max-spend: is below the cheapest contact (1)"),
-        (vec!["--max-contacts", "0"], "--max-contacts: must be at least one contact, got 0"),
+        (vec!["--max-contacts", "0"], "--max-contacts: is below one contact (max_contacts = 0)"),
         (vec!["--value", "-1"], "--value"),
         (vec!["--uplift-cols", "sms,email"], "email"),
         (vec!["--id-col", "customer"], "customer"),

@@ -708,7 +708,7 @@ pub type ContactPolicy = ContactPlan;
 
 /// The old name of [`plan_contacts`], kept for one release.
 #[deprecated(note = "renamed plan_contacts, the name every door uses")]
-pub fn plan_contacts(
+pub fn plan_contact_policy(
     uplift: &[Vec<f64>],
     cost: &[f64],
     value: &[f64],

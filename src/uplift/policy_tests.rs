@@ -543,6 +543,6 @@ fn unit_options_are_the_policys_own_per_unit_numbers() {
 #[allow(deprecated)]
 fn the_old_names_still_plan() {
     let u = vec![vec![0.5], vec![0.1]];
-    let old: super::ContactPolicy = super::plan_contacts(&u, &[1.0], &[10.0], &[]).unwrap();
+    let old: super::ContactPolicy = super::plan_contact_policy(&u, &[1.0], &[10.0], &[]).unwrap();
     assert_eq!(old, plan_contacts(&u, &[1.0], &[10.0], &[]).unwrap());
 }

@@ -125,7 +125,7 @@ def test_repr_html_has_totals_and_a_curve_with_both_marks():
         ({"value": "10"}, InvalidInputError, "value: must be a number"),
         ({"max_spend": 0.5}, InvalidInputError, "max_spend: is below the cheapest contact (1)"),
         ({"max_spend": float("nan")}, InvalidInputError, "max_spend: must be a number"),
-        ({"max_contacts": 0}, InvalidInputError, "max_contacts: must be at least one contact"),
+        ({"max_contacts": 0}, InvalidInputError, "max_contacts: is below one contact"),
         ({"max_contacts": -1}, InvalidInputError, "max_contacts: must be >= 1"),
         ({"max_contacts": 1.5}, InvalidInputError, "max_contacts: must be a whole number"),
         ({"max_contacts": True}, InvalidInputError, "max_contacts: must be a whole number"),
