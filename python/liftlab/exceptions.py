@@ -14,6 +14,8 @@ program can use:
 - ``path``: the same as a tuple of keys and indices (``("experiments", 0, "weights")``).
 """
 
+from __future__ import annotations
+
 from typing import TypeVar
 
 from liftlab._core import (
