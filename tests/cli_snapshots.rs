@@ -147,7 +147,7 @@ fn assign() {
     };
     snap!(&w, "assign_unknown_experiment", &assign(&["--experiment", "no-such-test"]));
     snap!(&w, "assign_missing_file", &["assign", "--spec", "exp.toml", "--units", "missing.csv", "-o", "out.csv"]);
-    snap!(&w, "assign_unknown_column", &assign(&["--id-col", "lead"]));
+    snap!(&w, "assign_unknown_column", &assign(&["--unit-col", "lead"]));
     snap!(&w, "assign_bad_output_format", &["assign", "--spec", "exp.toml", "--units", "units.csv", "-o", "out.xlsx"]);
     w.write("weights.toml", SPEC.replace("coverage = 0.5", "weights = [0.7, 0.6]"));
     snap!(&w, "assign_bad_weights", &["assign", "--spec", "weights.toml", "--units", "units.csv", "-o", "out.csv"]);
@@ -181,7 +181,7 @@ const FIT: &[&str] = &[
     "fit",
     "--data",
     "campaign.csv",
-    "--id-col",
+    "--unit-col",
     "id",
     "--treatment-col",
     "channel",
@@ -232,7 +232,7 @@ fn uplift() {
     snap!(
         &w,
         "uplift_score_ok",
-        &["uplift", "score", "--model", "model.json", "--data", "campaign.csv", "--id-col", "id", "-o", "scored.csv"]
+        &["uplift", "score", "--model", "model.json", "--data", "campaign.csv", "--unit-col", "id", "-o", "scored.csv"]
     );
     assert_eq!(w.read("scored.csv").lines().next(), Some("id,call,sms"));
     snap!(&w, "uplift_plan_ok", PLAN);
@@ -256,12 +256,12 @@ fn uplift() {
     snap!(
         &w,
         "uplift_score_missing_feature",
-        &["uplift", "score", "--model", "model.json", "--data", "pool.csv", "--id-col", "id", "-o", "s.csv"]
+        &["uplift", "score", "--model", "model.json", "--data", "pool.csv", "--unit-col", "id", "-o", "s.csv"]
     );
     snap!(
         &w,
         "uplift_score_not_a_model",
-        &["uplift", "score", "--model", "campaign.csv", "--data", "pool.csv", "--id-col", "id", "-o", "s.csv"]
+        &["uplift", "score", "--model", "campaign.csv", "--data", "pool.csv", "--unit-col", "id", "-o", "s.csv"]
     );
     snap!(&w, "uplift_plan_bad_cost", &with(&with(PLAN, "--cost", "call=-1,sms=0.05"), "-o", "c.csv"));
     snap!(

@@ -31,6 +31,8 @@ fn training_csv(n: usize) -> String {
     out
 }
 
+/// Written with `--id-col`, the deprecated alias of `--unit-col` (tests/cli_snapshots.rs uses the
+/// new name), so the alias stays tested until it is removed.
 const FIT: &[&str] = &[
     "uplift",
     "fit",

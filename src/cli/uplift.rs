@@ -54,8 +54,9 @@ pub(super) struct FitArgs {
     /// Comma-separated categorical feature columns (read as text; at most 255 values each).
     #[arg(long, value_delimiter = ',')]
     categorical: Vec<String>,
-    /// Comma-separated id column(s), left out of the default features.
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated unit id column(s), left out of the default features (`--id-col` is the
+    /// deprecated alias, kept for one release).
+    #[arg(long = "unit-col", alias = "id-col", value_delimiter = ',')]
     id_col: Vec<String>,
     // `--trees` is the old name, a hidden alias for one release (the name is `n_trees` everywhere)
     /// Number of trees (at most 10,000).
@@ -101,8 +102,9 @@ pub(super) struct ScoreArgs {
     /// Units to score (.csv or .parquet) with the model's feature columns.
     #[arg(long)]
     data: String,
-    /// Comma-separated id column(s) copied to the output.
-    #[arg(long, value_delimiter = ',')]
+    /// Comma-separated unit id column(s) copied to the output (`--id-col` is the deprecated
+    /// alias, kept for one release).
+    #[arg(long = "unit-col", alias = "id-col", value_delimiter = ',')]
     id_col: Vec<String>,
     /// Output (.csv or .parquet): the id column(s) and `uplift` (or one column per treatment).
     #[arg(short = 'o', long)]
@@ -306,7 +308,7 @@ fn run_score(a: ScoreArgs) -> Result<()> {
     let out_names = file.score_columns();
     let ForestFile { mut features, forest, .. } = file;
     if let Some(c) = out_names.iter().find(|c| a.id_col.contains(c)) {
-        return Err(Error::invalid("--id-col", format!("'{c}' is also the name of an uplift column of the output")));
+        return Err(Error::invalid("--unit-col", format!("'{c}' is also the name of an uplift column of the output")));
     }
     let pb = super::spinner(&format!("reading {}", a.data));
     let extra: Vec<(&str, Want)> = a.id_col.iter().map(|c| (c.as_str(), Want::Text)).collect();

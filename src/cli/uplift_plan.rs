@@ -35,8 +35,9 @@ pub(super) struct PlanArgs {
     /// At most this much spent on contacts.
     #[arg(long, allow_negative_numbers = true)]
     max_spend: Option<f64>,
-    /// Id column copied to the output [default: `id` if the file has one, else the row number].
-    #[arg(long)]
+    /// Unit id column copied to the output [default: `id` if the file has one, else the row
+    /// number] (`--id-col` is the deprecated alias, kept for one release).
+    #[arg(long = "unit-col", alias = "id-col")]
     id_col: Option<String>,
     /// Output (.csv or .parquet): the contacted units by priority.
     #[arg(short = 'o', long)]
@@ -118,7 +119,7 @@ pub(super) fn run_plan(a: PlanArgs) -> Result<()> {
         Some(c) => Some(c.clone()),
         None => columns.iter().any(|c| c == "id").then(|| "id".to_string()),
     };
-    for (c, flag) in channels.iter().map(|c| (c, "--uplift-cols")).chain(id_col.iter().map(|c| (c, "--id-col"))) {
+    for (c, flag) in channels.iter().map(|c| (c, "--uplift-cols")).chain(id_col.iter().map(|c| (c, "--unit-col"))) {
         if !columns.contains(c) {
             return Err(Error::schema(
                 c.as_str(),
