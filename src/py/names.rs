@@ -6,6 +6,7 @@
 //! |-----------------------------------|--------------------------------------------|
 //! | `outcome…`                        | `y_true…`                                  |
 //! | `scores…`                         | `uplift…`                                  |
+//! | `names…` (a chart's curves)       | `others…`                                  |
 //! | `budget.max_contacts`, `budget.max_spend` | `max_contacts`, `max_spend`        |
 //! | `x`                               | `X`                                        |
 //! | `x[j]…`, `features[j]…`           | `X["<name of column j>"]…` (or `X[:, j]…`) |
@@ -15,7 +16,7 @@
 use crate::error::{FieldPath, Segment};
 
 /// Core names that have another name in Python, the rest of the path kept.
-pub(crate) const RENAMES: &[(&str, &str)] = &[("outcome", "y_true"), ("scores", "uplift")];
+pub(crate) const RENAMES: &[(&str, &str)] = &[("outcome", "y_true"), ("scores", "uplift"), ("names", "others")];
 
 /// A reason that names another column by the core's name (`has 3 values but outcome has 4`)
 /// says the Python one. The one place a binding edits an error's text: the core's sentence names

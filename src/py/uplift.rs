@@ -248,13 +248,8 @@ fn _uplift_chart(
     let named: Vec<(String, &[f64])> = names.into_iter().zip(cols.iter().map(Column::as_slice)).collect();
     let options = ChartOptions { perfect, negative_effect, max_points };
     let (y, t) = (y.as_slice(), t.as_slice());
-    let chart = py.detach(|| uplift_chart(kind, y, t, &named, &options)).map_err(|e| match e {
-        Error::InvalidInput { field, reason } if field == "names" => {
-            Error::InvalidInput { field: "others".into(), reason }
-        }
-        other => other,
-    });
-    Ok(PyUpliftChart { chart: chart.map_err(py_err)? })
+    let chart = py.detach(|| uplift_chart(kind, y, t, &named, &options)).map_err(py_err)?;
+    Ok(PyUpliftChart { chart })
 }
 
 /// A contact plan's profit curve as SVG (`report::uplift_chart::profit_curve_svg`).
