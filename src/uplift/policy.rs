@@ -245,8 +245,9 @@ fn check_budgets(budgets: &[Budget], cost: &[f64]) -> Result<(Option<usize>, Opt
             }
             Budget::MaxSpend(s) => {
                 if s.is_nan() {
-                    return Err(Error::invalid("budget.max_spend", "must be a number, got NaN")
-                        .with_detail(Detail::NotFinite));
+                    return Err(
+                        Error::invalid("budget.max_spend", "must be a number, got NaN").with_detail(Detail::NotFinite)
+                    );
                 }
                 if s < cheapest {
                     return Err(Error::invalid(
