@@ -189,7 +189,7 @@ const FIT: &[&str] = &[
     "none",
     "--outcome-col",
     "bought",
-    "--trees",
+    "--n-trees",
     "10",
     "--min-samples-leaf",
     "100",

@@ -165,7 +165,7 @@ async fn outcomes_reconcile_and_calibrate() {
     // results are reconciled on the reached scale: the topline lift / coverage (0.6 here)
     let top = &f1["report"]["forecast"]["relative"];
     let rel = &f1["reached"];
-    assert_eq!(f1["coverage"], 0.6);
+    assert_eq!((&f1["reach"], &f1["coverage"]), (&json!(0.6), &json!(0.6)));
     assert_eq!(f1["report"]["forecast"]["reached"], *rel);
     let (est, lo, hi) =
         (rel["estimate"].as_f64().unwrap(), rel["low"].as_f64().unwrap(), rel["high"].as_f64().unwrap());
@@ -187,6 +187,9 @@ async fn outcomes_reconcile_and_calibrate() {
     assert_eq!(v["outcome"]["observed"]["scale"], "reached", "a result is a lift among the reached units by default");
     assert_eq!(v["outcome"]["reconciliation"]["scale"], "reached");
     assert_eq!(v["outcome"]["reconciliation"]["covered"], true);
+    // `reach` names the share of units reached; `coverage` is its deprecated name, kept one release
+    assert_eq!(v["outcome"]["reconciliation"]["reach"], 0.6, "{v}");
+    assert_eq!(v["outcome"]["reconciliation"]["coverage"], 0.6, "{v}");
     assert!((v["outcome"]["reconciliation"]["error"].as_f64().unwrap() - (est - inside)).abs() < 1e-15);
 
     // 2: from a real analysis report: the women's e-mail lifts visits 10% -> 11.5%, a significant

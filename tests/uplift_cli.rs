@@ -399,8 +399,20 @@ fn the_old_trees_flag_is_a_hidden_alias_of_n_trees() {
     let old: Vec<&str> = FIT.iter().map(|a| if *a == "--n-trees" { "--trees" } else { a }).collect();
     let mut old = old;
     *old.last_mut().unwrap() = "old.json";
-    assert_eq!(liftlab(&old, d.path()).status.code(), Some(0));
-    assert_eq!(liftlab(FIT, d.path()).status.code(), Some(0));
+    let o = liftlab(&old, d.path());
+    assert_eq!(o.status.code(), Some(0));
+    // the old names still work, and say once each which name replaces them
+    let warned = stderr(&o);
+    for line in [
+        "warning: --trees is deprecated: use --n-trees (the old name goes in the next release)",
+        "warning: --id-col is deprecated: use --unit-col (the old name goes in the next release)",
+    ] {
+        assert_eq!(warned.matches(line).count(), 1, "{warned}");
+    }
+    let new: Vec<&str> = FIT.iter().map(|a| if *a == "--id-col" { "--unit-col" } else { a }).collect();
+    let o = liftlab(&new, d.path());
+    assert_eq!(o.status.code(), Some(0));
+    assert!(!stderr(&o).contains("deprecated"), "{}", stderr(&o));
     let read = |f: &str| std::fs::read_to_string(d.path().join(f)).unwrap();
     assert_eq!(read("old.json"), read("model.json"));
     let help = liftlab(&["uplift", "fit", "--help"], d.path());

@@ -1,7 +1,7 @@
 """Assignment as a Spark job: every unit of a table gets its experiment, variant, reason and bucket.
 
     spark-submit examples/spark/assign_job.py --spec examples/experiments.toml \
-        --units s3://bucket/leads/ --id-col lead_id --attributes country,phone --out s3://bucket/assignments/
+        --units s3://bucket/leads/ --unit-col lead_id --attributes country,phone --out s3://bucket/assignments/
 
 ``--units`` is a Parquet path or a table of the session's catalogue; the result is written as
 Parquet (one row per unit and experiment), partitioned by experiment. ``--demo N`` makes N leads
@@ -37,7 +37,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     p.add_argument("--spec", required=True, help="the experiment spec (TOML)")
     p.add_argument("--units", help="Parquet path or table of units")
     p.add_argument("--demo", type=int, help="make this many demo leads instead of --units")
-    p.add_argument("--id-col", default="unit_id")
+    p.add_argument("--unit-col", "--id-col", dest="unit_col", default="unit_id", help="the unit id column (--id-col: its old name)")
     p.add_argument("--attributes", default="", help="comma-separated attribute columns (targeting, hash attributes)")
     p.add_argument("--experiment", help="only this experiment")
     p.add_argument("--out", required=True, help="Parquet output folder")
@@ -49,7 +49,7 @@ def main(argv: list[str] | None = None) -> dict[str, int]:
     units = demo_units(spark, a.demo) if a.demo else read_units(spark, a.units)
     attrs = [c for c in a.attributes.split(",") if c] or (["country"] if a.demo else [])
     # the spec and the columns are checked here, on the driver, before any job starts
-    out = ls.assign_batch(a.spec, units, id_col=a.id_col, attribute_cols=attrs, experiment=a.experiment)
+    out = ls.assign_batch(a.spec, units, unit_col=a.unit_col, attribute_cols=attrs, experiment=a.experiment)
     out.write.mode("overwrite").partitionBy("experiment").parquet(a.out)
     counts = {r["reason"]: r["count"] for r in spark.read.parquet(a.out).groupBy("reason").count().collect()}
     print(f"wrote {sum(counts.values()):,} rows to {a.out}: " + ", ".join(f"{k} {v:,}" for k, v in sorted(counts.items())))

@@ -1,7 +1,7 @@
 """Uplift scoring and a contact plan as Spark jobs: score every lead with a fitted uplift forest,
 then choose whom to contact, and through which channel, within a contact or spend budget.
 
-    spark-submit examples/spark/uplift_job.py --model model.json --leads warehouse.leads --id-col lead_id \
+    spark-submit examples/spark/uplift_job.py --model model.json --leads warehouse.leads --unit-col lead_id \
         --cost sms=0.05,call=1.5 --value 40 --max-spend 20000 --out s3://bucket/contact_plan/
 
 The model is a file of ``UpliftForest.save`` or ``liftlab uplift fit`` (one treatment per channel,
@@ -59,7 +59,7 @@ def main(argv: list[str] | None = None) -> dict:
     p.add_argument("--model", help="model file (UpliftForest.save / liftlab uplift fit)")
     p.add_argument("--leads", help="Parquet path or table of leads with the model's features")
     p.add_argument("--demo", type=int, help="fit a demo model and make this many leads")
-    p.add_argument("--id-col", default="lead_id")
+    p.add_argument("--unit-col", "--id-col", dest="unit_col", default="lead_id", help="the unit id column (--id-col: its old name)")
     p.add_argument("--cost", required=True, help="cost per contact, e.g. sms=0.05,call=1.5")
     p.add_argument("--value", type=float, required=True, help="value of one conversion")
     p.add_argument("--max-contacts", type=int)
@@ -79,7 +79,7 @@ def main(argv: list[str] | None = None) -> dict:
     cost = parse_costs(a.cost)
     scored = ls.predict_uplift(model, leads)  # one column per channel, named by the model's labels
     plan = ls.plan_contacts(
-        scored, cost, a.value, id_col=a.id_col, max_contacts=a.max_contacts, max_spend=a.max_spend
+        scored, cost, a.value, unit_col=a.unit_col, max_contacts=a.max_contacts, max_spend=a.max_spend
     )
     plan.contacts().write.mode("overwrite").parquet(a.out)
     totals = plan.totals()

@@ -20,6 +20,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._assign import _toml_text
+from liftlab._deprecation import deprecated, renamed
 from liftlab.exceptions import InvalidInputError, LiftlabWarning
 
 RequestLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
@@ -28,10 +29,6 @@ _DESIGN_KEYS = ("alpha", "power", "alternative", "ratio", "variants", "variance_
 
 #: Names of the model's fields before issue 16 -> their names now (deprecated for one release).
 _RENAMED = {"coverage": "reach", "confidence": "confidence_level"}
-
-
-def _deprecated(old: str, new: str, stacklevel: int = 3) -> None:
-    warnings.warn(f"`{old}` is deprecated: use `{new}`", DeprecationWarning, stacklevel=stacklevel)
 
 
 class Interval(NamedTuple):
@@ -191,14 +188,8 @@ def forecast_impact(
     >>> f.most_sensitive
     'conversion'
     """
-    for old, value in (("coverage", coverage), ("confidence", confidence)):
-        if value is not None:
-            new = _RENAMED[old]
-            _deprecated(old, new)
-            if (reach if new == "reach" else confidence_level) is not None:
-                raise InvalidInputError(f"{new}: given twice (as `{new}` and as its deprecated name `{old}`)")
-    reach = coverage if reach is None else reach
-    confidence_level = confidence if confidence_level is None else confidence_level
+    reach = renamed("reach", reach, "coverage", coverage)
+    confidence_level = renamed("confidence_level", confidence_level, "confidence", confidence)
     if isinstance(nodes, (str, os.PathLike)) or (isinstance(nodes, Mapping) and "model" in nodes):
         if request is not None:
             raise InvalidInputError("request: given twice (first argument and request=)")
@@ -363,7 +354,7 @@ class Forecast:
     @property
     def confidence(self) -> float:
         """Deprecated: :attr:`confidence_level`."""
-        _deprecated("Forecast.confidence", "Forecast.confidence_level")
+        deprecated("Forecast.confidence", "Forecast.confidence_level")
         return self.confidence_level
 
     @property
@@ -517,7 +508,7 @@ class Reconciliation:
     @property
     def confidence(self) -> float:
         """Deprecated: :attr:`confidence_level`."""
-        _deprecated("Reconciliation.confidence", "Reconciliation.confidence_level")
+        deprecated("Reconciliation.confidence", "Reconciliation.confidence_level")
         return self.confidence_level
 
     def to_dict(self) -> dict[str, Any]:

@@ -44,9 +44,10 @@ except ImportError as e:  # pragma: no cover - the tests install both
 from liftlab import _core
 from liftlab._assign import SpecLike, load_spec
 from liftlab._assign import assign_batch as _assign_batch_local
+from liftlab._deprecation import deprecated, renamed
 from liftlab._uplift_forest import UpliftForest
 from liftlab._uplift_policy import _number, _per_channel, _PlanTotals
-from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
+from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError, _error
 
 __all__ = ["SparkContactPlan", "assign_batch", "local_session", "plan_contacts", "predict_uplift"]
 
@@ -103,10 +104,12 @@ def _column(df: DataFrame, name: Any, field: str) -> T.StructField:
     raise SchemaError(f"{field}: no column {name!r} in df (columns: {', '.join(df.columns)})")
 
 
-def _id_field(df: DataFrame, id_col: Any) -> T.StructField:
-    f = _column(df, id_col, "id_col")
+def _id_field(df: DataFrame, unit_col: Any) -> T.StructField:
+    f = _column(df, unit_col, "unit_col")
     if not isinstance(f.dataType, (T.StringType, T.IntegralType, T.FloatType, T.DoubleType, T.DecimalType)):
-        raise SchemaError(f"id_col: column {id_col!r} has type {f.dataType.simpleString()}; ids are text or numbers")
+        raise _error(
+            SchemaError, ("unit_col",), f"column {unit_col!r} has type {f.dataType.simpleString()}; ids are text or numbers"
+        )
     return f
 
 
@@ -147,16 +150,18 @@ def assign_batch(
     spec: SpecLike,
     df: DataFrame,
     *,
-    id_col: str = "unit_id",
+    unit_col: str | None = None,
     attribute_cols: Sequence[str] | None = None,
     experiment: str | None = None,
+    id_col: str | None = None,
 ) -> DataFrame:
     """Assigns the units of a Spark DataFrame: returns ``df`` with ``experiment``, ``variant``
     (null when not enrolled), ``reason`` and ``bucket`` (null where not computed) added, one row
     per unit and experiment (every experiment of ``spec``, or only ``experiment``), as
     :func:`liftlab.assign_batch` gives them for the same ids.
 
-    ``id_col`` holds the unit ids (text, or numbers hashed as JavaScript prints them);
+    ``unit_col`` (default ``"unit_id"``; ``id_col=`` is its deprecated name) holds the unit ids
+    (text, or numbers hashed as JavaScript prints them);
     ``attribute_cols`` are the columns targeting conditions and custom hash attributes read
     (a null cell is a missing attribute). The work runs on the executors, batch by batch
     (``mapInArrow``), through :func:`liftlab.assign_batch`; a retried task gives the same rows.
@@ -165,9 +170,10 @@ def assign_batch(
     raises the :class:`~liftlab.exceptions.InvalidInputError` :func:`liftlab.load_spec` raises.
     A null id fails the job (``ids[i]: id is null``, ``i`` counted in the failing batch).
     """
+    unit_col = renamed("unit_col", unit_col, "id_col", id_col, "unit_id")
     s = load_spec(spec)
     df = _frame(df)
-    _id_field(df, id_col)
+    _id_field(df, unit_col)
     attrs = list(attribute_cols or [])
     for i, c in enumerate(attrs):
         _column(df, c, f"attribute_cols[{i}]")
@@ -198,7 +204,7 @@ def assign_batch(
                 continue
             frame = _batches_as_polars(b)
             out = _assign_batch_local(
-                spec_, frame.get_column(id_col), attributes=frame.select(attrs) if attrs else None, experiment=one
+                spec_, frame.get_column(unit_col), attributes=frame.select(attrs) if attrs else None, experiment=one
             )
             rows = b.take(pa.array(np.tile(np.arange(b.num_rows), n_keys)))
             yield pa.RecordBatch.from_arrays(
@@ -310,15 +316,21 @@ class SparkContactPlan(_PlanTotals):
     driver planned itself; 0 when the executors decided every unit).
     """
 
-    def __init__(self, units: DataFrame, id_col: str, channels: list[str], value: Any, totals: dict[str, Any], **info: Any):
+    def __init__(self, units: DataFrame, unit_col: str, channels: list[str], value: Any, totals: dict[str, Any], **info: Any):
         self._units = units
-        self.id_col = id_col
+        self.unit_col = unit_col
         self.channels = channels
         self.value = value
         self.max_contacts: int | None = info["max_contacts"]
         self.max_spend: float | None = info["max_spend"]
         self.driver_units: int = info["driver_units"]
         self._set_totals(totals)
+
+    @property
+    def id_col(self) -> str:
+        """Deprecated: :attr:`unit_col`."""
+        deprecated("SparkContactPlan.id_col", "SparkContactPlan.unit_col")
+        return self.unit_col
 
     def to_spark(self) -> DataFrame:
         """One row per unit: the id column, ``channel`` (null: no contact), ``uplift`` (of the
@@ -339,7 +351,7 @@ class SparkContactPlan(_PlanTotals):
         sort: one more Spark job over every unit."""
         u = self._units
         key = F.when(F.col("channel").isNotNull(), F.col("expected_gain")).otherwise(F.col("score"))
-        order = [F.col("channel").isNull().asc(), F.col("_key").desc(), F.col(self.id_col).asc()]
+        order = [F.col("channel").isNull().asc(), F.col("_key").desc(), F.col(self.unit_col).asc()]
         sorted_ = _sorted(u.withColumn("_key", key), order, self.n_units)
         counts = dict(sorted_.groupBy(F.shiftright(F.col("_mid"), 33).alias("p")).count().collect())
         offsets, total = {}, 0
@@ -381,10 +393,10 @@ def _options_schema(id_type: T.DataType, m: int) -> T.StructType:
     )
 
 
-def _options(df: DataFrame, id_col: str, cols: list[str], names: list[str], costs: list[float], values: list[float]) -> DataFrame:
+def _options(df: DataFrame, unit_col: str, cols: list[str], names: list[str], costs: list[float], values: list[float]) -> DataFrame:
     """Per unit, on the executors: the core's ``unit_options`` (``_core._contact_options``)."""
     m = len(cols)
-    id_type = df.schema[id_col].dataType
+    id_type = df.schema[unit_col].dataType
     schema = _options_schema(id_type, m)
     def run(batches: Iterator[pa.RecordBatch]) -> Iterator[pa.RecordBatch]:
         for b in batches:
@@ -392,14 +404,14 @@ def _options(df: DataFrame, id_col: str, cols: list[str], names: list[str], cost
                 continue
             ids = b.column(0)
             if ids.null_count:
-                raise InvalidInputError(f"{id_col}: has a null id; every unit needs one")
+                raise _error(InvalidInputError, (unit_col,), "has a null id; every unit needs one")
             us = [b.column(1 + j).cast(pa.float64()).to_numpy(zero_copy_only=False) for j in range(m)]
             for j, u in enumerate(us):  # the core's check, naming the unit by its id, not its row in the batch
                 bad = np.flatnonzero(~np.isfinite(u))
                 if bad.size:
                     x = float(u[bad[0]])
                     shown = "NaN" if x != x else ("inf" if x > 0 else "-inf")  # as the core prints it
-                    raise InvalidInputError(f"uplift[{names[j]!r}]: must be finite, got {shown} ({id_col} {ids[int(bad[0])].as_py()!r})")
+                    raise InvalidInputError(f"uplift[{names[j]!r}]: must be finite, got {shown} ({unit_col} {ids[int(bad[0])].as_py()!r})")
             o = _core._contact_options(us, names, costs, values)
             best = o["best"]
             has = best >= 0
@@ -423,7 +435,7 @@ def _options(df: DataFrame, id_col: str, cols: list[str], names: list[str], cost
             ]
             yield pa.RecordBatch.from_arrays(arrays, names=schema.fieldNames())
 
-    return df.select(F.col(id_col), *(F.col(c).cast("double").alias(f"_u{j}") for j, c in enumerate(cols))).mapInArrow(run, schema)
+    return df.select(F.col(unit_col), *(F.col(c).cast("double").alias(f"_u{j}") for j, c in enumerate(cols))).mapInArrow(run, schema)
 
 
 def _min_positive_step(costs: list[float]) -> float | None:
@@ -513,15 +525,17 @@ def plan_contacts(
     value: float | Mapping[str, float],
     *,
     uplift_cols: Sequence[str] | None = None,
-    id_col: str = "id",
+    unit_col: str | None = None,
     max_contacts: int | None = None,
     max_spend: float | None = None,
     max_driver_units: int = 2_000_000,
+    id_col: str | None = None,
 ) -> SparkContactPlan:
     """:func:`liftlab.uplift.plan_contacts` over every unit of a Spark DataFrame: whom to contact,
     and through which channel, to maximise ``sum(uplift * value - cost)`` within the budgets.
 
-    ``df`` has an id column (``id_col``, unique ids) and one uplift column per channel
+    ``df`` has an id column (``unit_col``, default ``"id"``, unique ids; ``id_col=`` is its
+    deprecated name) and one uplift column per channel
     (``uplift_cols``; default: the channels of ``cost`` when it is a dict, else ``["uplift"]``),
     e.g. :func:`predict_uplift`'s output. ``cost``, ``value``, ``max_contacts`` and ``max_spend``
     are :func:`liftlab.uplift.plan_contacts`'s, checked on the driver with its errors before any
@@ -551,11 +565,12 @@ def plan_contacts(
     contacts tens of millions needs a larger driver. ``peak_n_contacted`` and ``peak_net_gain``
     are sums over all units computed by Spark (equal to rounding, 1e-9 relative).
 
-    Ids must be unique (checked; ``InvalidInputError`` naming ``id_col``), and no uplift may be
+    Ids must be unique (checked; ``InvalidInputError`` naming ``unit_col``), and no uplift may be
     NaN or infinite (the job fails with the core's message, naming the unit's id).
     """
+    unit_col = renamed("unit_col", unit_col, "id_col", id_col, "id")
     df = _frame(df)
-    _id_field(df, id_col)
+    _id_field(df, unit_col)
     if uplift_cols is None:
         uplift_cols = [str(k) for k in cost] if isinstance(cost, Mapping) else ["uplift"]
     cols = list(uplift_cols)
@@ -567,7 +582,7 @@ def plan_contacts(
         f = _column(df, c, f"uplift_cols[{i}]")
         if not isinstance(f.dataType, T.NumericType):
             raise SchemaError(f"uplift[{c!r}]: has type {f.dataType.simpleString()}; must be numbers")
-        if c == id_col:
+        if c == unit_col:
             raise InvalidInputError(f"uplift_cols[{i}]: {c!r} is the id column")
     names = cols
     costs = _per_channel(cost, names, "cost", one_for_all=False)
@@ -581,7 +596,7 @@ def plan_contacts(
     k_limit = int(max_contacts) if max_contacts is not None else None
     plan_value = dict(value) if isinstance(value, Mapping) else values[0]
 
-    opts = _options(df, id_col, cols, names, costs, values).persist(StorageLevel.MEMORY_AND_DISK)
+    opts = _options(df, unit_col, cols, names, costs, values).persist(StorageLevel.MEMORY_AND_DISK)
     try:
         st = opts.agg(
             F.count(F.lit(1)).alias("n"),
@@ -594,7 +609,7 @@ def plan_contacts(
             raise InsufficientDataError("uplift: is empty; at least one unit is needed")
         if int(st["distinct"]) != n:
             dup = opts.groupBy("id").count().filter(F.col("count") > 1).select("id").first()
-            raise InvalidInputError(f"id_col: ids must be unique; {dup['id']!r} appears more than once")
+            raise _error(InvalidInputError, ("unit_col",), f"ids must be unique; {dup['id']!r} appears more than once")
         eligible, options = int(st["eligible"]), int(st["options"] or 0)
         info = {"max_contacts": k_limit, "max_spend": max_spend}
         if max_spend is None:
@@ -603,12 +618,12 @@ def plan_contacts(
             units, core_totals, optimal, planned = _plan_with_spend(
                 opts, names, costs, values, k_limit, max_spend, options, eligible, max_driver_units
             )
-        out = _unit_frame(units, id_col, names, costs).persist(StorageLevel.MEMORY_AND_DISK)
+        out = _unit_frame(units, unit_col, names, costs).persist(StorageLevel.MEMORY_AND_DISK)
         agg = _totals(out, n)
         if core_totals is not None:  # the core's own totals: the driver planned every contacted unit
             agg.update(core_totals)
         agg["optimal"] = optimal
-        return SparkContactPlan(out.drop("_cost"), id_col, names, plan_value, agg, driver_units=planned, **info)
+        return SparkContactPlan(out.drop("_cost"), unit_col, names, plan_value, agg, driver_units=planned, **info)
     finally:
         opts.unpersist()
 
@@ -767,13 +782,13 @@ def _plan_with_spend(
     return units, totals, bool(out["optimal"]), local.height
 
 
-def _unit_frame(units: DataFrame, id_col: str, names: list[str], costs: list[float]) -> DataFrame:
+def _unit_frame(units: DataFrame, unit_col: str, names: list[str], costs: list[float]) -> DataFrame:
     """The plan's per-unit frame from the options table and a ``choice`` (channel index or null)."""
     m = len(names)
     c = F.col("choice")
     pick = lambda prefix: F.coalesce(*[F.when(c == j, F.col(f"{prefix}{j}")) for j in range(m)])  # noqa: E731
     return units.select(
-        F.col("id").alias(id_col),
+        F.col("id").alias(unit_col),
         F.coalesce(*[F.when(c == j, F.lit(x)) for j, x in enumerate(names)]).alias("channel"),
         pick("u").alias("uplift"),
         F.coalesce(pick("g"), F.lit(0.0)).alias("expected_gain"),

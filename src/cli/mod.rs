@@ -581,7 +581,8 @@ where
     I: IntoIterator<Item = T>,
     T: Into<std::ffi::OsString> + Clone,
 {
-    let cli = match Cli::try_parse_from(args) {
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let cli = match Cli::try_parse_from(&args) {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
@@ -606,7 +607,13 @@ where
         }
     };
     match run(cli) {
-        Ok(code) => code,
+        Ok(code) => {
+            // after the work, so that an input error stays the one line on stderr
+            for w in names::deprecation_warnings(&args) {
+                eprintln!("{w}");
+            }
+            code
+        }
         Err(e) => {
             eprintln!("error: {}: {e}", e.code());
             e.exit_code()

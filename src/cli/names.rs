@@ -14,6 +14,31 @@
 
 use crate::error::{FieldPath, Segment};
 
+/// Flags renamed by issue 16, still accepted for one release as hidden clap aliases: (old, new).
+/// A command that succeeds with one prints [`deprecation_warnings`]' lines on stderr when it
+/// ends (an error stays the one line it is); docs/names.md lists them.
+pub const DEPRECATED_FLAGS: &[(&str, &str)] = &[("--trees", "--n-trees"), ("--id-col", "--unit-col")];
+
+/// One warning line for each deprecated flag spelled in `args` (as `--old`, `--old=value`), in
+/// the order typed; arguments after `--` are values, not flags.
+pub fn deprecation_warnings(args: &[std::ffi::OsString]) -> Vec<String> {
+    let mut out = Vec::new();
+    for a in args.iter().skip(1) {
+        let Some(a) = a.to_str() else { continue };
+        if a == "--" {
+            break;
+        }
+        let flag = a.split_once('=').map_or(a, |(f, _)| f);
+        if let Some((old, new)) = DEPRECATED_FLAGS.iter().find(|(old, _)| *old == flag) {
+            let warning = format!("warning: {old} is deprecated: use {new} (the old name goes in the next release)");
+            if !out.contains(&warning) {
+                out.push(warning);
+            }
+        }
+    }
+    out
+}
+
 /// Core names that are flags here; the flag stands for the whole value (any index is dropped).
 pub const FLAGS: &[(&str, &str)] = &[
     ("n_trees", "--n-trees"),
@@ -77,6 +102,26 @@ impl Names<'_> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn deprecated_flags_warn_once_each_and_not_after_the_separator() {
+        let args = |v: &[&str]| v.iter().map(std::ffi::OsString::from).collect::<Vec<_>>();
+        let w =
+            deprecation_warnings(&args(&["liftlab", "uplift", "fit", "--trees=5", "--id-col", "u", "--trees", "7"]));
+        assert_eq!(
+            w,
+            [
+                "warning: --trees is deprecated: use --n-trees (the old name goes in the next release)",
+                "warning: --id-col is deprecated: use --unit-col (the old name goes in the next release)"
+            ]
+        );
+        assert!(
+            deprecation_warnings(&args(&["liftlab", "uplift", "fit", "--n-trees", "5", "--unit-col", "u"])).is_empty()
+        );
+        assert!(deprecation_warnings(&args(&["liftlab", "x", "--", "--trees"])).is_empty());
+        // the program name is not a flag
+        assert!(deprecation_warnings(&args(&["--trees"])).is_empty());
+    }
 
     #[test]
     fn the_table_names_flags_and_columns() {

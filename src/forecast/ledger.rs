@@ -2,12 +2,12 @@
 //! is read from an analysis report, how a forecast is reconciled with it, and the calibration of
 //! a set of forecasts. Pure: the SQLite ledger itself lives in `crate::store`.
 //!
-//! **One scale.** A forecast projects the lift of the whole topline, `L = coverage × R`, where
+//! **One scale.** A forecast projects the lift of the whole topline, `L = reach × R`, where
 //! `R` is the lift among the units the change reaches; a test measures `R` (its units are the
-//! reached ones). Every forecast records its coverage and which lift its columns hold
+//! reached ones). Every forecast records its reach and which lift its columns hold
 //! ([`LiftScale`]); every observed result says which lift it is (a report's is always `reached`).
-//! Reconciliation and calibration convert both to the **reached** scale (`topline / coverage`),
-//! so that forecasts made at 50% and at 100% coverage of the same change, set against the same
+//! Reconciliation and calibration convert both to the **reached** scale (`topline / reach`),
+//! so that forecasts made at 50% and at 100% reach of the same change, set against the same
 //! observed lift, get the same error.
 //!
 //! Definitions (all on the relative lift among the reached units, of the forecast's topline metric):
@@ -92,11 +92,11 @@ impl LiftScale {
         }
     }
 
-    /// A lift on this scale, on the reached scale, for a forecast of `coverage`.
-    pub fn to_reached(self, x: f64, coverage: f64) -> f64 {
+    /// A lift on this scale, on the reached scale, for a forecast of `reach`.
+    pub fn to_reached(self, x: f64, reach: f64) -> f64 {
         match self {
             LiftScale::Reached => x,
-            LiftScale::Topline => x / coverage,
+            LiftScale::Topline => x / reach,
         }
     }
 }
@@ -220,9 +220,13 @@ pub struct Reconciliation {
     /// The scale of `forecast`, its interval, `observed` and `error`: always `reached`, the lift
     /// among the units the change reaches.
     pub scale: LiftScale,
-    /// The forecast's coverage, which converts between the scales.
+    /// The forecast's reach (the share of units the change reaches), which converts between the
+    /// scales.
+    pub reach: f64,
+    /// Deprecated: the same number as `reach`, under its name before issue 16 (for one release).
+    #[cfg_attr(feature = "server", schema(deprecated))]
     pub coverage: f64,
-    /// The forecast's expected lift among the reached units (its topline lift / coverage).
+    /// The forecast's expected lift among the reached units (its topline lift / reach).
     pub forecast: f64,
     pub forecast_low: f64,
     pub forecast_high: f64,
@@ -239,32 +243,32 @@ pub struct Reconciliation {
 }
 
 /// A saved forecast's lift as reconciliation needs it: the interval, which lift it is, and the
-/// coverage that converts it.
+/// reach that converts it.
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub struct ForecastLift {
     pub interval: Interval,
     pub scale: LiftScale,
-    pub coverage: f64,
+    pub reach: f64,
 }
 
 impl ForecastLift {
-    /// A forecast's topline interval at `coverage` (what the ledger's columns hold).
-    pub fn topline(interval: Interval, coverage: f64) -> Self {
-        ForecastLift { interval, scale: LiftScale::Topline, coverage }
+    /// A forecast's topline interval at `reach` (what the ledger's columns hold).
+    pub fn topline(interval: Interval, reach: f64) -> Self {
+        ForecastLift { interval, scale: LiftScale::Topline, reach }
     }
 
     /// The interval of the whole topline.
     pub fn whole(&self) -> Interval {
         let t = |x: f64| match self.scale {
             LiftScale::Topline => x,
-            LiftScale::Reached => x * self.coverage,
+            LiftScale::Reached => x * self.reach,
         };
         Interval { estimate: t(self.interval.estimate), low: t(self.interval.low), high: t(self.interval.high) }
     }
 
     /// The interval among the reached units.
     pub fn reached(&self) -> Interval {
-        let r = |x: f64| self.scale.to_reached(x, self.coverage);
+        let r = |x: f64| self.scale.to_reached(x, self.reach);
         Interval { estimate: r(self.interval.estimate), low: r(self.interval.low), high: r(self.interval.high) }
     }
 }
@@ -272,10 +276,11 @@ impl ForecastLift {
 /// Sets a forecast's interval against the observed lift, both on the reached scale.
 pub fn reconcile(forecast: &ForecastLift, observed: &Observed) -> Reconciliation {
     let f = forecast.reached();
-    let obs = observed.scale.to_reached(observed.relative, forecast.coverage);
+    let obs = observed.scale.to_reached(observed.relative, forecast.reach);
     Reconciliation {
         scale: LiftScale::Reached,
-        coverage: forecast.coverage,
+        reach: forecast.reach,
+        coverage: forecast.reach,
         forecast: f.estimate,
         forecast_low: f.low,
         forecast_high: f.high,

@@ -101,9 +101,10 @@ pub struct NewForecast<'a> {
     pub meta: &'a ForecastMeta,
     pub request_json: &'a str,
     pub report_json: &'a str,
-    /// The lift of the whole topline, and the coverage that converts it to the reached units.
+    /// The lift of the whole topline, and the reach that converts it to the reached units (the
+    /// table's column keeps its first name, `coverage`).
     pub relative: Interval,
-    pub coverage: f64,
+    pub reach: f64,
     pub confidence: f64,
 }
 
@@ -223,7 +224,7 @@ fn forecast_row(r: &rusqlite::Row<'_>) -> rusqlite::Result<StoredForecast> {
         lift: ForecastLift {
             interval: Interval { estimate: r.get(7)?, low: r.get(8)?, high: r.get(9)? },
             scale: scale_of(r, 17)?,
-            coverage: r.get(16)?,
+            reach: r.get(16)?,
         },
         confidence: r.get(10)?,
         created_at: r.get(11)?,
@@ -279,7 +280,7 @@ impl Tx<'_> {
                     f.relative.low,
                     f.relative.high,
                     f.confidence,
-                    f.coverage
+                    f.reach
                 ],
                 |r| r.get(0),
             )
@@ -536,7 +537,7 @@ impl Store {
                     forecast: ForecastLift {
                         interval: Interval { estimate: r.get(3)?, low: r.get(4)?, high: r.get(5)? },
                         scale: scale_of(r, 12)?,
-                        coverage: r.get(11)?,
+                        reach: r.get(11)?,
                     },
                     confidence: r.get(6)?,
                     observed: match relative {
@@ -572,8 +573,8 @@ impl Store {
         let limit = i64::try_from(limit).unwrap_or(i64::MAX);
         let rows = stmt
             .query_map(params![team, author, limit], |r| {
-                let (scale, coverage): (LiftScale, f64) = (scale_of(r, 4)?, r.get(5)?);
-                let reached = |x: f64| scale.to_reached(x, coverage);
+                let (scale, reach): (LiftScale, f64) = (scale_of(r, 4)?, r.get(5)?);
+                let reached = |x: f64| scale.to_reached(x, reach);
                 Ok(Observed {
                     relative: reached(r.get(0)?),
                     scale: LiftScale::Reached,
@@ -633,7 +634,7 @@ mod tests {
                 request_json: "{}",
                 report_json: "{}",
                 relative: rel,
-                coverage: 1.0,
+                reach: 1.0,
                 confidence: 0.95,
             })?);
             Ok(String::new())
@@ -670,7 +671,7 @@ mod tests {
         let c = save(&s, "crm", "bo", 0.03);
         assert_eq!((a.id, b.id, c.id), (1, 2, 3));
         assert_eq!(a.lift.interval.estimate, 0.05);
-        assert_eq!((a.lift.scale, a.lift.coverage), (LiftScale::Topline, 1.0));
+        assert_eq!((a.lift.scale, a.lift.reach), (LiftScale::Topline, 1.0));
         assert!(a.created_at.ends_with('Z'));
         let ids = |f: ForecastFilter| s.list_forecasts(&f).unwrap().iter().map(|f| f.id).collect::<Vec<_>>();
         assert_eq!(ids(ForecastFilter { limit: 10, ..Default::default() }), [3, 2, 1]);
@@ -709,7 +710,7 @@ mod tests {
                     request_json: "{}",
                     report_json: "{}",
                     relative: Interval { estimate: 0.0, low: 0.0, high: 0.0 },
-                    coverage: 1.0,
+                    reach: 1.0,
                     confidence: 0.95,
                 })?;
                 Err(Error::invalid("request", "cannot be read back"))
@@ -755,7 +756,7 @@ mod tests {
         assert_eq!(a.lift, ForecastLift::topline(Interval { estimate: 0.04, low: 0.01, high: 0.07 }, 0.5));
         assert_eq!(a.outcome.as_ref().unwrap().scale, LiftScale::Reached);
         let b = s.get_forecast(2).unwrap().unwrap();
-        assert_eq!((b.lift.coverage, b.lift.scale), (1.0, LiftScale::Topline));
+        assert_eq!((b.lift.reach, b.lift.scale), (1.0, LiftScale::Topline));
         // reached: 0.04 / 0.5 = 0.08 against 0.08 observed: error 0 (the old topline error was -0.04)
         let cal = s.calibration(None, None).unwrap();
         assert_eq!((cal.overall.forecasts, cal.overall.reconciled), (2, 1));
@@ -783,7 +784,7 @@ mod tests {
                 request_json: "{}",
                 report_json: "{}",
                 relative: Interval { estimate: 0.02, low: 0.0, high: 0.04 },
-                coverage: 0.25,
+                reach: 0.25,
                 confidence: 0.95,
             })?;
             Ok(String::new())

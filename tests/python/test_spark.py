@@ -151,11 +151,31 @@ def test_assignment_equals_assign_batch_unit_for_unit_on_1_000_000_ids(spark):
 def test_assignment_of_one_experiment_and_numeric_ids(spark):
     spec = liftlab.load_spec(SPEC)
     ids = pl.DataFrame({"lead": np.arange(5_000, dtype=np.int64) * 1_000_003, "country": ["US", "FR"] * 2_500})
-    got = collect(ls.assign_batch(spec, to_spark(spark, ids), id_col="lead", attribute_cols=["country"], experiment="call-script"))
+    got = collect(ls.assign_batch(spec, to_spark(spark, ids), unit_col="lead", attribute_cols=["country"], experiment="call-script"))
     want = liftlab.assign_batch(spec, ids["lead"], attributes=ids.select("country"), experiment="call-script")
     got = got.with_columns(unit_id=pl.col("lead").cast(pl.String)).select(want.columns).sort("unit_id")
     assert got.equals(want.sort("unit_id"))  # integer ids hashed as their decimal text, as GrowthBook does
     assert {"assigned", "not_eligible", "outside_coverage"} <= set(got["reason"])
+
+
+def test_id_col_is_a_deprecated_name_of_unit_col(spark):
+    """docs/names.md: ``id_col=`` (before issue 16) still works for one release, with a warning;
+    giving both names is an error naming ``unit_col``."""
+    ids = pl.DataFrame({"lead": [f"u{i}" for i in range(50)]})
+    df = to_spark(spark, ids)
+    want = collect(ls.assign_batch(SPEC, df, unit_col="lead")).sort("lead", "experiment")
+    with pytest.warns(DeprecationWarning, match="`id_col` is deprecated: use `unit_col`"):
+        got = collect(ls.assign_batch(SPEC, df, id_col="lead")).sort("lead", "experiment")
+    assert got.equals(want)
+    with pytest.warns(DeprecationWarning), pytest.raises(InvalidInputError) as both:
+        ls.assign_batch(SPEC, df, unit_col="lead", id_col="lead")
+    assert both.value.field == "unit_col" and "given twice" in str(both.value)
+    scored = to_spark(spark, pl.DataFrame({"lead": ["a", "b", "c"], "uplift": [0.2, 0.3, -0.2]}))
+    with pytest.warns(DeprecationWarning, match="`id_col` is deprecated"):
+        plan = ls.plan_contacts(scored, 1.0, 10.0, id_col="lead")
+    with pytest.warns(DeprecationWarning, match="SparkContactPlan.id_col"):
+        assert plan.id_col == plan.unit_col == "lead"
+    assert collect(plan.to_spark()).sort("lead")["channel"].to_list() == ["uplift", "uplift", None]
 
 
 def test_a_task_that_fails_once_is_retried_and_the_result_is_unchanged(spark, tmp_path):
@@ -194,8 +214,8 @@ def test_a_malformed_spec_fails_on_the_driver_with_the_same_error(spark):
     assert isinstance(e, InvalidInputError) and str(e) == str(local.value)
     assert str(e).startswith("experiments[0].weights:")
     assert jobs == []
-    with pytest.raises(SchemaError, match="id_col: no column 'lead'"):
-        ls.assign_batch(SPEC, df, id_col="lead")
+    with pytest.raises(SchemaError, match="unit_col: no column 'lead'"):
+        ls.assign_batch(SPEC, df, unit_col="lead")
     with pytest.raises(SchemaError, match=r"attribute_cols\[0\]: no column 'city'"):
         ls.assign_batch(SPEC, df, attribute_cols=["city"])
     with pytest.raises(InvalidInputError, match="experiment: 'nope' is not in the spec"):
@@ -387,10 +407,10 @@ def test_plan_errors_are_the_single_machine_ones_on_the_driver(spark):
         assert jobs == [], kwargs
     e, jobs = no_job_runs(spark, lambda: ls.plan_contacts(df, cost, 60.0, uplift_cols=["sms", "mail"]))
     assert isinstance(e, SchemaError) and str(e).startswith("uplift_cols[1]: no column 'mail'") and jobs == []
-    with pytest.raises(SchemaError, match="id_col: no column 'lead'"):
-        ls.plan_contacts(df, cost, 60.0, id_col="lead")
+    with pytest.raises(SchemaError, match="unit_col: no column 'lead'"):
+        ls.plan_contacts(df, cost, 60.0, unit_col="lead")
     dup = to_spark(spark, pl.concat([frame, frame.head(1)]))
-    with pytest.raises(InvalidInputError, match="id_col: ids must be unique"):
+    with pytest.raises(InvalidInputError, match="unit_col: ids must be unique"):
         ls.plan_contacts(dup, cost, 60.0)
     with pytest.raises(InsufficientDataError, match="uplift: is empty"):
         ls.plan_contacts(df.limit(0), cost, 60.0)

@@ -494,8 +494,8 @@ fn saved_view(f: StoredForecast) -> crate::Result<SavedForecast> {
     complete_report(&request, &mut report); // texts and views of reports saved by older versions
     Ok(SavedForecast {
         id: f.id,
-        reach: f.lift.coverage,
-        coverage: f.lift.coverage,
+        reach: f.lift.reach,
+        coverage: f.lift.reach,
         reached: f.lift.reached(),
         request,
         report,
@@ -589,7 +589,7 @@ async fn save_forecast(
                 request_json: &request_json,
                 report_json,
                 relative: report.forecast.relative,
-                coverage: req.model.reach,
+                reach: req.model.reach,
                 confidence: report.forecast.confidence_level,
             };
             state.store.write(idem.as_ref().map(IdempotencyKey::as_store).as_ref(), 201, |tx| {
@@ -635,8 +635,8 @@ fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
     Ok(ForecastSummary {
         outcome: outcome_view(&f.lift, f.outcome.as_ref())?,
         reached: f.lift.reached(),
-        reach: f.lift.coverage,
-        coverage: f.lift.coverage,
+        reach: f.lift.reach,
+        coverage: f.lift.reach,
         id: f.id,
         title: f.meta.title,
         author: f.meta.author,
