@@ -33,6 +33,7 @@
 //! **Sensitivity.** Each changed node in turn goes from its `low` to its `high` with the others at
 //! `likely` (a tornado chart); the widest swing is the node the forecast depends on most.
 
+pub mod display;
 pub mod history;
 pub mod ledger;
 mod montecarlo;
@@ -777,6 +778,11 @@ pub struct ForecastReport {
     /// before it was added; [`complete_report`] fills them from the request).
     #[serde(default)]
     pub settings: ForecastSettings,
+    /// The test plan, the topline's plan and the chance of success as labelled, formatted facts
+    /// in the answer's language, as every face shows them ([`display::display`]); rebuilt from
+    /// the numbers whenever a report is made or read back.
+    #[serde(default)]
+    pub display: display::ForecastDisplay,
     /// The charts as SVG, when asked (`POST /v1/forecast?charts=svg`); never stored.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub charts: Option<render::ForecastCharts>,
@@ -867,7 +873,7 @@ pub fn forecast_impact_until(
     }
     let prd_paragraph =
         text::prd_paragraph(req, &forecast, plan.as_ref(), prior.as_ref(), realism.as_ref(), fpr, source.as_deref());
-    Ok(ForecastReport {
+    let mut report = ForecastReport {
         forecast,
         plan,
         prior,
@@ -877,15 +883,23 @@ pub fn forecast_impact_until(
         warnings: plausibility(req),
         prd_paragraph,
         settings: ForecastSettings::of(req),
+        display: Default::default(),
         charts: None,
-    })
+    };
+    report.display = display::display(&report);
+    Ok(report)
 }
 
 /// Fills what a report saved by an earlier version lacks, from its own numbers and its request
 /// (never by projecting again, so that a saved forecast keeps the numbers it was saved with): the
 /// lift among the reached units, the median, the periods, the headline's note and the PRD
-/// paragraph.
+/// paragraph; and rebuilds the display from them.
 pub fn complete_report(req: &ForecastRequest, report: &mut ForecastReport) {
+    complete_texts(req, report);
+    report.display = display::display(report);
+}
+
+fn complete_texts(req: &ForecastRequest, report: &mut ForecastReport) {
     report.settings = ForecastSettings::of(req);
     let f = &mut report.forecast;
     if f.confidence_level == 0.0 {

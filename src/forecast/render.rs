@@ -20,11 +20,11 @@ use std::fmt::Write;
 
 use serde::{Deserialize, Serialize};
 
+use super::display::{display_text, Panel};
 use super::ledger::{Observed, Reconciliation};
-use super::text::{self, fmt_amount, fmt_count, fmt_days, fmt_pct, fmt_prob, fmt_share, fmt_value, Language};
+use super::text::{self, fill, fmt_amount, fmt_count, fmt_pct, fmt_share, fmt_value, Language};
 use super::{ForecastReport, ForecastRequest, Interval, DEFAULT_PERIOD_DAYS};
 use crate::error::{Error, Result};
-use crate::stats::power::Baseline;
 
 /// The width charts are drawn at unless the face knows its own (a notebook, a file).
 pub const DEFAULT_WIDTH: u32 = 560;
@@ -509,10 +509,19 @@ pub fn gain_svg(req: &ForecastRequest, report: &ForecastReport, months: u32, wid
     Ok(s)
 }
 
+/// The start of a two-column table with a title.
+fn table_head(title: &str) -> String {
+    format!("<table><thead><tr><th colspan='2' style='text-align:left'>{}</th></tr></thead><tbody>", esc(title))
+}
+
 /// A two-column table with a title.
 fn table(title: &str, rows: &[(String, String)]) -> String {
-    let mut s =
-        format!("<table><thead><tr><th colspan='2' style='text-align:left'>{}</th></tr></thead><tbody>", esc(title));
+    table_head(title) + &table_rows(rows)
+}
+
+/// The rows of a two-column table, and its end.
+fn table_rows(rows: &[(String, String)]) -> String {
+    let mut s = String::new();
     for (k, v) in rows {
         let _ = write!(
             s,
@@ -536,25 +545,7 @@ struct Words {
     absolute: &'static str,
     most_sensitive: &'static str,
     draws_seed: &'static str,
-    test_plan: &'static str,
-    reads: &'static str,
-    per_unit: &'static str,
-    effect: &'static str,
-    units: &'static str,
-    power_at_size: &'static str,
-    duration: &'static str,
-    mde_in: &'static str,
-    power_in: &'static str,
-    topline_instead: &'static str,
     note: &'static str,
-    needed: &'static str,
-    realism: &'static str,
-    past: &'static str,
-    prior: &'static str,
-    shrunk: &'static str,
-    above_zero: &'static str,
-    above_mde: &'static str,
-    fpr: &'static str,
 }
 
 const EN: Words = Words {
@@ -567,25 +558,7 @@ const EN: Words = Words {
     absolute: "absolute gain",
     most_sensitive: "most sensitive to",
     draws_seed: "draws / seed",
-    test_plan: "Test plan",
-    reads: "the test reads",
-    per_unit: "per-unit baseline",
-    effect: "effect designed for (per unit)",
-    units: "units: control / per variant / total",
-    power_at_size: "power at that size",
-    duration: "duration",
-    mde_in: "MDE in {} days",
-    power_in: "power in {} days (α = {})",
-    topline_instead: "read on the topline instead",
     note: "note",
-    needed: "needed",
-    realism: "Realism from history",
-    past: "past experiments",
-    prior: "prior: mean, sd of true effects",
-    shrunk: "expected lift (shrunk)",
-    above_zero: "chance the lift is above zero",
-    above_mde: "chance the lift is above the MDE",
-    fpr: "false-positive risk of a win",
 };
 
 const ZH: Words = Words {
@@ -598,34 +571,8 @@ const ZH: Words = Words {
     absolute: "绝对增益",
     most_sensitive: "最敏感的节点",
     draws_seed: "模拟次数 / 随机种子",
-    test_plan: "实验规划",
-    reads: "实验读取",
-    per_unit: "每单位基线",
-    effect: "设计检测的效应（每单位）",
-    units: "单位数：对照 / 每个实验组 / 合计",
-    power_at_size: "该样本量下的功效",
-    duration: "时长",
-    mde_in: "{} 天内的最小可检测效应",
-    power_in: "{} 天内的功效（α = {}）",
-    topline_instead: "改为读取顶层指标",
     note: "注",
-    needed: "需要",
-    realism: "历史参照",
-    past: "历史实验数",
-    prior: "先验：真实效应的均值、标准差",
-    shrunk: "预期提升（收缩后）",
-    above_zero: "提升大于零的概率",
-    above_mde: "提升大于最小可检测效应的概率",
-    fpr: "显著结果为假阳性的风险",
 };
-
-fn fill(template: &str, args: &[&str]) -> String {
-    let mut out = template.to_string();
-    for a in args {
-        out = out.replacen("{}", a, 1);
-    }
-    out
-}
 
 fn pct_iv(iv: Interval, lang: Language) -> String {
     let to = if lang == Language::En { "to" } else { "至" };
@@ -664,76 +611,37 @@ fn tables(report: &ForecastReport, lang: Language) -> String {
     proj.push((w.most_sensitive.into(), f.most_sensitive.clone().unwrap_or_else(|| "–".into())));
     proj.push((w.draws_seed.into(), format!("{} / {}", fmt_count(f.draws as u64), f.seed)));
     let mut out = vec![table(w.projection, &proj)];
-    if let Some(p) = &report.plan {
-        let base = match p.baseline {
-            Baseline::Proportion { rate } => fmt_share(rate),
-            Baseline::Mean { mean, std_dev } => format!("{}, sd {}", fmt_amount(mean, unit, false), fmt_value(std_dev)),
-        };
-        let ss = &p.sample_size;
-        let max = fmt_days(set.max_days);
-        let mut rows = vec![
-            (w.reads.to_string(), if p.metric_label.is_empty() { p.metric.clone() } else { p.metric_label.clone() }),
-            (w.per_unit.into(), base),
-            (w.effect.into(), fmt_pct(p.rel_effect, 2)),
-            (
-                w.units.into(),
-                format!("{} / {} / {}", fmt_count(ss.n_control), fmt_count(ss.n_per_variant), fmt_count(ss.n_total)),
-            ),
-            (w.power_at_size.into(), fmt_share((ss.power * 1000.0).round() / 1000.0)),
-            (
-                w.duration.into(),
-                format!("{} · {} / {}", days(lang, p.duration_days), fmt_value(p.daily_units), per_day(lang)),
-            ),
-            (fill(w.mde_in, &[&max]), fmt_pct(p.mde_at_max_days.rel_effect, 2)),
-            (
-                fill(w.power_in, &[&max, &fmt_share(set.alpha)]),
-                fmt_share((p.power_at_max_days * 1000.0).round() / 1000.0),
-            ),
-        ];
-        if let Some(t) = &p.topline {
-            rows.push((
-                w.topline_instead.into(),
-                format!("{} · {}", fmt_count(t.sample_size.n_control), days(lang, t.duration_days)),
-            ));
-        }
-        rows.extend(p.notes.iter().map(|n| (w.note.to_string(), n.clone())));
-        rows.extend(p.missing.iter().map(|m| (w.needed.to_string(), m.message.clone())));
-        out.push(table(w.test_plan, &rows));
-    }
-    let mut rows = Vec::new();
-    if let Some(pr) = &report.prior {
-        rows.push((w.past.to_string(), pr.experiments.to_string()));
-        rows.push((w.prior.into(), format!("{}, {}", fmt_pct(pr.mean, 2), fmt_share(pr.tau2.sqrt()))));
-    }
-    if let Some(r) = &report.realism {
-        rows.push((w.shrunk.into(), format!("{} ± {}", fmt_pct(r.expected_lift, 2), fmt_share(r.std_dev))));
-        rows.push((w.above_zero.into(), fmt_prob(r.prob_positive)));
-        if let Some(a) = r.prob_above_mde {
-            rows.push((w.above_mde.into(), fmt_prob(a)));
-        }
-    }
-    if let Some(x) = report.false_positive_risk {
-        rows.push((w.fpr.into(), fmt_share((x * 1000.0).round() / 1000.0)));
-    }
-    if !rows.is_empty() {
-        out.push(table(w.realism, &rows));
-    }
+    // the plan's notes below its facts (the page lists them under the plans, the CLI has them in
+    // the paragraph)
+    let notes: Vec<(String, String)> =
+        report.plan.iter().flat_map(|p| &p.notes).map(|n| (w.note.to_string(), n.clone())).collect();
+    let d = &report.display;
+    out.push(panel_table(&d.plan, &notes));
+    out.extend(d.topline.iter().map(|p| panel_table(p, &[])));
+    out.push(panel_table(&d.chance, &[]));
     format!("<div style='display:flex;gap:2em;flex-wrap:wrap;align-items:flex-start'>{}</div>", out.join(""))
 }
 
-fn days(lang: Language, d: u64) -> String {
-    match lang {
-        Language::En if d == 1 => "1 day".into(),
-        Language::En => format!("{} days", fmt_count(d)),
-        Language::ZhCn => format!("{} 天", fmt_count(d)),
+/// A panel of the display as a table: its lead, its facts (the note after the value, smaller),
+/// or why it has none; then `rows`.
+fn panel_table(p: &Panel, rows: &[(String, String)]) -> String {
+    let mut s = table_head(&p.title);
+    for line in p.lead.iter().chain(&p.empty) {
+        let _ = write!(s, "<tr><td colspan='2' style='text-align:left;color:#555'>{}</td></tr>", esc(line));
     }
-}
-
-fn per_day(lang: Language) -> &'static str {
-    match lang {
-        Language::En => "day",
-        Language::ZhCn => "天",
+    for f in &p.facts {
+        let note = f.note.as_deref().map_or(String::new(), |n| format!(" <small>{}</small>", esc(n)));
+        let colour = if f.warn { "color:#b45309;" } else { "" };
+        let _ = write!(
+            s,
+            "<tr data-field='{}'><td style='text-align:left'>{}</td><td style='text-align:right;{colour}'>{}{note}</td></tr>",
+            esc(&f.field),
+            esc(&f.label),
+            esc(&f.value)
+        );
     }
+    s.push_str(&table_rows(rows));
+    s
 }
 
 /// The notebook display: the tables, the formula and the three charts with their notes.
@@ -773,7 +681,12 @@ pub fn render_page(req: &ForecastRequest, report: &ForecastReport) -> Result<Str
 /// over each period, then the PRD paragraph (formula, test plan, chance of success), in the
 /// request's language.
 pub fn render_text(report: &ForecastReport) -> String {
-    format!("{}\n\n{}\n", text::summary(report.settings.language, &report.forecast), report.prd_paragraph)
+    format!(
+        "{}\n\n{}\n\n{}\n",
+        text::summary(report.settings.language, &report.forecast),
+        display_text(&report.display, report.settings.language),
+        report.prd_paragraph
+    )
 }
 
 /// A forecast set against what the experiment observed, on the reached scale: a table and a
@@ -915,7 +828,7 @@ mod tests {
         }
         let req = request(Language::ZhCn);
         let report = forecast_impact(&req).unwrap();
-        assert!(render_html(&req, &report).unwrap().contains("实验规划"));
+        assert!(render_html(&req, &report).unwrap().contains("在“answered”上实验"));
         assert!(render_text(&report).starts_with("预计提升"));
     }
 

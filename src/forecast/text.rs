@@ -147,8 +147,17 @@ pub fn fmt_days(d: f64) -> String {
     s.trim_end_matches('0').trim_end_matches('.').to_string()
 }
 
+/// `template` with each "{}" replaced by the next of `args`.
+pub(super) fn fill(template: &str, args: &[&str]) -> String {
+    let mut out = template.to_string();
+    for a in args {
+        out = out.replacen("{}", a, 1);
+    }
+    out
+}
+
 /// "1 day", "46 days" / "46 天".
-fn days_text(lang: Language, d: u64) -> String {
+pub(super) fn days_text(lang: Language, d: u64) -> String {
     match lang {
         Language::En if d == 1 => "1 day".into(),
         Language::En => format!("{} days", fmt_count(d)),

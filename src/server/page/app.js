@@ -28,7 +28,6 @@
       changes_hint: "Relative change of a node as a fraction (0.08 = +8%), as a 90% range: you would be surprised to see " +
         "it below <i>low</i> or above <i>high</i>.",
       low: "Low", likely: "Likely", high: "High",
-      reach: "Reach and units",
       reach: "Reach (share reached)",
       dilution: "Dilution <small>(optional share)</small>",
       period_days: "Baseline covers (days)",
@@ -43,7 +42,6 @@
       max_days: "Max days", alpha: "Alpha (share)", power: "Power (share)",
       sd_hint: "Rates need no standard deviation: it follows from the rate. A value node (an amount such as order value) " +
         "needs its own, in the funnel's Std dev column, for the plan on the topline.",
-      sd_needed: "Needed for the topline's plan: {0}",
       traffic: "Test traffic, derived from the funnel: {0} {1} per {2} × {3} reached = {4} a day.",
       traffic_needs_count: "A test plan needs the funnel to start with a count of units per period.",
       history: "History", optional: "(optional)",
@@ -66,13 +64,6 @@
       absolute: "In topline units", expected: "Expected",
       depends: "What it depends on",
       the_test: "The test",
-      test_on: "Test on {0}", topline_plan: "On the topline instead",
-      not_planned: "Not planned: tick “plan the test” to size it.",
-      no_topline_plan: "No plan on the topline: {0}",
-      reads_topline: "The test reads the topline itself.",
-      chance: "Chance of success",
-      chance_from: "From {0}.",
-      chance_none: "Add the team's win rate and three or more past tests (History) to see the chance of success.",
       prd: "For the PRD", copy: "Copy", copied: "Copied.", copy_by_hand: "Select the text and copy it (Ctrl+C).",
       save_title: "Save to the ledger",
       save_hint: "Saved forecasts are checked against the test's result later; the calibration below shows how well " +
@@ -100,15 +91,6 @@
       shipped: "shipped as a significant win", save_result: "Save result", optional_ph: "optional",
       inside: "inside the interval", outside: "outside the interval", sig_win: "significant win",
       reached_note: "{0} among the units reached",
-      per_unit_prop: "{0} per unit (a proportion)", per_unit_mean: "{0} per unit, std dev {1} ({2})",
-      sd_tree: "derived from the tree", sd_given: "as given",
-      f_metric: "Reads", f_baseline: "Now", f_effect: "Effect designed for", f_daily: "Units reached a day",
-      f_arm: "Sample size per arm", f_total: "Total units", f_duration: "Duration", f_mde: "Detectable in {0} days",
-      f_power: "Power in {0} days", days: "{0} days", day: "1 day", longer: "longer than the {0} days available",
-      control_variant: "control; {0} per variant", at_alpha: "for the designed effect at α = {0}",
-      prob_positive: "True lift above zero", prob_mde: "True lift above what the test can detect",
-      expected_after: "Expected lift after history", fpr: "A significant result is a false positive",
-      fpr_note: "at the team's win rate (Kohavi et al. 2022)", past_used: "Past tests used", mean_effect: "mean effect {0}",
       topline_now: "Topline now: {0} per {1} ({2}).",
       warnings_title: "Check these inputs (the projection was made all the same):",
       percent_hint: "Shares are fractions here: 60% is 0.6.",
@@ -150,7 +132,6 @@
       changes: "预期变化",
       changes_hint: "节点的相对变化，写成小数（0.08 = +8%），给出 90% 区间：低于<i>下限</i>或高于<i>上限</i>都会让你意外。",
       low: "下限", likely: "最可能", high: "上限",
-      reach: "覆盖与单位",
       reach: "触达率（触达占比）",
       dilution: "稀释 <small>（可选，占比）</small>",
       period_days: "基线对应天数",
@@ -163,7 +144,6 @@
       plan_sd: "顶层指标每单位标准差 <small>（仅在无法推导时填写）</small>",
       max_days: "最长天数", alpha: "显著性水平 α（占比）", power: "统计功效（占比）",
       sd_hint: "比率不需要标准差：它由比率本身决定。数值节点（如客单价）如需规划顶层指标的实验，请在漏斗的“标准差”列填写。",
-      sd_needed: "规划顶层指标的实验需要：{0}",
       traffic: "实验流量（由漏斗推出）：每 {2} {0} {1} × 触达 {3} = 每天 {4}。",
       traffic_needs_count: "实验计划要求漏斗以每周期的单位计数开始。",
       history: "历史", optional: "（可选）",
@@ -185,13 +165,6 @@
       absolute: "以顶层指标单位计", expected: "预期",
       depends: "取决于什么",
       the_test: "实验",
-      test_on: "在 {0} 上实验", topline_plan: "改为在顶层指标上实验",
-      not_planned: "未规划：勾选“规划实验”以计算样本量。",
-      no_topline_plan: "无法规划顶层指标的实验：{0}",
-      reads_topline: "实验直接读取顶层指标。",
-      chance: "成功概率",
-      chance_from: "依据：{0}。",
-      chance_none: "在“历史”中填写团队胜率和至少三个过往实验，即可看到成功概率。",
       prd: "用于 PRD", copy: "复制", copied: "已复制。", copy_by_hand: "请选中文字后复制（Ctrl+C）。",
       save_title: "保存到台账",
       save_hint: "保存的预测之后会与实验结果对照；下方的校准显示以往预测的准确程度。",
@@ -216,15 +189,6 @@
       shipped: "以显著胜出上线", save_result: "保存结果", optional_ph: "可选",
       inside: "在区间内", outside: "在区间外", sig_win: "显著胜出",
       reached_note: "触达单位中为 {0}",
-      per_unit_prop: "每单位 {0}（比例）", per_unit_mean: "每单位 {0}，标准差 {1}（{2}）",
-      sd_tree: "由漏斗推出", sd_given: "手动填写",
-      f_metric: "读取", f_baseline: "当前", f_effect: "设计检测的效应", f_daily: "每天触达单位",
-      f_arm: "每组样本量", f_total: "总单位数", f_duration: "时长", f_mde: "{0} 天内可检测",
-      f_power: "{0} 天内的功效", days: "{0} 天", day: "1 天", longer: "超过可用的 {0} 天",
-      control_variant: "对照组；每个实验组 {0}", at_alpha: "在 α = {0} 下针对设计效应",
-      prob_positive: "真实提升大于零", prob_mde: "真实提升超过实验可检测的幅度",
-      expected_after: "结合历史后的预期提升", fpr: "显著结果为假阳性的概率",
-      fpr_note: "按团队胜率（Kohavi 等，2022）", past_used: "使用的过往实验", mean_effect: "平均效应 {0}",
       topline_now: "当前顶层指标：每{1} {0}（{2}）。",
       warnings_title: "请检查这些输入（预测仍已完成）：",
       percent_hint: "这里的占比写成小数：60% 即 0.6。",
@@ -329,10 +293,6 @@
   /** A number of days: 28, or 3.5. */
   function dayCount(x) {
     return isNum(x) ? (Number.isInteger(x) ? x.toLocaleString("en-US") : num(x)) : "—";
-  }
-
-  function intCount(x) {
-    return isNum(x) ? Math.round(x).toLocaleString("en-US") : "—";
   }
 
   /** A share typed as a fraction, read back as a percentage beside its input: "0.6" -> "= 60%". */
@@ -891,99 +851,62 @@
     $("#tornado").innerHTML = charts.tornado || "";
     $("#tornado-note").textContent = charts.tornado_note || "";
 
-    renderPlan(report.plan, report.settings, unit);
+    renderPlan(report);
     updateHints();
     renderChance(report);
     renderPrd(report);
     showWarnings((report.warnings || []).concat((report.plan && report.plan.missing) || []));
   }
 
-  function fact(dl, label, value, note, attrs) {
-    dl.append(el("dt", { text: label }), el("dd", attrs || {}, value, note ? el("small", { text: " " + note }) : null));
+  // The page's element ids of the facts that tests and scripts find, by the answer's field each
+  // fact formats (the facts, their labels and values are the core's: report.display).
+  const FACT_IDS = {
+    "plan.metric": "plan-metric-read", "plan.sample_size.n_control": "plan-n-arm", "plan.duration_days": "plan-days",
+    "plan.mde_at_max_days.rel_effect": "plan-mde", "plan.power_at_max_days": "plan-power",
+    "realism.prob_positive": "prob-positive", "realism.prob_above_mde": "prob-above-mde", "false_positive_risk": "fpr",
+  };
+
+  /** The value at a field path of the answer ("plan.sample_size.n_control"). */
+  function at(report, field) {
+    return field.split(".").reduce((o, k) => (o === null || o === undefined ? undefined : o[k]), report);
   }
 
-  function daysText(d) {
-    return d === 1 ? t("day") : t("days", isNum(d) ? d.toLocaleString("en-US") : "—");
-  }
-
-  /** The facts of one metric's plan; `ids` gives the test's plan its element ids. */
-  function planFacts(dl, p, settings, unit, ids) {
-    const b = p.baseline;
-    const sdWhere = p.std_dev_source === "given" ? t("sd_given") : t("sd_tree");
-    const baseText = b.kind === "proportion" ? t("per_unit_prop", share(b.rate, 2))
-      : t("per_unit_mean", amount(b.mean, unit, false), num(b.std_dev), sdWhere);
-    const s = p.sample_size;
-    const id = (k) => (ids ? k : null);
-    fact(dl, t("f_metric"), p.label || p.metric_label || p.metric, null, { id: id("plan-metric-read"), "data-value": p.metric });
-    fact(dl, t("f_baseline"), baseText);
-    fact(dl, t("f_effect"), pct(p.rel_effect));
-    fact(dl, t("f_arm"), intCount(s.n_control), s.n_per_variant !== s.n_control ? t("control_variant", intCount(s.n_per_variant)) : "",
-      { id: id("plan-n-arm"), "data-value": String(s.n_control) });
-    fact(dl, t("f_total"), intCount(s.n_total));
-    const maxDays = settings.max_days;
-    const long = p.duration_days > maxDays;
-    fact(dl, t("f_duration"), daysText(p.duration_days), long ? "— " + t("longer", dayCount(maxDays)) : "",
-      { id: id("plan-days"), "data-value": String(p.duration_days), class: long ? "warn" : null });
-    fact(dl, t("f_mde", dayCount(maxDays)), pct(p.mde_at_max_days.rel_effect), null,
-      { id: id("plan-mde"), "data-value": String(p.mde_at_max_days.rel_effect) });
-    fact(dl, t("f_power", dayCount(maxDays)), share(p.power_at_max_days, 1),
-      t("at_alpha", share(settings.alpha, 1)),
-      { id: id("plan-power"), "data-value": String(p.power_at_max_days) });
-  }
-
-  function renderPlan(plan, settings, unit) {
-    const dl = $("#plan");
-    const top = $("#plan-topline");
+  /**
+   * One panel of the core's display into a <dl>: each fact as it comes, its unformatted value
+   * (number or name) in data-value; the panel's reason in place of facts when it has none.
+   */
+  function renderPanel(dl, panel, report) {
     dl.replaceChildren();
-    top.replaceChildren();
-    $("#plan-notes").replaceChildren();
-    $("#plan-mapping").textContent = "";
-    $("#plan-title").textContent = "";
-    $("#topline-title").textContent = "";
-    $("#topline-col").hidden = true;
-    if (!plan) {
-      dl.append(el("dd", { class: "muted wide", text: t("not_planned") }));
-      return;
+    if (!panel) return;
+    for (const f of panel.facts || []) {
+      const raw = at(report, f.field);
+      const attrs = { id: FACT_IDS[f.field] || null, "data-field": f.field, class: f.warn ? "warn" : null,
+        "data-value": typeof raw === "number" || typeof raw === "string" ? String(raw) : null };
+      dl.append(el("dt", { text: f.label }), el("dd", attrs, f.value, f.note ? el("small", { text: " " + f.note }) : null));
     }
-    $("#plan-mapping").textContent = plan.mapping || "";
-    $("#plan-title").textContent = t("test_on", "“" + (plan.metric || "topline") + "”");
-    fact(dl, t("f_daily"), num(plan.daily_units));
-    planFacts(dl, plan, settings, unit, true);
-    if (plan.topline) {
-      $("#topline-col").hidden = false;
-      $("#topline-title").textContent = t("topline_plan");
-      planFacts(top, plan.topline, settings, unit, false);
-      top.setAttribute("data-n-arm", String(plan.topline.sample_size.n_control));
-    } else if (!plan.reads_topline && (plan.missing || []).length) {
-      $("#topline-col").hidden = false;
-      $("#topline-title").textContent = t("topline_plan");
-      top.append(el("dd", { class: "muted wide", text: t("no_topline_plan", plan.missing[0].message) }));
-    }
-    $("#plan-notes").replaceChildren(...(plan.notes || []).map((n) => el("li", { text: n })));
+    if (panel.empty) dl.append(el("dd", { class: "muted wide", text: panel.empty }));
+  }
+
+  function renderPlan(report) {
+    const plan = report.plan;
+    const d = report.display || {};
+    const top = $("#plan-topline");
+    $("#plan-mapping").textContent = (plan && plan.mapping) || "";
+    $("#plan-title").textContent = (d.plan && d.plan.title) || "";
+    renderPanel($("#plan"), d.plan, report);
+    $("#topline-col").hidden = !d.topline;
+    $("#topline-title").textContent = (d.topline && d.topline.title) || "";
+    renderPanel(top, d.topline, report);
+    top.removeAttribute("data-n-arm");
+    if (plan && plan.topline) top.setAttribute("data-n-arm", String(plan.topline.sample_size.n_control));
+    $("#plan-notes").replaceChildren(...((plan && plan.notes) || []).map((n) => el("li", { text: n })));
   }
 
   function renderChance(report) {
-    const dl = $("#chance");
-    dl.replaceChildren();
-    $("#chance-source").textContent = report.history_source ? t("chance_from", report.history_source) : "";
-    const r = report.realism;
-    if (r) {
-      fact(dl, t("prob_positive"), share(r.prob_positive, 0), null, { id: "prob-positive", "data-value": String(r.prob_positive) });
-      if (isNum(r.prob_above_mde)) {
-        fact(dl, t("prob_mde"), share(r.prob_above_mde, 0), null, { id: "prob-above-mde", "data-value": String(r.prob_above_mde) });
-      }
-      fact(dl, t("expected_after"), pct(r.expected_lift));
-    }
-    if (isNum(report.false_positive_risk)) {
-      fact(dl, t("fpr"), share(report.false_positive_risk, 0), t("fpr_note"),
-        { id: "fpr", "data-value": String(report.false_positive_risk) });
-    }
-    if (report.prior) {
-      fact(dl, t("past_used"), String(report.prior.experiments), t("mean_effect", pct(report.prior.mean)));
-    }
-    if (!dl.children.length) {
-      dl.append(el("dd", { class: "muted wide", text: t("chance_none") }));
-    }
+    const panel = (report.display || {}).chance;
+    $("#chance-title").textContent = (panel && panel.title) || "";
+    $("#chance-source").textContent = (panel && panel.lead) || "";
+    renderPanel($("#chance"), panel, report);
   }
 
   /**
