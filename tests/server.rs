@@ -69,6 +69,12 @@ async fn healthz_and_openapi_cover_every_route() {
     let lang = &schemas["ForecastRequest"]["properties"]["language"];
     let lang = lang.get("$ref").and_then(|r| r.as_str()).map_or(lang, |r| &schemas[r.rsplit('/').next().unwrap()]);
     assert_eq!(lang["enum"], serde_json::json!(["en", "zh-CN"]), "{}", schemas["ForecastRequest"]);
+    // the answer documents its display: named panels, each a list of labelled facts
+    assert!(schemas["ForecastReport"]["properties"]["display"].is_object(), "{}", schemas["ForecastReport"]);
+    let panels = &schemas["ForecastDisplay"]["properties"];
+    assert!(["plan", "topline", "chance"].iter().all(|k| panels[k].is_object()), "{panels}");
+    let fact = &schemas["Fact"]["properties"];
+    assert!(["field", "label", "value", "note", "warn"].iter().all(|k| fact[k].is_object()), "{fact}");
     // Every documented path answers (not 404): the document and the router come from one list.
     for (path, item) in doc.paths.paths.iter() {
         let methods = serde_json::to_value(item).unwrap();

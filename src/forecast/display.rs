@@ -40,7 +40,7 @@ pub struct Fact {
 }
 
 /// A titled list of facts.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 #[cfg_attr(feature = "server", derive(utoipa::ToSchema))]
 pub struct Panel {
     pub title: String,
@@ -62,12 +62,6 @@ pub struct ForecastDisplay {
     pub topline: Option<Panel>,
     /// The chance of success from the history; without facts when there is no history.
     pub chance: Panel,
-}
-
-impl Default for Panel {
-    fn default() -> Self {
-        Panel { title: String::new(), lead: None, facts: Vec::new(), empty: None }
-    }
 }
 
 impl ForecastDisplay {

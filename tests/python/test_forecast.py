@@ -20,6 +20,7 @@ References (computed in the test, so they replay on every run):
 
 from __future__ import annotations
 
+import html
 import inspect
 import json
 import math
@@ -427,10 +428,10 @@ def test_html_has_the_tables_and_the_cores_charts():
     assert h.count("<svg") == 3
     assert f.lift_chart().svg in h and f.tornado_chart().svg in h and f.fan_chart().svg in h
     assert f.formula in h
-    for text in ("Projection", "Test plan", "Realism from history", "answered", "false-positive risk"):
-        assert text in h
+    for text in ("Projection", "Test on &#39;answered&#39;", "Chance of success", "A significant result is a false positive"):
+        assert text in h, text
     # one name per length of time (the example's baseline is per day), the median beside the mean
-    for text in ("absolute gain per day", "absolute gain per month", "absolute gain per year", "median", "the test reads"):
+    for text in ("absolute gain per day", "absolute gain per month", "absolute gain per year", "median", "Reads"):
         assert text in h, text
     assert "per 30" not in h
     assert f.fan_chart()._repr_svg_().startswith("<svg") and f.fan_chart(24).svg != f.fan_chart().svg
@@ -608,6 +609,7 @@ def _texts(answer: dict) -> dict:
         "notes": plan.get("notes"),
         "history_source": answer.get("history_source"),
         "warnings": answer["warnings"],
+        "display": answer["display"],
     }
 
 
@@ -650,6 +652,9 @@ def test_the_doors_write_the_same_sentences_in_the_requested_language(liftlab_bi
             [liftlab_bin, "forecast", "--spec", str(spec), "--language", language], capture_output=True, text=True, timeout=60
         )
         assert text.returncode == 0 and text.stdout.startswith("预计提升 ") and prd in text.stdout, text.stdout
+        # the facts' labels and titles too
+        panels = [http["display"]["plan"], http["display"]["topline"], http["display"]["chance"]]
+        assert all(_cjk(p["title"]) and all(_cjk(f["label"]) for f in p["facts"]) for p in panels), panels
     else:
         assert not any(_cjk(p) for p in paragraphs) and paragraphs[1].startswith("Formula: "), prd
     status, en = service.call("POST", "/v1/forecast", request)
@@ -679,3 +684,43 @@ def test_a_bad_language_names_the_field_at_every_door(liftlab_bin, service, tmp_
         spec.write_text(f"language = {json.dumps(bad)}\n" + EXAMPLE.read_text())
         r = subprocess.run([liftlab_bin, "forecast", "--spec", str(spec)], capture_output=True, text=True, timeout=60)
         assert r.returncode == 2 and r.stderr.startswith("error: invalid_input: language: "), r.stderr
+
+
+def _escape(s: str) -> str:
+    return html.escape(s, quote=True).replace("&#x27;", "&#39;")
+
+
+@pytest.mark.parametrize("language", ["en", "zh-CN"])
+def test_the_faces_show_the_services_facts(liftlab_bin, service, language):
+    """One forecast's plan and chance-of-success facts: the service's `display`, the CLI's text,
+    Python's summary() and the notebook's HTML carry the same titles, labels and values (the core
+    writes them once, src/forecast/display.rs)."""
+    request = {**tomllib.loads(EXAMPLE.read_text()), "language": language}
+    status, http = service.call("POST", "/v1/forecast", request)
+    assert status == 200, http
+    display = http["display"]
+    panels = [display["plan"], display["topline"], display["chance"]]
+    facts = [f for p in panels for f in p["facts"]]
+    assert len(facts) >= 20 and all(p["empty"] is None for p in panels), display
+    text = subprocess.run(
+        [liftlab_bin, "forecast", "--spec", str(EXAMPLE), "--language", language], capture_output=True, text=True, timeout=60
+    )
+    assert text.returncode == 0, text.stderr
+    f = liftlab.forecast_impact(EXAMPLE, language=language)
+    assert f.to_dict()["display"] == display
+    assert f.summary() == text.stdout
+    notebook = f._repr_html_()
+    colon = ": " if language == "en" else "："
+    for p in panels:
+        assert f"\n{p['title']}\n" in text.stdout and _escape(p["title"]) in notebook, p["title"]
+        for x in p["facts"]:
+            assert f"  {x['label']}{colon}{x['value']}" in text.stdout, (x, text.stdout)
+            row = f"<tr data-field='{x['field']}'><td style='text-align:left'>{_escape(x['label'])}</td>"
+            assert row in notebook and _escape(x["value"]) in notebook, (x, row)
+    # each value formats the answer's number its field names
+    plan = http["plan"]
+    by = {x["field"]: x["value"] for x in facts}
+    assert by["plan.sample_size.n_control"] == f"{plan['sample_size']['n_control']:,}"
+    assert by["plan.topline.sample_size.n_control"] == f"{plan['topline']['sample_size']['n_control']:,}"
+    assert by["plan.mde_at_max_days.rel_effect"] == f"{plan['mde_at_max_days']['rel_effect'] * 100:+.2f}%"
+    assert by["realism.prob_positive"] == f"{http['realism']['prob_positive'] * 100:.0f}%"

@@ -92,6 +92,31 @@ def example_request() -> dict:
     return tomllib.loads((ROOT / "examples" / "forecast.toml").read_text())
 
 
+def check_panels(driver, answer: dict) -> None:
+    """The plan and chance-of-success panels show the core's facts (the answer's `display`) as
+    they come: each title, label, value and note, in order, and the reason of a panel without facts."""
+    display = answer["display"]
+    for selector, title, panel in (
+        ("#plan", "#plan-title", display["plan"]),
+        ("#plan-topline", "#topline-title", display["topline"]),
+        ("#chance", "#chance-title", display["chance"]),
+    ):
+        if panel is None:
+            assert not css(driver, "#topline-col").is_displayed()
+            continue
+        assert css(driver, title).text == panel["title"], title
+        dl = css(driver, selector)
+        labels = [e.text for e in dl.find_elements(By.CSS_SELECTOR, "dt")]
+        assert labels == [f["label"] for f in panel["facts"]], (selector, labels)
+        values = [e.text for e in dl.find_elements(By.CSS_SELECTOR, "dd[data-field]")]
+        want = [f["value"] + (" " + f["note"] if f["note"] else "") for f in panel["facts"]]
+        assert values == want, (selector, values, want)
+        if panel["empty"]:
+            assert panel["empty"] in dl.text, (selector, dl.text)
+    if display["chance"]["lead"]:
+        assert css(driver, "#chance-source").text == display["chance"]["lead"]
+
+
 def test_pm_projects_sees_errors_saves_and_finds_the_forecast(service, browser):
     driver = browser
     open_page(driver, service)
@@ -143,6 +168,7 @@ def test_pm_projects_sees_errors_saves_and_finds_the_forecast(service, browser):
     assert float(css(driver, "#prob-positive").get_attribute("data-value")) == want["realism"]["prob_positive"]
     assert float(css(driver, "#prob-above-mde").get_attribute("data-value")) == want["realism"]["prob_above_mde"]
     assert float(css(driver, "#fpr").get_attribute("data-value")) == want["false_positive_risk"]
+    check_panels(driver, want)
 
     # the PRD paragraph is the core's, with the formula, and the copy button answers
     assert css(driver, "#prd-formula").text == want["forecast"]["formula"]
@@ -463,6 +489,11 @@ def test_the_telesales_funnel_on_a_phone_and_a_desktop(service, width, height):
         note = css(driver, '[data-path="model.nodes[4]"] + tr.field-warning-row').text
         assert "standard deviation of 'order_value'" in note, note
         assert "No plan on the topline" in css(driver, "#plan-topline").text
+        req = telesales_request()
+        req["model"]["nodes"][4].pop("std_dev", None)
+        status, missing = service.call("POST", "/v1/forecast", req)
+        assert status == 200 and missing["display"]["topline"]["empty"], missing
+        check_panels(driver, missing)
         assert css(driver, "#plan-n-arm").get_attribute("data-value") == str(plan["sample_size"]["n_control"])
         check_layout(driver, "missing std dev", width)
     finally:
@@ -510,6 +541,11 @@ def test_chinese_end_to_end(service):
         assert all(cjk(p) for p in prd.split("\n") if p.strip()), prd
         assert css(driver, "#prd-formula").text.startswith("顶层指标 = ")
         assert cjk(css(driver, "#plan-mapping").text) and cjk(css(driver, "#headline-note").text)
+        # the plan and chance panels carry the core's Chinese labels
+        assert css(driver, "#plan-title").text == "在“接通”上实验" and css(driver, "#chance-title").text == "成功概率"
+        labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#plan dt, #plan-topline dt, #chance dt")]
+        assert len(labels) >= 15 and all(cjk(x) for x in labels), labels
+        assert css(driver, "#plan-n-arm").text.split()[0] == f"{int(css(driver, '#plan-n-arm').get_attribute('data-value')):,}"
         for element_id, value in (("title", "电话前短信提醒"), ("author", "王芳"), ("team", "销售一组"), ("metric", "每天成交额")):
             type_into(css(driver, f"#{element_id}"), value)
         type_into(css(driver, "#token"), service.token)
