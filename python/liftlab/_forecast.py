@@ -447,7 +447,9 @@ class Forecast:
         return str(self._data.get("prd_paragraph", ""))
 
     def summary(self) -> str:
-        """What ``liftlab forecast`` prints: the headline, the absolute lift per period and the PRD paragraph."""
+        """What ``liftlab forecast`` prints: the headline, the absolute lift per period, the test plan
+        and chance-of-success facts (``to_dict()["display"]``, as the page shows them) and the PRD
+        paragraph."""
         return _core._forecast_text(self._json)
 
     def reconcile(self, report: Any, metric: str, variant: str | None = None) -> Reconciliation:
