@@ -103,6 +103,7 @@ impl<'py> PyTable<'py> {
 /// Joins exposures and outcomes, analyses experiment `key` and returns the report as JSON. The
 /// cell rules are the core's (`report::input`): null ids and variants, numbers, dates.
 #[pyfunction]
+#[allow(clippy::too_many_arguments)]
 #[pyo3(signature = (spec, key, exposures, outcomes, unit_col, variant_col, time_col))]
 fn _analyze<'py>(
     py: Python<'py>,
