@@ -37,6 +37,7 @@
 //! | `unknown_experiment` | `not_found`      | the experiment key names no experiment of the spec       |
 //! | `ambiguous_experiment` | `invalid_input` | the spec has several experiments and none was chosen    |
 //! | `missing_column`     | `schema_error`   | tabular input lacks a column                             |
+//! | `not_a_date`         | `schema_error`   | a cell (or the column) of a date column is not a date    |
 
 use std::fmt;
 
@@ -225,6 +226,7 @@ pub enum Detail {
     UnknownExperiment,
     AmbiguousExperiment,
     MissingColumn,
+    NotADate,
 }
 
 impl Detail {
@@ -237,6 +239,7 @@ impl Detail {
             Detail::UnknownExperiment => "unknown_experiment",
             Detail::AmbiguousExperiment => "ambiguous_experiment",
             Detail::MissingColumn => "missing_column",
+            Detail::NotADate => "not_a_date",
         }
     }
 }

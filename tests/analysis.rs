@@ -474,7 +474,7 @@ async fn http_analyze_matches_the_cli() {
         (json!({"data": {"exposures": [1, 2], "metrics": []}}), "exposures"),
         (
             json!({"raw": {"exposures": {"unit": [1], "variant": ["nope"]}, "outcomes": {"unit": [1], "columns": {}}}}),
-            "raw.variant[0]",
+            "raw.exposures.variant[0]",
         ),
         (json!({"experiment": "missing", "data": data}), "experiment"),
     ];

@@ -30,6 +30,15 @@ fn spec_text(c: &Value, case: &Value) -> String {
     text
 }
 
+/// The case's exposures as columns (an edited cell).
+fn exposures(c: &Value, case: &Value) -> serde_json::Map<String, Value> {
+    let mut x = c["exposures"].as_object().unwrap().clone();
+    if let Some(cell) = case["exposures_cell"].as_array() {
+        x[cell[0].as_str().unwrap()][cell[1].as_u64().unwrap() as usize] = cell[2].clone();
+    }
+    x
+}
+
 /// The case's outcomes as columns (a renamed column, an edited cell).
 fn outcomes(c: &Value, case: &Value) -> serde_json::Map<String, Value> {
     let mut o = c["outcomes"].as_object().unwrap().clone();
@@ -77,19 +86,33 @@ fn assert_core(case: &Value, e: &Error) {
     assert!(e.to_string().starts_with(&format!("{}: ", path_of(&case["path"]))), "{name}: {e}");
 }
 
-fn frame(o: &serde_json::Map<String, Value>) -> (liftlab::report::Ids, std::collections::BTreeMap<String, Vec<f64>>) {
-    let ids = liftlab::report::Ids::Int(o["unit_id"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect());
-    let cols = o
+/// The outcomes as the core takes them, each JSON cell through the core's number rule (as a
+/// reader of files, DataFrames or JSON arrays converts them).
+fn frame(o: &serde_json::Map<String, Value>) -> liftlab::Result<liftlab::report::Outcomes> {
+    use liftlab::report::input::{number_cell, Nan, NumberCell};
+    let units =
+        liftlab::report::Ids::Int(o["unit_id"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect());
+    let columns = o
         .iter()
         .filter(|(k, _)| *k != "unit_id")
-        .map(|(k, v)| (k.clone(), v.as_array().unwrap().iter().map(|x| x.as_f64().unwrap_or(f64::NAN)).collect()))
-        .collect();
-    (ids, cols)
+        .map(|(k, v)| {
+            let cells = v.as_array().unwrap().iter().enumerate().map(|(i, x)| {
+                let cell = match x {
+                    Value::Null => NumberCell::Null,
+                    Value::String(s) => NumberCell::Text(s),
+                    x => NumberCell::Number(x.as_f64().unwrap()),
+                };
+                number_cell(k, i, cell, Nan::Error).map_err(|e| e.within("outcomes"))
+            });
+            Ok((k.clone(), cells.collect::<liftlab::Result<_>>()?))
+        })
+        .collect::<liftlab::Result<_>>()?;
+    Ok(liftlab::report::Outcomes { units, columns })
 }
 
 #[test]
 fn core_door() {
-    use liftlab::report::{self, Codes, Exposures, Outcomes};
+    use liftlab::report::{self, Codes, Exposures, Ids};
     let c = cases();
     for case in c["cases"].as_array().unwrap() {
         let e = match case["op"].as_str().unwrap() {
@@ -97,20 +120,17 @@ fn core_door() {
             "analyze" => {
                 let spec = Spec::from_toml(&spec_text(&c, case)).unwrap();
                 let r = spec.resolve_experiment(case["experiment"].as_str()).map(|e| e.key.clone()).and_then(|key| {
-                    let x = &c["exposures"];
-                    let (units, _) = frame(x.as_object().unwrap());
+                    use liftlab::report::input::{days, RawColumn};
+                    let x = exposures(&c, case);
+                    let units =
+                        Ids::Int(x["unit_id"].as_array().unwrap().iter().map(|v| v.as_i64().unwrap()).collect());
                     let variants = x["variant"].as_array().unwrap().iter().map(|v| v.as_str()).collect::<Vec<_>>();
+                    let time: Vec<Option<String>> =
+                        x["time"].as_array().unwrap().iter().map(|v| v.as_str().map(str::to_string)).collect();
+                    let days = days("time", 0, RawColumn::Text(&time)).map_err(|e| e.within("exposures"))?;
                     let exposures =
-                        Exposures { units, variants: Codes::from_values(variants), days: None, segments: vec![] };
-                    let o = outcomes(&c, case);
-                    if o.values().flat_map(|v| v.as_array().unwrap()).any(Value::is_string) {
-                        // text in a number column is the readers' error (files, DataFrames, JSON)
-                        let (name, i) = (case["cell"][0].as_str().unwrap(), case["cell"][1].as_u64().unwrap());
-                        let shown = format!("'{}'", case["cell"][2].as_str().unwrap());
-                        return Err(report::aggregate::not_a_number(name, i as usize, &shown).within("outcomes"));
-                    }
-                    let (units, columns) = frame(&o);
-                    report::aggregate_experiment(&spec, &key, &exposures, &Outcomes { units, columns })
+                        Exposures { units, variants: Codes::from_values(variants), days: Some(days), segments: vec![] };
+                    report::aggregate_experiment(&spec, &key, &exposures, &frame(&outcomes(&c, case))?)
                 });
                 r.unwrap_err()
             }
@@ -173,13 +193,14 @@ fn cli_door() {
         let args: Vec<String> = match case["op"].as_str().unwrap() {
             "spec" => vec!["validate".into(), "--spec".into(), spec_file.clone()],
             "analyze" => {
-                std::fs::write(dir.join("exposures.csv"), csv(c["exposures"].as_object().unwrap())).unwrap();
+                std::fs::write(dir.join("exposures.csv"), csv(&exposures(&c, case))).unwrap();
                 std::fs::write(dir.join("outcomes.csv"), csv(&outcomes(&c, case))).unwrap();
                 let mut a: Vec<String> = ["analyze", "--spec", &spec_file, "--exposures", "exposures.csv"]
                     .iter()
                     .map(|s| s.to_string())
                     .collect();
                 a.extend(["--outcomes".into(), "outcomes.csv".into(), "-o".into(), "report.json".into()]);
+                a.extend(["--time-col".into(), "time".into()]);
                 if let Some(k) = case["experiment"].as_str() {
                     a.extend(["--experiment".into(), k.into()]);
                 }
@@ -252,10 +273,10 @@ async fn http_door() {
                 let mut o = outcomes(&c, case);
                 raw_out.insert("unit".into(), o.remove("unit_id").unwrap());
                 raw_out.insert("columns".into(), Value::Object(o));
-                let x = &c["exposures"];
+                let x = exposures(&c, case);
                 let mut b = json!({
                     "spec": spec,
-                    "raw": {"exposures": {"unit": x["unit_id"], "variant": x["variant"]}, "outcomes": raw_out},
+                    "raw": {"exposures": {"unit": x["unit_id"], "variant": x["variant"], "time": x["time"]}, "outcomes": raw_out},
                 });
                 if let Some(k) = case["experiment"].as_str() {
                     b["experiment"] = json!(k);

@@ -11,7 +11,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._assign import SpecLike, load_spec
-from liftlab.exceptions import InvalidInputError, SchemaError, _error
+from liftlab.exceptions import InvalidInputError
 
 
 def _to_polars(df: Any, name: str) -> pl.DataFrame:
@@ -45,51 +45,44 @@ def _pandas_column(name: str, col: Any) -> pl.Series:
     return pl.Series(name, values, dtype=pl.String)
 
 
-def _col(df: pl.DataFrame, col: str, table: str) -> pl.Series:
-    if col not in df.columns:
-        raise _error(
-            SchemaError, (table, col), f"no column '{col}' in the {table} (columns: {', '.join(df.columns)})", "missing_column"
-        )
-    return df.get_column(col)
-
-
-def _ids(s: pl.Series, table: str) -> Any:
-    if s.null_count():
-        row = s.is_null().arg_true()[0]
-        raise _error(InvalidInputError, (table, s.name or "", int(row)), "null unit id")
+def _cells(s: pl.Series) -> tuple[str, Any, Any]:
+    """A column as the core's cell rules take it (``_core._analyze``): ``(kind, values, nulls)``,
+    kind ``int``, ``float``, ``date`` (numpy arrays, days for dates), ``text`` (a list) or the
+    name of another type; ``nulls`` marks the null rows, or is None."""
+    nulls = s.is_null().to_numpy() if s.null_count() else None
     if s.dtype.is_integer():
-        return s.cast(pl.Int64).to_numpy()
-    return s.cast(pl.String).to_list()
-
-
-def _days(s: pl.Series) -> list[int | None]:
-    if s.dtype == pl.String:
-        parsed = s.str.slice(0, 10).str.to_date("%Y-%m-%d", strict=False)
-        bad = parsed.is_null() & s.is_not_null()
-        if bad.any():
-            row = bad.arg_true()[0]
-            raise _error(SchemaError, (s.name or "", int(row)), f"'{s[row]}' is not a date (YYYY-MM-DD...)")
-        s = parsed
-    elif s.dtype != pl.Date:
-        try:
-            s = s.cast(pl.Date)
-        except pl.exceptions.PolarsError as e:
-            raise SchemaError(f"{s.name}: is not a date or time column ({s.dtype})") from e
-    return s.cast(pl.Int32).to_list()
+        return "int", s.fill_null(0).cast(pl.Int64).to_numpy(), nulls
+    if s.dtype.is_numeric() or s.dtype == pl.Boolean:
+        return "float", s.cast(pl.Float64).fill_null(0.0).to_numpy(), nulls
+    if s.dtype in (pl.Date, pl.Datetime):
+        return "date", s.cast(pl.Date).cast(pl.Int64).fill_null(0).to_numpy(), nulls
+    if s.dtype in (pl.String, pl.Categorical, pl.Enum):
+        return "text", s.cast(pl.String).to_list(), None
+    return str(s.dtype), None, None
 
 
 _NULL_CODE = 2**32 - 1
 
 
 def _text(s: pl.Series) -> tuple[Any, list[str]]:
-    """Dictionary-codes a text column: (uint32 codes, names); a null or empty cell is 2**32 - 1."""
+    """Dictionary-codes a text column: (uint32 codes, names); a null cell is 2**32 - 1."""
     s = s.cast(pl.String)
-    s = pl.select(pl.when(s == "").then(None).otherwise(s).alias(s.name or "")).to_series()
     names = s.drop_nulls().unique(maintain_order=True)
     codes = s.replace_strict(
         names, pl.Series(np.arange(len(names), dtype=np.uint32)), default=None, return_dtype=pl.UInt32
     ).fill_null(_NULL_CODE)
     return codes.to_numpy(), names.to_list()
+
+
+def _table(df: pl.DataFrame, unit_col: str, cells: Sequence[str], texts: Sequence[str] = ()) -> tuple[list[str], dict]:
+    """The columns ``_core._analyze`` reads, those the frame has: unit ids (integers or text),
+    ``cells`` for the core's rules, ``texts`` dictionary-coded."""
+    cols: dict[str, Any] = {c: _cells(df[c]) for c in cells if c in df.columns}
+    cols.update({c: _text(df[c]) for c in texts if c in df.columns})
+    if unit_col in df.columns:
+        u = df[unit_col]
+        cols[unit_col] = _cells(u if u.dtype.is_integer() else u.cast(pl.String))
+    return df.columns, cols
 
 
 class ForestPlot:
@@ -242,44 +235,9 @@ def analyze(
     key = s.resolve_experiment(experiment)
     e = _to_polars(exposures, "exposures")
     o = _to_polars(outcomes, "outcomes")
-    variants = _col(e, variant_col, "exposures")
-    if variants.null_count():
-        row = variants.is_null().arg_true()[0]
-        raise _error(InvalidInputError, (variant_col, int(row)), "null variant")
-    segments = [(c, _text(_col(e, c, "exposures"))) for c in s.segment_columns(key)]
-    days = _days(_col(e, time_col, "exposures")) if time_col else None
-    columns = []
-    for c in s.metric_columns(key):
-        col = _col(o, c, "outcomes")
-        if not (col.dtype.is_numeric() or col.dtype == pl.Boolean):
-            if col.dtype == pl.String:
-                bad = col.cast(pl.Float64, strict=False).is_null() & col.is_not_null()
-                if bad.any():
-                    row = int(bad.arg_true()[0])
-                    raise _error(SchemaError, ("outcomes", c, row), f"'{col[row]}' is not a number", "not_a_number")
-            raise _error(SchemaError, ("outcomes", c), f"outcome column must be numeric, got {col.dtype}", "not_a_number")
-        col = col.cast(pl.Float64)
-        bad = col.is_nan() | col.is_infinite()
-        if bad.any():
-            row = bad.arg_true()[0]
-            raise _error(
-                InvalidInputError,
-                ("outcomes", c, int(row)),
-                f"{col[row]} is not a finite number (use null for a missing value)",
-                "not_finite",
-            )
-        columns.append((c, col.fill_null(np.nan).to_numpy()))
-    report_json = _core._analyze(
-        s,
-        key,
-        _ids(_col(e, unit_col, "exposures"), "exposures"),
-        _text(variants),
-        days,
-        segments,
-        _ids(_col(o, unit_col, "outcomes"), "outcomes"),
-        columns,
-    )
-    return Report(report_json)
+    exp = _table(e, unit_col, [time_col] if time_col else [], [variant_col, *s.segment_columns(key)])
+    out = _table(o, unit_col, s.metric_columns(key))
+    return Report(_core._analyze(s, key, exp, out, unit_col, variant_col, time_col))
 
 
 def analyze_stats(spec: SpecLike, data: Mapping[str, Any], *, experiment: str | None = None) -> Report:
@@ -335,33 +293,15 @@ def group_sequential_design(
     return json.loads(_core._group_sequential_design(list(info_fractions), alpha, alternative))
 
 
-def _baseline(rate: float | None, mean: float | None, std_dev: float | None) -> str:
-    if rate is not None and mean is None:
-        return json.dumps({"kind": "proportion", "rate": rate})
-    if mean is not None and std_dev is not None and rate is None:
-        return json.dumps({"kind": "mean", "mean": mean, "std_dev": std_dev})
-    raise InvalidInputError("baseline: give either rate= (a proportion) or mean= and std_dev=")
+def _power(what: str, args: dict[str, Any]) -> Any:
+    """``stats::power::answer_power_question`` of the keyword arguments as given: the core checks
+    them and its errors name them."""
+    return json.loads(_core._power(what, json.dumps(args, default=_number)))
 
 
-def _design(**kw: Any) -> str:
-    seq = kw.pop("sequential")
-    if seq is None or seq == "fixed":
-        kw["sequential"] = {"method": "fixed"}
-    elif seq == "confidence_sequence":
-        kw["sequential"] = {"method": "confidence_sequence", "tuning": kw.pop("tuning")}
-    elif seq == "group_sequential":
-        kw["sequential"] = {"method": "group_sequential", "looks": kw.pop("looks")}
-    else:
-        raise InvalidInputError(f"sequential: '{seq}' is not fixed, confidence_sequence or group_sequential")
-    kw.pop("tuning", None)
-    kw.pop("looks", None)
-    return json.dumps(kw)
-
-
-def _effect(abs_effect: float | None, rel_effect: float | None) -> str:
-    if (abs_effect is None) == (rel_effect is None):
-        raise InvalidInputError("effect: give exactly one of abs_effect= or rel_effect=")
-    return json.dumps({"absolute": abs_effect} if abs_effect is not None else {"relative": rel_effect})
+def _number(v: Any) -> Any:
+    """A number JSON does not know (a numpy scalar) as the Python number it is."""
+    return v.item() if hasattr(v, "item") else float(v)
 
 
 def sample_size(
@@ -390,21 +330,7 @@ def sample_size(
     >>> round(sample_size(rate=0.5, abs_effect=0.25, power=0.9, proportion_test="pooled")["n_control_exact"], 1)
     76.7
     """
-    opts = _design(
-        alpha=alpha,
-        power=power,
-        alternative=alternative,
-        ratio=ratio,
-        variants=variants,
-        variance_reduction=variance_reduction,
-        sequential=sequential,
-        tuning=tuning,
-        looks=looks,
-        proportion_test=proportion_test,
-    )
-    return json.loads(
-        _core._power("sample_size", _baseline(rate, mean, std_dev), opts, _effect(abs_effect, rel_effect), None)
-    )
+    return _power("sample_size", locals())
 
 
 def power(
@@ -433,20 +359,7 @@ def power(
     >>> round(power(n_control=50, rate=0.5, abs_effect=0.25, proportion_test="pooled"), 4)
     0.7402
     """
-    opts = _design(
-        alpha=alpha,
-        power=0.8,
-        alternative=alternative,
-        ratio=ratio,
-        variants=variants,
-        variance_reduction=variance_reduction,
-        sequential=sequential,
-        tuning=tuning,
-        looks=looks,
-        proportion_test=proportion_test,
-    )
-    effect = _effect(abs_effect, rel_effect)
-    return float(json.loads(_core._power("power", _baseline(rate, mean, std_dev), opts, effect, float(n_control))))
+    return float(_power("power", locals()))
 
 
 def minimum_detectable_effect(
@@ -468,16 +381,4 @@ def minimum_detectable_effect(
 ) -> dict[str, Any]:
     """The smallest effect detected with ``power`` at ``n_control`` units in control (absolute
     and relative to the baseline)."""
-    opts = _design(
-        alpha=alpha,
-        power=power,
-        alternative=alternative,
-        ratio=ratio,
-        variants=variants,
-        variance_reduction=variance_reduction,
-        sequential=sequential,
-        tuning=tuning,
-        looks=looks,
-        proportion_test=proportion_test,
-    )
-    return json.loads(_core._power("mde", _baseline(rate, mean, std_dev), opts, None, float(n_control)))
+    return _power("mde", locals())

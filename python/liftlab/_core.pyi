@@ -167,12 +167,11 @@ def adjust_p_values(p_values: list[float], method: str = "holm") -> list[float]:
 def _analyze(
     spec: Spec,
     key: str,
-    exposure_units: Any,
-    variants: list[str],
-    days: list[int | None] | None,
-    segments: list[tuple[str, list[str | None]]],
-    outcome_units: Any,
-    columns: list[tuple[str, Any]],
+    exposures: tuple[list[str], dict[str, Any]],
+    outcomes: tuple[list[str], dict[str, Any]],
+    unit_col: str,
+    variant_col: str,
+    time_col: str | None,
 ) -> str: ...
 def _analyze_stats(spec: Spec, key: str, data_json: str) -> str: ...
 def _compile_sql(
@@ -191,9 +190,7 @@ def _confidence_sequence(
     estimate: float, std_err: float, n_total: float, alpha: float = 0.05, tuning: float = ...
 ) -> str: ...
 def _group_sequential_design(info_fractions: list[float], alpha: float = 0.05, alternative: str = "two-sided") -> str: ...
-def _power(
-    what: str, baseline_json: str, options_json: str, effect_json: str | None = None, n_control: float | None = None
-) -> str: ...
+def _power(what: str, args_json: str) -> str: ...
 def _forecast_impact(request_json: str) -> str:
     """``liftlab::forecast::forecast_impact`` over JSON: the request of ``POST /v1/forecast`` in,
     its answer out; a bad request raises InvalidInputError naming the field from the root.

@@ -11,7 +11,7 @@ use arrow_array::{Array, ArrayRef, BooleanArray, Float64Array, Int64Array, Recor
 use arrow_schema::{DataType, Field, Schema};
 use serde_json::{Map, Number, Value};
 
-use crate::error::{Detail, Error, FieldPath, Result, Segment};
+use crate::error::{Detail, Error, FieldPath, Result};
 use rustc_hash::FxHashMap;
 
 use crate::report::{Codes, Exposures, Ids, Outcomes};
@@ -294,16 +294,19 @@ pub enum ColData {
     Day(Vec<Option<i64>>),
 }
 
-use crate::report::aggregate::parse_iso_day as parse_day;
-
-/// The path of row `r` of column `name` (`amount[3]`; a column's name is one key, dots and all).
-fn cell(name: &str, r: usize) -> FieldPath {
-    FieldPath::new(vec![Segment::Key(name.to_string()), Segment::Index(r)])
-}
+use crate::report::input::{self, cell, Nan, NumberCell, RawColumn};
 
 fn no_column(path: &str, name: &str, have: &[String]) -> Error {
-    Error::schema(FieldPath::key(name), format!("no column '{name}' in {path} (columns: {})", have.join(", ")))
-        .with_detail(Detail::MissingColumn)
+    input::missing_column(name, path, have)
+}
+
+/// What a NaN means in a column read as `want`.
+fn nan_of(want: Want) -> Nan {
+    if want == Want::NumberOrNan {
+        Nan::Missing
+    } else {
+        Nan::Error
+    }
 }
 
 /// The column names of a CSV or Parquet file, in order (reads only the header / schema).
@@ -334,6 +337,15 @@ fn ends_with_line_break(path: &str) -> Result<bool> {
     let mut last = [0u8; 1];
     f.read_exact(&mut last).map_err(|e| Error::io(path, e))?;
     Ok(matches!(last[0], b'\n' | b'\r' | b'"'))
+}
+
+fn is_text(dt: &DataType) -> bool {
+    matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View)
+}
+
+/// Which rows of an Arrow array are null, when any is.
+fn null_mask(a: &dyn Array) -> Option<Vec<bool>> {
+    (a.null_count() > 0).then(|| (0..a.len()).map(|r| a.is_null(r)).collect())
 }
 
 /// Reads the named columns of a CSV or Parquet file (Parquet reads only those columns).
@@ -393,30 +405,21 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                 Want::Id => match cells.iter().map(|c| c.parse::<i64>()).collect::<std::result::Result<Vec<_>, _>>() {
                     Ok(ints) => ColData::Ids(Ids::Int(ints)),
                     Err(_) => {
-                        if let Some(r) = cells.iter().position(String::is_empty) {
-                            return Err(Error::invalid(cell(name, r), "empty unit id"));
+                        for (r, c) in cells.iter().enumerate() {
+                            input::unit_id_cell(name, r, Some(c))?;
                         }
                         ColData::Ids(Ids::Str(cells))
                     }
                 },
-                Want::Text => {
-                    ColData::Text(Codes::from_values(cells.iter().map(|c| (!c.is_empty()).then_some(c.as_str()))))
-                }
+                Want::Text => ColData::Text(Codes::from_values(cells.iter().map(|c| Some(c.as_str())))),
+                // a CSV file has no null: an empty cell is one
                 Want::Number | Want::NumberOrNan => ColData::Number(
                     cells
                         .iter()
                         .enumerate()
-                        .map(|(r, c)| match c.as_str() {
-                            "" => Ok(f64::NAN),
-                            "true" | "True" | "TRUE" => Ok(1.0),
-                            "false" | "False" | "FALSE" => Ok(0.0),
-                            s => match s.trim().parse::<f64>() {
-                                Ok(x) if x.is_finite() => Ok(x),
-                                Ok(x) if x.is_nan() && want == Want::NumberOrNan => Ok(f64::NAN),
-                                Ok(_) => Err(Error::invalid(cell(name, r), format!("'{s}' is not a finite number"))
-                                    .with_detail(Detail::NotFinite)),
-                                Err(_) => Err(crate::report::aggregate::not_a_number(name, r, &format!("'{s}'"))),
-                            },
+                        .map(|(r, c)| {
+                            let cell = if c.is_empty() { NumberCell::Null } else { NumberCell::Text(c) };
+                            input::number_cell(name, r, cell, nan_of(want))
                         })
                         .collect::<Result<_>>()?,
                 ),
@@ -424,15 +427,7 @@ fn read_columns_csv(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColData>>
                     cells
                         .iter()
                         .enumerate()
-                        .map(|(r, c)| {
-                            if c.is_empty() {
-                                Ok(None)
-                            } else {
-                                parse_day(c).map(Some).ok_or_else(|| {
-                                    Error::schema(cell(name, r), format!("'{c}' is not a date (YYYY-MM-DD...)"))
-                                })
-                            }
-                        })
+                        .map(|(r, c)| (!c.is_empty()).then(|| input::day_cell(name, r, c)).transpose())
                         .collect::<Result<_>>()?,
                 ),
             })
@@ -538,17 +533,15 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                             .map_err(|e| Error::schema(FieldPath::key(name), e))?;
                         let a = a.as_primitive::<Int64Type>();
                         if let Some(r) = (0..a.len()).find(|&r| a.is_null(r)) {
-                            return Err(Error::invalid(cell(name, base + r), "null unit id"));
+                            input::unit_id_cell(name, base + r, None)?;
                         }
                         v.extend(a.values().iter().copied());
                     }
                     ColData::Ids(Ids::Str(v)) => {
                         let a = to_strings(col, name)?;
                         for r in 0..a.len() {
-                            if a.is_null(r) {
-                                return Err(Error::invalid(cell(name, base + r), "null unit id"));
-                            }
-                            v.push(a.value(r).to_string());
+                            let id = input::unit_id_cell(name, base + r, a.is_valid(r).then(|| a.value(r)))?;
+                            v.push(id.to_string());
                         }
                     }
                     ColData::Text(v) if matches!(col.data_type(), DataType::Dictionary(..)) => {
@@ -584,43 +577,32 @@ fn read_columns_parquet(path: &str, wanted: &[(&str, Want)]) -> Result<Vec<ColDa
                         }
                     }
                     ColData::Number(v) => {
-                        let a = arrow_cast::cast(col, &DataType::Float64).map_err(|e| {
-                            Error::schema(FieldPath::key(name), format!("is not numeric: {e}"))
-                                .with_detail(Detail::NotANumber)
-                        })?;
-                        let a = a.as_primitive::<arrow_array::types::Float64Type>();
-                        let bad =
-                            |x: f64| if wanted[k].1 == Want::NumberOrNan { x.is_infinite() } else { !x.is_finite() };
-                        if let Some(r) = (0..a.len()).find(|&r| a.is_valid(r) && bad(a.value(r))) {
-                            return Err(Error::invalid(
-                                cell(name, base + r),
-                                format!("{} is not a finite number", a.value(r)),
-                            )
-                            .with_detail(Detail::NotFinite));
-                        }
-                        if a.null_count() == 0 {
-                            v.extend_from_slice(a.values());
-                        } else {
-                            v.extend((0..a.len()).map(|r| if a.is_valid(r) { a.value(r) } else { f64::NAN }));
-                        }
-                    }
-                    ColData::Day(v) => {
-                        let dt = col.data_type().clone();
-                        if matches!(dt, DataType::Utf8 | DataType::LargeUtf8 | DataType::Utf8View) {
+                        let nan = nan_of(wanted[k].1);
+                        if is_text(col.data_type()) {
+                            // text cells are read by the same rule as a CSV file's
                             let a = to_strings(col, name)?;
                             for r in 0..a.len() {
-                                v.push(if a.is_null(r) {
-                                    None
-                                } else {
-                                    Some(parse_day(a.value(r)).ok_or_else(|| {
-                                        Error::schema(cell(name, base + r), format!("'{}' is not a date", a.value(r)))
-                                    })?)
-                                });
+                                let cell = if a.is_valid(r) { NumberCell::Text(a.value(r)) } else { NumberCell::Null };
+                                v.push(input::number_cell(name, base + r, cell, nan)?);
+                            }
+                            continue;
+                        }
+                        let a = arrow_cast::cast(col, &DataType::Float64)
+                            .map_err(|_| input::not_a_number_column(name, &col.data_type().to_string()))?;
+                        let a = a.as_primitive::<arrow_array::types::Float64Type>();
+                        let nulls = null_mask(a);
+                        let raw = RawColumn::Float { values: a.values(), nulls: nulls.as_deref() };
+                        v.extend(input::numbers(name, base, raw, nan)?);
+                    }
+                    ColData::Day(v) => {
+                        if is_text(col.data_type()) {
+                            let a = to_strings(col, name)?;
+                            for r in 0..a.len() {
+                                v.push(a.is_valid(r).then(|| input::day_cell(name, base + r, a.value(r))).transpose()?);
                             }
                         } else {
-                            let a = arrow_cast::cast(col, &DataType::Date32).map_err(|e| {
-                                Error::schema(FieldPath::key(name), format!("is not a date or time: {e}"))
-                            })?;
+                            let a = arrow_cast::cast(col, &DataType::Date32)
+                                .map_err(|_| input::not_a_date_column(name, &col.data_type().to_string()))?;
                             let a = a.as_primitive::<Date32Type>();
                             v.extend((0..a.len()).map(|r| a.is_valid(r).then(|| i64::from(a.value(r)))));
                         }
@@ -687,9 +669,7 @@ pub fn read_exposures(
     };
     let variants = match cols.next() {
         Some(ColData::Text(v)) => {
-            if let Some(r) = v.codes.iter().position(|&c| c == Codes::NULL) {
-                return Err(Error::invalid(format!("{variant_col}[{r}]"), "null variant"));
-            }
+            input::check_variants(variant_col, &v)?;
             v
         }
         _ => return Err(Error::Internal("variant column".into())),
@@ -874,10 +854,10 @@ mod tests {
     /// Python: (date(2026, 3, 1) - date(1970, 1, 1)).days == 20513.
     #[test]
     fn days() {
-        assert_eq!(parse_day("2026-03-01"), Some(20_513));
-        assert_eq!(parse_day("2026-03-01T23:59:59Z"), Some(20_513));
-        assert_eq!(parse_day("1970-01-01"), Some(0));
-        assert_eq!(parse_day("2026-13-01"), None);
+        assert_eq!(crate::report::aggregate::parse_iso_day("2026-03-01"), Some(20_513));
+        assert_eq!(crate::report::aggregate::parse_iso_day("2026-03-01T23:59:59Z"), Some(20_513));
+        assert_eq!(crate::report::aggregate::parse_iso_day("1970-01-01"), Some(0));
+        assert_eq!(crate::report::aggregate::parse_iso_day("2026-13-01"), None);
         assert_eq!(crate::report::aggregate::iso_date(20_513), "2026-03-01");
     }
 }

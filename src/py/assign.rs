@@ -37,16 +37,7 @@ impl PySpec {
 
     /// The outcome columns the metrics of `experiment` read.
     fn metric_columns(&self, experiment: &str) -> PyResult<Vec<String>> {
-        let e = self.inner.experiment(experiment).map_err(to_py_err)?;
-        let mut cols: Vec<String> = Vec::new();
-        for &i in &e.metrics {
-            for c in self.inner.metrics[i].columns() {
-                if !cols.iter().any(|x| x == c) {
-                    cols.push(c.to_string());
-                }
-            }
-        }
-        Ok(cols)
+        Ok(self.inner.metric_columns(experiment).map_err(to_py_err)?.into_iter().map(str::to_string).collect())
     }
 
     /// The key of the experiment to analyse: the one named (checked), or the spec's only one.

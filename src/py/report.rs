@@ -1,6 +1,8 @@
 //! Python bindings of `report` and the statistics behind it. Structured values cross as JSON
 //! text; the Python wrappers (`liftlab/_analysis.py`) turn them into dicts and DataFrames.
 
+use std::collections::HashMap;
+
 use numpy::PyReadonlyArray1;
 use pyo3::prelude::*;
 use serde::de::DeserializeOwned;
@@ -9,14 +11,18 @@ use serde::Serialize;
 use super::assign::PySpec;
 use super::to_py_err;
 use crate::error::{Error, Result};
-use crate::report::{self, Codes, Exposures, Ids, Outcomes, Report};
+use crate::report::{self, input, Codes, Exposures, Outcomes, Report};
 use crate::stats;
 
 pub(super) fn from_json<T: DeserializeOwned>(text: &str, field: &str) -> PyResult<T> {
     let de = &mut serde_json::Deserializer::from_str(text);
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." { field.to_string() } else { format!("{field}.{path}") };
+        let field = match (path.as_str(), field) {
+            (".", _) => field.to_string(),
+            (_, "") => path,
+            _ => format!("{field}.{path}"),
+        };
         to_py_err(Error::invalid(field, e.inner().to_string()))
     })
 }
@@ -25,53 +31,106 @@ pub(super) fn to_json<T: Serialize>(v: &T) -> PyResult<String> {
     serde_json::to_string(v).map_err(|e| to_py_err(Error::Internal(e.to_string())))
 }
 
-fn ids(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Ids> {
-    if let Ok(a) = obj.extract::<PyReadonlyArray1<i64>>() {
-        return Ok(Ids::Int(a.as_slice().map_err(|e| to_py_err(Error::schema(field, e)))?.to_vec()));
-    }
-    obj.extract::<Vec<String>>()
-        .map(Ids::Str)
-        .map_err(|_| to_py_err(Error::schema(field, "unit ids must be an int64 array or a list of str")))
+/// One column of a DataFrame as `liftlab/_analysis.py` passes it: `(kind, values, nulls)` with
+/// kind `int` / `float` / `date` (a numpy array, days for dates) or `text` (a list of str or
+/// None), or another type's name (values None); `nulls` a bool array, or None when none is null.
+enum PyColumn<'py> {
+    Int(PyReadonlyArray1<'py, i64>, Option<PyReadonlyArray1<'py, bool>>),
+    Float(PyReadonlyArray1<'py, f64>, Option<PyReadonlyArray1<'py, bool>>),
+    Date(PyReadonlyArray1<'py, i64>, Option<PyReadonlyArray1<'py, bool>>),
+    Text(Vec<Option<String>>),
+    Other(String),
 }
 
-/// A dictionary-coded column from Python: codes (`u32::MAX` = null) and the names they index.
-type PyCodes<'py> = (PyReadonlyArray1<'py, u32>, Vec<String>);
-
-fn codes((arr, names): PyCodes<'_>, field: &str) -> PyResult<Codes> {
-    let codes = arr.as_slice().map_err(|e| to_py_err(Error::schema(field, e)))?.to_vec();
-    if let Some(r) = codes.iter().position(|&c| c != Codes::NULL && c as usize >= names.len()) {
-        return Err(to_py_err(Error::invalid(format!("{field}[{r}]"), "code outside the dictionary")));
+impl<'py> PyColumn<'py> {
+    fn new(obj: &Bound<'py, PyAny>) -> PyResult<Self> {
+        let (kind, values, nulls): (String, Bound<'py, PyAny>, Option<PyReadonlyArray1<'py, bool>>) = obj.extract()?;
+        Ok(match kind.as_str() {
+            "int" => PyColumn::Int(values.extract()?, nulls),
+            "float" => PyColumn::Float(values.extract()?, nulls),
+            "date" => PyColumn::Date(values.extract()?, nulls),
+            "text" => PyColumn::Text(values.extract()?),
+            _ => PyColumn::Other(kind),
+        })
     }
-    Ok(Codes { codes, names })
+
+    /// The column for the core's cell rules (`report::input`).
+    fn raw(&self) -> Result<input::RawColumn<'_>> {
+        fn slice<'a, T: numpy::Element>(a: &'a PyReadonlyArray1<'_, T>) -> Result<&'a [T]> {
+            a.as_slice().map_err(|e| Error::Internal(format!("a column not contiguous: {e}")))
+        }
+        fn nulls<'a>(n: &'a Option<PyReadonlyArray1<'_, bool>>) -> Result<Option<&'a [bool]>> {
+            n.as_ref().map(slice).transpose()
+        }
+        Ok(match self {
+            PyColumn::Int(v, n) => input::RawColumn::Int { values: slice(v)?, nulls: nulls(n)? },
+            PyColumn::Float(v, n) => input::RawColumn::Float { values: slice(v)?, nulls: nulls(n)? },
+            PyColumn::Date(v, n) => input::RawColumn::Date { days: slice(v)?, nulls: nulls(n)? },
+            PyColumn::Text(t) => input::RawColumn::Text(t),
+            PyColumn::Other(k) => input::RawColumn::Other(k),
+        })
+    }
 }
 
-/// Joins exposures and outcomes, analyses experiment `key` and returns the report as JSON.
+/// A DataFrame as `liftlab/_analysis.py` passes it: all its column names, and the columns the
+/// analysis reads, converted (text columns of the exposures as `(uint32 codes, names)`, a null
+/// `2**32 - 1`).
+struct PyTable<'py> {
+    /// `exposures` or `outcomes`: the table's name in error paths.
+    name: &'static str,
+    names: Vec<String>,
+    columns: HashMap<String, Bound<'py, PyAny>>,
+}
+
+impl<'py> PyTable<'py> {
+    fn column(&self, name: &str) -> Result<&Bound<'py, PyAny>> {
+        self.columns.get(name).ok_or_else(|| input::missing_column(name, &format!("the {}", self.name), &self.names))
+    }
+
+    fn cells<T>(&self, name: &str, rule: impl FnOnce(input::RawColumn<'_>) -> Result<T>) -> PyResult<T> {
+        let col = PyColumn::new(self.column(name).map_err(|e| to_py_err(e.within(self.name)))?)?;
+        col.raw().and_then(rule).map_err(|e| to_py_err(e.within(self.name)))
+    }
+
+    fn codes(&self, name: &str) -> PyResult<Codes> {
+        let col = self.column(name).map_err(|e| to_py_err(e.within(self.name)))?;
+        let (codes, names): (PyReadonlyArray1<'_, u32>, Vec<String>) = col.extract()?;
+        let codes = codes.as_slice().map_err(|e| to_py_err(Error::Internal(e.to_string())))?.to_vec();
+        Codes::from_dictionary(name, codes, names).map_err(|e| to_py_err(e.within(self.name)))
+    }
+}
+
+/// Joins exposures and outcomes, analyses experiment `key` and returns the report as JSON. The
+/// cell rules are the core's (`report::input`): null ids and variants, numbers, dates.
 #[pyfunction]
 #[allow(clippy::too_many_arguments)]
-#[pyo3(signature = (spec, key, exposure_units, variants, days, segments, outcome_units, columns))]
-fn _analyze(
-    py: Python<'_>,
+#[pyo3(signature = (spec, key, exposures, outcomes, unit_col, variant_col, time_col))]
+fn _analyze<'py>(
+    py: Python<'py>,
     spec: &PySpec,
     key: &str,
-    exposure_units: &Bound<'_, PyAny>,
-    variants: PyCodes<'_>,
-    days: Option<Vec<Option<i64>>>,
-    segments: Vec<(String, PyCodes<'_>)>,
-    outcome_units: &Bound<'_, PyAny>,
-    columns: Vec<(String, PyReadonlyArray1<'_, f64>)>,
+    exposures: (Vec<String>, HashMap<String, Bound<'py, PyAny>>),
+    outcomes: (Vec<String>, HashMap<String, Bound<'py, PyAny>>),
+    unit_col: &str,
+    variant_col: &str,
+    time_col: Option<&str>,
 ) -> PyResult<String> {
-    let variants = codes(variants, "exposures.variant")?;
-    let segments =
-        segments.into_iter().map(|(name, c)| Ok((name.clone(), codes(c, &name)?))).collect::<PyResult<_>>()?;
-    let exposures = Exposures { units: ids(exposure_units, "exposures.unit")?, variants, days, segments };
-    let mut cols = std::collections::BTreeMap::new();
-    for (name, arr) in &columns {
-        // NaN marks a null (the Python side rejects real NaN and infinite values first)
-        let s = arr.as_slice().map_err(|e| to_py_err(Error::schema(name.as_str(), e)))?;
-        cols.insert(name.clone(), s.to_vec());
-    }
-    let outcomes = Outcomes { units: ids(outcome_units, "outcomes.unit")?, columns: cols };
     let inner = &spec.inner;
+    let e = PyTable { name: "exposures", names: exposures.0, columns: exposures.1 };
+    let o = PyTable { name: "outcomes", names: outcomes.0, columns: outcomes.1 };
+    let units = e.cells(unit_col, |c| input::unit_ids(unit_col, 0, c))?;
+    let variants = e.codes(variant_col)?;
+    input::check_variants(variant_col, &variants).map_err(|err| to_py_err(err.within("exposures")))?;
+    let days = time_col.map(|t| e.cells(t, |c| input::days(t, 0, c))).transpose()?;
+    let experiment = inner.experiment(key).map_err(to_py_err)?;
+    let segments =
+        experiment.analysis.segments.iter().map(|s| Ok((s.clone(), e.codes(s)?))).collect::<PyResult<_>>()?;
+    let exposures = Exposures { units, variants, days, segments };
+    let mut columns = std::collections::BTreeMap::new();
+    for c in inner.metric_columns(key).map_err(to_py_err)? {
+        columns.insert(c.to_string(), o.cells(c, |raw| input::numbers(c, 0, raw, input::Nan::Error))?);
+    }
+    let outcomes = Outcomes { units: o.cells(unit_col, |c| input::unit_ids(unit_col, 0, c))?, columns };
     let report = py
         .detach(|| -> Result<Report> {
             let data = report::aggregate_experiment(inner, key, &exposures, &outcomes)?;
@@ -157,29 +216,14 @@ fn _group_sequential_design(info_fractions: Vec<f64>, alpha: f64, alternative: &
     to_json(&stats::group_sequential::group_sequential_design(&info_fractions, alpha, alt).map_err(to_py_err)?)
 }
 
-/// Sample size, power or MDE (`what`), as JSON.
+/// Sample size, power or MDE (`what`: `sample_size`, `power`, `mde`) from the flat keyword
+/// arguments of the Python functions (`stats::power::PowerArgs`, which checks them), as JSON.
 #[pyfunction]
-#[pyo3(signature = (what, baseline_json, options_json, effect_json = None, n_control = None))]
-fn _power(
-    what: &str,
-    baseline_json: &str,
-    options_json: &str,
-    effect_json: Option<&str>,
-    n_control: Option<f64>,
-) -> PyResult<String> {
+fn _power(what: &str, args_json: &str) -> PyResult<String> {
     use stats::power;
-    let b: power::Baseline = from_json(baseline_json, "baseline")?;
-    let o: power::DesignOptions = from_json(options_json, "options")?;
-    let effect = || -> PyResult<power::EffectSize> {
-        from_json(effect_json.ok_or_else(|| to_py_err(Error::invalid("effect", "is required")))?, "effect")
-    };
-    let n = || n_control.ok_or_else(|| to_py_err(Error::invalid("n_control", "is required")));
-    match what {
-        "sample_size" => to_json(&power::sample_size(&b, effect()?, &o).map_err(to_py_err)?),
-        "power" => to_json(&power::power(&b, effect()?, n()?, &o).map_err(to_py_err)?),
-        "mde" => to_json(&power::minimum_detectable_effect(&b, n()?, &o).map_err(to_py_err)?),
-        other => Err(to_py_err(Error::invalid("what", format!("'{other}' is not sample_size, power or mde")))),
-    }
+    let question: power::PowerQuestion = from_json(&format!("\"{what}\""), "what")?;
+    let args: power::PowerArgs = from_json(args_json, "")?;
+    to_json(&power::answer_power_question(question, &args).map_err(to_py_err)?)
 }
 
 pub(super) fn register(m: &Bound<'_, PyModule>) -> PyResult<()> {

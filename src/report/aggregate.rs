@@ -79,11 +79,12 @@ impl Codes {
         self.codes.push(code);
     }
 
-    /// The code of a value, adding it to the dictionary when new (without appending a row).
+    /// The code of a value, adding it to the dictionary when new (without appending a row); null
+    /// and empty text are [`Codes::NULL`] (the rule of [`super::input`]).
     #[inline]
     pub fn code_of(&mut self, v: Option<&str>, map: &mut FxHashMap<String, u32>) -> u32 {
         match v {
-            None => Codes::NULL,
+            None | Some("") => Codes::NULL,
             Some(s) => match map.get(s) {
                 Some(&k) => k,
                 None => {
@@ -94,6 +95,21 @@ impl Codes {
                 }
             },
         }
+    }
+
+    /// A column coded elsewhere (a DataFrame's dictionary): `names[codes[i]]` is row `i`'s value.
+    /// A code outside the dictionary is an error at `column[row]`; a name that is empty text is
+    /// null, as [`Codes::code_of`] has it.
+    pub fn from_dictionary(column: &str, mut codes: Vec<u32>, names: Vec<String>) -> Result<Self> {
+        if let Some(r) = codes.iter().position(|&c| c != Codes::NULL && c as usize >= names.len()) {
+            return Err(Error::invalid(super::input::cell(column, r), "code outside the dictionary"));
+        }
+        if let Some(empty) = names.iter().position(String::is_empty) {
+            for c in codes.iter_mut().filter(|c| **c == empty as u32) {
+                *c = Codes::NULL;
+            }
+        }
+        Ok(Codes { codes, names })
     }
 
     pub fn len(&self) -> usize {
@@ -121,14 +137,6 @@ pub struct Exposures {
 pub struct Outcomes {
     pub units: Ids,
     pub columns: BTreeMap<String, Vec<f64>>,
-}
-
-/// The error for a cell of a number column that holds something else (`shown`, e.g. `'abc'`):
-/// the schema error `not_a_number` at `column[row]`, one rule for every reader (CSV and Parquet
-/// files, JSON arrays, DataFrames).
-pub fn not_a_number(column: &str, row: usize, shown: &str) -> Error {
-    Error::schema(FieldPath::new(vec![Segment::from(column), Segment::Index(row)]), format!("{shown} is not a number"))
-        .with_detail(Detail::NotANumber)
 }
 
 /// Days since 1970-01-01 to an ISO date (Hinnant's `civil_from_days`).
@@ -233,16 +241,16 @@ fn dedupe_exposures(exp: &Exposures, names: &[String]) -> Result<(Kept, u64)> {
     let mut variant = Vec::with_capacity(n);
     for (row, &code) in exp.variants.codes.iter().enumerate() {
         let idx = if code == Codes::NULL { None } else { remap.get(code as usize).copied().flatten() };
-        match idx {
-            Some(i) => variant.push(i),
-            None => {
+        match (idx, exp.variants.names.get(code as usize)) {
+            (Some(i), _) => variant.push(i),
+            (None, Some(v)) => {
                 return Err(Error::invalid(
-                    format!("variant[{row}]"),
-                    match exp.variants.names.get(code as usize) {
-                        Some(v) => format!("unknown variant '{v}' (the experiment's variants: {})", names.join(", ")),
-                        None => "null variant".to_string(),
-                    },
+                    super::input::cell("variant", row).within("exposures"),
+                    format!("unknown variant '{v}' (the experiment's variants: {})", names.join(", ")),
                 ))
+            }
+            (None, None) => {
+                return Err(super::input::check_variants("variant", &exp.variants).unwrap_err().within("exposures"))
             }
         }
     }

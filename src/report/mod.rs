@@ -14,6 +14,7 @@ use crate::stats::{Direction, SrmResult};
 pub mod aggregate;
 pub mod analyze;
 pub mod check;
+pub mod input;
 pub mod render;
 pub mod uplift_chart;
 

@@ -40,7 +40,8 @@ pub struct ErrorDetail {
     #[schema(schema_with = path_schema, required = false)]
     pub path: Option<Vec<serde_json::Value>>,
     /// A finer stable code under `code` where one is useful (`not_a_number`, `not_finite`,
-    /// `budget_too_small`, `unknown_experiment`, `ambiguous_experiment`, `missing_column`).
+    /// `budget_too_small`, `unknown_experiment`, `ambiguous_experiment`, `missing_column`,
+    /// `not_a_date`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'static str>,
 }

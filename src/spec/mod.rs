@@ -679,6 +679,19 @@ impl Spec {
         }
     }
 
+    /// The outcome columns the metrics of experiment `key` read, each once, in metric order.
+    pub fn metric_columns(&self, key: &str) -> Result<Vec<&str>> {
+        let mut cols: Vec<&str> = Vec::new();
+        for &i in &self.experiment(key)?.metrics {
+            for c in self.metrics[i].columns() {
+                if !cols.contains(&c) {
+                    cols.push(c);
+                }
+            }
+        }
+        Ok(cols)
+    }
+
     /// The spec as TOML text.
     pub fn to_toml(&self) -> Result<String> {
         toml::to_string(&self.source).map_err(|e| Error::Internal(format!("cannot write spec as TOML: {e}")))

@@ -44,7 +44,7 @@ use serde::{Deserialize, Serialize};
 use super::group_sequential::{equally_spaced, group_sequential_design, sample_size_inflation};
 use super::sequential::{cs_multiplier, DEFAULT_TUNING};
 use super::{check_alpha, norm_cdf, norm_ppf, Alternative};
-use crate::error::{Error, Result};
+use crate::error::{Error, FieldPath, Result};
 
 /// What is known about the metric before the test.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -407,6 +407,166 @@ pub fn minimum_detectable_effect(baseline: &Baseline, n_control: f64, options: &
     Ok(Mde { abs_effect: sign * d, rel_effect: if base != 0.0 { sign * d / base } else { f64::INFINITY } })
 }
 
+/// Which of [`sample_size`], [`power`] or [`minimum_detectable_effect`] a [`PowerArgs`] asks.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum PowerQuestion {
+    SampleSize,
+    Power,
+    Mde,
+}
+
+/// The arguments of a sample size, power or MDE question as one flat set of names: the keyword
+/// arguments of Python's `sample_size`, `power` and `minimum_detectable_effect`, which pass them
+/// through unchecked. [`answer_power_question`] checks them, builds the [`Baseline`],
+/// [`EffectSize`] and [`DesignOptions`], and its errors name these flat fields (`rate`,
+/// `rel_effect`, `looks`), not the nested ones (`baseline.rate`). Defaults are
+/// [`DesignOptions::default`]'s.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PowerArgs {
+    /// Units in control (power and MDE).
+    pub n_control: Option<f64>,
+    /// The baseline: a `rate`, or a `mean` with its `std_dev`.
+    pub rate: Option<f64>,
+    pub mean: Option<f64>,
+    pub std_dev: Option<f64>,
+    /// The effect (sample size and power): exactly one of the two.
+    pub abs_effect: Option<f64>,
+    pub rel_effect: Option<f64>,
+    pub alpha: f64,
+    pub power: f64,
+    pub alternative: Alternative,
+    pub ratio: f64,
+    pub variants: usize,
+    pub variance_reduction: f64,
+    /// `fixed` (or none), `confidence_sequence` (with `tuning`) or `group_sequential` (with
+    /// `looks`).
+    pub sequential: Option<String>,
+    pub tuning: f64,
+    pub looks: usize,
+    pub proportion_test: ProportionTest,
+}
+
+impl Default for PowerArgs {
+    fn default() -> Self {
+        let d = DesignOptions::default();
+        PowerArgs {
+            n_control: None,
+            rate: None,
+            mean: None,
+            std_dev: None,
+            abs_effect: None,
+            rel_effect: None,
+            alpha: d.alpha,
+            power: d.power,
+            alternative: d.alternative,
+            ratio: d.ratio,
+            variants: d.variants,
+            variance_reduction: d.variance_reduction,
+            sequential: None,
+            tuning: DEFAULT_TUNING,
+            looks: 1,
+            proportion_test: d.proportion_test,
+        }
+    }
+}
+
+impl PowerArgs {
+    /// `rate`, or `mean` with `std_dev`.
+    pub fn baseline(&self) -> Result<Baseline> {
+        let either = "give either rate= (a proportion) or mean= and std_dev=";
+        match (self.rate, self.mean, self.std_dev) {
+            (Some(rate), None, _) => Ok(Baseline::Proportion { rate }),
+            (None, Some(mean), Some(std_dev)) => Ok(Baseline::Mean { mean, std_dev }),
+            (None, None, _) => Err(Error::invalid("rate", either)),
+            (None, Some(_), None) => Err(Error::invalid("std_dev", either)),
+            (Some(_), Some(_), _) => Err(Error::invalid("mean", either)),
+        }
+    }
+
+    /// Exactly one of `abs_effect` and `rel_effect`.
+    pub fn effect(&self) -> Result<EffectSize> {
+        match (self.abs_effect, self.rel_effect) {
+            (Some(d), None) => Ok(EffectSize::Absolute(d)),
+            (None, Some(r)) => Ok(EffectSize::Relative(r)),
+            (a, _) => Err(Error::invalid(
+                if a.is_some() { "rel_effect" } else { "abs_effect" },
+                "give exactly one of abs_effect= or rel_effect=",
+            )),
+        }
+    }
+
+    /// The design; `sequential` names the plan, `tuning` and `looks` are its settings.
+    pub fn design(&self) -> Result<DesignOptions> {
+        let sequential = match self.sequential.as_deref() {
+            None | Some("fixed") => SequentialPlan::Fixed,
+            Some("confidence_sequence") => SequentialPlan::ConfidenceSequence { tuning: self.tuning },
+            Some("group_sequential") => SequentialPlan::GroupSequential { looks: self.looks },
+            Some(other) => {
+                return Err(Error::invalid(
+                    "sequential",
+                    format!("'{other}' is not fixed, confidence_sequence or group_sequential"),
+                ))
+            }
+        };
+        Ok(DesignOptions {
+            alpha: self.alpha,
+            power: self.power,
+            alternative: self.alternative,
+            ratio: self.ratio,
+            variants: self.variants,
+            variance_reduction: self.variance_reduction,
+            sequential,
+            proportion_test: self.proportion_test,
+        })
+    }
+
+    fn n_control(&self) -> Result<f64> {
+        self.n_control.ok_or_else(|| Error::invalid("n_control", "is required"))
+    }
+
+    /// A path of the nested arguments (`baseline.rate`, `sequential.looks`) as the flat name.
+    fn flat(&self, path: FieldPath) -> FieldPath {
+        let name = match path.as_str() {
+            "baseline.rate" => "rate",
+            "baseline.mean" => "mean",
+            "baseline.std_dev" => "std_dev",
+            "effect.absolute" => "abs_effect",
+            "effect.relative" => "rel_effect",
+            "effect" if self.rel_effect.is_some() => "rel_effect",
+            "effect" => "abs_effect",
+            "sequential.tuning" => "tuning",
+            "sequential.looks" => "looks",
+            _ => return path,
+        };
+        FieldPath::key(name)
+    }
+}
+
+/// The answer to a [`PowerQuestion`]: a sample size, a power or a minimum detectable effect.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(untagged)]
+pub enum PowerAnswer {
+    SampleSize(SampleSize),
+    Power(f64),
+    Mde(Mde),
+}
+
+/// Checks `args` and answers `question` with [`sample_size`], [`power`] or
+/// [`minimum_detectable_effect`]; every error names a field of [`PowerArgs`].
+pub fn answer_power_question(question: PowerQuestion, args: &PowerArgs) -> Result<PowerAnswer> {
+    let answer = || -> Result<PowerAnswer> {
+        let (b, o) = (args.baseline()?, args.design()?);
+        Ok(match question {
+            PowerQuestion::SampleSize => PowerAnswer::SampleSize(sample_size(&b, args.effect()?, &o)?),
+            PowerQuestion::Power => PowerAnswer::Power(power(&b, args.effect()?, args.n_control()?, &o)?),
+            PowerQuestion::Mde => PowerAnswer::Mde(minimum_detectable_effect(&b, args.n_control()?, &o)?),
+        })
+    };
+    answer().map_err(|e| e.map_path(|p| args.flat(p)))
+}
+
 /// Days needed to enrol `n_total` units at `daily_units` eligible units per day, of which the
 /// share `coverage` enters the test.
 pub fn duration_days(n_total: u64, daily_units: f64, coverage: f64) -> Result<u64> {
@@ -486,5 +646,55 @@ mod tests {
         assert_eq!(duration_days(100, 0.0, 1.0).unwrap_err().field(), Some("daily_units"));
         assert_eq!(duration_days(1000, 100.0, 0.5).unwrap(), 20);
         assert_eq!(power(&b, EffectSize::Relative(0.1), 1.0, &o).unwrap_err().field(), Some("n_control"));
+    }
+
+    /// The flat arguments (Python's keywords) give the same numbers as the structs, and their
+    /// errors name the flat field.
+    #[test]
+    fn flat_arguments() {
+        let args = |json: serde_json::Value| -> PowerArgs { serde_json::from_value(json).unwrap() };
+        let a = args(serde_json::json!({"rate": 0.5, "abs_effect": 0.25, "power": 0.9, "proportion_test": "pooled"}));
+        let o = DesignOptions { power: 0.9, proportion_test: ProportionTest::Pooled, ..Default::default() };
+        let want = sample_size(&Baseline::Proportion { rate: 0.5 }, EffectSize::Absolute(0.25), &o).unwrap();
+        assert_eq!(answer_power_question(PowerQuestion::SampleSize, &a).unwrap(), PowerAnswer::SampleSize(want));
+        let a = args(serde_json::json!({"mean": 20.0, "std_dev": 35.0, "n_control": 5000.0,
+                                        "sequential": "group_sequential", "looks": 4, "ratio": 2.0}));
+        let o = DesignOptions {
+            sequential: SequentialPlan::GroupSequential { looks: 4 },
+            ratio: 2.0,
+            ..Default::default()
+        };
+        let want = minimum_detectable_effect(&Baseline::Mean { mean: 20.0, std_dev: 35.0 }, 5000.0, &o).unwrap();
+        assert_eq!(answer_power_question(PowerQuestion::Mde, &a).unwrap(), PowerAnswer::Mde(want));
+        let field =
+            |json: serde_json::Value, q| answer_power_question(q, &args(json)).unwrap_err().field().map(str::to_string);
+        use PowerQuestion::*;
+        assert_eq!(field(serde_json::json!({"abs_effect": 0.1}), SampleSize).as_deref(), Some("rate"));
+        assert_eq!(field(serde_json::json!({"mean": 1.0, "abs_effect": 0.1}), SampleSize).as_deref(), Some("std_dev"));
+        assert_eq!(field(serde_json::json!({"rate": 0.1}), SampleSize).as_deref(), Some("abs_effect"));
+        assert_eq!(
+            field(serde_json::json!({"rate": 0.1, "abs_effect": 0.1, "rel_effect": 0.1}), Power).as_deref(),
+            Some("rel_effect")
+        );
+        assert_eq!(field(serde_json::json!({"rate": 0.1, "abs_effect": 0.1}), Power).as_deref(), Some("n_control"));
+        assert_eq!(field(serde_json::json!({"rate": 1.5, "abs_effect": 0.1}), SampleSize).as_deref(), Some("rate"));
+        assert_eq!(
+            field(serde_json::json!({"rate": 0.1, "rel_effect": 0.0}), SampleSize).as_deref(),
+            Some("rel_effect")
+        );
+        assert_eq!(
+            field(
+                serde_json::json!({"rate": 0.1, "rel_effect": 0.1, "sequential": "group_sequential", "looks": 99}),
+                SampleSize
+            )
+            .as_deref(),
+            Some("looks")
+        );
+        let e = answer_power_question(
+            SampleSize,
+            &args(serde_json::json!({"rate": 0.1, "rel_effect": 0.1, "sequential": "bayes"})),
+        )
+        .unwrap_err();
+        assert_eq!(e.to_string(), "sequential: 'bayes' is not fixed, confidence_sequence or group_sequential");
     }
 }

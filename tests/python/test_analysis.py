@@ -7,6 +7,7 @@ the references of ``tests/fixtures/hillstrom_reference.json`` (scipy / statsmode
 
 from __future__ import annotations
 
+import datetime
 import json
 
 import liftlab
@@ -143,3 +144,65 @@ def test_bad_input_raises_liftlab_exceptions(hillstrom):
     with pytest.raises(InvalidInputError, match="DataFrame"):
         liftlab.analyze(str(SPEC), [1, 2], o)
     assert issubclass(SchemaError, LiftlabError)
+
+
+SMALL = """
+[[experiments]]
+key = "sms"
+variants = ["control", "sms"]
+[[metrics]]
+name = "converted"
+kind = "binary"
+"""
+
+
+def test_cells_follow_the_core_rules_whatever_the_dtype() -> None:
+    """The cell rules are the core's (``report::input``), the same as a CSV file's and a JSON
+    array's: a float NaN and the text 'NaN' give one error; numbers as text are numbers; a
+    column of another type names its type; dates may be text or dates."""
+    exp = pl.DataFrame({"unit_id": list(range(8)), "variant": ["control", "sms"] * 4})
+    conv = [0, 1, 0, 1, 1, 1, 0, 0]
+    want = liftlab.analyze(SMALL, exp, pl.DataFrame({"unit_id": list(range(8)), "converted": conv})).to_dict()
+    as_text = pl.DataFrame({"unit_id": list(range(8)), "converted": [str(v) for v in conv]})
+    assert liftlab.analyze(SMALL, exp, as_text).to_dict()["metrics"] == want["metrics"]
+    for bad in ([0.0, 1.0, float("nan")] + [0.0] * 5, ["0", "1", "NaN"] + ["0"] * 5):
+        with pytest.raises(InvalidInputError) as info:
+            liftlab.analyze(SMALL, exp, pl.DataFrame({"unit_id": list(range(8)), "converted": bad}))
+        assert (info.value.detail, info.value.path) == ("not_finite", ("outcomes", "converted", 2))
+        assert "is not a finite number (use null or an empty cell for a missing value)" in str(info.value)
+    dates = pl.DataFrame({"unit_id": list(range(8)), "converted": [datetime.date(2026, 1, 1)] * 8})
+    with pytest.raises(SchemaError, match=r"^outcomes\.converted: is not a number column \(date\)") as info:
+        liftlab.analyze(SMALL, exp, dates)
+    assert info.value.detail == "not_a_number"
+    with pytest.raises(InvalidInputError, match=r"^exposures\.unit_id\[3\]: empty unit id"):
+        liftlab.analyze(SMALL, exp.with_columns(pl.Series("unit_id", ["a", "b", "c", "", "e", "f", "g", "h"])), dates)
+    with pytest.raises(InvalidInputError, match=r"^exposures\.variant\[1\]: null variant"):
+        liftlab.analyze(SMALL, exp.with_columns(pl.Series("variant", ["control", "", "sms"] * 2 + ["sms"] * 2)), dates)
+    out = pl.DataFrame({"unit_id": list(range(8)), "converted": conv})
+    text_days = exp.with_columns(pl.Series("t", ["2026-03-01", "2026-03-02T08:00:00", None] * 2 + ["2026-03-01"] * 2))
+    true_days = text_days.with_columns(pl.col("t").str.slice(0, 10).str.to_date())
+    a = liftlab.analyze(SMALL, text_days, out, time_col="t").to_dict()
+    assert a["timeline"] and a["timeline"] == liftlab.analyze(SMALL, true_days, out, time_col="t").to_dict()["timeline"]
+    with pytest.raises(SchemaError, match=r"^exposures\.t: is not a date or time column \(float\)"):
+        liftlab.analyze(SMALL, exp.with_columns(pl.lit(1.5).alias("t")), out, time_col="t")
+
+
+def test_power_arguments_are_checked_by_the_core_and_named() -> None:
+    cases = [
+        ({"abs_effect": 0.1}, "rate", "give either rate= (a proportion) or mean= and std_dev="),
+        ({"mean": 3.0, "abs_effect": 0.1}, "std_dev", "give either rate="),
+        ({"rate": 0.1}, "abs_effect", "give exactly one of abs_effect= or rel_effect="),
+        ({"rate": 0.1, "abs_effect": 0.1, "rel_effect": 0.1}, "rel_effect", "give exactly one of"),
+        ({"rate": 1.5, "abs_effect": 0.1}, "rate", "is not a rate in (0, 1)"),
+        ({"rate": 0.1, "abs_effect": 0.1, "sequential": "bayes"}, "sequential", "'bayes' is not fixed"),
+        ({"rate": 0.1, "abs_effect": 0.1, "sequential": "group_sequential", "looks": 99}, "looks", "99 is not in"),
+        ({"rate": 0.1, "abs_effect": 0.1, "alternative": "both"}, "alternative", "unknown variant"),
+    ]
+    for kw, field, text in cases:
+        with pytest.raises(InvalidInputError) as info:
+            liftlab.sample_size(**kw)
+        assert info.value.field == field and text in str(info.value), (kw, str(info.value))
+    # numpy numbers pass as the numbers they are
+    assert liftlab.power(n_control=np.int64(50), rate=np.float64(0.5), abs_effect=0.25, variants=np.int64(1)) == pytest.approx(
+        liftlab.power(n_control=50, rate=0.5, abs_effect=0.25)
+    )

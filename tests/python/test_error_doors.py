@@ -30,6 +30,14 @@ def _spec(case: dict) -> str:
     return text
 
 
+def _exposures(case: dict) -> pl.DataFrame:
+    cols = {k: list(v) for k, v in FIXTURE["exposures"].items()}
+    if "exposures_cell" in case:
+        name, row, value = case["exposures_cell"]
+        cols[name][row] = value
+    return pl.DataFrame(cols, strict=False)
+
+
 def _outcomes(case: dict) -> pl.DataFrame:
     cols = {k: list(v) for k, v in FIXTURE["outcomes"].items()}
     if "cell" in case:
@@ -55,8 +63,7 @@ def _run(case: dict) -> None:
     if op == "spec":
         liftlab.Spec.from_toml(_spec(case))
     elif op == "analyze":
-        exposures = pl.DataFrame(FIXTURE["exposures"])
-        liftlab.analyze(_spec(case), exposures, _outcomes(case), experiment=case.get("experiment"))
+        liftlab.analyze(_spec(case), _exposures(case), _outcomes(case), experiment=case.get("experiment"), time_col="time")
     elif op == "ranges":
         liftlab.bucket_ranges(case["n_variants"], case["coverage"], case["weights"])
     elif op == "plan":

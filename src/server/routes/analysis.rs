@@ -10,6 +10,7 @@ use utoipa_axum::{router::OpenApiRouter, routes};
 
 use super::assign::{json_response, resolve_spec, LIGHT_ROWS};
 use crate::error::Error;
+use crate::report::input::{self, Nan, NumberCell, RawColumn};
 use crate::report::{self, Codes, ExperimentData, Exposures, Ids, Outcomes, Report};
 use crate::server::error::{ApiError, ErrorBody, Json};
 use crate::server::work::Cost;
@@ -41,7 +42,8 @@ impl From<RawIds> for Ids {
 #[serde(deny_unknown_fields)]
 struct RawExposures {
     unit: RawIds,
-    variant: Vec<String>,
+    /// Variant names; `null` (or empty text) is the error `null variant` naming the row.
+    variant: Vec<Option<String>>,
     /// First exposure as ISO dates (`YYYY-MM-DD...`), for the cumulative chart.
     #[serde(default)]
     time: Option<Vec<Option<String>>>,
@@ -55,8 +57,9 @@ struct RawExposures {
 #[serde(deny_unknown_fields)]
 struct RawOutcomes {
     unit: RawIds,
-    /// Numbers or `null`; anything else is the schema error `not_a_number` naming the cell
-    /// (`raw.outcomes.<column>[i]`), as the CLI names a CSV cell.
+    /// Numbers or `null` (text that is a number is read as one); anything else is the schema
+    /// error `not_a_number` naming the cell (`raw.outcomes.<column>[i]`), as the CLI names a CSV
+    /// cell (the rules of `report::input`).
     #[schema(value_type = BTreeMap<String, Vec<Option<f64>>>)]
     columns: BTreeMap<String, Vec<Value>>,
 }
@@ -96,28 +99,24 @@ struct AnalyzeRequest {
     spec: Option<Value>,
 }
 
-/// One outcome column: numbers, `null` the missing value (JSON has no NaN; NaN is how the
-/// aggregator spells missing).
+/// One outcome column: each JSON value as the cell it is (JSON has no NaN; the core's rules).
 fn numbers(name: &str, v: &[Value]) -> Result<Vec<f64>, Error> {
     v.iter()
         .enumerate()
-        .map(|(i, x)| match x {
-            Value::Null => Ok(f64::NAN),
-            Value::Number(n) => n.as_f64().ok_or_else(|| Error::Internal(format!("{n} as f64"))),
-            Value::String(s) => Err(report::aggregate::not_a_number(name, i, &format!("'{s}'")).within("outcomes")),
-            other => Err(report::aggregate::not_a_number(name, i, &other.to_string()).within("outcomes")),
-        })
-        .collect()
-}
-
-fn parse_days(v: Vec<Option<String>>) -> Result<Vec<Option<i64>>, Error> {
-    v.into_iter()
-        .enumerate()
-        .map(|(i, s)| match s {
-            None => Ok(None),
-            Some(s) => report::aggregate::parse_iso_day(&s)
-                .map(Some)
-                .ok_or_else(|| Error::invalid(format!("raw.exposures.time[{i}]"), format!("'{s}' is not a date"))),
+        .map(|(i, x)| {
+            let shown;
+            let cell = match x {
+                Value::Null => NumberCell::Null,
+                Value::Number(n) => {
+                    NumberCell::Number(n.as_f64().ok_or_else(|| Error::Internal(format!("{n} as f64")))?)
+                }
+                Value::String(s) => NumberCell::Text(s),
+                other => {
+                    shown = other.to_string();
+                    NumberCell::Other(&shown)
+                }
+            };
+            input::number_cell(name, i, cell, Nan::Error)
         })
         .collect()
 }
@@ -138,8 +137,12 @@ async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>)
             (None, Some(raw)) => {
                 let exposures = Exposures {
                     units: raw.exposures.unit.into(),
-                    variants: Codes::from_values(raw.exposures.variant.iter().map(|v| Some(v.as_str()))),
-                    days: raw.exposures.time.map(parse_days).transpose()?,
+                    variants: Codes::from_values(raw.exposures.variant.iter().map(Option::as_deref)),
+                    days: raw
+                        .exposures
+                        .time
+                        .map(|t| input::days("time", 0, RawColumn::Text(&t)).map_err(|e| e.within("raw.exposures")))
+                        .transpose()?,
                     segments: raw
                         .exposures
                         .segments
@@ -151,7 +154,7 @@ async fn analyze(State(state): State<AppState>, Json(req): Json<AnalyzeRequest>)
                     .outcomes
                     .columns
                     .into_iter()
-                    .map(|(name, v)| numbers(&name, &v).map(|v| (name, v)).map_err(|e| e.within("raw")))
+                    .map(|(name, v)| numbers(&name, &v).map(|v| (name, v)).map_err(|e| e.within("raw.outcomes")))
                     .collect::<Result<_, Error>>()?;
                 let outcomes = Outcomes { units: raw.outcomes.unit.into(), columns };
                 report::aggregate_experiment(&spec, &key, &exposures, &outcomes).map_err(|e| e.within("raw"))?
