@@ -38,6 +38,13 @@
 //! | `ambiguous_experiment` | `invalid_input` | the spec has several experiments and none was chosen    |
 //! | `missing_column`     | `schema_error`   | tabular input lacks a column                             |
 //! | `not_a_date`         | `schema_error`   | a cell (or the column) of a date column is not a date    |
+//! | `length_mismatch`    | `invalid_input`, `schema_error` | two inputs that must have one length do not |
+//!
+//! ## Reasons that name a second field
+//! A reason is words and field paths ([`Reason`]): `treatment: has 3 values but outcome has 4`
+//! is the field `treatment` and the reason `has 3 values but`, `outcome`, `has 4`. [`Error::map_path`]
+//! maps every path of the error, so a face's rename table renames the second field too
+//! (Python says `y_true has 4`) and no face edits a message's text.
 
 use std::fmt;
 
@@ -227,6 +234,7 @@ pub enum Detail {
     AmbiguousExperiment,
     MissingColumn,
     NotADate,
+    LengthMismatch,
 }
 
 impl Detail {
@@ -240,7 +248,94 @@ impl Detail {
             Detail::AmbiguousExperiment => "ambiguous_experiment",
             Detail::MissingColumn => "missing_column",
             Detail::NotADate => "not_a_date",
+            Detail::LengthMismatch => "length_mismatch",
         }
+    }
+}
+
+/// Why an input is refused: words, and the paths of other fields the sentence names, shown as
+/// one sentence (`has 3 values but outcome has 4`). The paths are kept as paths so that a face's
+/// rename table renames them as it renames the error's own field ([`Error::map_path`]).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Reason {
+    parts: Vec<Part>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Part {
+    Text(String),
+    Field(FieldPath),
+}
+
+impl Reason {
+    /// A reason of words only.
+    pub fn text(words: impl fmt::Display) -> Self {
+        Reason { parts: vec![Part::Text(words.to_string())] }
+    }
+
+    /// `field` and `other` must have one length: `has {len} {unit} but {other} has {other_len}`,
+    /// followed by `other_unit` when it is not empty (`has 3 values but x has 4 rows`).
+    pub fn length_mismatch(
+        len: usize,
+        unit: &str,
+        other: impl Into<FieldPath>,
+        other_len: usize,
+        other_unit: &str,
+    ) -> Self {
+        let tail = if other_unit.is_empty() { String::new() } else { format!(" {other_unit}") };
+        Reason {
+            parts: vec![
+                Part::Text(format!("has {len} {unit} but ")),
+                Part::Field(other.into()),
+                Part::Text(format!(" has {other_len}{tail}")),
+            ],
+        }
+    }
+
+    /// The paths of the other fields the reason names, in order.
+    pub fn fields(&self) -> impl Iterator<Item = &FieldPath> {
+        self.parts.iter().filter_map(|p| match p {
+            Part::Field(f) => Some(f),
+            Part::Text(_) => None,
+        })
+    }
+
+    /// The reason with `words` appended.
+    pub fn then(mut self, words: impl fmt::Display) -> Self {
+        self.parts.push(Part::Text(words.to_string()));
+        self
+    }
+
+    fn map_fields(&mut self, f: &mut impl FnMut(FieldPath) -> FieldPath) {
+        for p in &mut self.parts {
+            if let Part::Field(path) = p {
+                *path = f(std::mem::take(path));
+            }
+        }
+    }
+}
+
+impl fmt::Display for Reason {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        for p in &self.parts {
+            match p {
+                Part::Text(t) => f.write_str(t)?,
+                Part::Field(path) => fmt::Display::fmt(path, f)?,
+            }
+        }
+        Ok(())
+    }
+}
+
+impl From<&str> for Reason {
+    fn from(words: &str) -> Self {
+        Reason::text(words)
+    }
+}
+
+impl From<String> for Reason {
+    fn from(words: String) -> Self {
+        Reason { parts: vec![Part::Text(words)] }
     }
 }
 
@@ -269,13 +364,13 @@ fn split_top_level(text: &str) -> Vec<&str> {
 pub enum Error {
     /// A value the caller gave is not acceptable; `field` says where (e.g. `experiments[0].weights`).
     #[error("{field}: {reason}")]
-    InvalidInput { field: FieldPath, reason: String, detail: Option<Detail> },
+    InvalidInput { field: FieldPath, reason: Reason, detail: Option<Detail> },
     /// Tabular input lacks a column or has one of the wrong type.
     #[error("{field}: {reason}")]
-    Schema { field: FieldPath, reason: String, detail: Option<Detail> },
+    Schema { field: FieldPath, reason: Reason, detail: Option<Detail> },
     /// The input is well formed but too small for the requested computation.
     #[error("{field}: {reason}")]
-    InsufficientData { field: FieldPath, reason: String, detail: Option<Detail> },
+    InsufficientData { field: FieldPath, reason: Reason, detail: Option<Detail> },
     /// A named thing (experiment key, forecast id) does not exist.
     #[error("{field}: no {what} named '{key}'")]
     NotFound { field: FieldPath, what: String, key: String, detail: Option<Detail> },
@@ -294,17 +389,33 @@ pub enum Error {
 impl Error {
     /// Shorthand for [`Error::InvalidInput`].
     pub fn invalid(field: impl Into<FieldPath>, reason: impl fmt::Display) -> Self {
-        Error::InvalidInput { field: field.into(), reason: reason.to_string(), detail: None }
+        Error::InvalidInput { field: field.into(), reason: Reason::text(reason), detail: None }
     }
 
     /// Shorthand for [`Error::Schema`].
     pub fn schema(field: impl Into<FieldPath>, reason: impl fmt::Display) -> Self {
-        Error::Schema { field: field.into(), reason: reason.to_string(), detail: None }
+        Error::Schema { field: field.into(), reason: Reason::text(reason), detail: None }
     }
 
     /// Shorthand for [`Error::InsufficientData`].
     pub fn insufficient(field: impl Into<FieldPath>, reason: impl fmt::Display) -> Self {
-        Error::InsufficientData { field: field.into(), reason: reason.to_string(), detail: None }
+        Error::InsufficientData { field: field.into(), reason: Reason::text(reason), detail: None }
+    }
+
+    /// `field` and `other` must have one length and do not:
+    /// `{field}: has {len} {unit} but {other} has {other_len} {other_unit}` (see
+    /// [`Reason::length_mismatch`]), with the detail `length_mismatch`.
+    pub fn length_mismatch(
+        field: impl Into<FieldPath>,
+        (len, unit): (usize, &str),
+        other: impl Into<FieldPath>,
+        (other_len, other_unit): (usize, &str),
+    ) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            reason: Reason::length_mismatch(len, unit, other, other_len, other_unit),
+            detail: Some(Detail::LengthMismatch),
+        }
     }
 
     /// Shorthand for [`Error::NotFound`].
@@ -374,12 +485,12 @@ impl Error {
     }
 
     /// The reason (the message without its field), for the errors that carry one.
-    pub fn reason(&self) -> Option<&str> {
+    pub fn reason(&self) -> Option<String> {
         match self {
             Error::InvalidInput { reason, .. }
             | Error::Schema { reason, .. }
-            | Error::InsufficientData { reason, .. }
-            | Error::Io { reason, .. } => Some(reason),
+            | Error::InsufficientData { reason, .. } => Some(reason.to_string()),
+            Error::Io { reason, .. } => Some(reason.clone()),
             _ => None,
         }
     }
@@ -392,24 +503,28 @@ impl Error {
         }
     }
 
-    /// The same error with its field path mapped (a face's rename table).
-    pub fn map_path(mut self, f: impl FnOnce(FieldPath) -> FieldPath) -> Self {
+    /// The same error with every field path it holds mapped (a face's rename table): its field,
+    /// and the other fields its reason names.
+    pub fn map_path(mut self, mut f: impl FnMut(FieldPath) -> FieldPath) -> Self {
         match &mut self {
-            Error::InvalidInput { field, .. }
-            | Error::Schema { field, .. }
-            | Error::InsufficientData { field, .. }
-            | Error::NotFound { field, .. } => *field = f(std::mem::take(field)),
+            Error::InvalidInput { field, reason, .. }
+            | Error::Schema { field, reason, .. }
+            | Error::InsufficientData { field, reason, .. } => {
+                *field = f(std::mem::take(field));
+                reason.map_fields(&mut f);
+            }
+            Error::NotFound { field, .. } => *field = f(std::mem::take(field)),
             _ => {}
         }
         self
     }
 
-    /// The same error with its reason mapped (e.g. a group's name appended).
-    pub fn map_reason(mut self, f: impl FnOnce(String) -> String) -> Self {
+    /// The same error with words appended to its reason (e.g. a group's name, a hint).
+    pub fn then(mut self, words: impl fmt::Display) -> Self {
         match &mut self {
             Error::InvalidInput { reason, .. }
             | Error::Schema { reason, .. }
-            | Error::InsufficientData { reason, .. } => *reason = f(std::mem::take(reason)),
+            | Error::InsufficientData { reason, .. } => *reason = std::mem::take(reason).then(words),
             _ => {}
         }
         self
@@ -420,7 +535,7 @@ impl Error {
     /// taken whole (a file path).
     pub fn within(self, parent: impl Into<FieldPath>) -> Self {
         let parent = parent.into();
-        self.map_path(|p| p.within(parent))
+        self.map_path(|p| p.within(parent.clone()))
     }
 }
 
@@ -466,5 +581,37 @@ mod tests {
         assert_eq!(e.detail().map(Detail::as_str), Some("not_a_number"));
         let e = e.map_path(|p| FieldPath::new([vec![Segment::Key("outcomes".into())], p.segments().to_vec()].concat()));
         assert_eq!(e.to_string(), "outcomes.amount[3]: 'x' is not a number");
+    }
+
+    #[test]
+    fn a_reason_names_a_second_field_by_its_path() {
+        let e = Error::length_mismatch("scores", (3, "values"), "outcome", (4, ""));
+        assert_eq!(e.to_string(), "scores: has 3 values but outcome has 4");
+        assert_eq!((e.code(), e.detail()), ("invalid_input", Some(Detail::LengthMismatch)));
+        assert_eq!(e.reason().as_deref(), Some("has 3 values but outcome has 4"));
+        let e = Error::length_mismatch("y", (3, "values"), "x", (4, "rows"));
+        assert_eq!(e.to_string(), "y: has 3 values but x has 4 rows");
+        // a rename table renames both paths; words appended stay after them
+        let rename = |p: FieldPath| match p.head() {
+            Some("x") => FieldPath::key("X"),
+            Some("y") => FieldPath::key("y_true"),
+            _ => p,
+        };
+        let e = e.then(" (treated)").map_path(rename);
+        assert_eq!(e.to_string(), "y_true: has 3 values but X has 4 rows (treated)");
+        assert_eq!(e.field(), Some("y_true"));
+        // a parent prefixes both: they are fields of one object
+        let e = Error::length_mismatch("weights", (2, "values"), "variants", (3, "")).within("experiments[1]");
+        assert_eq!(e.to_string(), "experiments[1].weights: has 2 values but experiments[1].variants has 3");
+        match &e {
+            Error::InvalidInput { reason, .. } => {
+                let others: Vec<&FieldPath> = reason.fields().collect();
+                assert_eq!(others[0].segments()[1], Segment::Index(1));
+            }
+            other => panic!("{other:?}"),
+        }
+        // errors of words only keep them
+        assert_eq!(Error::invalid("a", "is empty").then("!").reason().as_deref(), Some("is empty!"));
+        assert_eq!(Error::Internal("x".into()).then("!"), Error::Internal("x".into()));
     }
 }

@@ -51,4 +51,4 @@ pub mod server;
 #[cfg(feature = "server")]
 pub mod store;
 
-pub use error::{Detail, Error, FieldPath, Result, Segment};
+pub use error::{Detail, Error, FieldPath, Reason, Result, Segment};

@@ -43,7 +43,7 @@ impl TryFrom<Value> for UnitId {
             // An empty string passes here; assignment refuses it naming the row.
             Value::String(s) => Ok(UnitId(s)),
             other => unit_id_from_json(&other, "unit_id").map(UnitId).map_err(|e| match e {
-                Error::InvalidInput { reason, .. } => reason,
+                Error::InvalidInput { reason, .. } => reason.to_string(),
                 other => other.to_string(),
             }),
         }

@@ -153,7 +153,7 @@ fn feature_columns(
         } else {
             ""
         };
-        e.map_reason(|r| format!("{r}{hint}"))
+        e.then(hint)
     })?;
 
     let feature_cols = cols.split_off(extra.len());

@@ -12,21 +12,12 @@
 //! | `x[j]…`, `features[j]…`           | `X["<name of column j>"]…` (or `X[:, j]…`) |
 //! | `uplift[i][j]`                    | `uplift['<channel j>'][i]`                 |
 //! | `cost[j]`, `value[j]`             | `cost['<channel j>']`, `value['<channel j>']` |
+//! | `channel[j]` (channel j's uplift column) | `uplift['<channel j>']`             |
 
 use crate::error::{FieldPath, Segment};
 
 /// Core names that have another name in Python, the rest of the path kept.
-pub(crate) const RENAMES: &[(&str, &str)] = &[("outcome", "y_true"), ("scores", "uplift"), ("names", "others")];
-
-/// A reason that names another column by the core's name (`has 3 values but outcome has 4`)
-/// says the Python one. The one place a binding edits an error's text: the core's sentence names
-/// a second field, which a path cannot carry.
-pub(crate) fn rename_in_reason(mut r: String) -> String {
-    for (from, to) in RENAMES {
-        r = r.replace(&format!(" {from}["), &format!(" {to}[")).replace(&format!(" {from} has"), &format!(" {to} has"));
-    }
-    r
-}
+const RENAMES: &[(&str, &str)] = &[("outcome", "y_true"), ("scores", "uplift"), ("names", "others")];
 
 /// What one call calls its inputs.
 #[derive(Default)]
@@ -57,6 +48,10 @@ impl Names<'_> {
             },
             ("uplift", [Index(i), Index(j), rest @ ..]) => match channel(j) {
                 Some(n) => with(format!("uplift[{n}]"), &[&[Index(*i)], rest].concat()),
+                None => path,
+            },
+            ("channel", [Index(j)]) => match channel(j) {
+                Some(n) => FieldPath::key(format!("uplift[{n}]")),
                 None => path,
             },
             (k @ ("cost" | "value"), [Index(j)]) => match channel(j) {

@@ -116,7 +116,7 @@ fn flags<'py>(obj: &Bound<'py, PyAny>) -> PyResult<Column<'py, u8>> {
 /// rename table, `names.rs`); the reason names the other column by the core's name, so it says
 /// the Python one.
 fn py_err(e: Error) -> PyErr {
-    Names::default().py_err(e.map_reason(super::names::rename_in_reason))
+    Names::default().py_err(e)
 }
 
 fn strategy(s: &str) -> PyResult<CutStrategy> {

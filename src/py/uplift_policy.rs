@@ -14,7 +14,8 @@ use super::names::Names;
 use super::uplift::{floats, invalid};
 use numpy::{IntoPyArray, PyArray1};
 
-use crate::uplift::policy::{plan_contacts, unit_options, Budget};
+use crate::error::Error;
+use crate::uplift::policy::{plan_contacts, rows_from_channels, unit_options, Budget};
 
 /// One channel's uplift as float64 (any `numpy.asarray(x, dtype="float64")` input, one-dimensional).
 fn column(obj: &Bound<'_, PyAny>, field: &str) -> PyResult<Vec<f64>> {
@@ -80,24 +81,20 @@ fn _plan_contacts<'py>(
     Ok(d)
 }
 
-/// Channel-major columns checked as `_plan_contacts` checks them, as unit-major rows.
+/// Channel-major columns as unit-major rows (`uplift::policy::rows_from_channels`, which checks
+/// their lengths), errors named after the channels.
 fn unit_rows(uplift: &[Bound<'_, PyAny>], names: &[String], cost: &[f64]) -> PyResult<Vec<Vec<f64>>> {
-    if names.len() != uplift.len() || cost.len() != uplift.len() {
-        return Err(invalid(
-            "cost",
-            format!("has {} channels but uplift has {} ({} names)", cost.len(), uplift.len(), names.len()),
-        ));
+    if names.len() != uplift.len() {
+        // `_channels` in the wrapper gives one name per column; anything else is its bug
+        return Err(super::to_py_err(Error::Internal(format!(
+            "_plan_contacts: {} channel names for {} uplift columns",
+            names.len(),
+            uplift.len()
+        ))));
     }
     let cols =
         uplift.iter().zip(names).map(|(c, n)| column(c, &format!("uplift['{n}']"))).collect::<PyResult<Vec<_>>>()?;
-    let n_units = cols.first().map_or(0, Vec::len);
-    if let Some((c, n)) = cols.iter().zip(names).find(|(c, _)| c.len() != n_units) {
-        return Err(invalid(
-            format!("uplift['{n}']"),
-            format!("has {} values but uplift['{}'] has {n_units}", c.len(), names[0]),
-        ));
-    }
-    Ok((0..n_units).map(|i| cols.iter().map(|c| c[i]).collect()).collect())
+    rows_from_channels(&cols, cost).map_err(|e| Names { channels: names, ..Names::default() }.py_err(e))
 }
 
 /// The policy's per-unit numbers (`uplift::policy::unit_options`) for a batch of units, as numpy

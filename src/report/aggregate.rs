@@ -22,7 +22,7 @@ use std::collections::BTreeMap;
 use rustc_hash::FxHashMap;
 
 use super::ExperimentData;
-use crate::error::{Detail, Error, FieldPath, Result, Segment};
+use crate::error::{Detail, Error, FieldPath, Reason, Result, Segment};
 use crate::spec::{CapSpec, Metric, Missing, Spec};
 use crate::stats::moments::SuffStats;
 
@@ -224,15 +224,24 @@ impl Kept {
     }
 }
 
+/// An exposures column whose length is not the unit column's (`variant: has 3 rows but unit has 4`).
+fn column_mismatch(column: &str, len: usize, units: usize) -> Error {
+    Error::Schema {
+        field: column.into(),
+        reason: Reason::length_mismatch(len, "rows", "unit", units, ""),
+        detail: Some(Detail::LengthMismatch),
+    }
+}
+
 fn dedupe_exposures(exp: &Exposures, names: &[String]) -> Result<(Kept, u64)> {
     let n = exp.units.len();
     if exp.variants.len() != n {
-        return Err(Error::schema("variant", format!("has {} rows, the unit column has {n}", exp.variants.len())));
+        return Err(column_mismatch("variant", exp.variants.len(), n));
     }
     let days = exp.days.as_ref();
     if let Some(d) = days {
         if d.len() != n {
-            return Err(Error::schema("time", format!("has {} rows, the unit column has {n}", d.len())));
+            return Err(column_mismatch("time", d.len(), n));
         }
     }
     // the file's variant codes -> the experiment's variant indices

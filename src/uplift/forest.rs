@@ -734,7 +734,7 @@ pub fn fit_binned(
     }
     let n = features[0].len();
     if let Some(j) = features.iter().position(|f| f.len() != n) {
-        return Err(Error::invalid(format!("x[{j}]"), format!("has {} rows but x[0] has {n}", features[j].len())));
+        return Err(Error::length_mismatch(format!("x[{j}]"), (features[j].len(), "rows"), "x[0]", (n, "")));
     }
     if n == 0 {
         return Err(Error::insufficient("x", "has no rows"));

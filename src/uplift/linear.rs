@@ -93,7 +93,7 @@ impl LinearModel {
 
 fn check_y(y: &[f64], n: usize) -> Result<()> {
     if y.len() != n {
-        return Err(Error::invalid("y", format!("has {} values but x has {n} rows", y.len())));
+        return Err(Error::length_mismatch("y", (y.len(), "values"), "x", (n, "rows")));
     }
     if let Some(i) = y.iter().position(|v| !v.is_finite()) {
         return Err(Error::invalid(format!("y[{i}]"), format!("must be finite, got {}", y[i])));

@@ -118,14 +118,11 @@ fn check_inputs(outcome: &[f64], scores: Option<&[f64]>, treatment: &[u8]) -> Re
         return Err(Error::insufficient("outcome", "is empty"));
     }
     if treatment.len() != outcome.len() {
-        return Err(Error::invalid(
-            "treatment",
-            format!("has {} values but outcome has {}", treatment.len(), outcome.len()),
-        ));
+        return Err(Error::length_mismatch("treatment", (treatment.len(), "values"), "outcome", (outcome.len(), "")));
     }
     if let Some(s) = scores {
         if s.len() != outcome.len() {
-            return Err(Error::invalid("scores", format!("has {} values but outcome has {}", s.len(), outcome.len())));
+            return Err(Error::length_mismatch("scores", (s.len(), "values"), "outcome", (outcome.len(), "")));
         }
         if let Some(i) = s.iter().position(|v| !v.is_finite()) {
             return Err(Error::invalid(format!("scores[{i}]"), format!("must be finite, got {}", s[i])));
@@ -750,9 +747,11 @@ pub fn standardized_mean_differences(features: &[&[f64]], treatment: &[u8]) -> R
     let mut out = Vec::with_capacity(features.len());
     for (j, col) in features.iter().enumerate() {
         if col.len() != treatment.len() {
-            return Err(Error::invalid(
+            return Err(Error::length_mismatch(
                 format!("features[{j}]"),
-                format!("has {} values but treatment has {}", col.len(), treatment.len()),
+                (col.len(), "values"),
+                "treatment",
+                (treatment.len(), ""),
             ));
         }
         if let Some(i) = col.iter().position(|v| v.is_infinite()) {

@@ -49,7 +49,7 @@ pub(crate) fn check_features(x: &[&[f64]], expected: usize, missing_ok: bool) ->
     }
     for (j, col) in x.iter().enumerate() {
         if col.len() != n {
-            return Err(Error::invalid(format!("x[{j}]"), format!("has {} rows but x[0] has {n}", col.len())));
+            return Err(Error::length_mismatch(format!("x[{j}]"), (col.len(), "rows"), "x[0]", (n, "")));
         }
         let bad = |v: &f64| if missing_ok { v.is_infinite() } else { !v.is_finite() };
         if let Some(i) = col.iter().position(bad) {
@@ -104,10 +104,10 @@ pub fn treatment_codes(t: &[f64]) -> Result<Vec<u8>> {
 /// each group of at least [`MIN_GROUP_UNITS`] units. Returns the units of each group (k + 1).
 pub fn check_groups(n: usize, treatment: &[u8], y: &[f64]) -> Result<Vec<usize>> {
     if treatment.len() != n {
-        return Err(Error::invalid("treatment", format!("has {} values but x has {n} rows", treatment.len())));
+        return Err(Error::length_mismatch("treatment", (treatment.len(), "values"), "x", (n, "rows")));
     }
     if y.len() != n {
-        return Err(Error::invalid("y", format!("has {} values but x has {n} rows", y.len())));
+        return Err(Error::length_mismatch("y", (y.len(), "values"), "x", (n, "rows")));
     }
     let mut counts = vec![0usize; MAX_GROUPS];
     for (i, &t) in treatment.iter().enumerate() {

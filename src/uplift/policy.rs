@@ -218,10 +218,7 @@ fn check_inputs(uplift: &[Vec<f64>], cost: &[f64], value: &[f64]) -> Result<Vec<
     }
     for (i, row) in uplift.iter().enumerate() {
         if row.len() != cost.len() {
-            return Err(Error::invalid(
-                format!("uplift[{i}]"),
-                format!("has {} channels but cost has {}", row.len(), cost.len()),
-            ));
+            return Err(Error::length_mismatch(format!("uplift[{i}]"), (row.len(), "channels"), "cost", (cost.len(), "")));
         }
         if let Some(j) = row.iter().position(|u| !u.is_finite()) {
             return Err(Error::invalid(format!("uplift[{i}][{j}]"), format!("must be finite, got {}", row[j])));
@@ -657,6 +654,28 @@ pub fn unit_options(uplift: &[Vec<f64>], cost: &[f64], value: &[f64]) -> Result<
             }
         })
         .collect())
+}
+
+/// Channel-major uplift (one column per channel, as a table holds it) as the unit-major rows
+/// [`plan_contacts`] and [`unit_options`] take: `uplift[i][j] = columns[j][i]`. Checks that there
+/// is one column per channel of `cost` (`cost: has 2 channels but uplift has 3`) and that every
+/// column is as long as the first; column `j` is named `channel[j]`
+/// (`channel[1]: has 1 values but channel[0] has 2`), which a face's rename table names after
+/// the channel (Python: `uplift['sms']`).
+pub fn rows_from_channels(columns: &[Vec<f64>], cost: &[f64]) -> Result<Vec<Vec<f64>>> {
+    if columns.len() != cost.len() {
+        return Err(Error::length_mismatch("cost", (cost.len(), "channels"), "uplift", (columns.len(), "")));
+    }
+    let n_units = columns.first().map_or(0, Vec::len);
+    if let Some(j) = columns.iter().position(|c| c.len() != n_units) {
+        return Err(Error::length_mismatch(
+            format!("channel[{j}]"),
+            (columns[j].len(), "values"),
+            "channel[0]",
+            (n_units, ""),
+        ));
+    }
+    Ok((0..n_units).map(|i| columns.iter().map(|c| c[i]).collect()).collect())
 }
 
 fn assemble(p: &Problem, chosen: Vec<Option<usize>>, optimal: bool) -> ContactPlan {

@@ -546,3 +546,32 @@ fn the_old_names_still_plan() {
     let old: super::ContactPolicy = super::plan_contact_policy(&u, &[1.0], &[10.0], &[]).unwrap();
     assert_eq!(old, plan_contacts(&u, &[1.0], &[10.0], &[]).unwrap());
 }
+
+#[test]
+fn channel_columns_become_unit_rows_or_name_both_fields() {
+    let cols = vec![vec![0.1, 0.2, 0.3], vec![1.0, 2.0, 3.0]];
+    let rows = rows_from_channels(&cols, &[1.0, 2.0]).unwrap();
+    assert_eq!(rows, vec![vec![0.1, 1.0], vec![0.2, 2.0], vec![0.3, 3.0]]);
+    assert!(rows_from_channels(&[], &[]).unwrap().is_empty());
+
+    let e = rows_from_channels(&cols, &[1.0]).unwrap_err();
+    assert_eq!(e.to_string(), "cost: has 1 channels but uplift has 2");
+    assert_eq!(e.detail(), Some(Detail::LengthMismatch));
+    let others: Vec<&str> = match &e {
+        Error::InvalidInput { reason, .. } => reason.fields().map(|f| f.as_str()).collect(),
+        _ => vec![],
+    };
+    assert_eq!(others, ["uplift"]);
+
+    let e = rows_from_channels(&[vec![0.1, 0.2], vec![0.3]], &[1.0, 2.0]).unwrap_err();
+    assert_eq!(e.to_string(), "channel[1]: has 1 values but channel[0] has 2");
+    // a rename table renames both fields, from the parts
+    let e = e.map_path(|p| match p.segments() {
+        [crate::error::Segment::Key(k), crate::error::Segment::Index(j)] if k == "channel" => {
+            crate::error::FieldPath::key(["'sms'", "'call'"][*j])
+        }
+        _ => p,
+    });
+    assert_eq!(e.to_string(), "'call': has 1 values but 'sms' has 2");
+    assert_eq!(e.field(), Some("'call'"));
+}
