@@ -131,11 +131,36 @@ async fn http_charts_are_the_cores() {
         ("/v1/forecast?charts=png", "charts"),
         ("/v1/forecast?charts=svg&chart_width=10", "chart_width"),
         ("/v1/forecast?chart_width=400", "chart_width"),
+        ("/v1/forecast?charts=svg&chart_width=wide", "chart_width"),
+        ("/v1/forecast?chart=svg", "chart"),
     ] {
         let (s, v) = call("POST", uri, Some(&body)).await;
         assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {v}");
         assert_eq!(v["error"]["field"], field, "{v}");
+        assert_eq!(v["error"]["code"], "invalid_input", "{v}");
     }
+}
+
+/// A query string that does not deserialize is answered as a body that does not: 422
+/// `invalid_input` naming the parameter in `field` and `path`, whatever the route.
+#[tokio::test]
+async fn http_query_strings_name_the_parameter() {
+    for (method, uri, field) in [
+        ("GET", "/v1/forecasts?limit=many", "limit"),
+        ("GET", "/v1/forecasts?before=-x", "before"),
+        ("GET", "/v1/forecasts?colour=red", "colour"),
+        ("GET", "/v1/forecasts/1?chart_width=x&charts=svg", "chart_width"),
+        ("GET", "/v1/calibration?colour=red", "colour"),
+    ] {
+        let (s, v) = call(method, uri, None).await;
+        assert_eq!(s, StatusCode::UNPROCESSABLE_ENTITY, "{uri}: {v}");
+        assert_eq!(v["error"]["code"], "invalid_input", "{v}");
+        assert_eq!(v["error"]["field"], field, "{v}");
+        assert_eq!(v["error"]["path"], serde_json::json!([field]), "{v}");
+        assert!(v["error"]["message"].as_str().unwrap().starts_with(&format!("{field}: ")), "{v}");
+    }
+    let (s, v) = call("GET", "/v1/forecasts?limit=5&team=a%20b", None).await;
+    assert_eq!(s, StatusCode::OK, "{v}");
 }
 
 /// Requests that differ only in their funnel, with the default seed as a PM's page sends them:

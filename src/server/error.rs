@@ -1,12 +1,19 @@
 //! HTTP errors: every failure leaves as `{"error": {"code", "message", "field"}}`, with
 //! `path` (the field as keys and indices) and `detail` (a finer code) when the core gives them.
+//!
+//! Request bodies ([`Json`], [`parse_body`]) and query strings ([`Query`], [`parse_query`]) are
+//! read the same way: deserialized through `serde_path_to_error`, so a value of the wrong shape is
+//! 422 `invalid_input` naming the field by the deserializer's tracked path
+//! ([`shape_error`]). The one thing serde gives only as text, the name of a field missing from,
+//! unknown to or repeated in an object, is read in [`named_field`].
 
 use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
 use axum::extract::rejection::BytesRejection;
-use axum::extract::{FromRequest, Request};
+use axum::extract::{FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::de::DeserializeOwned;
@@ -14,7 +21,7 @@ use serde::Serialize;
 use tokio::sync::Semaphore;
 
 use super::strict::Strict;
-use crate::error::{Detail, Error, Segment};
+use crate::error::{Detail, Error, FieldPath, Segment};
 
 /// The body of every error response.
 #[derive(Debug, Serialize, utoipa::ToSchema)]
@@ -41,7 +48,7 @@ pub struct ErrorDetail {
     pub path: Option<Vec<serde_json::Value>>,
     /// A finer stable code under `code` where one is useful (`not_a_number`, `not_finite`,
     /// `budget_too_small`, `unknown_experiment`, `ambiguous_experiment`, `missing_column`,
-    /// `not_a_date`).
+    /// `not_a_date`, `length_mismatch`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub detail: Option<&'static str>,
 }
@@ -100,15 +107,7 @@ impl From<Error> for ApiError {
             tracing::error!(error = %e, "internal error");
             return ApiError::new(status, "internal", "internal error");
         }
-        let path = e.path().map(|p| {
-            p.segments()
-                .iter()
-                .map(|s| match s {
-                    Segment::Key(k) => serde_json::Value::from(k.as_str()),
-                    Segment::Index(i) => serde_json::Value::from(*i),
-                })
-                .collect()
-        });
+        let path = e.path().map(path_json);
         ApiError {
             status,
             code: e.code(),
@@ -133,10 +132,83 @@ impl From<BytesRejection> for ApiError {
     }
 }
 
-/// serde names a missing field in its message ("missing field `unit_id`") with the path of the
-/// object that lacks it; the field is that path joined with the name.
-fn missing_field(message: &str) -> Option<&str> {
-    message.split_once("missing field `").and_then(|(_, r)| r.split_once('`')).map(|(f, _)| f)
+/// A field path as the body's `path`: keys (strings) and indices (integers).
+fn path_json(p: &FieldPath) -> Vec<serde_json::Value> {
+    p.segments()
+        .iter()
+        .map(|s| match s {
+            Segment::Key(k) => serde_json::Value::from(k.as_str()),
+            Segment::Index(i) => serde_json::Value::from(*i),
+        })
+        .collect()
+}
+
+/// The name of the field a serde message is about, in the three message shapes that give it only
+/// as text: `missing field `unit_id``, `unknown field `colour`, expected one of ...` and
+/// `duplicate field `seed``. serde reports these with the path of the object that lacks, meets or
+/// repeats the field (serde_json's messages add ` at line 1 column 9`); the answer says whether
+/// the field is missing (then the path never holds it). The only place the service reads a
+/// deserializer's text; anything else it names by the tracked path alone.
+fn named_field(message: &str) -> Option<(&str, bool)> {
+    [("missing field `", true), ("unknown field `", false), ("duplicate field `", false)]
+        .iter()
+        .find_map(|(shape, missing)| message.strip_prefix(shape).map(|r| (r, *missing)))
+        .and_then(|(r, missing)| r.split_once('`').map(|(name, _)| (name, missing)))
+}
+
+/// A value of the wrong shape in a body or a query string: 422 `invalid_input`, its field the
+/// deserializer's tracked `path` (`weights[1]`), completed by the name serde gives only in its
+/// message ([`named_field`]) when the path stops at the object that lacks or meets it. A value at
+/// the top (the body is an array) names no field.
+fn shape_error(path: &serde_path_to_error::Path, message: String) -> ApiError {
+    use serde_path_to_error::Segment as S;
+    let mut segments: Vec<Segment> = path
+        .iter()
+        .map(|s| match s {
+            S::Seq { index } => Segment::Index(*index),
+            S::Map { key } => Segment::Key(key.clone()),
+            S::Enum { variant } => Segment::Key(variant.clone()),
+            S::Unknown => Segment::Key("?".into()),
+        })
+        .collect();
+    if let Some((name, missing)) = named_field(&message) {
+        let name = Segment::Key(name.to_string());
+        // an unknown or repeated key may already be the path's last step; a missing one never is
+        if missing || segments.last() != Some(&name) {
+            segments.push(name);
+        }
+    }
+    let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", message);
+    if !segments.is_empty() {
+        let field = FieldPath::new(segments);
+        err.message = format!("{field}: {}", err.message);
+        err.path = Some(path_json(&field));
+        err.field = Some(field.to_string());
+    }
+    err
+}
+
+/// Parses a query string into `T`, as [`parse_body`] parses a body: a parameter of the wrong type,
+/// an unknown or a missing one is 422 naming it (`chart_width: invalid digit found in string`).
+pub fn parse_query<T: DeserializeOwned>(query: &str) -> Result<T, ApiError> {
+    let de = serde_urlencoded::Deserializer::new(form_urlencoded::parse(query.as_bytes()));
+    serde_path_to_error::deserialize::<_, T>(de).map_err(|e| {
+        let path = e.path().clone();
+        shape_error(&path, e.into_inner().to_string())
+    })
+}
+
+/// A query string, read by [`parse_query`] with every failure answered in the service's error
+/// shape, naming the parameter.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Query<T>(pub T);
+
+impl<T: DeserializeOwned, S: Send + Sync> FromRequestParts<S> for Query<T> {
+    type Rejection = ApiError;
+
+    async fn from_request_parts(parts: &mut Parts, _: &S) -> Result<Self, ApiError> {
+        parse_query(parts.uri.query().unwrap_or_default()).map(Query)
+    }
 }
 
 /// How request bodies are read, set on every request by the app: how long a client may take to
@@ -191,24 +263,10 @@ pub fn parse_body<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     }
     let mut de = serde_json::Deserializer::from_slice(bytes);
     let value = serde_path_to_error::deserialize::<_, T>(Strict(&mut de)).map_err(|e| {
-        let path = e.path().to_string();
+        let path = e.path().clone();
         let inner = e.into_inner();
         match inner.classify() {
-            serde_json::error::Category::Data => {
-                let message = inner.to_string();
-                let field = match (missing_field(&message), path.as_str()) {
-                    (Some(f), ".") => Some(f.to_string()),
-                    (Some(f), p) => Some(format!("{p}.{f}")),
-                    (None, ".") => None,
-                    (None, p) => Some(p.to_string()),
-                };
-                let mut err = shape(&match &field {
-                    Some(f) => format!("{f}: {message}"),
-                    None => message.clone(),
-                });
-                err.field = field;
-                err
-            }
+            serde_json::error::Category::Data => shape_error(&path, inner.to_string()),
             _ => malformed(format!("the request body is not valid JSON: {inner}")),
         }
     })?;
@@ -353,5 +411,86 @@ mod tests {
         assert_eq!(err(r#"{"unit_id": "a", "weights": []} x"#), (400, "malformed_request", None));
         assert_eq!(err("  "), (400, "malformed_request", None));
         assert!(parse_body::<Body>(br#" {"unit_id": "a", "weights": [1]} "#).is_ok());
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Outer {
+        body: Body,
+        items: Vec<Body>,
+    }
+
+    fn nested(text: &str) -> (Option<String>, Option<Vec<serde_json::Value>>, String) {
+        let e = parse_body::<Outer>(text.as_bytes()).unwrap_err();
+        assert_eq!((e.status.as_u16(), e.code), (422, "invalid_input"), "{text}");
+        (e.field, e.path, e.message)
+    }
+
+    #[test]
+    fn nested_fields_are_named_by_keys_and_indices() {
+        let ok = r#"{"unit_id": "a", "weights": [1]}"#;
+        // missing, in an object named like the missing field's own name
+        let (field, path, message) = nested(&format!(r#"{{"body": {{"weights": []}}, "items": [{ok}]}}"#));
+        assert_eq!(field.as_deref(), Some("body.unit_id"));
+        assert_eq!(path, Some(vec!["body".into(), "unit_id".into()]));
+        assert!(message.starts_with("body.unit_id: missing field `unit_id`"), "{message}");
+        // unknown, in a list
+        let (field, path, _) = nested(&format!(r#"{{"body": {ok}, "items": [{ok}, {{"unit_id": "b", "weights": [], "w": 1}}]}}"#));
+        assert_eq!(field.as_deref(), Some("items[1].w"));
+        assert_eq!(path, Some(vec!["items".into(), 1.into(), "w".into()]));
+        // repeated
+        let (field, _, _) = nested(&format!(r#"{{"body": {ok}, "body": {ok}, "items": []}}"#));
+        assert_eq!(field.as_deref(), Some("body"));
+        // a wrong type deep down
+        let (field, path, _) = nested(&format!(r#"{{"body": {ok}, "items": [{{"unit_id": "b", "weights": [1, true]}}]}}"#));
+        assert_eq!(field.as_deref(), Some("items[0].weights[1]"));
+        assert_eq!(path, Some(vec!["items".into(), 0.into(), "weights".into(), 1.into()]));
+    }
+
+    #[test]
+    fn serde_names_a_field_in_three_message_shapes() {
+        assert_eq!(named_field("missing field `unit_id` at line 1 column 2"), Some(("unit_id", true)));
+        assert_eq!(named_field("missing field `unit_id`"), Some(("unit_id", true)));
+        assert_eq!(
+            named_field("unknown field `colour`, expected `unit_id` or `weights` at line 1 column 9"),
+            Some(("colour", false))
+        );
+        assert_eq!(named_field("unknown field `colour`, there are no fields"), Some(("colour", false)));
+        assert_eq!(named_field("duplicate field `seed` at line 1 column 20"), Some(("seed", false)));
+        // every other message names no field: the tracked path does
+        assert_eq!(named_field("invalid type: string \"x\", expected f64 at line 1 column 3"), None);
+        assert_eq!(named_field("invalid digit found in string"), None);
+        assert_eq!(named_field("a message quoting missing field `x` later"), None);
+    }
+
+    #[derive(Debug, serde::Deserialize)]
+    #[serde(deny_unknown_fields)]
+    #[allow(dead_code)]
+    struct Params {
+        limit: Option<usize>,
+        team: Option<String>,
+        seed: u64,
+    }
+
+    fn query(q: &str) -> (u16, &'static str, Option<String>, String) {
+        let e = parse_query::<Params>(q).unwrap_err();
+        (e.status.as_u16(), e.code, e.field, e.message)
+    }
+
+    #[test]
+    fn query_strings_fail_as_bodies_do() {
+        let p = parse_query::<Params>("seed=3&team=a%20b&limit=5").unwrap();
+        assert_eq!((p.seed, p.team.as_deref(), p.limit), (3, Some("a b"), Some(5)));
+        assert_eq!(
+            query("seed=1&limit=abc"),
+            (422, "invalid_input", Some("limit".into()), "limit: invalid digit found in string".into())
+        );
+        assert_eq!(query("seed=1&colour=red").2.as_deref(), Some("colour"));
+        assert_eq!(query("limit=3").2.as_deref(), Some("seed"));
+        assert_eq!(query("").2.as_deref(), Some("seed"));
+        assert_eq!(query("seed=1&seed=2").2.as_deref(), Some("seed"));
+        let e = parse_query::<Params>("seed=-1").unwrap_err();
+        assert_eq!(e.path, Some(vec!["seed".into()]));
     }
 }

@@ -11,7 +11,7 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use axum::extract::{Path, Query, State};
+use axum::extract::{Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use serde::{Deserialize, Serialize};
@@ -29,7 +29,7 @@ use crate::forecast::{
 use crate::interrupt::Interrupt;
 use crate::limits::MAX_PAST_EFFECTS;
 use crate::report::Report;
-use crate::server::error::{ApiError, ErrorBody, Json};
+use crate::server::error::{ApiError, ErrorBody, Json, Query};
 use crate::server::work::Cost;
 use crate::server::AppState;
 use crate::store::{ForecastFilter, ForecastLine, Idempotency, NewForecast, NewOutcome, StoredForecast, Written};
@@ -360,10 +360,11 @@ fn answer(answer: &Answer, charts: Option<(&ForecastRequest, u32)>) -> Result<Re
     responses((status = 200, body = ForecastReport), (status = 422, body = ErrorBody), (status = 413, body = ErrorBody), (status = 503, body = ErrorBody)))]
 async fn forecast(
     State(state): State<AppState>,
-    q: Result<Query<ForecastParams>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<ForecastParams>, ApiError>,
     Json(req): Json<ForecastRequest>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(query_error)?;
+    // a body's error is answered before the query's (the body is read first)
+    let Query(q) = q?;
     let width = q.width()?;
     check_budget(&state, &req, "")?;
     if req.history.as_ref().is_none_or(|h| h.from_ledger.is_none()) {
@@ -621,16 +622,6 @@ struct ListParams {
     limit: Option<usize>,
 }
 
-fn query_error(e: axum::extract::rejection::QueryRejection) -> ApiError {
-    let text = e.body_text();
-    let mut err = ApiError::new(StatusCode::UNPROCESSABLE_ENTITY, "invalid_input", text.clone());
-    err.field = text.split_once("deserialize query string: ").and_then(|(_, r)| r.split(':').next()).map(|f| {
-        let f = f.trim();
-        f.strip_prefix("unknown field `").and_then(|r| r.split('`').next()).unwrap_or(f).to_string()
-    });
-    err
-}
-
 fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
     Ok(ForecastSummary {
         outcome: outcome_view(&f.lift, f.outcome.as_ref())?,
@@ -655,9 +646,8 @@ fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
     responses((status = 200, body = ForecastList), (status = 422, body = ErrorBody)))]
 async fn list_forecasts(
     State(state): State<AppState>,
-    q: Result<Query<ListParams>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<ListParams>,
 ) -> Result<Response, ApiError> {
-    let Query(q) = q.map_err(query_error)?;
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::invalid("limit", format!("must be between 1 and {MAX_LIMIT}, got {limit}")).into());
@@ -700,10 +690,10 @@ fn not_found(id: i64) -> ApiError {
 async fn get_forecast(
     State(state): State<AppState>,
     Path(id): Path<String>,
-    q: Result<Query<ForecastParams>, axum::extract::rejection::QueryRejection>,
+    q: Result<Query<ForecastParams>, ApiError>,
 ) -> Result<Json<SavedForecast>, ApiError> {
     let id = parse_id(&id)?;
-    let Query(q) = q.map_err(query_error)?;
+    let Query(q) = q?;
     let width = q.width()?;
     let work = state.work.clone();
     let found = work.run(Cost::Light, move |_| state.store.get_forecast(id)?.map(saved_view).transpose()).await?;
@@ -811,9 +801,8 @@ struct CalibrationParams {
     responses((status = 200, body = Calibration), (status = 422, body = ErrorBody)))]
 async fn get_calibration(
     State(state): State<AppState>,
-    q: Result<Query<CalibrationParams>, axum::extract::rejection::QueryRejection>,
+    Query(q): Query<CalibrationParams>,
 ) -> Result<Json<Calibration>, ApiError> {
-    let Query(q) = q.map_err(query_error)?;
     let key = (q.team, q.author);
     let generation = state.store.generation();
     let kept = state.forecasts.calibrations.lock().ok().and_then(|m| m.get(&key).cloned());
