@@ -11,7 +11,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._assign import SpecLike, load_spec
-from liftlab.exceptions import InvalidInputError
+from liftlab.exceptions import InvalidInputError, _error
 
 
 def _to_polars(df: Any, name: str) -> pl.DataFrame:
@@ -27,7 +27,7 @@ def _to_polars(df: Any, name: str) -> pl.DataFrame:
         return pl.DataFrame([_pandas_column(str(c), df[c]) for c in df.columns])
     if isinstance(df, Mapping):
         return pl.DataFrame(dict(df))
-    raise InvalidInputError(f"{name}: expected a polars or pandas DataFrame, got {type(df).__name__}")
+    raise _error(InvalidInputError, (name,), f"expected a polars or pandas DataFrame, got {type(df).__name__}")
 
 
 def _pandas_column(name: str, col: Any) -> pl.Series:

@@ -13,7 +13,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._core import Assignment, Spec
-from liftlab.exceptions import InvalidInputError, SchemaError
+from liftlab.exceptions import InvalidInputError, SchemaError, _error
 
 SpecLike = Union[Spec, str, os.PathLike, Mapping[str, Any]]
 
@@ -26,7 +26,7 @@ def _toml_text(value: Any, field: str) -> str | None:
             with open(path, encoding="utf-8") as f:
                 return f.read()
         except OSError as e:
-            raise InvalidInputError(f"{field}: cannot read {path}: {e.strerror}") from None
+            raise _error(InvalidInputError, (field,), f"cannot read {path}: {e.strerror}") from None
     return value if isinstance(value, str) else None
 
 
@@ -44,7 +44,7 @@ def load_spec(spec: SpecLike) -> Spec:
     text = _toml_text(spec, "spec")
     if text is not None:
         return Spec.from_toml(text)
-    raise InvalidInputError(f"spec: expected a Spec, a path, TOML text or a dict, got {type(spec).__name__}")
+    raise _error(InvalidInputError, ("spec",), f"expected a Spec, a path, TOML text or a dict, got {type(spec).__name__}")
 
 
 def _json_default(o: Any) -> Any:
@@ -65,7 +65,7 @@ def _attributes_json(attributes: Any) -> str | None:
         return None
     if isinstance(attributes, Mapping):
         return json.dumps(attributes, default=_json_default)
-    raise InvalidInputError(f"attributes: expected a dict, got {type(attributes).__name__}")
+    raise _error(InvalidInputError, ("attributes",), f"expected a dict, got {type(attributes).__name__}")
 
 
 def _unit_id(unit_id: Any, field: str = "unit_id") -> str:
@@ -74,12 +74,12 @@ def _unit_id(unit_id: Any, field: str = "unit_id") -> str:
     if isinstance(unit_id, str):
         return unit_id
     if isinstance(unit_id, (bool, np.bool_)):
-        raise InvalidInputError(f"{field}: {unit_id!r} is not a unit id (use a string or a number)")
+        raise _error(InvalidInputError, (field,), f"{unit_id!r} is not a unit id (use a string or a number)")
     if isinstance(unit_id, numbers.Real):
         return _core._unit_id_of_number(unit_id, field)
     if unit_id is None:
-        raise InvalidInputError(f"{field}: id is null")
-    raise InvalidInputError(f"{field}: expected a string or a number, got {type(unit_id).__name__}")
+        raise _error(InvalidInputError, (field,), "id is null")
+    raise _error(InvalidInputError, (field,), f"expected a string or a number, got {type(unit_id).__name__}")
 
 
 def assign(
@@ -111,7 +111,7 @@ def _ids_elementwise(values: Iterable[Any]) -> pl.Series:
     out = []
     for i, v in enumerate(values):
         if v is None or (isinstance(v, float) and v != v):
-            raise InvalidInputError(f"ids[{i}]: id is null")
+            raise _error(InvalidInputError, ("ids", i), "id is null")
         out.append(_unit_id(v, f"ids[{i}]"))
     return pl.Series("id", out, dtype=pl.String)
 
@@ -119,7 +119,7 @@ def _ids_elementwise(values: Iterable[Any]) -> pl.Series:
 def _numeric_ids(ids: pl.Series) -> pl.Series:
     """A numeric Series as the ids JavaScript prints (``47593751.0`` -> ``"47593751"``)."""
     if ids.null_count():
-        raise InvalidInputError(f"ids[{ids.is_null().arg_true()[0]}]: id is null")
+        raise _error(InvalidInputError, ("ids", int(ids.is_null().arg_true()[0])), "id is null")
     if ids.dtype.is_integer():
         if ids.len() == 0 or ids.abs().max() <= _EXACT_INT:  # type: ignore[operator]
             return ids.cast(pl.String)
@@ -133,23 +133,23 @@ def _to_id_frame(ids: Any) -> pl.DataFrame:
     text. Numbers become the text JavaScript prints (GrowthBook hashes them so); booleans, nulls
     and NaN are errors naming the row."""
     if ids is None:
-        raise InvalidInputError("ids: is None; pass a list, array or Series of unit ids")
+        raise _error(InvalidInputError, ("ids",), "is None; pass a list, array or Series of unit ids")
     if isinstance(ids, (str, bytes)):
-        raise InvalidInputError(f"ids: is a single string ({ids[:40]!r}), not a list of ids; pass [{ids[:40]!r}] for one unit")
+        raise _error(InvalidInputError, ("ids",), f"is a single string ({ids[:40]!r}), not a list of ids; pass [{ids[:40]!r}] for one unit")
     if isinstance(ids, pl.DataFrame):
         if ids.width != 1:
-            raise SchemaError("ids: pass a single column (a Series), not a frame with several columns")
+            raise _error(SchemaError, ("ids",), "pass a single column (a Series), not a frame with several columns")
         ids = ids.to_series()
     if not isinstance(ids, pl.Series):
         mod = type(ids).__module__.split(".")[0]
         if mod == "pandas":
             missing = ids.isna().to_numpy().nonzero()[0]
             if len(missing):
-                raise InvalidInputError(f"ids[{missing[0]}]: id is null")
+                raise _error(InvalidInputError, ("ids", int(missing[0])), "id is null")
             ids = _ids_elementwise(ids.tolist()) if ids.dtype == object else pl.Series("id", ids.to_numpy())
         elif isinstance(ids, np.ndarray):
             if ids.ndim != 1:
-                raise InvalidInputError(f"ids: must be one-dimensional, got {ids.ndim} dimensions")
+                raise _error(InvalidInputError, ("ids",), f"must be one-dimensional, got {ids.ndim} dimensions")
             ids = _ids_elementwise(ids.tolist()) if ids.dtype == object else pl.Series("id", ids)
         elif isinstance(ids, Iterable) and not isinstance(ids, Mapping):
             values = list(ids)
@@ -160,12 +160,12 @@ def _to_id_frame(ids: Any) -> pl.DataFrame:
             if ids.dtype == pl.Object:
                 ids = _ids_elementwise(values)
         else:
-            raise InvalidInputError(f"ids: expected a list, array or Series of unit ids, got {type(ids).__name__}")
+            raise _error(InvalidInputError, ("ids",), f"expected a list, array or Series of unit ids, got {type(ids).__name__}")
     if ids.dtype == pl.Boolean:
-        raise InvalidInputError("ids: booleans are not unit ids (use strings or numbers)")
+        raise _error(InvalidInputError, ("ids",), "booleans are not unit ids (use strings or numbers)")
     if ids.dtype == pl.Null:
         if ids.len():
-            raise InvalidInputError("ids[0]: id is null")
+            raise _error(InvalidInputError, ("ids", 0), "id is null")
         ids = ids.cast(pl.String)
     elif ids.dtype.is_numeric():
         ids = _numeric_ids(ids)
@@ -183,9 +183,9 @@ def _attributes_rows_json(attributes: Any, n: int) -> str | None:
     elif isinstance(attributes, pl.DataFrame):
         records = attributes.to_dicts()
     else:
-        raise InvalidInputError("attributes: expected a polars or pandas DataFrame with one row per id")
+        raise _error(InvalidInputError, ("attributes",), "expected a polars or pandas DataFrame with one row per id")
     if len(records) != n:
-        raise InvalidInputError(f"attributes: has {len(records)} rows for {n} ids")
+        raise _error(InvalidInputError, ("attributes",), f"has {len(records)} rows for {n} ids")
     rows = [{k: v for k, v in r.items() if v is not None and v == v} for r in records]
     return json.dumps(rows, default=_json_default)
 

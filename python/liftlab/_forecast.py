@@ -21,7 +21,7 @@ import polars as pl
 from liftlab import _core
 from liftlab._assign import _toml_text
 from liftlab._deprecation import deprecated, renamed
-from liftlab.exceptions import InvalidInputError, LiftlabWarning
+from liftlab.exceptions import InvalidInputError, LiftlabWarning, _error
 
 RequestLike = Union[str, "os.PathLike[str]", Mapping[str, Any]]
 
@@ -63,7 +63,7 @@ def _clean(obj: Any, field: str) -> Any:
     if hasattr(obj, "item") and not isinstance(obj, (str, bytes)):
         obj = obj.item()
     if isinstance(obj, float) and not math.isfinite(obj):
-        raise InvalidInputError(f"{field}: {obj} is not a finite number")
+        raise _error(InvalidInputError, (field,), f"{obj} is not a finite number")
     return obj
 
 
@@ -76,7 +76,7 @@ def _records(table: Any, names: Sequence[str], field: str) -> list[Any]:
     if isinstance(table, Mapping):
         table = [(k, *(v if isinstance(v, (list, tuple)) else (v,))) for k, v in table.items()]
     if isinstance(table, (str, bytes)) or not isinstance(table, Sequence):
-        raise InvalidInputError(f"{field}: expected a list of dicts or of ({', '.join(names)}) tuples")
+        raise _error(InvalidInputError, (field,), f"expected a list of dicts or of ({', '.join(names)}) tuples")
     out = []
     for i, row in enumerate(table):
         if isinstance(row, Mapping):
@@ -84,7 +84,7 @@ def _records(table: Any, names: Sequence[str], field: str) -> list[Any]:
         elif isinstance(row, (list, tuple)) and len(row) == len(names):
             out.append(dict(zip(names, row)))
         else:
-            raise InvalidInputError(f"{field}[{i}]: expected a dict or a ({', '.join(names)}) tuple")
+            raise _error(InvalidInputError, (field, i), f"expected a dict or a ({', '.join(names)}) tuple")
     return out
 
 
@@ -95,7 +95,7 @@ def _plan(plan: Any) -> dict[str, Any] | None:
     if plan is True:
         return {}
     if not isinstance(plan, Mapping):
-        raise InvalidInputError(f"plan: expected a dict (metric, std_dev, max_days, design), got {type(plan).__name__}")
+        raise _error(InvalidInputError, ("plan",), f"expected a dict (metric, std_dev, max_days, design), got {type(plan).__name__}")
     p = dict(plan)
     design = dict(p.pop("design", None) or {})
     design.update({k: p.pop(k) for k in _DESIGN_KEYS if k in p})
@@ -108,7 +108,7 @@ def _history(history: Any) -> dict[str, Any] | None:
     if history is None:
         return None
     if not isinstance(history, Mapping):
-        raise InvalidInputError(f"history: expected a dict (past, win_rate), got {type(history).__name__}")
+        raise _error(InvalidInputError, ("history",), f"expected a dict (past, win_rate), got {type(history).__name__}")
     h = dict(history)
     past = h.get("past")
     if past is not None:
@@ -123,7 +123,7 @@ def _read_request(request: RequestLike) -> dict[str, Any]:
         return dict(request)
     text = _toml_text(request, "request")
     if text is None:
-        raise InvalidInputError(f"request: expected a dict, a path to a TOML file or TOML text, got {type(request).__name__}")
+        raise _error(InvalidInputError, ("request",), f"expected a dict, a path to a TOML file or TOML text, got {type(request).__name__}")
     return dict(json.loads(_core._forecast_request_from_toml(text, "request")))
 
 
@@ -192,14 +192,14 @@ def forecast_impact(
     confidence_level = renamed("confidence_level", confidence_level, "confidence", confidence)
     if isinstance(nodes, (str, os.PathLike)) or (isinstance(nodes, Mapping) and "model" in nodes):
         if request is not None:
-            raise InvalidInputError("request: given twice (first argument and request=)")
+            raise _error(InvalidInputError, ("request",), "given twice (first argument and request=)")
         request, nodes = nodes, None
     given = {"reach": reach, "dilution": dilution, "period_days": period_days, "draws": draws, "seed": seed}
     given.update({"confidence_level": confidence_level, "unit": unit})
     given = {k: v for k, v in given.items() if v is not None}
     if request is not None:
         if nodes is not None or changes is not None:
-            raise InvalidInputError("request: give either a request or nodes and changes, not both")
+            raise _error(InvalidInputError, ("request",), "give either a request or nodes and changes, not both")
         req = _read_request(request)
         model = dict(req.get("model") or {})
         for old, new in _RENAMED.items():  # a kwarg replaces the request's value under either name
@@ -212,7 +212,7 @@ def forecast_impact(
             req["history"] = history
     else:
         if nodes is None or changes is None:
-            raise InvalidInputError("nodes: give the metric tree (nodes) and the expected changes, or a request")
+            raise _error(InvalidInputError, ("nodes",), "give the metric tree (nodes) and the expected changes, or a request")
         nodes = _records(nodes, ("name", "kind", "baseline"), "nodes")
         req = {"model": {"nodes": nodes, "changes": _records(changes, ("node", "low", "likely", "high"), "changes"), **given}}
         req["plan"], req["history"] = plan, history
@@ -464,7 +464,7 @@ class Forecast:
         elif isinstance(report, str):
             text = report
         else:
-            raise InvalidInputError(f"report: expected a liftlab Report, its dict or JSON, got {type(report).__name__}")
+            raise _error(InvalidInputError, ("report",), f"expected a liftlab Report, its dict or JSON, got {type(report).__name__}")
         rel, reach, level = json.dumps(self._f["relative"]), self.settings["reach"], self.confidence_level
         out = json.loads(_core._reconcile(rel, reach, level, text, metric, variant))
         rec = out["reconciliation"]
@@ -483,7 +483,7 @@ class Forecast:
 
 def _months(months: Any) -> int:
     if isinstance(months, bool) or not isinstance(months, int) or months < 0:
-        raise InvalidInputError(f"months: {months} is not a whole number of months in 1..=120")
+        raise _error(InvalidInputError, ("months",), f"{months} is not a whole number of months in 1..=120")
     return months
 
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from liftlab.exceptions import InvalidInputError
+from liftlab.exceptions import InvalidInputError, _error
 
 
 class Estimator:
@@ -37,7 +37,7 @@ class Estimator:
         for k, v in params.items():
             head, sep, rest = k.partition("__")
             if head not in valid:
-                raise InvalidInputError(f"{k}: not a parameter of {type(self).__name__} (parameters: {', '.join(valid)})")
+                raise _error(InvalidInputError, (k,), f"not a parameter of {type(self).__name__} (parameters: {', '.join(valid)})")
             if sep:
                 nested.setdefault(head, {})[rest] = v
             else:
@@ -45,7 +45,7 @@ class Estimator:
         for head, sub in nested.items():
             est = getattr(self, head)
             if est is None or not hasattr(est, "set_params"):
-                raise InvalidInputError(f"{head}: {type(est).__name__} has no set_params for {', '.join(sub)}")
+                raise _error(InvalidInputError, (head,), f"{type(est).__name__} has no set_params for {', '.join(sub)}")
             est.set_params(**sub)
         return self
 

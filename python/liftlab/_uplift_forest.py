@@ -28,7 +28,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._uplift_estimator import Estimator
-from liftlab.exceptions import InsufficientDataError, InvalidInputError, LiftlabIOError, SchemaError
+from liftlab.exceptions import InsufficientDataError, InvalidInputError, LiftlabIOError, SchemaError, _error
 
 FILE_FORMAT = "liftlab.uplift_forest"
 FILE_FORMAT_VERSION = 1
@@ -63,7 +63,7 @@ def _table(X: Any) -> tuple[list[str] | None, dict[str, Any]]:
             elif s.dtype.is_numeric() or s.dtype == pl.Boolean or s.dtype == pl.Null:
                 out[str(name)] = ("num", np.ascontiguousarray(s.cast(pl.Float64).to_numpy(), dtype="float64"))
             else:
-                raise SchemaError(f'X["{name}"]: has type {s.dtype}; use numbers, booleans or strings')
+                raise _error(SchemaError, (f'X["{name}"]',), f"has type {s.dtype}; use numbers, booleans or strings")
         return [str(c) for c in X.columns], out
     if _is_pandas(X) and hasattr(X, "columns"):
         import pandas as pd
@@ -77,14 +77,14 @@ def _table(X: Any) -> tuple[list[str] | None, dict[str, Any]]:
                 try:
                     out[str(name)] = ("num", col.to_numpy(dtype="float64", na_value=np.nan))
                 except (TypeError, ValueError) as e:
-                    raise SchemaError(f'X["{name}"]: cannot be read as numbers: {e}') from None
+                    raise _error(SchemaError, (f'X["{name}"]',), f"cannot be read as numbers: {e}") from None
         return [str(c) for c in X.columns], out
     try:
         arr = np.asarray(X, dtype="float64")
     except (TypeError, ValueError) as e:
-        raise InvalidInputError(f"X: must be a DataFrame or a 2-D array of numbers: {e}") from None
+        raise _error(InvalidInputError, ("X",), f"must be a DataFrame or a 2-D array of numbers: {e}") from None
     if arr.ndim != 2:
-        raise InvalidInputError(f"X: must be two-dimensional (units x features), got {arr.ndim} dimensions")
+        raise _error(InvalidInputError, ("X",), f"must be two-dimensional (units x features), got {arr.ndim} dimensions")
     # column views, not copies: the core bins one column at a time (copying a strided one alone)
     return None, {f"x{j}": ("num", arr[:, j]) for j in range(arr.shape[1])}
 
@@ -99,19 +99,19 @@ def _vector(v: Any, field: str) -> np.ndarray:
                 if field == "treatment"
                 else ""
             )
-            raise InvalidInputError(f"{field}: has {v.dtype} values; must be numbers{hint}")
+            raise _error(InvalidInputError, (field,), f"has {v.dtype} values; must be numbers{hint}")
         v = v.cast(pl.Float64).to_numpy()
     elif _is_pandas(v) and hasattr(v, "to_numpy"):
         try:
             v = v.to_numpy(dtype="float64", na_value=np.nan)
         except (TypeError, ValueError) as e:
-            raise InvalidInputError(f"{field}: must be numbers: {e}") from None
+            raise _error(InvalidInputError, (field,), f"must be numbers: {e}") from None
     try:
         a = np.asarray(v, dtype="float64")
     except (TypeError, ValueError) as e:
-        raise InvalidInputError(f"{field}: must be numbers: {e}") from None
+        raise _error(InvalidInputError, (field,), f"must be numbers: {e}") from None
     if a.ndim != 1:
-        raise InvalidInputError(f"{field}: must be one-dimensional, got {a.ndim} dimensions")
+        raise _error(InvalidInputError, (field,), f"must be one-dimensional, got {a.ndim} dimensions")
     return a
 
 
@@ -128,7 +128,7 @@ def _treatment_codes(treatment: Any, y: np.ndarray, control: str | None = None) 
             values = [None if v is None or v != v else str(v) for v in list(treatment)]
         t, labels = _core._treatment_label_codes(values, str(control))
     if len(t) != len(y):
-        raise InvalidInputError(f"treatment: has {len(t)} values but X has {len(y)} rows")
+        raise _error(InvalidInputError, ("treatment",), f"has {len(t)} values but X has {len(y)} rows", "length_mismatch")
     return _core._treatment_codes(t, y), labels
 
 
@@ -140,16 +140,18 @@ def _fitted_columns(X: Any, expected: list[str], by_name: bool) -> list[tuple[st
     if names is not None and by_name:
         absent = [c for c in expected if c not in table]
         if absent:
-            raise SchemaError(f"X: no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})")
+            raise _error(SchemaError, ("X",), f"no column {', '.join(repr(c) for c in absent)} (the model was fitted on {', '.join(expected)})")
         unknown = [c for c in names if c not in set(expected)]
         if unknown:
-            raise SchemaError(
-                f"X: unknown column {', '.join(repr(c) for c in unknown)} "
+            raise _error(
+                SchemaError,
+                ("X",),
+                f"unknown column {', '.join(repr(c) for c in unknown)} "
                 f"(the model was fitted on {', '.join(expected)}); drop it before predict"
             )
         return [table[c] for c in expected]
     if len(table) != len(expected):
-        raise SchemaError(f"X: has {len(table)} columns; the model was fitted on {len(expected)}")
+        raise _error(SchemaError, ("X",), f"has {len(table)} columns; the model was fitted on {len(expected)}")
     return list(table.values())
 
 
@@ -160,7 +162,7 @@ def _progress(progress: Any, total: int) -> tuple[Any, Any]:
     if callable(progress):
         return (lambda done: progress(done, total)), lambda: None
     if progress is not True:
-        raise InvalidInputError(f"progress: must be True, False, None or a callable, got {progress!r}")
+        raise _error(InvalidInputError, ("progress",), f"must be True, False, None or a callable, got {progress!r}")
     try:
         from tqdm.auto import tqdm
     except ImportError:
@@ -222,11 +224,11 @@ class UpliftForest(Estimator):
         for name in ("n_trees", "max_depth", "min_samples_leaf", "min_samples_treatment", "max_bins", "seed"):
             v = getattr(self, name)
             if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 0:
-                raise InvalidInputError(f"{name}: must be a non-negative integer, got {v!r}")
+                raise _error(InvalidInputError, (name,), f"must be a non-negative integer, got {v!r}")
         for name in ("max_features", "n_jobs"):
             v = getattr(self, name)
             if v is not None and (isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < 1):
-                raise InvalidInputError(f"{name}: must be None or a positive integer, got {v!r}")
+                raise _error(InvalidInputError, (name,), f"must be None or a positive integer, got {v!r}")
         return {
             "n_trees": int(self.n_trees),
             "max_depth": int(self.max_depth),
@@ -258,7 +260,7 @@ class UpliftForest(Estimator):
         params = self._core_params()
         names, table = _table(X)
         if not table:
-            raise InvalidInputError("X: has no feature columns")
+            raise _error(InvalidInputError, ("X",), "has no feature columns")
         features: list[dict[str, Any]] = []
         columns: list[np.ndarray] = []
         categorical: list[int] = []
@@ -274,12 +276,12 @@ class UpliftForest(Estimator):
         yv = _vector(y, "y")
         n = len(columns[0])
         if n == 0:
-            raise InsufficientDataError("X: has no rows")
+            raise _error(InsufficientDataError, ("X",), "has no rows")
         if len(yv) != n:
-            raise InvalidInputError(f"y: has {len(yv)} values but X has {n} rows")
+            raise _error(InvalidInputError, ("y",), f"has {len(yv)} values but X has {n} rows", "length_mismatch")
         missing = np.flatnonzero(np.isnan(yv))
         if missing.size:
-            raise InvalidInputError(f"y[{missing[0]}]: missing outcome (NaN or null); drop or fill it before fitting")
+            raise _error(InvalidInputError, ("y", int(missing[0])), "missing outcome (NaN or null); drop or fill it before fitting")
         codes, labels = _treatment_codes(treatment, yv, control)
         col_names = [f["name"] for f in features]
         on_tree, close = _progress(progress, params["n_trees"])
@@ -297,7 +299,7 @@ class UpliftForest(Estimator):
 
     def _check_fitted(self) -> None:
         if not hasattr(self, "_forest"):
-            raise InvalidInputError("UpliftForest: not fitted yet; call fit(X, treatment, y) or UpliftForest.load(path)")
+            raise _error(InvalidInputError, ("UpliftForest",), "not fitted yet; call fit(X, treatment, y) or UpliftForest.load(path)")
 
     def predict(self, X: Any) -> np.ndarray:
         """Predicted uplift ``P(y=1 | treatment k) - P(y=1 | control)`` of each row, as float64:
@@ -320,7 +322,7 @@ class UpliftForest(Estimator):
                 columns.append(_core._category_codes(values, f["categories"]))
             else:
                 if kind == "cat":
-                    raise SchemaError(f'X["{f["name"]}"]: is text but was numeric at fit time')
+                    raise _error(SchemaError, (f'X["{f["name"]}"]',), "is text but was numeric at fit time")
                 columns.append(values)
         out = self._forest.predict(columns, names=expected)
         return out[0] if len(out) == 1 else np.column_stack(out)
@@ -384,10 +386,10 @@ def _read_text(path: Any) -> str:
         with open(path, encoding="utf-8") as f:
             return f.read()
     except UnicodeDecodeError as e:
-        raise InvalidInputError(f"path: {os.fspath(path)} is not UTF-8 text: {e}") from None
+        raise _error(InvalidInputError, ("path",), f"{os.fspath(path)} is not UTF-8 text: {e}") from None
     except (OSError, TypeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise LiftlabIOError(f"path: cannot read {path!r}: {reason}") from None
+        raise _error(LiftlabIOError, ("path",), f"cannot read {path!r}: {reason}") from None
 
 
 def _read_json(path: Any) -> Any:
@@ -396,9 +398,9 @@ def _read_json(path: Any) -> Any:
         with open(path, encoding="utf-8") as f:
             return json.load(f)
     except json.JSONDecodeError as e:
-        raise InvalidInputError(f"path: {os.fspath(path)} is not JSON: {e}") from None
+        raise _error(InvalidInputError, ("path",), f"{os.fspath(path)} is not JSON: {e}") from None
     except UnicodeDecodeError as e:
-        raise InvalidInputError(f"path: {os.fspath(path)} is not UTF-8 text: {e}") from None
+        raise _error(InvalidInputError, ("path",), f"{os.fspath(path)} is not UTF-8 text: {e}") from None
     except (OSError, TypeError) as e:
         reason = e.strerror if isinstance(e, OSError) and e.strerror else str(e)
-        raise LiftlabIOError(f"path: cannot read {path!r}: {reason}") from None
+        raise _error(LiftlabIOError, ("path",), f"cannot read {path!r}: {reason}") from None

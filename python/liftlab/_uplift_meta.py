@@ -48,7 +48,7 @@ import polars as pl
 from liftlab import _core
 from liftlab._uplift_estimator import Estimator
 from liftlab._uplift_forest import _fitted_columns, _is_pandas, _read_json, _table, _treatment_codes, _vector
-from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError
+from liftlab.exceptions import InsufficientDataError, InvalidInputError, SchemaError, _error
 
 FILE_FORMAT = "liftlab.meta_learner"
 FILE_FORMAT_VERSION = 1
@@ -68,7 +68,7 @@ def _clone(estimator: Any) -> Any:
 def _check_estimator(est: Any, field: str) -> None:
     for method in ("fit", "predict"):
         if not callable(getattr(est, method, None)):
-            raise InvalidInputError(f"{field}: must have fit(X, y) and predict(X) methods; {type(est).__name__} has no {method}")
+            raise _error(InvalidInputError, (field,), f"must have fit(X, y) and predict(X) methods; {type(est).__name__} has no {method}")
 
 
 def _shape(X: Any) -> tuple[int, int, list[str] | None]:
@@ -79,7 +79,7 @@ def _shape(X: Any) -> tuple[int, int, list[str] | None]:
         return len(X), X.shape[1], [str(c) for c in X.columns]
     shape = np.shape(X)
     if len(shape) != 2:
-        raise InvalidInputError(f"X: must be two-dimensional (units x features), got {len(shape)} dimensions")
+        raise _error(InvalidInputError, ("X",), f"must be two-dimensional (units x features), got {len(shape)} dimensions")
     return shape[0], shape[1], None
 
 
@@ -100,22 +100,24 @@ class _MetaLearner(Estimator):
 
     def _check_params(self) -> None:
         if self.outcome not in _OUTCOMES:
-            raise InvalidInputError(f"outcome: must be one of {', '.join(map(repr, _OUTCOMES))}, got {self.outcome!r}")
+            raise _error(InvalidInputError, ("outcome",), f"must be one of {', '.join(map(repr, _OUTCOMES))}, got {self.outcome!r}")
         alpha = self.alpha
         if isinstance(alpha, bool) or not isinstance(alpha, (int, float, np.number)) or not (0 <= alpha < float("inf")):
-            raise InvalidInputError(f"alpha: must be a finite number >= 0, got {alpha!r}")
+            raise _error(InvalidInputError, ("alpha",), f"must be a finite number >= 0, got {alpha!r}")
         if isinstance(self.tol, bool) or not isinstance(self.tol, (int, float, np.number)) or not (0 < self.tol < float("inf")):
-            raise InvalidInputError(f"tol: must be a finite number > 0, got {self.tol!r}")
+            raise _error(InvalidInputError, ("tol",), f"must be a finite number > 0, got {self.tol!r}")
         mi = self.max_iter
         if isinstance(mi, bool) or not isinstance(mi, (int, np.integer)) or mi < 1:
-            raise InvalidInputError(f"max_iter: must be a positive integer, got {mi!r}")
+            raise _error(InvalidInputError, ("max_iter",), f"must be a positive integer, got {mi!r}")
         if self.base is not None:
             _check_estimator(self.base, "base")
         second = getattr(self, "second_stage", None)
         if second is not None:
             if self.base is None:
-                raise InvalidInputError(
-                    "second_stage: needs a base learner too; with base=None the core's ridge is the second stage"
+                raise _error(
+                    InvalidInputError,
+                    ("second_stage",),
+                    "needs a base learner too; with base=None the core's ridge is the second stage"
                 )
             _check_estimator(second, "second_stage")
 
@@ -128,11 +130,13 @@ class _MetaLearner(Estimator):
         if self.base is None:
             names, table = _table(X)
             if not table:
-                raise InvalidInputError("X: has no feature columns")
+                raise _error(InvalidInputError, ("X",), "has no feature columns")
             text = [name for name, (kind, _) in table.items() if kind == "cat"]
             if text:
-                raise SchemaError(
-                    f'X["{text[0]}"]: is text; the built-in linear base learners take numeric features only. '
+                raise _error(
+                    SchemaError,
+                    (f'X["{text[0]}"]',),
+                    'is text; the built-in linear base learners take numeric features only. '
                     "One-hot encode it (polars: X.to_dummies(...), pandas: get_dummies), pass base= a pipeline "
                     "that encodes it, or use UpliftForest, which handles categorical features"
                 )
@@ -141,15 +145,15 @@ class _MetaLearner(Estimator):
         else:
             n, width, names = _shape(X)
             if width == 0:
-                raise InvalidInputError("X: has no feature columns")
+                raise _error(InvalidInputError, ("X",), "has no feature columns")
             features = names if names is not None else [f"x{j}" for j in range(width)]
         if n == 0:
-            raise InsufficientDataError("X: has no rows")
+            raise _error(InsufficientDataError, ("X",), "has no rows")
         if len(yv) != n:
-            raise InvalidInputError(f"y: has {len(yv)} values but X has {n} rows")
+            raise _error(InvalidInputError, ("y",), f"has {len(yv)} values but X has {n} rows", "length_mismatch")
         bad = np.flatnonzero(~np.isfinite(yv))
         if bad.size:
-            raise InvalidInputError(f"y[{bad[0]}]: missing or non-finite outcome ({yv[bad[0]]}); drop or fill it before fitting")
+            raise _error(InvalidInputError, ("y", int(bad[0])), f"missing or non-finite outcome ({yv[bad[0]]}); drop or fill it before fitting")
         codes, _ = _treatment_codes(treatment, yv)
         is01 = (yv == 0) | (yv == 1)
         if self.outcome == "auto":
@@ -158,7 +162,7 @@ class _MetaLearner(Estimator):
             outcome = self.outcome
             if outcome == "binary" and not is01.all():
                 i = int(np.flatnonzero(~is01)[0])
-                raise InvalidInputError(f"y[{i}]: must be 0 or 1 (binary outcome), got {yv[i]}")
+                raise _error(InvalidInputError, ("y", i), f"must be 0 or 1 (binary outcome), got {yv[i]}")
 
         self._model: Any = None
         self._plugin: dict[str, Any] | None = None
@@ -195,8 +199,10 @@ class _MetaLearner(Estimator):
         second = getattr(self, "second_stage", None)
         if self._learner == "x" and second is None:
             if binary and callable(getattr(self.base, "predict_proba", None)):
-                raise InvalidInputError(
-                    "second_stage: base is a classifier (it has predict_proba) and the second stage regresses the "
+                raise _error(
+                    InvalidInputError,
+                    ("second_stage",),
+                    "base is a classifier (it has predict_proba) and the second stage regresses the "
                     "imputed effects in [-1, 1]; give a regressor, e.g. second_stage=LinearRegression()"
                 )
             second = self.base
@@ -220,7 +226,7 @@ class _MetaLearner(Estimator):
     def _check_fitted(self) -> None:
         if not hasattr(self, "_features"):
             name = type(self).__name__
-            raise InvalidInputError(f"{name}: not fitted yet; call fit(X, treatment, y) or {name}.load(path)")
+            raise _error(InvalidInputError, (name,), f"not fitted yet; call fit(X, treatment, y) or {name}.load(path)")
 
     def _columns(self, X: Any) -> list[np.ndarray]:
         """X's feature columns in fitted order (built-in path)."""
@@ -229,7 +235,7 @@ class _MetaLearner(Estimator):
         out = []
         for name, (kind, values) in items:
             if kind == "cat":
-                raise SchemaError(f'X["{name}"]: is text; the built-in linear base learners take numeric features only')
+                raise _error(SchemaError, (f'X["{name}"]',), "is text; the built-in linear base learners take numeric features only")
             out.append(np.ascontiguousarray(values, dtype="float64"))
         return out
 
@@ -265,8 +271,10 @@ class _MetaLearner(Estimator):
         """The saved form (see the module documentation); built-in learners only."""
         self._check_fitted()
         if self._plugin is not None:
-            raise InvalidInputError(
-                "base: save/load is for the built-in learners (base=None); a plug-in base learner is a Python "
+            raise _error(
+                InvalidInputError,
+                ("base",),
+                "save/load is for the built-in learners (base=None); a plug-in base learner is a Python "
                 "object, so pickle or joblib the fitted model instead"
             )
         params = {k: v for k, v in self.get_params(deep=False).items() if k not in ("base", "second_stage")}
@@ -291,20 +299,22 @@ class _MetaLearner(Estimator):
     @classmethod
     def from_dict(cls, d: dict[str, Any], source: str = "model") -> Any:
         if not isinstance(d, dict) or d.get("format") != FILE_FORMAT:
-            raise InvalidInputError(f'{source}: not a liftlab meta-learner (no "format": "{FILE_FORMAT}")')
+            raise _error(InvalidInputError, (source,), f'not a liftlab meta-learner (no "format": "{FILE_FORMAT}")')
         if d.get("format_version") != FILE_FORMAT_VERSION:
-            raise InvalidInputError(
-                f"{source}.format_version: is {d.get('format_version')!r}; this liftlab reads {FILE_FORMAT_VERSION}"
+            raise _error(
+                InvalidInputError,
+                (source, "format_version"),
+                f"is {d.get('format_version')!r}; this liftlab reads {FILE_FORMAT_VERSION}"
             )
         if d.get("learner") != cls._learner:
             other = {"t": "TLearner", "x": "XLearner"}.get(str(d.get("learner")), "another model")
-            raise InvalidInputError(f"{source}.learner: is {d.get('learner')!r}, a saved {other}; use {other}.load")
+            raise _error(InvalidInputError, (source, "learner"), f"is {d.get('learner')!r}, a saved {other}; use {other}.load")
         features = d.get("features")
         if not isinstance(features, list) or not all(isinstance(f, str) for f in features):
-            raise InvalidInputError(f"{source}.features: must be a list of column names")
+            raise _error(InvalidInputError, (source, "features"), "must be a list of column names")
         model = _core._MetaLearner.from_json(json.dumps(d.get("model")), f"{source}.model")
         if model.n_features != len(features) or model.learner != cls._learner:
-            raise InvalidInputError(f"{source}.model: does not match the file's learner and features")
+            raise _error(InvalidInputError, (source, "model"), "does not match the file's learner and features")
         params = {k: v for k, v in (d.get("params") or {}).items() if k in cls._param_names()}
         est = cls(**params)
         est._model = model

@@ -23,7 +23,7 @@ import numpy as np
 import polars as pl
 
 from liftlab import _core
-from liftlab.exceptions import InvalidInputError
+from liftlab.exceptions import InvalidInputError, _error
 
 __all__ = ["ContactPlan", "plan_contacts"]
 
@@ -68,23 +68,25 @@ def _channels(uplift: Any) -> tuple[list[str], list[Any]]:
         try:
             arr = np.asarray(uplift, dtype="float64")
         except (TypeError, ValueError) as e:
-            raise InvalidInputError(f"uplift: must be a DataFrame, a dict of arrays or a 1-D array of numbers: {e}") from None
+            raise _error(InvalidInputError, ("uplift",), f"must be a DataFrame, a dict of arrays or a 1-D array of numbers: {e}") from None
         if arr.ndim != 1:
-            raise InvalidInputError(
-                f"uplift: an array must be one-dimensional (one channel), got {arr.ndim} dimensions; "
+            raise _error(
+                InvalidInputError,
+                ("uplift",),
+                f"an array must be one-dimensional (one channel), got {arr.ndim} dimensions; "
                 "give several channels as a DataFrame or a dict channel -> array"
             )
         names, cols = [DEFAULT_CHANNEL], [arr]
     if not names:
-        raise InvalidInputError("uplift: has no channels (columns)")
+        raise _error(InvalidInputError, ("uplift",), "has no channels (columns)")
     if len(set(names)) != len(names):
-        raise InvalidInputError(f"uplift: channel names must be unique, got {names}")
+        raise _error(InvalidInputError, ("uplift",), f"channel names must be unique, got {names}")
     return names, cols
 
 
 def _number(x: Any, field: str) -> float:
     if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise InvalidInputError(f"{field}: must be a number, got {x!r}")
+        raise _error(InvalidInputError, (field,), f"must be a number, got {x!r}")
     return float(x)
 
 
@@ -95,21 +97,23 @@ def _per_channel(x: Any, names: list[str], field: str, one_for_all: bool) -> lis
         keys = {str(k): v for k, v in x.items()}
         for k in keys:
             if k not in names:
-                raise InvalidInputError(f"{field}: {k!r} is not a channel (channels: {', '.join(names)})")
+                raise _error(InvalidInputError, (field,), f"{k!r} is not a channel (channels: {', '.join(names)})")
         missing = [n for n in names if n not in keys]
         if missing:
-            raise InvalidInputError(f"{field}: no {field} for channel {missing[0]!r}")
+            raise _error(InvalidInputError, (field,), f"no {field} for channel {missing[0]!r}")
         return [_number(keys[n], f"{field}[{n!r}]") for n in names]
     if one_for_all:
         return [_number(x, field)]
     if isinstance(x, numbers.Real) and not isinstance(x, bool):
         if len(names) != 1:
-            raise InvalidInputError(
-                f"{field}: a single number is for one channel; uplift has {len(names)} ({', '.join(names)}): "
+            raise _error(
+                InvalidInputError,
+                (field,),
+                f"a single number is for one channel; uplift has {len(names)} ({', '.join(names)}): "
                 f"give a dict channel -> {field}"
             )
         return [float(x)]
-    raise InvalidInputError(f"{field}: must be a dict channel -> {field} or a number (one channel), got {x!r}")
+    raise _error(InvalidInputError, (field,), f"must be a dict channel -> {field} or a number (one channel), got {x!r}")
 
 
 def _ids(ids: Any, n: int) -> pl.Series:
@@ -117,7 +121,7 @@ def _ids(ids: Any, n: int) -> pl.Series:
         return pl.Series("id", np.arange(n, dtype=np.int64))
     s = ids.rename("id") if isinstance(ids, pl.Series) else pl.Series("id", ids.to_numpy() if _is_pandas(ids) else list(ids))
     if s.len() != n:
-        raise InvalidInputError(f"ids: has {s.len()} values but uplift has {n} units")
+        raise _error(InvalidInputError, ("ids",), f"has {s.len()} values but uplift has {n} units")
     return s
 
 

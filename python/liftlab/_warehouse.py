@@ -19,7 +19,7 @@ from typing import Any
 from liftlab import _core
 from liftlab._analysis import Report
 from liftlab._assign import SpecLike, load_spec
-from liftlab.exceptions import InvalidInputError
+from liftlab.exceptions import InvalidInputError, _error
 
 DIALECTS = ("duckdb", "postgres", "clickhouse", "spark", "bigquery", "snowflake")
 
@@ -57,7 +57,7 @@ def _date(value: Any, field: str) -> str | None:
         return value
     if isinstance(value, (_dt.date, _dt.datetime)):
         return value.isoformat()[:10]
-    raise InvalidInputError(f"{field}: expected a date or 'YYYY-MM-DD', got {type(value).__name__}")
+    raise _error(InvalidInputError, (field,), f"expected a date or 'YYYY-MM-DD', got {type(value).__name__}")
 
 
 def compile_sql(
@@ -105,8 +105,10 @@ def _dialect_of(con: Any) -> str:
         for name, dialect in _ADBC_VENDORS.items():
             if name in vendor:
                 return dialect
-    raise InvalidInputError(
-        f"dialect: cannot tell the SQL dialect of a {type(con).__module__}.{type(con).__name__}; pass dialect= (one of {', '.join(DIALECTS)})"
+    raise _error(
+        InvalidInputError,
+        ("dialect",),
+        f"cannot tell the SQL dialect of a {type(con).__module__}.{type(con).__name__}; pass dialect= (one of {', '.join(DIALECTS)})"
     )
 
 
@@ -140,7 +142,7 @@ def _run(con: Any, sql: str) -> tuple[list[str], list[tuple]]:
         r = con.query(sql)
         return list(r.column_names), list(r.result_rows)
     if not hasattr(con, "cursor"):
-        raise InvalidInputError(f"con: a {type(con).__name__} is not a DuckDB connection, a Spark session or a DB-API connection")
+        raise _error(InvalidInputError, ("con",), f"a {type(con).__name__} is not a DuckDB connection, a Spark session or a DB-API connection")
     cur = con.cursor()
     try:
         cur.execute(sql)
@@ -162,7 +164,7 @@ def _register(con: Any, tables: Mapping[str, Any]) -> None:
     view under its name (``schema.table`` creates the schema)."""
     for i, (name, obj) in enumerate(tables.items()):
         if not isinstance(name, str) or not name or any(p == "" for p in name.split(".")):
-            raise InvalidInputError(f"tables: '{name}' is not a table name")
+            raise _error(InvalidInputError, ("tables",), f"'{name}' is not a table name")
         tmp = f"__liftlab_table_{i}"
         if isinstance(obj, (str, os.PathLike)):
             path = os.fspath(obj)
@@ -204,13 +206,13 @@ def analyze_warehouse(
         try:
             import duckdb
         except ImportError as e:  # pragma: no cover - duckdb is installed with the tests
-            raise InvalidInputError("con: without a connection liftlab uses DuckDB: pip install duckdb") from e
+            raise _error(InvalidInputError, ("con",), "without a connection liftlab uses DuckDB: pip install duckdb") from e
         con = duckdb.connect()
     try:
         d = dialect or _dialect_of(con)
         if tables:
             if d != "duckdb":
-                raise InvalidInputError("tables: DataFrames are registered in DuckDB only; load them into your warehouse")
+                raise _error(InvalidInputError, ("tables",), "DataFrames are registered in DuckDB only; load them into your warehouse")
             _register(con, tables)
         sql, _ = _core._compile_sql(s, key, d, _date(start, "start"), _date(end, "end"), base)
         names, rows = _run(con, sql)

@@ -8,7 +8,7 @@ program can use:
   ``"insufficient_data"``, ``"not_found"``, ``"io_error"``, ``"internal"``);
 - ``detail``: a finer code where one is useful (``"not_a_number"``, ``"not_finite"``,
   ``"budget_too_small"``, ``"unknown_experiment"``, ``"ambiguous_experiment"``,
-  ``"missing_column"``, ``"not_a_date"``) or None;
+  ``"missing_column"``, ``"not_a_date"``, ``"length_mismatch"``) or None;
 - ``field``: the argument or field at fault as dotted text (``"experiments[0].weights"``), in
   Python's names (``y_true`` where the core says ``outcome``), or None;
 - ``path``: the same as a tuple of keys and indices (``("experiments", 0, "weights")``).

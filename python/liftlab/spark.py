@@ -91,17 +91,17 @@ def local_session(cores: int = 2, app_name: str = "liftlab", task_retries: int =
 
 def _frame(df: Any, field: str = "df") -> DataFrame:
     if not isinstance(df, DataFrame):
-        raise InvalidInputError(f"{field}: expected a Spark DataFrame, got {type(df).__name__}")
+        raise _error(InvalidInputError, (field,), f"expected a Spark DataFrame, got {type(df).__name__}")
     return df
 
 
 def _column(df: DataFrame, name: Any, field: str) -> T.StructField:
     if not isinstance(name, str):
-        raise InvalidInputError(f"{field}: expected a column name, got {name!r}")
+        raise _error(InvalidInputError, (field,), f"expected a column name, got {name!r}")
     for f in df.schema.fields:
         if f.name == name:
             return f
-    raise SchemaError(f"{field}: no column {name!r} in df (columns: {', '.join(df.columns)})")
+    raise _error(SchemaError, (field,), f"no column {name!r} in df (columns: {', '.join(df.columns)})")
 
 
 def _id_field(df: DataFrame, unit_col: Any) -> T.StructField:
@@ -116,7 +116,7 @@ def _id_field(df: DataFrame, unit_col: Any) -> T.StructField:
 def _no_clash(df: DataFrame, new: Sequence[str]) -> None:
     clash = [c for c in new if c in df.columns]
     if clash:
-        raise SchemaError(f"df: already has column {', '.join(repr(c) for c in clash)}; rename or drop it first")
+        raise _error(SchemaError, ("df",), f"already has column {', '.join(repr(c) for c in clash)}; rename or drop it first")
 
 
 def _batches_as_polars(batch: pa.RecordBatch) -> pl.DataFrame:
@@ -179,7 +179,7 @@ def assign_batch(
         _column(df, c, f"attribute_cols[{i}]")
     if experiment is not None:
         if not isinstance(experiment, str) or experiment not in s.experiments:
-            raise InvalidInputError(f"experiment: {experiment!r} is not in the spec (experiments: {', '.join(s.experiments)})")
+            raise _error(InvalidInputError, ("experiment",), f"{experiment!r} is not in the spec (experiments: {', '.join(s.experiments)})")
         keys = [experiment]
     else:
         keys = s.experiments
@@ -259,29 +259,29 @@ def predict_uplift(
     if isinstance(model, (str, os.PathLike)):
         model = UpliftForest.load(model)
     if not isinstance(model, UpliftForest):
-        raise InvalidInputError(f"model: expected a fitted UpliftForest or the path of a saved one, got {type(model).__name__}")
+        raise _error(InvalidInputError, ("model",), f"expected a fitted UpliftForest or the path of a saved one, got {type(model).__name__}")
     text = model.to_json()  # raises when not fitted
     d = json.loads(text)
     df = _frame(df)
     fitted = [f["name"] for f in d["features"]]
     if feature_cols is None:
         if not d.get("feature_names_in", True):
-            raise InvalidInputError("feature_cols: the model was fitted on an array; name its columns in df, in order")
+            raise _error(InvalidInputError, ("feature_cols",), "the model was fitted on an array; name its columns in df, in order")
         cols = fitted
         field = "df"
     else:
         cols = list(feature_cols)
         field = "feature_cols"
         if len(cols) != len(fitted):
-            raise InvalidInputError(f"feature_cols: has {len(cols)} columns; the model was fitted on {len(fitted)}")
+            raise _error(InvalidInputError, ("feature_cols",), f"has {len(cols)} columns; the model was fitted on {len(fitted)}")
     for i, c in enumerate(cols):
         f = _column(df, c, f"{field}[{i}]" if feature_cols is not None else "df")
         if not isinstance(f.dataType, (T.NumericType, T.BooleanType, T.StringType)):
-            raise SchemaError(f'df["{c}"]: has type {f.dataType.simpleString()}; use numbers, booleans or strings')
+            raise _error(SchemaError, (f'df["{c}"]',), f"has type {f.dataType.simpleString()}; use numbers, booleans or strings")
     k = int(model.treatments_.size)
     outs = list(output_cols) if output_cols is not None else model.score_columns()
     if len(outs) != k or len(set(outs)) != k or not all(isinstance(c, str) for c in outs):
-        raise InvalidInputError(f"output_cols: must be {k} distinct column names, one per treatment, got {outs!r}")
+        raise _error(InvalidInputError, ("output_cols",), f"must be {k} distinct column names, one per treatment, got {outs!r}")
     _no_clash(df, outs)
     broadcast = df.sparkSession.sparkContext.broadcast(text)
     rename = dict(zip(cols, fitted))
@@ -411,7 +411,7 @@ def _options(df: DataFrame, unit_col: str, cols: list[str], names: list[str], co
                 if bad.size:
                     x = float(u[bad[0]])
                     shown = "NaN" if x != x else ("inf" if x > 0 else "-inf")  # as the core prints it
-                    raise InvalidInputError(f"uplift[{names[j]!r}]: must be finite, got {shown} ({unit_col} {ids[int(bad[0])].as_py()!r})")
+                    raise _error(InvalidInputError, (f"uplift[{names[j]!r}]",), f"must be finite, got {shown} ({unit_col} {ids[int(bad[0])].as_py()!r})")
             o = _core._contact_options(us, names, costs, values)
             best = o["best"]
             has = best >= 0
@@ -575,22 +575,22 @@ def plan_contacts(
         uplift_cols = [str(k) for k in cost] if isinstance(cost, Mapping) else ["uplift"]
     cols = list(uplift_cols)
     if not cols:
-        raise InvalidInputError("uplift_cols: has no channels (columns)")
+        raise _error(InvalidInputError, ("uplift_cols",), "has no channels (columns)")
     if len(set(cols)) != len(cols):
-        raise InvalidInputError(f"uplift_cols: channel names must be unique, got {cols}")
+        raise _error(InvalidInputError, ("uplift_cols",), f"channel names must be unique, got {cols}")
     for i, c in enumerate(cols):
         f = _column(df, c, f"uplift_cols[{i}]")
         if not isinstance(f.dataType, T.NumericType):
-            raise SchemaError(f"uplift[{c!r}]: has type {f.dataType.simpleString()}; must be numbers")
+            raise _error(SchemaError, (f"uplift[{c!r}]",), f"has type {f.dataType.simpleString()}; must be numbers")
         if c == unit_col:
-            raise InvalidInputError(f"uplift_cols[{i}]: {c!r} is the id column")
+            raise _error(InvalidInputError, ("uplift_cols", i), f"{c!r} is the id column")
     names = cols
     costs = _per_channel(cost, names, "cost", one_for_all=False)
     values = _per_channel(value, names, "value", one_for_all=True)
     if max_spend is not None:
         max_spend = _number(max_spend, "max_spend")
     if isinstance(max_driver_units, bool) or not isinstance(max_driver_units, int) or max_driver_units < 1:
-        raise InvalidInputError(f"max_driver_units: must be a positive integer, got {max_driver_units!r}")
+        raise _error(InvalidInputError, ("max_driver_units",), f"must be a positive integer, got {max_driver_units!r}")
     # The core checks costs, values and budgets with the single-machine errors: on one unit of zeros.
     _core._plan_contacts([np.zeros(1)] * len(names), names, costs, values, max_contacts, max_spend)
     k_limit = int(max_contacts) if max_contacts is not None else None
@@ -606,7 +606,7 @@ def plan_contacts(
         ).first()
         n = int(st["n"])
         if n == 0:
-            raise InsufficientDataError("uplift: is empty; at least one unit is needed")
+            raise _error(InsufficientDataError, ("uplift",), "is empty; at least one unit is needed")
         if int(st["distinct"]) != n:
             dup = opts.groupBy("id").count().filter(F.col("count") > 1).select("id").first()
             raise _error(InvalidInputError, ("unit_col",), f"ids must be unique; {dup['id']!r} appears more than once")
@@ -718,8 +718,10 @@ def _plan_with_spend(
                 t = math.inf  # free contacts cost nothing; only max_contacts bounds them
             t = min(t, kl)
             if not math.isfinite(t):
-                raise InvalidInputError(
-                    "max_spend: with a free channel and no max_contacts the plan's size is unbounded; give max_contacts"
+                raise _error(
+                    InvalidInputError,
+                    ("max_spend",),
+                    "with a free channel and no max_contacts the plan's size is unbounded; give max_contacts"
                 )
             return int(t)
 
@@ -751,8 +753,10 @@ def _plan_with_spend(
     chosen = elig.filter(in_prefix).select("id").unionByName(F.broadcast(ids)).distinct().persist(StorageLevel.MEMORY_AND_DISK)
     n_chosen = chosen.count()
     if n_chosen > max_driver_units:
-        raise InvalidInputError(
-            f"max_spend: the plan reaches {n_chosen:,} units, more than max_driver_units ({max_driver_units:,}) "
+        raise _error(
+            InvalidInputError,
+            ("max_spend",),
+            f"the plan reaches {n_chosen:,} units, more than max_driver_units ({max_driver_units:,}) "
             "the driver plans at once; raise max_driver_units (and the driver's memory)"
         )
     driver = elig.join(chosen, "id", "left_semi")

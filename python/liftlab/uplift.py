@@ -34,7 +34,7 @@ import polars as pl
 
 from liftlab import _core
 from liftlab._uplift_forest import UpliftForest
-from liftlab.exceptions import InvalidInputError
+from liftlab.exceptions import InvalidInputError, _error
 
 __all__ = [
     "UpliftForest",
@@ -210,11 +210,11 @@ def _feature_columns(X: Any) -> tuple[list[Any], list[str] | None]:
     try:
         arr = np.asarray(X, dtype="float64")
     except (TypeError, ValueError) as e:
-        raise InvalidInputError(f"X: must be a DataFrame or a 2-D array of numbers: {e}") from None
+        raise _error(InvalidInputError, ("X",), f"must be a DataFrame or a 2-D array of numbers: {e}") from None
     if arr.ndim == 1:
         arr = arr[:, None]
     if arr.ndim != 2:
-        raise InvalidInputError(f"X: must be two-dimensional (units x features), got {arr.ndim} dimensions")
+        raise _error(InvalidInputError, ("X",), f"must be two-dimensional (units x features), got {arr.ndim} dimensions")
     return [arr[:, j] for j in range(arr.shape[1])], None
 
 

@@ -90,3 +90,45 @@ def test_exceptions_raised_without_a_field_have_the_attributes() -> None:
     assert (e.code, e.detail, e.field, e.path) == ("invalid_input", None, None, ())
     assert exceptions.LiftlabError("boom").code == "internal"
     assert exceptions.NotFoundError.code == "not_found"
+
+
+def _raised(cls: type, fn, *args, **kwargs) -> exceptions.LiftlabError:
+    with pytest.raises(cls) as info:
+        fn(*args, **kwargs)
+    return info.value
+
+
+def test_a_second_field_in_a_message_is_renamed_from_its_path() -> None:
+    """The core's ``scores: has 5 values but outcome has 6`` names both fields by paths, so the
+    rename table renames both (no binding edits the text)."""
+    y, s, t = [1.0, 0.0, 1.0, 0.0, 1.0, 0.0], [0.6, 0.5, 0.4, 0.3, 0.2], [1, 1, 1, 0, 0, 0]
+    e = _raised(exceptions.InvalidInputError, liftlab.uplift.qini_auc_score, y, s, t)
+    assert (e.field, e.path, e.detail) == ("uplift", ("uplift",), "length_mismatch")
+    assert str(e) == "uplift: has 5 values but y_true has 6"
+    # channel columns: checked by the core (uplift::policy::rows_from_channels), named per channel
+    e = _raised(exceptions.InvalidInputError, liftlab.uplift.plan_contacts, {"a": [0.1, 0.2], "b": [0.1]}, {"a": 1.0, "b": 1.0}, 10.0)
+    assert (e.field, e.path, e.detail) == ("uplift['b']", ("uplift['b']",), "length_mismatch")
+    assert str(e) == "uplift['b']: has 1 values but uplift['a'] has 2"
+
+
+@pytest.mark.parametrize(
+    ("call", "cls", "path", "detail"),
+    [
+        (lambda: liftlab.assign_batch(FIXTURE["spec"], ["a", None, "c"]), exceptions.InvalidInputError, ("ids", 1), None),
+        (lambda: liftlab.assign_batch(FIXTURE["spec"], "abc"), exceptions.InvalidInputError, ("ids",), None),
+        (lambda: liftlab.load_spec(3.5), exceptions.InvalidInputError, ("spec",), None),
+        (
+            lambda: liftlab.uplift.UpliftForest(n_trees=2).fit(pl.DataFrame({"a": [1.0, 2.0, 3.0, 4.0]}), [0, 1, 0, 1], [1.0, 0.0]),
+            exceptions.InvalidInputError,
+            ("y",),
+            "length_mismatch",
+        ),
+        (lambda: liftlab.uplift.plan_contacts([0.1, 0.2], 1.0, 10.0, max_spend="x"), exceptions.InvalidInputError, ("max_spend",), None),
+    ],
+    ids=["null id", "one string", "spec type", "short y", "max_spend type"],
+)
+def test_python_side_checks_name_their_field(call, cls: type, path: tuple, detail: str | None) -> None:
+    """The wrappers' own checks set ``.field``/``.path`` as the core's errors do (``_error``)."""
+    e = _raised(cls, call)
+    assert (e.path, e.field, e.detail) == (path, _dotted(list(path)), detail)
+    assert str(e).startswith(f"{e.field}: ")
