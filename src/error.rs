@@ -301,7 +301,7 @@ impl Reason {
     }
 
     /// The reason with `words` appended.
-    pub fn then(mut self, words: impl fmt::Display) -> Self {
+    pub fn append(mut self, words: impl fmt::Display) -> Self {
         self.parts.push(Part::Text(words.to_string()));
         self
     }
@@ -520,11 +520,11 @@ impl Error {
     }
 
     /// The same error with words appended to its reason (e.g. a group's name, a hint).
-    pub fn then(mut self, words: impl fmt::Display) -> Self {
+    pub fn append(mut self, words: impl fmt::Display) -> Self {
         match &mut self {
             Error::InvalidInput { reason, .. }
             | Error::Schema { reason, .. }
-            | Error::InsufficientData { reason, .. } => *reason = std::mem::take(reason).then(words),
+            | Error::InsufficientData { reason, .. } => *reason = std::mem::take(reason).append(words),
             _ => {}
         }
         self
@@ -597,7 +597,7 @@ mod tests {
             Some("y") => FieldPath::key("y_true"),
             _ => p,
         };
-        let e = e.then(" (treated)").map_path(rename);
+        let e = e.append(" (treated)").map_path(rename);
         assert_eq!(e.to_string(), "y_true: has 3 values but X has 4 rows (treated)");
         assert_eq!(e.field(), Some("y_true"));
         // a parent prefixes both: they are fields of one object
@@ -611,7 +611,7 @@ mod tests {
             other => panic!("{other:?}"),
         }
         // errors of words only keep them
-        assert_eq!(Error::invalid("a", "is empty").then("!").reason().as_deref(), Some("is empty!"));
-        assert_eq!(Error::Internal("x".into()).then("!"), Error::Internal("x".into()));
+        assert_eq!(Error::invalid("a", "is empty").append("!").reason().as_deref(), Some("is empty!"));
+        assert_eq!(Error::Internal("x".into()).append("!"), Error::Internal("x".into()));
     }
 }

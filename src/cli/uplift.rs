@@ -153,7 +153,7 @@ fn feature_columns(
         } else {
             ""
         };
-        e.then(hint)
+        e.append(hint)
     })?;
 
     let feature_cols = cols.split_off(extra.len());

@@ -436,14 +436,16 @@ mod tests {
         assert_eq!(path, Some(vec!["body".into(), "unit_id".into()]));
         assert!(message.starts_with("body.unit_id: missing field `unit_id`"), "{message}");
         // unknown, in a list
-        let (field, path, _) = nested(&format!(r#"{{"body": {ok}, "items": [{ok}, {{"unit_id": "b", "weights": [], "w": 1}}]}}"#));
+        let (field, path, _) =
+            nested(&format!(r#"{{"body": {ok}, "items": [{ok}, {{"unit_id": "b", "weights": [], "w": 1}}]}}"#));
         assert_eq!(field.as_deref(), Some("items[1].w"));
         assert_eq!(path, Some(vec!["items".into(), 1.into(), "w".into()]));
         // repeated
         let (field, _, _) = nested(&format!(r#"{{"body": {ok}, "body": {ok}, "items": []}}"#));
         assert_eq!(field.as_deref(), Some("body"));
         // a wrong type deep down
-        let (field, path, _) = nested(&format!(r#"{{"body": {ok}, "items": [{{"unit_id": "b", "weights": [1, true]}}]}}"#));
+        let (field, path, _) =
+            nested(&format!(r#"{{"body": {ok}, "items": [{{"unit_id": "b", "weights": [1, true]}}]}}"#));
         assert_eq!(field.as_deref(), Some("items[0].weights[1]"));
         assert_eq!(path, Some(vec!["items".into(), 0.into(), "weights".into(), 1.into()]));
     }

@@ -158,7 +158,7 @@ impl MetaLearner {
 /// Adds which group a base-learner error arose in, keeping its field and kind.
 fn in_group(e: Error, group: &str) -> Error {
     match e {
-        Error::InvalidInput { .. } | Error::InsufficientData { .. } => e.then(format!(" ({group})")),
+        Error::InvalidInput { .. } | Error::InsufficientData { .. } => e.append(format!(" ({group})")),
         other => other,
     }
 }

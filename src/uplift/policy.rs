@@ -218,7 +218,12 @@ fn check_inputs(uplift: &[Vec<f64>], cost: &[f64], value: &[f64]) -> Result<Vec<
     }
     for (i, row) in uplift.iter().enumerate() {
         if row.len() != cost.len() {
-            return Err(Error::length_mismatch(format!("uplift[{i}]"), (row.len(), "channels"), "cost", (cost.len(), "")));
+            return Err(Error::length_mismatch(
+                format!("uplift[{i}]"),
+                (row.len(), "channels"),
+                "cost",
+                (cost.len(), ""),
+            ));
         }
         if let Some(j) = row.iter().position(|u| !u.is_finite()) {
             return Err(Error::invalid(format!("uplift[{i}][{j}]"), format!("must be finite, got {}", row[j])));

@@ -644,10 +644,7 @@ fn summary(f: ForecastLine) -> crate::Result<ForecastSummary> {
 #[utoipa::path(get, path = "/v1/forecasts", tag = "forecast", params(ListParams),
     security((), ("bearer" = [])),
     responses((status = 200, body = ForecastList), (status = 422, body = ErrorBody)))]
-async fn list_forecasts(
-    State(state): State<AppState>,
-    Query(q): Query<ListParams>,
-) -> Result<Response, ApiError> {
+async fn list_forecasts(State(state): State<AppState>, Query(q): Query<ListParams>) -> Result<Response, ApiError> {
     let limit = q.limit.unwrap_or(100);
     if limit == 0 || limit > MAX_LIMIT {
         return Err(Error::invalid("limit", format!("must be between 1 and {MAX_LIMIT}, got {limit}")).into());
