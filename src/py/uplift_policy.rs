@@ -2,8 +2,9 @@
 //! and dicts into columns and builds the `ContactPlan`.
 //!
 //! The uplift crosses **channel-major**, one float64 column per channel (as a DataFrame holds it),
-//! with the channels' `names`; the binding transposes it to the core's unit-major rows. Errors name
-//! the Python arguments: the core's `uplift[i][j]` becomes `uplift['sms'][i]`, `cost[j]` becomes
+//! with the channels' `names`; the core checks and transposes it to unit-major rows
+//! (`uplift::policy::rows_from_channels`). Errors name the Python arguments (`names.rs`): the
+//! core's `uplift[i][j]` becomes `uplift['sms'][i]`, `channel[j]` `uplift['sms']`, `cost[j]`
 //! `cost['sms']`; a budget's error already names `max_contacts` or `max_spend`. The policy runs
 //! without the GIL.
 
