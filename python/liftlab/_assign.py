@@ -121,7 +121,8 @@ def _numeric_ids(ids: pl.Series) -> pl.Series:
     if ids.null_count():
         raise _error(InvalidInputError, ("ids", int(ids.is_null().arg_true()[0])), "id is null")
     if ids.dtype.is_integer():
-        if ids.len() == 0 or ids.abs().max() <= _EXACT_INT:  # type: ignore[operator]
+        # min and max, not abs(): abs(-2**63) overflows Int64 (and would print -2**63 exactly)
+        if ids.len() == 0 or -_EXACT_INT <= ids.min() and ids.max() <= _EXACT_INT:  # type: ignore[operator]
             return ids.cast(pl.String)
         ids = ids.cast(pl.Float64)
     values = np.ascontiguousarray(ids.cast(pl.Float64).to_numpy(), dtype="float64")

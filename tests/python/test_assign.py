@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import polars as pl
 import pytest
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 from liftlab.exceptions import InvalidInputError, LiftlabError, NotFoundError, SchemaError
 
@@ -268,6 +268,9 @@ def test_item1_float_ids_and_attributes_agree_with_growthbook():
 
 @settings(max_examples=300, deadline=None)
 @given(x=st.one_of(st.floats(allow_nan=False, allow_infinity=False), st.integers(-(2**80), 2**80)))
+@example(x=-(2**63))  # Int64's minimum: its abs() overflowed, and assign_batch printed it exactly
+@example(x=2**63 - 1)
+@example(x=-(2**53) - 1)
 def test_item1_numbers_print_as_growthbook_prints_them(x):
     """Every finite double and integer (up to 2^80) prints as the GrowthBook Python SDK's
     JavaScript String() (`growthbook.core._js_number_to_string`, growthbook 4.0.0): exact text."""

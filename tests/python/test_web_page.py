@@ -546,6 +546,9 @@ def test_chinese_end_to_end(service):
         labels = [e.text for e in driver.find_elements(By.CSS_SELECTOR, "#plan dt, #plan-topline dt, #chance dt")]
         assert len(labels) >= 15 and all(cjk(x) for x in labels), labels
         assert css(driver, "#plan-n-arm").text.split()[0] == f"{int(css(driver, '#plan-n-arm').get_attribute('data-value')):,}"
+        # the traffic hint under the plan says its period in Chinese too ("每 7 天", not "7 days")
+        hint = css(driver, "#traffic-hint").text
+        assert hint.startswith("实验流量") and "天" in hint and "day" not in hint, hint
         for element_id, value in (("title", "电话前短信提醒"), ("author", "王芳"), ("team", "销售一组"), ("metric", "每天成交额")):
             type_into(css(driver, f"#{element_id}"), value)
         type_into(css(driver, "#token"), service.token)

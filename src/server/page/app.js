@@ -43,6 +43,7 @@
       sd_hint: "Rates need no standard deviation: it follows from the rate. A value node (an amount such as order value) " +
         "needs its own, in the funnel's Std dev column, for the plan on the topline.",
       traffic: "Test traffic, derived from the funnel: {0} {1} per {2} × {3} reached = {4} a day.",
+      one_day: "day", n_days: "{0} days",
       traffic_needs_count: "A test plan needs the funnel to start with a count of units per period.",
       history: "History", optional: "(optional)",
       win_rate: "Team win rate (share)", win_rate_ph: "e.g. 0.2",
@@ -145,6 +146,7 @@
       max_days: "最长天数", alpha: "显著性水平 α（占比）", power: "统计功效（占比）",
       sd_hint: "比率不需要标准差：它由比率本身决定。数值节点（如客单价）如需规划顶层指标的实验，请在漏斗的“标准差”列填写。",
       traffic: "实验流量（由漏斗推出）：每 {2} {0} {1} × 触达 {3} = 每天 {4}。",
+      one_day: "天", n_days: "{0} 天",
       traffic_needs_count: "实验计划要求漏斗以每周期的单位计数开始。",
       history: "历史", optional: "（可选）",
       win_rate: "团队胜率（占比）", win_rate_ph: "如 0.2",
@@ -613,7 +615,7 @@
     if (!plan || !req) { hint.textContent = ""; return; }
     const top = req.model.nodes[0];
     const set = report.settings;
-    hint.textContent = t("traffic", num(top.baseline), top.name, set.period_days === 1 ? "day" : dayCount(set.period_days) + " days",
+    hint.textContent = t("traffic", num(top.baseline), top.name, set.period_days === 1 ? t("one_day") : t("n_days", dayCount(set.period_days)),
       share(set.reach, 0), num(plan.daily_units) + " " + top.name);
   }
 
