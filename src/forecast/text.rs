@@ -82,8 +82,11 @@ pub fn fmt_count(n: u64) -> String {
 }
 
 /// An amount: thousands separators and no decimals from 100 up (25,200), two decimals from 1
-/// (12.35), four significant-looking decimals below (0.0800).
+/// (12.35), four significant-looking decimals below (0.0800); exactly zero is "0".
 pub fn fmt_value(x: f64) -> String {
+    if x == 0.0 {
+        return "0".into(); // an axis's zero, a gain of exactly nothing: not "0.0000"
+    }
     let a = x.abs();
     let body = if a >= 100.0 {
         group(&format!("{a:.0}"))
@@ -902,6 +905,9 @@ mod tests {
         assert_eq!(fmt_value(12.345), "12.35");
         assert_eq!(fmt_value(0.08), "0.0800");
         assert_eq!(fmt_value(-0.00001), "0.0000");
+        assert_eq!(fmt_value(0.0), "0");
+        assert_eq!(fmt_value(-0.0), "0");
+        assert_eq!(fmt_signed(0.0), "+0");
         assert_eq!(fmt_signed(57_600.0), "+57,600");
         assert_eq!(fmt_amount(57_600.0, Some("CNY"), true), "+57,600 CNY");
         assert_eq!(fmt_pct(0.0347, 2), "+3.47%");
